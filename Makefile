@@ -1,0 +1,34 @@
+# The harness is static (CGO_ENABLED=0): every node image is FROM scratch
+# and runs this same binary as its agent.
+GO      ?= go
+BIN     := bin/harness
+export CGO_ENABLED := 0
+
+.PHONY: build run test unit bench vet clean
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/harness
+
+# The default test: 3 etcd members, 5 campaigners, etcd-election,
+# partitions, pauses and kills for 60 s. Builds etcd on first use (cached).
+run: build
+	./$(BIN) run --db etcd --nodes 3 --campaigners 5 --recipe etcd-election \
+		--nemesis partition,pause,kill --time-limit 60s --seed 1
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+# Unit and integration tests. Integration tests start real etcd clusters
+# in Docker; with CI=true they fail rather than skip when Docker is absent.
+test: build vet
+	$(GO) test -count=1 -timeout 80m ./...
+
+unit:
+	$(GO) test -count=1 -short ./...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./checker/ ./cmd/harness/ | tee bench.out
+
+clean: build
+	./$(BIN) clean

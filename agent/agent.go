@@ -1,0 +1,137 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/google/nftables"
+)
+
+// Config configures an agent.
+type Config struct {
+	Name        string
+	ControlAddr string // ":7070"
+	// StdioAddr relays the process's stdin/stdout over TCP (campaigners);
+	// "" leaves stdout on the agent's stdout.
+	StdioAddr string
+	DataDir   string
+	Command   []string
+	Env       []string
+	Logger    *slog.Logger
+	// netns selects another network namespace for the rules (tests).
+	nftOpts []nftables.ConnOption
+}
+
+// agent is one running agent.
+type agent struct {
+	name string
+	sup  *supervisor
+	fw   *firewall
+	log  *slog.Logger
+}
+
+// Run starts the process and serves the control API until ctx is done;
+// then it removes its rules and kills the process.
+func Run(ctx context.Context, cfg Config) error {
+	if len(cfg.Command) == 0 {
+		return errors.New("agent: no command to supervise")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	a := &agent{name: cfg.Name, log: log, fw: &firewall{opts: cfg.nftOpts},
+		sup: &supervisor{argv: cfg.Command, env: cfg.Env, dataDir: cfg.DataDir, log: log}}
+
+	if cfg.StdioAddr != "" {
+		ln, err := net.Listen("tcp", cfg.StdioAddr)
+		if err != nil {
+			return fmt.Errorf("listening for stdio on %s: %w", cfg.StdioAddr, err)
+		}
+		defer ln.Close()
+		a.sup.relay = &relay{log: log, toStdin: a.sup.writeStdin}
+		defer a.sup.relay.close()
+		go a.sup.relay.serve(ln)
+	}
+	ln, err := net.Listen("tcp", cfg.ControlAddr)
+	if err != nil {
+		return fmt.Errorf("listening for control on %s: %w", cfg.ControlAddr, err)
+	}
+	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	if err := a.sup.start(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("agent stopping: healing and killing the process")
+	if err := a.fw.heal(); err != nil {
+		log.Warn("removing rules", "err", err)
+	}
+	return a.sup.kill(false)
+}
+
+func (a *agent) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+PathStatus, func(w http.ResponseWriter, r *http.Request) {
+		st := a.sup.status()
+		st.Name, st.Dropped = a.name, a.fw.peers()
+		writeJSON(w, http.StatusOK, st)
+	})
+	mux.HandleFunc("POST "+PathPartition, func(w http.ResponseWriter, r *http.Request) {
+		var req PartitionRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed partition request: " + err.Error()})
+			return
+		}
+		a.do(w, "partition", func() error { return a.fw.apply(req) }, "drop", req.Drop, "direction", req.Direction)
+	})
+	mux.HandleFunc("DELETE "+PathPartition, func(w http.ResponseWriter, r *http.Request) {
+		a.do(w, "heal partition", a.fw.heal)
+	})
+	mux.HandleFunc("POST "+PathPause, func(w http.ResponseWriter, r *http.Request) { a.do(w, "pause", a.sup.pause) })
+	mux.HandleFunc("POST "+PathResume, func(w http.ResponseWriter, r *http.Request) { a.do(w, "resume", a.sup.resume) })
+	mux.HandleFunc("POST "+PathStart, func(w http.ResponseWriter, r *http.Request) { a.do(w, "start", a.sup.start) })
+	mux.HandleFunc("POST "+PathKill, func(w http.ResponseWriter, r *http.Request) {
+		var req KillRequest
+		if r.ContentLength != 0 {
+			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+				writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed kill request: " + err.Error()})
+				return
+			}
+		}
+		a.do(w, "kill", func() error { return a.sup.kill(req.Wipe) }, "wipe", req.Wipe)
+	})
+	mux.HandleFunc("POST "+PathHeal, func(w http.ResponseWriter, r *http.Request) {
+		a.do(w, "heal", func() error {
+			return errors.Join(a.fw.heal(), a.sup.resume(), a.sup.start())
+		})
+	})
+	return mux
+}
+
+// do runs one fault action, logs it, and answers with the new status.
+func (a *agent) do(w http.ResponseWriter, what string, fn func() error, attrs ...any) {
+	if err := fn(); err != nil {
+		a.log.Warn(what+" failed", append(attrs, "err", err)...)
+		writeJSON(w, http.StatusInternalServerError, ErrorReply{Error: fmt.Sprintf("%s: %v", what, err)})
+		return
+	}
+	a.log.Info(what, attrs...)
+	st := a.sup.status()
+	st.Name, st.Dropped = a.name, a.fw.peers()
+	writeJSON(w, http.StatusOK, st)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,60 @@
+package agent
+
+// The agent's control API, served over HTTP on ControlPort inside every
+// node. The harness reaches it from the host through the run network's
+// gateway address, which no partition rule ever names, so the channel
+// survives every fault. StdioPort relays the supervised process's
+// stdin/stdout (the campaigner protocol) over one TCP connection.
+
+const (
+	ControlPort = 7070
+	StdioPort   = 7071
+)
+
+// Paths of the control API.
+const (
+	PathStatus    = "/v1/status"    // GET  -> Status
+	PathPartition = "/v1/partition" // POST PartitionRequest (replaces rules); DELETE heals
+	PathPause     = "/v1/pause"     // POST: SIGSTOP the process
+	PathResume    = "/v1/resume"    // POST: SIGCONT the process
+	PathKill      = "/v1/kill"      // POST KillRequest: SIGKILL; stays down until start
+	PathStart     = "/v1/start"     // POST: start the process if it is not running
+	PathHeal      = "/v1/heal"      // POST: remove every fault: rules, pause, down process
+)
+
+// Directions of a partition rule set.
+const (
+	DirectionBoth = "both" // drop packets to and from the peers
+	DirectionIn   = "in"   // drop packets from the peers only
+	DirectionOut  = "out"  // drop packets to the peers only
+)
+
+// PartitionRequest makes the node drop (never reject) all IP traffic, TCP
+// and UDP alike, to and/or from the listed peer addresses.
+type PartitionRequest struct {
+	Drop      []string `json:"drop"`
+	Direction string   `json:"direction"`
+}
+
+// KillRequest kills the supervised process with SIGKILL. Wipe also empties
+// its data directory before the next start.
+type KillRequest struct {
+	Wipe bool `json:"wipe,omitempty"`
+}
+
+// Status is the agent's view of its node.
+type Status struct {
+	Name     string   `json:"name"`
+	Running  bool     `json:"running"`
+	Paused   bool     `json:"paused"`
+	PID      int      `json:"pid,omitempty"`
+	Starts   int      `json:"starts"`
+	ExitCode *int     `json:"exit_code,omitempty"` // of the last exit, if any
+	Dropped  []string `json:"dropped,omitempty"`   // peers currently cut
+	Error    string   `json:"error,omitempty"`     // last fault error
+}
+
+// ErrorReply is the body of a non-2xx reply.
+type ErrorReply struct {
+	Error string `json:"error"`
+}

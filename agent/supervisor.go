@@ -1,0 +1,191 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// supervisor runs one process, restarts it on request, and pauses and
+// kills it with its whole process group.
+type supervisor struct {
+	argv    []string
+	env     []string
+	dataDir string
+	// stdout receives the process's stdout; nil means the agent's own.
+	relay *relay
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	stdin    io.WriteCloser
+	exited   chan struct{} // closed when the current process exits
+	running  bool
+	paused   bool
+	starts   int
+	exitCode *int
+}
+
+// start starts the process if it is not running.
+func (s *supervisor) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		return nil
+	}
+	if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
+		return fmt.Errorf("creating data dir: %w", err)
+	}
+	cmd := exec.Command(s.argv[0], s.argv[1:]...)
+	cmd.Env = append(os.Environ(), s.env...)
+	cmd.Dir = s.dataDir
+	// Its own group, so pause and kill reach every process it starts.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stderr = os.Stderr
+	var stdout io.ReadCloser
+	if s.relay != nil {
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			return fmt.Errorf("stdin pipe: %w", err)
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return fmt.Errorf("stdout pipe: %w", err)
+		}
+		s.stdin, stdout = in, out
+	} else {
+		cmd.Stdout = os.Stdout
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", s.argv[0], err)
+	}
+	s.cmd, s.running, s.paused = cmd, true, false
+	s.starts++
+	exited := make(chan struct{})
+	s.exited = exited
+	s.log.Info("process started", "pid", cmd.Process.Pid, "starts", s.starts)
+	var copied sync.WaitGroup
+	if stdout != nil {
+		copied.Add(1)
+		go func() { defer copied.Done(); s.relay.fromProcess(stdout) }()
+	}
+	go func() {
+		// Wait closes the pipes, so drain stdout first.
+		copied.Wait()
+		err := cmd.Wait()
+		code := cmd.ProcessState.ExitCode()
+		s.mu.Lock()
+		if s.cmd == cmd {
+			s.running, s.paused, s.exitCode, s.stdin = false, false, &code, nil
+		}
+		s.mu.Unlock()
+		s.log.Info("process exited", "pid", cmd.Process.Pid, "code", code, "err", err)
+		close(exited)
+	}()
+	return nil
+}
+
+// signal sends sig to the process group.
+func (s *supervisor) signal(sig syscall.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running {
+		return errors.New("process is not running")
+	}
+	if err := syscall.Kill(-s.cmd.Process.Pid, sig); err != nil {
+		return fmt.Errorf("sending %v: %w", sig, err)
+	}
+	switch sig {
+	case syscall.SIGSTOP:
+		s.paused = true
+	case syscall.SIGCONT:
+		s.paused = false
+	}
+	return nil
+}
+
+func (s *supervisor) pause() error { return s.signal(syscall.SIGSTOP) }
+
+// resume is a no-op when the process is not running or not paused.
+func (s *supervisor) resume() error {
+	s.mu.Lock()
+	paused := s.running && s.paused
+	s.mu.Unlock()
+	if !paused {
+		return nil
+	}
+	return s.signal(syscall.SIGCONT)
+}
+
+// kill SIGKILLs the group, waits for the exit, and optionally empties
+// the data directory. The process stays down until start.
+func (s *supervisor) kill(wipe bool) error {
+	s.mu.Lock()
+	running, exited := s.running, s.exited
+	var pid int
+	if running {
+		pid = s.cmd.Process.Pid
+	}
+	s.mu.Unlock()
+	if running {
+		if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("killing: %w", err)
+		}
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			return errors.New("process did not exit 10s after SIGKILL")
+		}
+	}
+	if wipe {
+		if err := emptyDir(s.dataDir); err != nil {
+			return fmt.Errorf("wiping data: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeStdin sends one line to the current process.
+func (s *supervisor) writeStdin(line []byte) error {
+	s.mu.Lock()
+	w := s.stdin
+	s.mu.Unlock()
+	if w == nil {
+		return errors.New("process is not running")
+	}
+	_, err := w.Write(line)
+	return err
+}
+
+func (s *supervisor) status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Status{Running: s.running, Paused: s.paused, Starts: s.starts, ExitCode: s.exitCode}
+	if s.running {
+		st.PID = s.cmd.Process.Pid
+	}
+	return st
+}
+
+func emptyDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}

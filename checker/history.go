@@ -1,0 +1,69 @@
+package checker
+
+import (
+	"math"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// never is the completion time of an operation whose outcome is unknown:
+// it may take effect at any later time.
+const never = math.MaxInt64
+
+// op is an invocation and its completion.
+type op struct {
+	invoke histories.Event
+	// done is the completion; for an operation the history never
+	// completed (a crash), a synthetic info at time never.
+	done histories.Event
+}
+
+func (o *op) process() string { return o.invoke.Process }
+
+// history is a history indexed for the checks.
+type history struct {
+	events   []histories.Event
+	ops      map[string][]*op // by function, in invoke order
+	probes   []histories.Event
+	store    []histories.Event
+	lost     []histories.Event
+	observed []histories.Event
+	phases   map[string]histories.Event // the last of each phase
+	end      int64                      // time of the last event
+	// recordComplete: the store's record was read to the end of the run.
+	recordComplete bool
+}
+
+func index(h []histories.Event) *history {
+	x := &history{events: h, ops: map[string][]*op{}, phases: map[string]histories.Event{}}
+	open := map[int64]*op{}
+	for _, e := range h {
+		x.end = e.Time
+		switch {
+		case e.Type == histories.Invoke:
+			o := &op{invoke: e}
+			open[e.Op] = o
+			x.ops[e.F] = append(x.ops[e.F], o)
+		case e.IsCompletion() && open[e.Op] != nil:
+			open[e.Op].done = e
+			delete(open, e.Op)
+		case e.F == histories.FStatus:
+			x.probes = append(x.probes, e)
+		case e.F == histories.FStorePut || e.F == histories.FStoreDelete:
+			x.store = append(x.store, e)
+		case e.F == histories.FLost:
+			x.lost = append(x.lost, e)
+		case e.F == histories.FObserved:
+			x.observed = append(x.observed, e)
+		case e.F == histories.FPhase:
+			x.phases[e.Value] = e
+		}
+	}
+	for _, o := range open {
+		d := o.invoke
+		d.Type, d.Time, d.Error = histories.Info, never, "no completion in the history"
+		o.done = d
+	}
+	_, x.recordComplete = x.phases[histories.PhaseRecord]
+	return x
+}

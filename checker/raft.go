@@ -1,0 +1,59 @@
+package checker
+
+import (
+	"fmt"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// checkRaftSafety is P1: per raft term, at most one member claims to be
+// leader. Only a member's claim about itself counts: a follower's
+// (leader, term) pair may be read from two different moments.
+func checkRaftSafety(h *history) CheckResult {
+	c := newCheck("P1", "P1 raft election safety")
+	claims := map[uint64]map[string]histories.Event{} // term -> member -> first claim
+	for _, e := range h.probes {
+		if e.Type != histories.OK || e.Member == nil {
+			c.Counts["probes-failed"]++
+			continue
+		}
+		c.Counts["probes"]++
+		m := e.Member
+		if !m.IsLeader {
+			if _, ok := claims[m.Term]; !ok {
+				claims[m.Term] = map[string]histories.Event{}
+			}
+			continue
+		}
+		id := m.ID
+		if id == "" {
+			id = m.Name
+		}
+		byMember, ok := claims[m.Term]
+		if !ok {
+			byMember = map[string]histories.Event{}
+			claims[m.Term] = byMember
+		}
+		if _, seen := byMember[id]; seen {
+			continue
+		}
+		c.Counts["leader-claims"]++
+		for _, first := range byMember {
+			c.fail(fmt.Sprintf("two leaders in raft term %d: %s and %s", m.Term, memberName(first), memberName(e)), first, e)
+			break // one pair proves it
+		}
+		byMember[id] = e
+	}
+	c.Counts["terms"] = int64(len(claims))
+	if c.Counts["probes"] == 0 {
+		c.unknown("no member answered a probe")
+	}
+	return c
+}
+
+func memberName(e histories.Event) string {
+	if e.Member.Name != "" {
+		return e.Member.Name
+	}
+	return e.Member.ID
+}

@@ -1,0 +1,84 @@
+package checker
+
+import (
+	"strings"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// keyID names one incarnation of a key: a key deleted and created again
+// is a new incarnation with a new create revision.
+type keyID struct {
+	key       string
+	createRev int64
+}
+
+// reign is one election key's time as leader in the store's record: the
+// live key with the lowest create revision leads.
+type reign struct {
+	id keyID
+	// start and end are the store events that began and ended it; end is
+	// zero-valued while the key still leads at the end of the record.
+	start, end histories.Event
+	ended      bool
+}
+
+// record is the store's own account of the election, replayed.
+type record struct {
+	present bool // any store event at all
+	// complete: read to the end of the run (the "record" phase).
+	complete bool
+	// keys are every election key incarnation the store ever held.
+	keys map[keyID]histories.Event // first put
+	// reigns in order: the global leader sequence.
+	reigns  []reign
+	reignOf map[keyID]int
+	// registerPuts are the puts of register keys, in store order.
+	registerPuts []histories.Event
+}
+
+func replayRecord(h *history, opts Options) *record {
+	r := &record{present: len(h.store) > 0, complete: h.recordComplete, keys: map[keyID]histories.Event{}, reignOf: map[keyID]int{}}
+	live := map[string]int64{} // election key -> create revision
+	leader := keyID{}
+	hasLeader := false
+	for _, e := range h.store {
+		if opts.RegisterPrefix != "" && strings.HasPrefix(e.Key, opts.RegisterPrefix) {
+			if e.F == histories.FStorePut {
+				r.registerPuts = append(r.registerPuts, e)
+			}
+			continue
+		}
+		if !strings.HasPrefix(e.Key, opts.ElectionPrefix) {
+			continue
+		}
+		switch e.F {
+		case histories.FStorePut:
+			if _, ok := live[e.Key]; !ok {
+				live[e.Key] = e.CreateRevision
+				r.keys[keyID{e.Key, e.CreateRevision}] = e
+			}
+		case histories.FStoreDelete:
+			delete(live, e.Key)
+		}
+		// The leader is the oldest live key; only a put of the first key
+		// or a delete of the leader changes it.
+		var oldest keyID
+		found := false
+		for k, rev := range live {
+			if !found || rev < oldest.createRev {
+				oldest, found = keyID{k, rev}, true
+			}
+		}
+		if hasLeader && (!found || oldest != leader) {
+			r.reigns[len(r.reigns)-1].end = e
+			r.reigns[len(r.reigns)-1].ended = true
+		}
+		if found && (!hasLeader || oldest != leader) {
+			r.reignOf[oldest] = len(r.reigns)
+			r.reigns = append(r.reigns, reign{id: oldest, start: e})
+		}
+		leader, hasLeader = oldest, found
+	}
+	return r
+}

@@ -1,0 +1,61 @@
+package cluster
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/election-harness/harness/agent"
+)
+
+// Roles of nodes.
+const (
+	RoleMember     = "member"
+	RoleCampaigner = "campaigner"
+)
+
+// NodeSpec describes one node to start.
+type NodeSpec struct {
+	Name string
+	Role string
+	// Command builds the supervised process's argv once every node's
+	// address is known (members name their peers).
+	Command func(addrs map[string]netip.Addr) []string
+	// DataDir is the process's data directory inside the node (wiped by
+	// a kill with wipe).
+	DataDir string
+}
+
+// Spec describes a whole cluster.
+type Spec struct {
+	// RunID labels everything the run creates, so clean can find it.
+	RunID string
+	// Image is the node image, holding the DB binary and the harness.
+	Image string
+	Nodes []NodeSpec
+}
+
+// Node is a started node.
+type Node interface {
+	Name() string
+	Role() string
+	IP() netip.Addr
+	// Agent is the control channel to the node's agent.
+	Agent() *agent.Client
+	// Logs returns everything the node's agent and process wrote.
+	Logs(ctx context.Context) ([]byte, error)
+}
+
+// Cluster is a set of started nodes on one private network.
+type Cluster interface {
+	Nodes() []Node
+	// Close removes every node and the network. Safe to call twice.
+	Close(ctx context.Context) error
+}
+
+// Backend starts clusters. Docker is the first; a local netns or
+// Kubernetes backend is another implementation of this interface.
+type Backend interface {
+	// Start allocates addresses, starts every node, and waits until each
+	// agent answers. On error nothing is left running.
+	Start(ctx context.Context, spec Spec) (Cluster, error)
+}

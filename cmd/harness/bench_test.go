@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/election-harness/harness/cluster"
+	"github.com/election-harness/harness/db"
+)
+
+// BenchmarkWarmStart measures a warm start: with the etcd binary and the
+// node image cached, from asking for a 3-member cluster to its first
+// linearizable operation. Needs Docker and the harness built static
+// (TestMain does that; `make bench` runs it).
+func BenchmarkWarmStart(b *testing.B) {
+	ctx := context.Background()
+	d := db.Etcd{}
+	prep, err := prepareImageWith(ctx, d, d.DefaultVersion(), "", db.DefaultCacheDir(), harnessBin, io.Discard)
+	if err != nil {
+		b.Fatalf("preparing the image: %v", err)
+	}
+	r := &runner{cfg: RunConfig{Image: prep.image, Nodes: 3, RunID: "bench", Recipe: "etcd-election", TTL: Duration(3 * time.Second)}, db: d}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.cfg.RunID = fmt.Sprintf("bench%d", i)
+		start := time.Now()
+		cl, err := prep.docker.Start(ctx, r.clusterSpec())
+		if err != nil {
+			b.Fatalf("starting: %v", err)
+		}
+		var members []db.Member
+		for _, n := range cl.Nodes() {
+			if n.Role() == cluster.RoleMember {
+				members = append(members, db.Member{Name: n.Name(), IP: n.IP()})
+			}
+		}
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err = d.WaitReady(wctx, members)
+		cancel()
+		elapsed := time.Since(start)
+		b.StopTimer()
+		cl.Close(ctx)
+		b.StartTimer()
+		if err != nil {
+			b.Fatalf("waiting for the first operation: %v", err)
+		}
+		b.ReportMetric(elapsed.Seconds(), "s-to-first-op")
+	}
+}

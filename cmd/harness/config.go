@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/election-harness/harness/checker"
+	"github.com/election-harness/harness/histories"
+)
+
+// RunConfig is config.json: everything that defines a run, enough to
+// re-check it offline and to reproduce it.
+type RunConfig struct {
+	Test            string    `json:"test"`
+	RunID           string    `json:"run_id"`
+	Started         time.Time `json:"started"`
+	DB              string    `json:"db"`
+	Version         string    `json:"version"`
+	Binary          string    `json:"binary,omitempty"`
+	Image           string    `json:"image,omitempty"`
+	Nodes           int       `json:"nodes"`
+	Campaigners     int       `json:"campaigners"`
+	Recipe          string    `json:"recipe"`
+	TTL             Duration  `json:"ttl"`
+	Nemesis         []string  `json:"nemesis"`
+	NemesisInterval Duration  `json:"nemesis_interval"`
+	TimeLimit       Duration  `json:"time_limit"`
+	Seed            int64     `json:"seed"`
+	Store           string    `json:"store"`
+	ElectionPrefix  string    `json:"election_prefix"`
+	RegisterPrefix  string    `json:"register_prefix"`
+	RegisterKey     string    `json:"register_key"`
+	LivenessBound   Duration  `json:"liveness_bound"`
+	// Command reproduces the run.
+	Command string `json:"command"`
+}
+
+// Duration marshals as a Go duration string ("5s").
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"5s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// CheckerOptions derives the checker's options from the run.
+func (c RunConfig) CheckerOptions() checker.Options {
+	return checker.Options{
+		ElectionPrefix: c.ElectionPrefix,
+		RegisterPrefix: c.RegisterPrefix,
+		TTL:            time.Duration(c.TTL),
+		LivenessBound:  time.Duration(c.LivenessBound),
+	}
+}
+
+// livenessBound: a new leader needs the old session to expire (TTL), a
+// raft election if the member leader went too (a few election timeouts),
+// and a campaign round trip; twice the TTL plus ten seconds covers all.
+func livenessBound(ttl time.Duration) time.Duration { return 2*ttl + 10*time.Second }
+
+func writeConfig(dir histories.RunDir, c RunConfig) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding config: %w", err)
+	}
+	if err := os.WriteFile(dir.Path(histories.ConfigFile), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing config: %w", err)
+	}
+	return nil
+}
+
+func readConfig(dir histories.RunDir) (RunConfig, error) {
+	var c RunConfig
+	b, err := os.ReadFile(dir.Path(histories.ConfigFile))
+	if err != nil {
+		return c, fmt.Errorf("reading run config: %w (is %s a run directory?)", err, dir)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("%s: %w", dir.Path(histories.ConfigFile), err)
+	}
+	return c, nil
+}
+
+// testName names a run's test in the store: db, recipe and nemesis.
+func testName(db, recipe string, nemesis []string) string {
+	n := "none"
+	if len(nemesis) > 0 {
+		n = strings.Join(nemesis, "+")
+	}
+	recipe = strings.NewReplacer("/", "_", ":", "_").Replace(recipe)
+	if !strings.HasPrefix(recipe, db+"-") {
+		recipe = db + "-" + recipe
+	}
+	return recipe + "-" + n
+}

@@ -1,0 +1,66 @@
+// Command harness is a Jepsen-style fault-injection harness for
+// leader-election correctness on etcd (and Consul): it starts a real
+// cluster in containers, runs competing campaigners under a nemesis,
+// records a history, checks it and writes a report. It is also the
+// in-node entry point (agent, campaigner) inside every node image.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of the CLI contract.
+const (
+	exitValid   = 0
+	exitInvalid = 1
+	exitUnknown = 2
+	exitSetup   = 3
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error // nil: exit silently with code
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// setupError is a failure to run the test at all (exit 3).
+func setupError(format string, args ...any) error {
+	return &exitError{code: exitSetup, err: fmt.Errorf(format, args...)}
+}
+
+func main() {
+	root := &cobra.Command{
+		Use:           "harness",
+		Short:         "Fault-injection harness for leader election on etcd and Consul",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(runCmd(), checkCmd(), reportCmd(), buildCmd(), cleanCmd(), agentCmd(), campaignerCmd())
+	err := root.Execute()
+	if err == nil {
+		return
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", ee.err)
+		}
+		os.Exit(ee.code)
+	}
+	// Flag and argument errors from cobra: the harness could not run.
+	fmt.Fprintln(os.Stderr, "harness:", err)
+	os.Exit(exitSetup)
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/election-harness/harness/agent"
+	"github.com/election-harness/harness/workloads"
+)
+
+// agentCmd is the entry point of every node container.
+func agentCmd() *cobra.Command {
+	var name, data string
+	var stdio bool
+	c := &cobra.Command{
+		Use:    "agent --name NAME --data DIR [--stdio] -- COMMAND [ARG...]",
+		Short:  "In-node supervisor (the entry point of every node image)",
+		Hidden: true,
+		Args:   cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			cfg := agent.Config{
+				Name:        name,
+				ControlAddr: fmt.Sprintf(":%d", agent.ControlPort),
+				DataDir:     data,
+				Command:     args,
+				Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", name),
+			}
+			if stdio {
+				cfg.StdioAddr = fmt.Sprintf(":%d", agent.StdioPort)
+			}
+			return agent.Run(ctx, cfg)
+		},
+	}
+	c.Flags().StringVar(&name, "name", "", "node name")
+	c.Flags().StringVar(&data, "data", "/data", "the process's data directory")
+	c.Flags().BoolVar(&stdio, "stdio", false, "relay the process's stdin/stdout (campaigners)")
+	return c
+}
+
+// campaignerCmd runs a built-in recipe speaking the campaigner protocol
+// on stdin/stdout.
+func campaignerCmd() *cobra.Command {
+	var cfg workloads.CampaignerConfig
+	var endpoints string
+	c := &cobra.Command{
+		Use:    "campaigner --name NAME --recipe RECIPE --endpoints URLS --ttl D --prefix P",
+		Short:  "A built-in campaigner (runs inside a campaigner node)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			cfg.Endpoints = strings.Split(endpoints, ",")
+			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("campaigner", cfg.Name)
+			r, err := workloads.OpenRecipe(cfg)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			return workloads.RunCampaigner(ctx, cfg, r, os.Stdin, os.Stdout)
+		},
+	}
+	c.Flags().StringVar(&cfg.Name, "name", "", "campaigner name")
+	c.Flags().StringVar(&cfg.Recipe, "recipe", "", "built-in recipe")
+	c.Flags().StringVar(&endpoints, "endpoints", "", "comma-separated client URLs")
+	c.Flags().DurationVar(&cfg.TTL, "ttl", 3*time.Second, "session TTL")
+	c.Flags().StringVar(&cfg.Prefix, "prefix", "", "election prefix or lock key")
+	c.Flags().DurationVar(&cfg.Work, "work", workloads.DefaultWork, "how long a leader works before each write")
+	return c
+}

@@ -1,0 +1,466 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/election-harness/harness/agent"
+	"github.com/election-harness/harness/cluster"
+	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/nemesis"
+	"github.com/election-harness/harness/workloads"
+)
+
+type runFlags struct {
+	db, version, binary string
+	nodes, campaigners  int
+	recipe              string
+	ttl                 time.Duration
+	nemesis             string
+	interval, timeLimit time.Duration
+	seed                int64
+	store, cacheDir     string
+	verbose             bool
+}
+
+func runCmd() *cobra.Command {
+	var f runFlags
+	c := &cobra.Command{
+		Use:   "run",
+		Short: "Run one test: cluster, campaigners, nemesis, check, report",
+		Long: `Run one test and exit with its verdict:
+0 valid, 1 invalid (anomalies found), 2 unknown, 3 the harness could not run the test.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTest(cmd.Context(), f)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.db, "db", "etcd", "database: etcd")
+	fl.StringVar(&f.version, "version", "", "database version to build (default: the pinned version of --db)")
+	fl.StringVar(&f.binary, "binary", "", "use this static database binary instead of building one")
+	fl.IntVar(&f.nodes, "nodes", 3, "database members (3 or 5)")
+	fl.IntVar(&f.campaigners, "campaigners", 5, "competing campaigners")
+	fl.StringVar(&f.recipe, "recipe", "etcd-election", "election recipe: "+strings.Join(workloads.RecipeNames(), ", "))
+	fl.DurationVar(&f.ttl, "ttl", 3*time.Second, "session (lease) TTL")
+	fl.StringVar(&f.nemesis, "nemesis", "partition,pause,kill", "faults: a comma-separated list of "+strings.Join(nemesis.Kinds, ", ")+", or none")
+	fl.DurationVar(&f.interval, "nemesis-interval", 5*time.Second, "mean time between faults")
+	fl.DurationVar(&f.timeLimit, "time-limit", 60*time.Second, "how long the workload runs under faults")
+	fl.Int64Var(&f.seed, "seed", 1, "seed of the fault schedule and the workload")
+	fl.StringVar(&f.store, "store", "store", "directory of run results")
+	fl.StringVar(&f.cacheDir, "cache", db.DefaultCacheDir(), "cache of built database binaries")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every step")
+	return c
+}
+
+// validate checks flag values before anything is started.
+func (f runFlags) validate() (db.DB, []string, error) {
+	d, err := lookupDB(f.db)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.nodes < 1 || f.nodes > 9 {
+		return nil, nil, fmt.Errorf("--nodes %d: want 1 to 9 members (3 or 5 are usual)", f.nodes)
+	}
+	if f.campaigners < 1 || f.campaigners > 32 {
+		return nil, nil, fmt.Errorf("--campaigners %d: want 1 to 32", f.campaigners)
+	}
+	info, err := workloads.LookupRecipe(f.recipe)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--recipe: %w", err)
+	}
+	if info.DB != d.Name() {
+		return nil, nil, fmt.Errorf("--recipe %s elects through %s, not --db %s", f.recipe, info.DB, d.Name())
+	}
+	if f.ttl < time.Second {
+		return nil, nil, fmt.Errorf("--ttl %v: want at least 1s (%s leases are whole seconds)", f.ttl, d.Name())
+	}
+	kinds, err := nemesis.ParseKinds(f.nemesis)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--nemesis: %w", err)
+	}
+	if f.timeLimit < 5*time.Second {
+		return nil, nil, fmt.Errorf("--time-limit %v: want at least 5s", f.timeLimit)
+	}
+	if len(kinds) > 0 && f.interval < time.Second {
+		return nil, nil, fmt.Errorf("--nemesis-interval %v: want at least 1s", f.interval)
+	}
+	return d, kinds, nil
+}
+
+func lookupDB(name string) (db.DB, error) {
+	switch name {
+	case "etcd":
+		return db.Etcd{}, nil
+	}
+	return nil, fmt.Errorf("--db %q: unknown database (want etcd)", name)
+}
+
+// runTest is `harness run`: every exit path heals faults and removes the
+// cluster, and the verdict becomes the exit code.
+func runTest(parent context.Context, f runFlags) error {
+	d, kinds, err := f.validate()
+	if err != nil {
+		return setupError("%v", err)
+	}
+	if f.version == "" {
+		f.version = d.DefaultVersion()
+	}
+	logLevel := slog.LevelWarn
+	if f.verbose {
+		logLevel = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel}))
+
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	interrupted := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			fmt.Fprintln(os.Stderr, "\ninterrupted: healing faults and removing containers (Ctrl-C again abandons them; `harness clean` removes them later)")
+			close(interrupted)
+			cancel()
+		case <-ctx.Done():
+			return
+		}
+		<-sigs
+		os.Exit(exitSetup)
+	}()
+
+	prep, err := prepareImage(ctx, d, f.version, f.binary, f.cacheDir, os.Stderr)
+	if err != nil {
+		return setupError("%v", err)
+	}
+
+	runID := newRunID()
+	prefix := fmt.Sprintf("/eh/%s/", runID)
+	cfg := RunConfig{
+		Test: testName(d.Name(), f.recipe, kinds), RunID: runID, Started: time.Now().UTC(),
+		DB: d.Name(), Version: f.version, Binary: f.binary, Image: prep.image,
+		Nodes: f.nodes, Campaigners: f.campaigners, Recipe: f.recipe, TTL: Duration(f.ttl),
+		Nemesis: kinds, NemesisInterval: Duration(f.interval), TimeLimit: Duration(f.timeLimit),
+		Seed: f.seed, Store: f.store,
+		ElectionPrefix: prefix + "election/", RegisterPrefix: prefix + "register/", RegisterKey: prefix + "register/r",
+		LivenessBound: Duration(livenessBound(f.ttl)),
+	}
+	cfg.Command = reproduceCommand(cfg)
+	dir, err := histories.NewRunDir(f.store, cfg.Test, cfg.Started)
+	if err != nil {
+		return setupError("%v", err)
+	}
+	if err := writeConfig(dir, cfg); err != nil {
+		return setupError("%v", err)
+	}
+	rec, err := histories.NewRecorder(dir.Path(histories.HistoryFile))
+	if err != nil {
+		return setupError("%v", err)
+	}
+	defer rec.Close()
+
+	r := &runner{cfg: cfg, db: d, dir: dir, rec: rec, log: log, kinds: kinds, live: workloads.NewLive()}
+	rec.OnRecord(r.live.Observe)
+	runErr := r.run(ctx, prep.docker)
+	if cerr := rec.Close(); cerr != nil && runErr == nil {
+		runErr = cerr
+	}
+	select {
+	case <-interrupted:
+		r.interrupted = true
+	default:
+	}
+	if runErr != nil && !r.interrupted {
+		fmt.Fprintf(os.Stderr, "run directory: %s\n", dir)
+		return setupError("%v", runErr)
+	}
+	return checkRun(dir, cfg, os.Stdout, r.interrupted)
+}
+
+// runner holds one run's moving parts.
+type runner struct {
+	cfg         RunConfig
+	db          db.DB
+	dir         histories.RunDir
+	rec         *histories.Recorder
+	log         *slog.Logger
+	kinds       []string
+	live        *workloads.Live
+	interrupted bool
+}
+
+func (r *runner) run(ctx context.Context, docker *cluster.Docker) (err error) {
+	cl, err := docker.Start(ctx, r.clusterSpec())
+	if err != nil {
+		return fmt.Errorf("starting the cluster: %w", err)
+	}
+	var members []db.Member
+	// Every exit path: heal, save logs, remove the cluster, even if ctx
+	// is cancelled (Ctrl-C).
+	cleanup := context.WithoutCancel(ctx)
+	var memberNodes, campaignerNodes []nemesis.Node
+	for _, n := range cl.Nodes() {
+		if n.Role() == cluster.RoleMember {
+			memberNodes = append(memberNodes, n)
+			members = append(members, db.Member{Name: n.Name(), IP: n.IP()})
+		} else {
+			campaignerNodes = append(campaignerNodes, n)
+		}
+	}
+	exec := &nemesis.Executor{Members: memberNodes, Campaigners: campaignerNodes, Leaders: r.live, Recorder: r.rec, Log: r.log}
+	defer func() {
+		hctx, cancel := context.WithTimeout(cleanup, 30*time.Second)
+		if herr := exec.HealAll(hctx); herr != nil {
+			r.log.Warn("healing before removal", "err", herr)
+		}
+		cancel()
+		lctx, cancel := context.WithTimeout(cleanup, 30*time.Second)
+		saveLogs(lctx, r.dir, cl.Nodes(), r.log)
+		cancel()
+		cctx, cancel := context.WithTimeout(cleanup, 60*time.Second)
+		if cerr := cl.Close(cctx); cerr != nil && err == nil {
+			err = fmt.Errorf("removing the cluster: %w (run `harness clean`)", cerr)
+		}
+		cancel()
+	}()
+
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	err = r.db.WaitReady(rctx, members)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("waiting for %s to serve: %w", r.db.Name(), err)
+	}
+	return r.workload(ctx, members, cl, exec)
+}
+
+// workload runs the test proper: probes, store record, campaigners and
+// nemesis for the time limit; then heal, recovery, final reads.
+func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.Cluster, exec *nemesis.Executor) error {
+	var bg sync.WaitGroup
+	defer bg.Wait()
+	bgCtx, stopBg := context.WithCancel(ctx)
+	defer stopBg()
+
+	// The store's own record, live, from the first revision.
+	record, err := r.db.NewRecord(members, "/eh/"+r.cfg.RunID+"/")
+	if err != nil {
+		return fmt.Errorf("opening the store record: %w", err)
+	}
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		if err := record.Run(bgCtx, func(e histories.Event) { r.rec.Record(e) }); err != nil && bgCtx.Err() == nil {
+			r.log.Warn("store record stopped", "err", err)
+		}
+	}()
+
+	probes := map[string]db.Probe{}
+	for _, m := range members {
+		p, err := r.db.NewProbe(m)
+		if err != nil {
+			return fmt.Errorf("probing %s: %w", m.Name, err)
+		}
+		defer p.Close()
+		probes[m.Name] = p
+	}
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		workloads.RunProbes(bgCtx, r.rec, probes, 250*time.Millisecond, 500*time.Millisecond)
+	}()
+
+	var clients []*workloads.Client
+	for i, n := range cl.Nodes() {
+		if n.Role() != cluster.RoleCampaigner {
+			continue
+		}
+		conn, err := n.Agent().DialStdio(ctx, netip.AddrPortFrom(n.IP(), agent.StdioPort).String())
+		if err != nil {
+			return fmt.Errorf("connecting to campaigner %s: %w", n.Name(), err)
+		}
+		defer conn.Close()
+		wc := workloads.NewConn(n.Name(), conn, r.rec, r.log)
+		clients = append(clients, workloads.NewClient(n.Name(), wc, workloads.DefaultClientConfig(r.cfg.RegisterKey, uint64(r.cfg.Seed)*1000+uint64(i))))
+	}
+
+	status := newStatusLine(os.Stderr, r.rec, r.live, time.Duration(r.cfg.TimeLimit))
+	bg.Add(1)
+	go func() { defer bg.Done(); status.run(bgCtx) }()
+
+	start := time.Now()
+	r.rec.Record(histories.Event{Type: histories.Info, Process: histories.ProcessHarness, F: histories.FPhase, Value: histories.PhaseStart})
+	wctx, stopWorkload := context.WithCancel(ctx)
+	defer stopWorkload()
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.Run(wctx) }()
+	}
+
+	// Faults until the time limit.
+	nctx, stopNemesis := context.WithTimeout(ctx, time.Duration(r.cfg.TimeLimit))
+	exec.Run(nctx, start, nemesis.Plan(r.cfg.Seed, r.kinds, time.Duration(r.cfg.NemesisInterval), time.Duration(r.cfg.TimeLimit)))
+	<-nctx.Done()
+	stopNemesis()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+
+	// Heal everything, then give the election time to recover: until a
+	// leader has written since the heal (plus a margin for the checker's
+	// liveness window), or the liveness bound has passed.
+	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = exec.HealAll(hctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("healing faults: %w", err)
+	}
+	r.rec.Record(histories.Event{Type: histories.Info, Process: histories.ProcessHarness, F: histories.FPhase, Value: histories.PhaseHeal})
+	status.setPhase("recovering")
+	bound := time.Duration(r.cfg.LivenessBound)
+	healed := time.Now()
+	for time.Since(healed) < bound+2*time.Second && !r.live.LeaderSinceHeal() && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+	quiet := 3 * time.Second
+	if !sleepCtx(ctx, quiet) {
+		return ctx.Err()
+	}
+	r.rec.Record(histories.Event{Type: histories.Info, Process: histories.ProcessHarness, F: histories.FPhase, Value: histories.PhaseQuiet})
+
+	// Final reads: every campaigner reads the register once more, with
+	// the workload still running so a leader keeps leading.
+	status.setPhase("final reads")
+	r.rec.Record(histories.Event{Type: histories.Info, Process: histories.ProcessHarness, F: histories.FPhase, Value: histories.PhaseFinalReads})
+	var fr sync.WaitGroup
+	for _, c := range clients {
+		fr.Add(1)
+		go func() { defer fr.Done(); c.Read(ctx, 10*time.Second) }()
+	}
+	fr.Wait()
+	stopWorkload()
+	wg.Wait()
+	r.rec.Record(histories.Event{Type: histories.Info, Process: histories.ProcessHarness, F: histories.FPhase, Value: histories.PhaseEnd})
+
+	// The store's record must be complete before it is checked.
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = record.Sync(sctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("reading the store's record to the end: %w", err)
+	}
+	r.rec.Record(histories.Event{Type: histories.Info, Process: histories.ProcessHarness, F: histories.FPhase, Value: histories.PhaseRecord})
+	stopBg()
+	status.finish()
+	return nil
+}
+
+// clusterSpec names members n1..nN and campaigners c1..cM.
+func (r *runner) clusterSpec() cluster.Spec {
+	spec := cluster.Spec{RunID: r.cfg.RunID, Image: r.cfg.Image}
+	var names []string
+	for i := 1; i <= r.cfg.Nodes; i++ {
+		names = append(names, fmt.Sprintf("n%d", i))
+	}
+	membersOf := func(addrs map[string]netip.Addr) []db.Member {
+		ms := make([]db.Member, len(names))
+		for i, n := range names {
+			ms[i] = db.Member{Name: n, IP: addrs[n]}
+		}
+		return ms
+	}
+	for _, n := range names {
+		spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: n, Role: cluster.RoleMember, DataDir: "/data",
+			Command: func(addrs map[string]netip.Addr) []string {
+				return r.db.MemberCommand(db.Member{Name: n, IP: addrs[n]}, membersOf(addrs), "/data")
+			}})
+	}
+	for i := 1; i <= r.cfg.Campaigners; i++ {
+		name := fmt.Sprintf("c%d", i)
+		spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: name, Role: cluster.RoleCampaigner, DataDir: "/data",
+			Command: func(addrs map[string]netip.Addr) []string {
+				return []string{"/harness", "campaigner", "--name", name, "--recipe", r.cfg.Recipe,
+					"--endpoints", strings.Join(r.db.ClientEndpoints(membersOf(addrs)), ","),
+					"--ttl", time.Duration(r.cfg.TTL).String(),
+					// concurrency.Election adds the "/" itself.
+					"--prefix", strings.TrimSuffix(r.cfg.ElectionPrefix, "/")}
+			}})
+	}
+	return spec
+}
+
+// saveLogs writes every node's log under nodes/.
+func saveLogs(ctx context.Context, dir histories.RunDir, nodes []cluster.Node, log *slog.Logger) {
+	for _, n := range nodes {
+		b, err := n.Logs(ctx)
+		if err != nil {
+			log.Warn("reading node log", "node", n.Name(), "err", err)
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir.Path(histories.NodesDir), n.Name()+".log"), b, 0o644); err != nil {
+			log.Warn("saving node log", "node", n.Name(), "err", err)
+		}
+	}
+}
+
+func newRunID() string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b)
+}
+
+// reproduceCommand is the command line that runs the same test again.
+func reproduceCommand(c RunConfig) string {
+	nem := "none"
+	if len(c.Nemesis) > 0 {
+		nem = strings.Join(c.Nemesis, ",")
+	}
+	argv := []string{"harness", "run", "--db", c.DB, "--version", c.Version}
+	if c.Binary != "" {
+		argv = append(argv, "--binary", c.Binary)
+	}
+	argv = append(argv, "--nodes", fmt.Sprint(c.Nodes), "--campaigners", fmt.Sprint(c.Campaigners),
+		"--recipe", c.Recipe, "--ttl", time.Duration(c.TTL).String(), "--nemesis", nem,
+		"--nemesis-interval", time.Duration(c.NemesisInterval).String(),
+		"--time-limit", time.Duration(c.TimeLimit).String(), "--seed", fmt.Sprint(c.Seed))
+	var parts []string
+	for _, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"$`\\|&;<>()*?[]#~") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// checkCounts asserts that every property was exercised, not just passed.
+func checkCounts(t *testing.T, res map[string]any) {
+	t.Helper()
+	checks, _ := res["checks"].([]any)
+	seen := map[string]bool{}
+	for _, c := range checks {
+		m := c.(map[string]any)
+		prop, _ := m["property"].(string)
+		seen[prop] = true
+		counts, _ := m["counts"].(map[string]any)
+		var total float64
+		for _, v := range counts {
+			if f, ok := v.(float64); ok {
+				total += f
+			}
+		}
+		if total == 0 {
+			t.Errorf("%s: all counts zero: %v", prop, counts)
+		}
+	}
+	for _, p := range []string{"P1", "P2", "P3", "P4", "P5", "P6"} {
+		if !seen[p] {
+			t.Errorf("results.json has no %s check", p)
+		}
+	}
+}
+
+func TestRunSafeRecipeUnderFaults(t *testing.T) {
+	needDocker(t)
+	store := t.TempDir()
+	r := harness(t, "run", "--db", "etcd", "--nodes", "3", "--campaigners", "5", "--recipe", "etcd-election",
+		"--nemesis", "partition,pause,kill", "--time-limit", "30s", "--seed", "1", "--store", store)
+	t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
+	if r.code != 0 {
+		t.Fatalf("safe recipe exit %d, want 0", r.code)
+	}
+	dir := latestRun(t, store)
+	res := readResults(t, dir)
+	if res["valid"] != true {
+		t.Fatalf("results.json valid = %v", res["valid"])
+	}
+	checkCounts(t, res)
+	if l := leftovers(t); l != "" {
+		t.Errorf("left behind: %s", l)
+	}
+	for _, f := range []string{"config.json", "history.jsonl", "report.html", "junit.xml", "nodes/n1.log", "nodes/c1.log"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("run directory lacks %s: %v", f, err)
+		}
+	}
+
+	// The stored run re-checks offline to the same verdict.
+	c := harness(t, "check", dir)
+	if c.code != 0 {
+		t.Fatalf("harness check exit %d, want 0\n%s%s", c.code, c.stdout, c.stderr)
+	}
+}
+
+func TestRunUnfencedControlIsCaught(t *testing.T) {
+	needDocker(t)
+	store := t.TempDir()
+	r := harness(t, "run", "--db", "etcd", "--recipe", "etcd-unfenced", "--nemesis", "pause",
+		"--time-limit", "45s", "--seed", "2", "--store", store)
+	t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
+	if r.code != 1 {
+		t.Fatalf("unfenced control exit %d, want 1 (invalid)", r.code)
+	}
+	b, err := os.ReadFile(filepath.Join(latestRun(t, store), "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "stale") {
+		t.Errorf("results.json does not name a stale-leader write")
+	}
+	if l := leftovers(t); l != "" {
+		t.Errorf("left behind: %s", l)
+	}
+}
+
+func TestInterruptLeavesNothingBehind(t *testing.T) {
+	needDocker(t)
+	store := t.TempDir()
+	cmd := exec.Command(harnessBin, "run", "--recipe", "etcd-election", "--nemesis", "partition",
+		"--nemesis-interval", "2s", "--time-limit", "60s", "--store", store)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Interrupt once a fault is active, so healing is exercised.
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		h, err := os.ReadFile(filepath.Join(store, "latest", "history.jsonl"))
+		if err == nil && strings.Contains(string(h), `"fault-start"`) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if err == nil {
+		t.Fatalf("an interrupted run exited 0: an interrupted run cannot be valid")
+	}
+	if l := leftovers(t); l != "" {
+		t.Fatalf("left behind after Ctrl-C: %s", l)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}

@@ -1,0 +1,63 @@
+package db
+
+import (
+	"context"
+	"io"
+	"net/netip"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// Member is one database member as the harness addresses it.
+type Member struct {
+	Name string
+	IP   netip.Addr
+}
+
+// DB is everything the harness needs to know about one database.
+type DB interface {
+	// Name is the --db value: "etcd" or "consul".
+	Name() string
+	// DefaultVersion is the pinned version used when --version is empty.
+	DefaultVersion() string
+	// Build returns the path of a static binary of version, building it
+	// from the published Go modules into cacheDir if it is not cached.
+	// Progress goes to log.
+	Build(ctx context.Context, version, cacheDir string, log io.Writer) (string, error)
+	// BinaryPath is where the binary lives inside a node image.
+	BinaryPath() string
+	// MemberCommand is the argv that starts member m of the cluster all,
+	// with its data under dataDir.
+	MemberCommand(m Member, all []Member, dataDir string) []string
+	// ClientEndpoints are the client URLs of the members, reachable from
+	// the host and from campaigner nodes.
+	ClientEndpoints(all []Member) []string
+	// WaitReady blocks until the cluster serves a linearizable read.
+	WaitReady(ctx context.Context, all []Member) error
+	// NewProbe returns a prober of member m's own raft view.
+	NewProbe(m Member) (Probe, error)
+	// NewRecord opens the store's own record of every change under prefix.
+	NewRecord(all []Member, prefix string) (StoreRecord, error)
+}
+
+// Probe polls one member's own view of raft, with short deadlines, never
+// forwarded to another member.
+type Probe interface {
+	Probe(ctx context.Context) (histories.MemberStatus, error)
+	Close() error
+}
+
+// StoreRecord streams the store's own record of every change under one
+// prefix, from the beginning, in store order with no gaps. The time each
+// change is received is an upper bound on when it was committed, which
+// is what lets the checker place store changes in real time.
+type StoreRecord interface {
+	// Run follows the store until ctx is done, calling emit for every
+	// change (FStorePut/FStoreDelete events, Process ProcessStore, Type
+	// OK; the recorder stamps Time). It survives member failures and
+	// partitions of members.
+	Run(ctx context.Context, emit func(histories.Event)) error
+	// Sync returns once every change up to the store's current revision,
+	// read linearizably when Sync is called, has been emitted.
+	Sync(ctx context.Context) error
+}

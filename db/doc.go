@@ -1,0 +1,6 @@
+// Package db owns per-database knowledge: how to build a member binary
+// for a version from its published Go modules (cached by version), the
+// member flags, client endpoints, how to read a member's raft term and
+// leader, and how to read back the store's own record of the keys a run
+// used. One file per database.
+package db

@@ -1,0 +1,282 @@
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// Etcd is etcd v3.5 and later, built from go.etcd.io/etcd/server/v3.
+type Etcd struct{}
+
+const (
+	etcdClientPort = 2379
+	etcdPeerPort   = 2380
+)
+
+func (Etcd) Name() string           { return "etcd" }
+func (Etcd) DefaultVersion() string { return "v3.6.16" }
+func (Etcd) BinaryPath() string     { return "/etcd" }
+
+const etcdMain = `package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+`
+
+// Build builds etcd with a wrapper module calling etcdmain.Main.
+func (Etcd) Build(ctx context.Context, version, cacheDir string, log io.Writer) (string, error) {
+	return wrapperBuild{name: "etcd", module: "go.etcd.io/etcd/server/v3", mainGo: etcdMain, version: version}.build(ctx, cacheDir, log)
+}
+
+func peerURL(m Member) string   { return fmt.Sprintf("http://%s:%d", m.IP, etcdPeerPort) }
+func clientURL(m Member) string { return fmt.Sprintf("http://%s:%d", m.IP, etcdClientPort) }
+
+// MemberCommand uses etcd's default timing (100 ms heartbeats, 1 s
+// election timeout): the timing users run in production.
+func (Etcd) MemberCommand(m Member, all []Member, dataDir string) []string {
+	var initial []string
+	for _, o := range all {
+		initial = append(initial, o.Name+"="+peerURL(o))
+	}
+	return []string{"/etcd",
+		"--name", m.Name,
+		"--data-dir", dataDir,
+		"--listen-peer-urls", peerURL(m),
+		"--initial-advertise-peer-urls", peerURL(m),
+		"--listen-client-urls", clientURL(m),
+		"--advertise-client-urls", clientURL(m),
+		"--initial-cluster", strings.Join(initial, ","),
+		"--initial-cluster-state", "new",
+		"--initial-cluster-token", "election-harness",
+		"--heartbeat-interval", "100",
+		"--election-timeout", "1000",
+		"--logger", "zap",
+		"--log-outputs", "stderr",
+	}
+}
+
+func (Etcd) ClientEndpoints(all []Member) []string {
+	var eps []string
+	for _, m := range all {
+		eps = append(eps, clientURL(m))
+	}
+	return eps
+}
+
+func etcdClient(endpoints []string) (*clientv3.Client, error) {
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:            endpoints,
+		DialTimeout:          2 * time.Second,
+		DialKeepAliveTime:    2 * time.Second,
+		DialKeepAliveTimeout: 2 * time.Second,
+		Logger:               zap.NewNop(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to etcd %v: %w", endpoints, err)
+	}
+	return cli, nil
+}
+
+func (e Etcd) WaitReady(ctx context.Context, all []Member) error {
+	cli, err := etcdClient(e.ClientEndpoints(all))
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	var last error
+	for {
+		gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := cli.Get(gctx, "/election-harness/ready")
+		cancel()
+		if err == nil {
+			return nil
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("etcd not serving linearizable reads: %w", last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// NewProbe reads the member's raft status from its /debug/vars: one
+// atomic snapshot of raft's term, lead and state. (Maintenance.Status
+// is no good here: its RaftTerm is the term of the last applied entry,
+// which a new leader reports as the old term for a moment.)
+func (Etcd) NewProbe(m Member) (Probe, error) {
+	return &etcdProbe{url: clientURL(m) + "/debug/vars", http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}, nil
+}
+
+type etcdProbe struct {
+	url  string
+	http *http.Client
+}
+
+// raftStatus is the part of raft.Status that etcd publishes as
+// "raft.status" in /debug/vars.
+type raftStatus struct {
+	ID        string `json:"id"`
+	Term      uint64 `json:"term"`
+	Lead      string `json:"lead"`
+	RaftState string `json:"raftState"`
+}
+
+func (p *etcdProbe) Probe(ctx context.Context) (histories.MemberStatus, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url, nil)
+	if err != nil {
+		return histories.MemberStatus{}, err
+	}
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return histories.MemberStatus{}, fmt.Errorf("reading raft status: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return histories.MemberStatus{}, fmt.Errorf("reading raft status: %s", resp.Status)
+	}
+	var vars struct {
+		Raft *raftStatus `json:"raft.status"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&vars); err != nil {
+		return histories.MemberStatus{}, fmt.Errorf("decoding raft status: %w", err)
+	}
+	if vars.Raft == nil {
+		return histories.MemberStatus{}, errors.New("no raft.status in /debug/vars (member starting?)")
+	}
+	st := histories.MemberStatus{ID: vars.Raft.ID, Term: vars.Raft.Term, IsLeader: vars.Raft.RaftState == "StateLeader"}
+	if vars.Raft.Lead != "0" {
+		st.Leader = vars.Raft.Lead
+	}
+	return st, nil
+}
+
+func (p *etcdProbe) Close() error { return nil }
+
+// NewRecord follows every change under prefix with a watch from
+// revision 1.
+func (e Etcd) NewRecord(all []Member, prefix string) (StoreRecord, error) {
+	cli, err := etcdClient(e.ClientEndpoints(all))
+	if err != nil {
+		return nil, err
+	}
+	return &etcdRecord{cli: cli, prefix: prefix, changed: make(chan struct{})}, nil
+}
+
+type etcdRecord struct {
+	cli    *clientv3.Client
+	prefix string
+
+	mu sync.Mutex
+	// seen is the revision up to which every change has been emitted.
+	seen    int64
+	changed chan struct{} // closed and replaced when seen grows
+}
+
+func (r *etcdRecord) advance(rev int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rev > r.seen {
+		r.seen = rev
+		close(r.changed)
+		r.changed = make(chan struct{})
+	}
+}
+
+func (r *etcdRecord) Run(ctx context.Context, emit func(histories.Event)) error {
+	defer r.cli.Close()
+	next := int64(1)
+	for ctx.Err() == nil {
+		// RequireLeader: a member cut off in a minority cancels the
+		// watch instead of going silent, and the client moves on.
+		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+		wch := r.cli.Watch(wctx, r.prefix, clientv3.WithPrefix(), clientv3.WithRev(next), clientv3.WithPrevKV(), clientv3.WithProgressNotify())
+		for resp := range wch {
+			if err := resp.Err(); err != nil {
+				if errors.Is(err, rpctypes.ErrCompacted) {
+					cancel()
+					return fmt.Errorf("the store's record is compacted at %d: it cannot be complete", resp.CompactRevision)
+				}
+				break
+			}
+			for _, ev := range resp.Events {
+				emit(storeEvent(ev))
+				next = ev.Kv.ModRevision + 1
+			}
+			if resp.IsProgressNotify() {
+				r.advance(resp.Header.Revision)
+			} else if n := len(resp.Events); n > 0 {
+				r.advance(resp.Events[n-1].Kv.ModRevision)
+			}
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func storeEvent(ev *clientv3.Event) histories.Event {
+	e := histories.Event{Type: histories.OK, Process: histories.ProcessStore, Key: string(ev.Kv.Key), Revision: ev.Kv.ModRevision}
+	kv := ev.Kv
+	if ev.Type == mvccpb.DELETE {
+		e.F = histories.FStoreDelete
+		if ev.PrevKv != nil {
+			kv = ev.PrevKv
+		}
+	} else {
+		e.F = histories.FStorePut
+		e.Value = string(kv.Value)
+	}
+	e.CreateRevision = kv.CreateRevision
+	if kv.Lease != 0 {
+		e.Session = strconv.FormatInt(kv.Lease, 16)
+	}
+	return e
+}
+
+func (r *etcdRecord) Sync(ctx context.Context) error {
+	resp, err := r.cli.Get(ctx, r.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return fmt.Errorf("reading the current revision: %w", err)
+	}
+	target := resp.Header.Revision
+	for {
+		r.mu.Lock()
+		seen, changed := r.seen, r.changed
+		r.mu.Unlock()
+		if seen >= target {
+			return nil
+		}
+		// Ask the watch to report how far it has got.
+		_ = r.cli.RequestProgress(clientv3.WithRequireLeader(ctx))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the record reached revision %d of %d: %w", seen, target, ctx.Err())
+		case <-changed:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package histories
+
+import (
+	"fmt"
+	"time"
+)
+
+// Type is Jepsen's operation type.
+type Type string
+
+const (
+	// Invoke marks the start of an operation.
+	Invoke Type = "invoke"
+	// OK means the operation definitely happened.
+	OK Type = "ok"
+	// Fail means the operation definitely did not happen.
+	Fail Type = "fail"
+	// Info means the outcome is unknown (indeterminate), or the event is a
+	// notification that is not an operation at all (faults, phases).
+	Info Type = "info"
+)
+
+// Functions (Event.F) recorded by the harness. Campaigner operations come
+// in invoke/completion pairs linked by Event.Op; the rest are single events.
+const (
+	// Campaigner operations.
+	FCampaign = "campaign" // ok carries the Token of the won term
+	FResign   = "resign"   // carries the Token being resigned
+	FWrite    = "write"    // Key, Value, and the Token the leader fenced with
+	FRead     = "read"     // Key; ok carries the Value read ("" = absent)
+
+	// Asynchronous campaigner notifications (Type info, no invoke).
+	FLost     = "lost"     // the campaigner learned it no longer leads Token
+	FObserved = "observed" // an observer saw leader Key/Value at Revision
+
+	// Probes of every member's own raft view (Type ok or fail).
+	FStatus = "status"
+
+	// The store's own record, read back from the database (Type ok).
+	FStorePut    = "store-put"
+	FStoreDelete = "store-delete"
+
+	// Nemesis (Type info, Process "nemesis").
+	FFaultStart = "fault-start"
+	FFaultStop  = "fault-stop"
+
+	// Run phases (Type info, Process "harness"): Value names the phase.
+	FPhase = "phase"
+)
+
+// Phases recorded with FPhase.
+const (
+	PhaseStart      = "start"       // workload begins
+	PhaseHeal       = "heal"        // all faults healed
+	PhaseQuiet      = "quiet"       // quiet period after heal ends
+	PhaseFinalReads = "final-reads" // final reads begin
+	PhaseEnd        = "end"         // run ends normally
+	PhaseRecord     = "record"      // store's own record follows
+)
+
+// Process names that are not campaigners.
+const (
+	ProcessNemesis = "nemesis"
+	ProcessHarness = "harness"
+	ProcessStore   = "store"
+)
+
+// Event is one line of history.jsonl.
+type Event struct {
+	// Index is the event's position in the history, from 0.
+	Index int64 `json:"index"`
+	// Time is nanoseconds since the run started, on the harness's
+	// monotonic clock. Never a node's clock.
+	Time int64 `json:"time"`
+	Type Type  `json:"type"`
+	// Process is who acted: a campaigner ("c1"), a probed member ("probe:n1"),
+	// "nemesis", "harness" or "store".
+	Process string `json:"process"`
+	F       string `json:"f"`
+	// Op links an invocation to its completion; unique per run, 0 for
+	// single events.
+	Op int64 `json:"op,omitempty"`
+
+	Key   string `json:"key,omitempty"`
+	Value string `json:"value,omitempty"`
+	// Token is the election term token a campaign won, or a leader used.
+	Token *Token `json:"token,omitempty"`
+	// Revision is the store's revision or index for store events and
+	// observations (etcd: mod revision; Consul: ModifyIndex).
+	Revision int64 `json:"rev,omitempty"`
+	// CreateRevision is the key's create revision for store events (etcd:
+	// create revision; Consul: CreateIndex).
+	CreateRevision int64 `json:"create_rev,omitempty"`
+	// Session is the lease or session that owned a stored key.
+	Session string `json:"session,omitempty"`
+
+	Member *MemberStatus `json:"member,omitempty"`
+	Fault  *Fault        `json:"fault,omitempty"`
+	Error  string        `json:"error,omitempty"`
+}
+
+// Token identifies one election term as the store granted it.
+type Token struct {
+	// Key is the leader key that proves the term (etcd: the campaigner's
+	// key under the election prefix; Consul: the lock key).
+	Key string `json:"key"`
+	// Seq orders terms: etcd, the key's create revision; Consul, the
+	// lock's ModifyIndex at acquisition. Higher is later.
+	Seq int64 `json:"seq"`
+	// Session is the lease (etcd) or session (Consul) that holds the key.
+	Session string `json:"session,omitempty"`
+	// Index is Consul's LockIndex; 0 for etcd.
+	Index int64 `json:"index,omitempty"`
+}
+
+func (t Token) String() string {
+	if t.Index != 0 {
+		return fmt.Sprintf("%s@%d/%d", t.Key, t.Seq, t.Index)
+	}
+	return fmt.Sprintf("%s@%d", t.Key, t.Seq)
+}
+
+// MemberStatus is one member's own view of raft, as a probe saw it.
+type MemberStatus struct {
+	Name     string `json:"name"`
+	ID       string `json:"id,omitempty"`
+	Term     uint64 `json:"term"`
+	Leader   string `json:"leader,omitempty"` // the leader's ID, "" if none
+	IsLeader bool   `json:"is_leader"`
+}
+
+// Fault describes one injected fault.
+type Fault struct {
+	// ID links a fault's start and stop.
+	ID   int64  `json:"id"`
+	Kind string `json:"kind"` // partition, pause, kill, ...
+	// Targets are the node names the fault acts on.
+	Targets []string `json:"targets,omitempty"`
+	// Params are kind-specific (the grudge, durations...).
+	Params map[string]string `json:"params,omitempty"`
+}
+
+// Duration converts an event time to a time.Duration since run start.
+func (e Event) Duration() time.Duration { return time.Duration(e.Time) }
+
+// IsCompletion reports whether the event completes an invoked operation.
+func (e Event) IsCompletion() bool {
+	return e.Op != 0 && (e.Type == OK || e.Type == Fail || e.Type == Info)
+}

@@ -1,0 +1,315 @@
+package nemesis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/election-harness/harness/agent"
+	"github.com/election-harness/harness/histories"
+)
+
+// Node is what the nemesis needs of a node: its name, address and agent.
+type Node interface {
+	Name() string
+	IP() netip.Addr
+	Agent() *agent.Client
+}
+
+// Leaders tells the nemesis who leads right now.
+type Leaders interface {
+	RaftLeader() (string, uint64)
+	ElectionLeader() (string, *histories.Token)
+}
+
+// Executor applies planned steps to a cluster and heals them.
+type Executor struct {
+	Members     []Node
+	Campaigners []Node
+	Leaders     Leaders
+	Recorder    *histories.Recorder
+	Log         *slog.Logger
+
+	mu     sync.Mutex
+	nextID int64
+	active map[int64]*fault
+}
+
+// fault is one applied fault and how to undo it.
+type fault struct {
+	event histories.Fault
+	apply func(ctx context.Context) error
+	heal  func(ctx context.Context) error
+}
+
+// Run applies steps on schedule, from start, until ctx is done. Each step
+// is healed when its duration ends; on return no step of it is active.
+func (x *Executor) Run(ctx context.Context, start time.Time, steps []Step) {
+	for _, s := range steps {
+		if !sleepUntil(ctx, start.Add(s.Start)) {
+			return
+		}
+		id, err := x.Start(ctx, s)
+		if err != nil {
+			x.Log.Warn("fault not applied", "kind", s.Kind, "rule", s.Rule, "err", err)
+			continue
+		}
+		sleepUntil(ctx, start.Add(s.Start+s.Duration))
+		// Heal even when the run is ending: a fresh context, so a cancelled
+		// run still undoes its fault.
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		if err := x.Stop(hctx, id); err != nil {
+			x.Log.Warn("fault not healed; HealAll will retry", "id", id, "err", err)
+		}
+		cancel()
+	}
+}
+
+// Start resolves and applies one step, recording its start. It returns
+// the fault's id for Stop.
+func (x *Executor) Start(ctx context.Context, s Step) (int64, error) {
+	rng := rand.New(rand.NewPCG(s.Pick, 1))
+	f, err := x.resolve(rng, s)
+	if err != nil {
+		return 0, err
+	}
+	x.mu.Lock()
+	x.nextID++
+	f.event.ID = x.nextID
+	if x.active == nil {
+		x.active = map[int64]*fault{}
+	}
+	x.active[f.event.ID] = f
+	x.mu.Unlock()
+	// Record before applying: a fault's effect must never precede its
+	// start in the history.
+	x.Recorder.Record(histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStart, Fault: &f.event})
+	if err := f.apply(ctx); err != nil {
+		x.Recorder.Record(histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStart,
+			Fault: &f.event, Error: fmt.Sprintf("applying: %v", err)})
+		x.Log.Warn("fault partly applied", "kind", s.Kind, "err", err)
+	}
+	return f.event.ID, nil
+}
+
+// Stop heals one fault and records its stop.
+func (x *Executor) Stop(ctx context.Context, id int64) error {
+	x.mu.Lock()
+	f := x.active[id]
+	x.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	err := f.heal(ctx)
+	ev := histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStop, Fault: &f.event}
+	if err != nil {
+		ev.Error = err.Error()
+	} else {
+		x.mu.Lock()
+		delete(x.active, id)
+		x.mu.Unlock()
+	}
+	x.Recorder.Record(ev)
+	return err
+}
+
+// HealAll removes every fault from every node, whatever the nemesis
+// believes is active: rules, pauses and stopped processes. It retries
+// each node until ctx is done and returns the nodes it could not heal.
+func (x *Executor) HealAll(ctx context.Context) error {
+	x.mu.Lock()
+	for id, f := range x.active {
+		x.Recorder.Record(histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStop, Fault: &f.event})
+		delete(x.active, id)
+	}
+	x.mu.Unlock()
+	nodes := append(append([]Node{}, x.Members...), x.Campaigners...)
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				err := n.Agent().Heal(ctx)
+				if err == nil {
+					errs[i] = nil
+					return
+				}
+				errs[i] = fmt.Errorf("healing %s: %w", n.Name(), err)
+				if !sleepUntil(ctx, time.Now().Add(300*time.Millisecond)) {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (x *Executor) resolve(rng *rand.Rand, s Step) (*fault, error) {
+	ev := histories.Fault{Kind: s.Kind, Params: map[string]string{"rule": s.Rule, "duration": s.Duration.String()}}
+	switch s.Kind {
+	case KindPause, KindKill:
+		n, err := x.target(rng, s.Rule)
+		if err != nil {
+			return nil, err
+		}
+		ev.Targets = []string{n.Name()}
+		a := n.Agent()
+		if s.Kind == KindPause {
+			return &fault{event: ev, apply: a.Pause, heal: a.Resume}, nil
+		}
+		return &fault{event: ev,
+			apply: func(ctx context.Context) error { return a.Kill(ctx, false) },
+			heal:  a.Start}, nil
+	case KindPartition:
+		sideA, sideB, err := x.grudge(rng, s.Rule)
+		if err != nil {
+			return nil, err
+		}
+		ev.Targets = names(sideA)
+		ev.Params["cut-from"] = strings.Join(names(sideB), ",")
+		// Both sides drop, so the cut holds whichever side's rules a
+		// packet meets first.
+		each := func(do func(n Node, peers []Node) error) error {
+			var errs []error
+			for _, side := range [][2][]Node{{sideA, sideB}, {sideB, sideA}} {
+				for _, n := range side[0] {
+					if err := do(n, side[1]); err != nil {
+						errs = append(errs, fmt.Errorf("%s: %w", n.Name(), err))
+					}
+				}
+			}
+			return errors.Join(errs...)
+		}
+		return &fault{event: ev,
+			apply: func(ctx context.Context) error {
+				return each(func(n Node, peers []Node) error {
+					return n.Agent().Partition(ctx, agent.PartitionRequest{Drop: addrs(peers), Direction: agent.DirectionBoth})
+				})
+			},
+			heal: func(ctx context.Context) error {
+				return each(func(n Node, _ []Node) error { return n.Agent().HealPartition(ctx) })
+			}}, nil
+	}
+	return nil, fmt.Errorf("unknown fault kind %q", s.Kind)
+}
+
+// target resolves a single-node rule, falling back to a random node of
+// the same role when the leader is not known right now.
+func (x *Executor) target(rng *rand.Rand, rule string) (Node, error) {
+	switch rule {
+	case TargetRaftLeader:
+		if name, _ := x.Leaders.RaftLeader(); name != "" {
+			if n := byName(x.Members, name); n != nil {
+				return n, nil
+			}
+		}
+		return pick(rng, x.Members)
+	case TargetRandomMember:
+		return pick(rng, x.Members)
+	case TargetElectionLeader:
+		if name, _ := x.Leaders.ElectionLeader(); name != "" {
+			if n := byName(x.Campaigners, name); n != nil {
+				return n, nil
+			}
+		}
+		return pick(rng, x.Campaigners)
+	case TargetRandomCampaigner:
+		return pick(rng, x.Campaigners)
+	}
+	return nil, fmt.Errorf("unknown target rule %q", rule)
+}
+
+// grudge resolves a partition rule into two sides that cannot talk.
+func (x *Executor) grudge(rng *rand.Rand, rule string) (a, b []Node, err error) {
+	switch rule {
+	case GrudgeIsolateRaftLeader, GrudgeIsolateMember:
+		r := TargetRandomMember
+		if rule == GrudgeIsolateRaftLeader {
+			r = TargetRaftLeader
+		}
+		n, err := x.target(rng, r)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []Node{n}, without(x.Members, n), nil
+	case GrudgeMajorityMinority:
+		shuffled := append([]Node{}, x.Members...)
+		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		k := len(shuffled) / 2 // the minority
+		return shuffled[:k], shuffled[k:], nil
+	case GrudgeIsolateElectionLeader:
+		n, err := x.target(rng, TargetElectionLeader)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []Node{n}, x.Members, nil
+	}
+	return nil, nil, fmt.Errorf("unknown partition rule %q", rule)
+}
+
+func pick(rng *rand.Rand, nodes []Node) (Node, error) {
+	if len(nodes) == 0 {
+		return nil, errors.New("no node to target")
+	}
+	return nodes[rng.IntN(len(nodes))], nil
+}
+
+func byName(nodes []Node, name string) Node {
+	for _, n := range nodes {
+		if n.Name() == name {
+			return n
+		}
+	}
+	return nil
+}
+
+func without(nodes []Node, x Node) []Node {
+	var out []Node
+	for _, n := range nodes {
+		if n.Name() != x.Name() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func names(nodes []Node) []string {
+	out := make([]string, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.Name()
+	}
+	return out
+}
+
+func addrs(nodes []Node) []string {
+	out := make([]string, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.IP().String()
+	}
+	return out
+}
+
+// sleepUntil waits until t; false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}

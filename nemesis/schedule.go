@@ -1,0 +1,118 @@
+package nemesis
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Fault kinds.
+const (
+	KindPartition = "partition"
+	KindPause     = "pause"
+	KindKill      = "kill"
+)
+
+// Kinds lists the kinds this nemesis can inject, in --nemesis order.
+var Kinds = []string{KindPartition, KindPause, KindKill}
+
+// Target rules: who a fault acts on, resolved from live state.
+const (
+	TargetRaftLeader       = "raft-leader"       // the member leading raft
+	TargetRandomMember     = "random-member"     // any member
+	TargetElectionLeader   = "election-leader"   // the campaigner that believes it leads
+	TargetRandomCampaigner = "random-campaigner" // any campaigner
+
+	// Partition grudges.
+	GrudgeIsolateRaftLeader     = "isolate-raft-leader"     // leader member | other members
+	GrudgeIsolateMember         = "isolate-random-member"   // one member | other members
+	GrudgeMajorityMinority      = "majority-minority"       // random halves of the members
+	GrudgeIsolateElectionLeader = "isolate-election-leader" // leading campaigner | all members
+)
+
+type weighted struct {
+	rule   string
+	weight int
+}
+
+// rules per kind, weighted: faults on the leaders find the bugs, so they
+// come up most often.
+var rules = map[string][]weighted{
+	KindPartition: {{GrudgeIsolateRaftLeader, 2}, {GrudgeMajorityMinority, 2}, {GrudgeIsolateElectionLeader, 3}, {GrudgeIsolateMember, 1}},
+	KindPause:     {{TargetElectionLeader, 3}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
+	KindKill:      {{TargetElectionLeader, 2}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
+}
+
+// Step is one planned fault.
+type Step struct {
+	// Start is the offset from the start of the workload.
+	Start    time.Duration `json:"start"`
+	Duration time.Duration `json:"duration"`
+	Kind     string        `json:"kind"`
+	Rule     string        `json:"rule"`
+	// Pick seeds every random choice made when the step is resolved, so
+	// the same seed gives the same targets for the same cluster state.
+	Pick uint64 `json:"pick"`
+}
+
+// ParseKinds parses --nemesis: a comma-separated list of kinds, or "none".
+func ParseKinds(s string) ([]string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "none" {
+		return nil, nil
+	}
+	var kinds []string
+	for _, k := range strings.Split(s, ",") {
+		k = strings.TrimSpace(k)
+		if !slices.Contains(Kinds, k) {
+			return nil, fmt.Errorf("unknown nemesis %q (want a comma-separated list of %s, or none)", k, strings.Join(Kinds, ", "))
+		}
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds, nil
+}
+
+// Plan is the schedule for a run: faults start after a quiet first
+// interval, last between half and twice the interval, and are separated
+// by a rest of half to one interval. Nothing is planned to run past
+// timeLimit.
+func Plan(seed int64, kinds []string, interval, timeLimit time.Duration) []Step {
+	if len(kinds) == 0 || interval <= 0 {
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x6e656d65736973))
+	var steps []Step
+	at := interval
+	for {
+		kind := kinds[rng.IntN(len(kinds))]
+		dur := interval/2 + time.Duration(rng.Int64N(int64(interval)*3/2+1))
+		if at+dur > timeLimit {
+			dur = timeLimit - at
+		}
+		if dur < interval/4 {
+			break
+		}
+		steps = append(steps, Step{Start: at, Duration: dur, Kind: kind, Rule: pickRule(rng, rules[kind]), Pick: rng.Uint64()})
+		at += dur + interval/2 + time.Duration(rng.Int64N(int64(interval)/2+1))
+	}
+	return steps
+}
+
+func pickRule(rng *rand.Rand, ws []weighted) string {
+	total := 0
+	for _, w := range ws {
+		total += w.weight
+	}
+	n := rng.IntN(total)
+	for _, w := range ws {
+		if n < w.weight {
+			return w.rule
+		}
+		n -= w.weight
+	}
+	return ws[len(ws)-1].rule
+}

@@ -1,0 +1,152 @@
+package workloads
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// Recipe is one way of electing a leader, as it runs inside a campaigner
+// node. Every method is called from its own goroutine; a recipe guards its
+// own state.
+type Recipe interface {
+	// Campaign blocks until this campaigner leads, and returns the term.
+	Campaign(ctx context.Context, value string) (histories.Token, error)
+	// Resign gives up leadership.
+	Resign(ctx context.Context) error
+	// Write writes value to the register key as the leader.
+	Write(ctx context.Context, key, value string) error
+	// Read returns the register's value ("" if absent).
+	Read(ctx context.Context, key string) (string, error)
+	// Observe reports every leader it sees until ctx is done.
+	Observe(ctx context.Context, report func(Reply))
+	// Lost delivers the token of a term the campaigner learned it lost.
+	Lost() <-chan histories.Token
+	Close() error
+}
+
+// Outcome errors: a recipe wraps an error with ErrDefinite when the
+// operation certainly did not take effect (a fence said no), so the
+// harness records fail; any other write error is recorded as info.
+var (
+	ErrDefinite  = errors.New("definitely not done")
+	ErrNotLeader = fmt.Errorf("not the leader: %w", ErrDefinite)
+)
+
+// CampaignerConfig configures a campaigner process.
+type CampaignerConfig struct {
+	Name      string
+	Recipe    string
+	Endpoints []string
+	TTL       time.Duration
+	// Prefix is the election prefix (etcd) or lock key (Consul).
+	Prefix string
+	// Work is how long a leader works between deciding to write and
+	// writing: the window in which a pause or partition makes a leader
+	// act on a leadership it has lost.
+	Work time.Duration
+	Logger *slog.Logger
+}
+
+// RunCampaigner speaks the campaigner protocol on in/out with recipe r
+// until in is closed or ctx is done.
+func RunCampaigner(ctx context.Context, cfg CampaignerConfig, r Recipe, in io.Reader, out io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	var mu sync.Mutex
+	enc := json.NewEncoder(out)
+	send := func(rep Reply) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err := enc.Encode(rep); err != nil {
+			log.Warn("writing reply", "err", err)
+		}
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case tok := <-r.Lost():
+				t := tok
+				send(Reply{Type: ReplyEvent, Event: EventLost, Token: &t})
+			}
+		}
+	}()
+	send(Reply{Type: ReplyEvent, Event: EventReady, Value: cfg.Recipe})
+
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for sc.Scan() {
+		var cmd Command
+		if err := json.Unmarshal(sc.Bytes(), &cmd); err != nil {
+			send(Reply{Type: histories.Fail, Error: fmt.Sprintf("malformed command %q: %v", sc.Text(), err)})
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			send(execute(ctx, r, cmd, send))
+		}()
+	}
+	cancel()
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading commands: %w", err)
+	}
+	return nil
+}
+
+// execute runs one command and turns its outcome into a reply.
+func execute(ctx context.Context, r Recipe, cmd Command, send func(Reply)) Reply {
+	timeout := time.Duration(cmd.TimeoutMS) * time.Millisecond
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	opCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	rep := Reply{ID: cmd.ID, Type: histories.OK}
+	var err error
+	switch cmd.Op {
+	case OpCampaign:
+		var tok histories.Token
+		tok, err = r.Campaign(opCtx, cmd.Value)
+		if err == nil {
+			rep.Token = &tok
+		} else if !errors.Is(err, ErrDefinite) && opCtx.Err() == nil {
+			// The campaign may have created state we cannot see; the
+			// recipe cleans it up, but its outcome is not known.
+			return Reply{ID: cmd.ID, Type: histories.Info, Error: err.Error()}
+		}
+	case OpResign:
+		err = r.Resign(opCtx)
+	case OpWrite:
+		err = r.Write(opCtx, cmd.Key, cmd.Value)
+		if err != nil && !errors.Is(err, ErrDefinite) {
+			return Reply{ID: cmd.ID, Type: histories.Info, Error: err.Error()}
+		}
+	case OpRead:
+		rep.Value, err = r.Read(opCtx, cmd.Key)
+	case OpObserve:
+		go r.Observe(ctx, send)
+	default:
+		err = fmt.Errorf("unknown op %q: %w", cmd.Op, ErrDefinite)
+	}
+	if err != nil {
+		return Reply{ID: cmd.ID, Type: histories.Fail, Error: err.Error()}
+	}
+	return rep
+}

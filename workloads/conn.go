@@ -1,0 +1,164 @@
+package workloads
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// replyGrace is how much longer than an operation's own timeout the
+// harness waits for its reply before recording it as info.
+const replyGrace = time.Second
+
+// Conn is the harness's end of one campaigner's protocol stream. It
+// records every invocation and completion on the harness's clock.
+type Conn struct {
+	name string
+	rec  *histories.Recorder
+	log  *slog.Logger
+
+	wmu sync.Mutex
+	w   io.Writer
+
+	mu      sync.Mutex
+	pending map[int64]chan Reply
+	closed  bool
+
+	// Events delivers asynchronous campaigner events (ready, lost,
+	// observed) after they are recorded.
+	Events chan Reply
+}
+
+// NewConn starts reading replies from rw.
+func NewConn(name string, rw io.ReadWriter, rec *histories.Recorder, log *slog.Logger) *Conn {
+	c := &Conn{name: name, rec: rec, log: log, w: rw, pending: map[int64]chan Reply{}, Events: make(chan Reply, 256)}
+	go c.readLoop(rw)
+	return c
+}
+
+func (c *Conn) readLoop(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var rep Reply
+		if err := json.Unmarshal(sc.Bytes(), &rep); err != nil {
+			c.log.Warn("malformed campaigner reply", "campaigner", c.name, "line", sc.Text(), "err", err)
+			continue
+		}
+		if rep.Type == ReplyEvent {
+			c.recordEvent(rep)
+			select {
+			case c.Events <- rep:
+			default:
+				c.log.Warn("campaigner event dropped: nobody listening", "campaigner", c.name, "event", rep.Event)
+			}
+			continue
+		}
+		c.mu.Lock()
+		ch := c.pending[rep.ID]
+		delete(c.pending, rep.ID)
+		c.mu.Unlock()
+		if ch == nil {
+			c.log.Debug("late reply after timeout", "campaigner", c.name, "id", rep.ID, "type", rep.Type)
+			continue
+		}
+		ch <- rep
+	}
+	c.mu.Lock()
+	c.closed = true
+	for id, ch := range c.pending {
+		close(ch)
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+	close(c.Events)
+}
+
+func (c *Conn) recordEvent(rep Reply) {
+	switch rep.Event {
+	case EventLost:
+		c.rec.Record(histories.Event{Type: histories.Info, Process: c.name, F: histories.FLost, Token: rep.Token, Error: rep.Error})
+	case EventObserved:
+		c.rec.Record(histories.Event{Type: histories.Info, Process: c.name, F: histories.FObserved,
+			Key: rep.Key, Value: rep.Value, Revision: rep.Revision, CreateRevision: rep.CreateRevision})
+	}
+}
+
+// Invoke records the invocation of cmd by process, sends it, waits for
+// the reply (or the timeout, or ctx), and records the completion. The
+// returned event is the recorded completion.
+func (c *Conn) Invoke(ctx context.Context, process string, cmd Command, token *histories.Token) histories.Event {
+	f := cmd.Op
+	cmd.ID = c.rec.NextOp()
+	inv := histories.Event{Type: histories.Invoke, Process: process, F: f, Op: cmd.ID, Key: cmd.Key, Value: cmd.Value, Token: token}
+	done := func(t histories.Type, rep Reply, errText string) histories.Event {
+		e := inv
+		e.Type = t
+		e.Error = errText
+		if rep.Token != nil {
+			e.Token = rep.Token
+		}
+		if f == OpRead && t == histories.OK {
+			e.Value = rep.Value
+		}
+		return c.rec.Record(e)
+	}
+
+	ch := make(chan Reply, 1)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		c.rec.Record(inv)
+		return done(histories.Info, Reply{}, "campaigner connection closed")
+	}
+	c.pending[cmd.ID] = ch
+	c.mu.Unlock()
+
+	line, err := json.Marshal(cmd)
+	if err != nil {
+		panic(fmt.Sprintf("marshalling a command: %v", err)) // a Command always marshals
+	}
+	c.rec.Record(inv)
+	c.wmu.Lock()
+	_, err = c.w.Write(append(line, '\n'))
+	c.wmu.Unlock()
+	if err != nil {
+		c.forget(cmd.ID)
+		// A failed write may still have delivered part of the line.
+		return done(histories.Info, Reply{}, fmt.Sprintf("sending command: %v", err))
+	}
+
+	timer := time.NewTimer(time.Duration(cmd.TimeoutMS)*time.Millisecond + replyGrace)
+	defer timer.Stop()
+	select {
+	case rep, ok := <-ch:
+		if !ok {
+			return done(histories.Info, Reply{}, "campaigner connection closed")
+		}
+		switch rep.Type {
+		case histories.OK, histories.Fail, histories.Info:
+			return done(rep.Type, rep, rep.Error)
+		default:
+			return done(histories.Info, rep, fmt.Sprintf("reply of unknown type %q", rep.Type))
+		}
+	case <-timer.C:
+		c.forget(cmd.ID)
+		return done(histories.Info, Reply{}, "timed out")
+	case <-ctx.Done():
+		c.forget(cmd.ID)
+		return done(histories.Info, Reply{}, "run ended")
+	}
+}
+
+func (c *Conn) forget(id int64) {
+	c.mu.Lock()
+	delete(c.pending, id)
+	c.mu.Unlock()
+}

@@ -1,0 +1,216 @@
+package workloads
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+	"go.uber.org/zap"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// etcdElection is the recipe of the seeds: concurrency.Election with a
+// session (lease) of the configured TTL. Campaign waits for the deletion
+// of every older key; the leader's writes are fenced by
+// Txn If(CreateRevision(key) == rev) unless fenced is false (the
+// etcd-unfenced control, which writes with a plain Put).
+type etcdElection struct {
+	cli    *clientv3.Client
+	ttl    int
+	prefix string
+	fenced bool
+	work   time.Duration
+	lost   chan histories.Token
+
+	mu    sync.Mutex
+	sess  *concurrency.Session
+	elec  *concurrency.Election
+	token *histories.Token
+}
+
+func newEtcdElection(cfg CampaignerConfig, fenced bool) (*etcdElection, error) {
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   cfg.Endpoints,
+		DialTimeout: 2 * time.Second,
+		Logger:      zap.NewNop(),
+		// Keepalive lets the client notice a dead member and move on.
+		DialKeepAliveTime:    2 * time.Second,
+		DialKeepAliveTimeout: 2 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to etcd %v: %w", cfg.Endpoints, err)
+	}
+	ttl := int(cfg.TTL / time.Second)
+	if ttl < 1 {
+		ttl = 1
+	}
+	return &etcdElection{cli: cli, ttl: ttl, prefix: cfg.Prefix, fenced: fenced, work: cfg.Work, lost: make(chan histories.Token, 16)}, nil
+}
+
+func (e *etcdElection) Campaign(ctx context.Context, value string) (histories.Token, error) {
+	e.mu.Lock()
+	leading := e.token != nil
+	e.mu.Unlock()
+	if leading {
+		return histories.Token{}, fmt.Errorf("already the leader: resign first: %w", ErrDefinite)
+	}
+
+	sess, err := concurrency.NewSession(e.cli, concurrency.WithTTL(e.ttl), concurrency.WithContext(context.Background()))
+	if err != nil {
+		return histories.Token{}, fmt.Errorf("creating session: %w", err)
+	}
+	elec := concurrency.NewElection(sess, e.prefix)
+	if err := elec.Campaign(ctx, value); err != nil {
+		e.discard(sess)
+		if ctx.Err() != nil {
+			// Campaign resigned on cancel and the session is revoked.
+			return histories.Token{}, fmt.Errorf("campaign: %v: %w", err, ErrDefinite)
+		}
+		return histories.Token{}, fmt.Errorf("campaign: %w", err)
+	}
+	// Campaign can return success after the session expired while it was
+	// waiting (etcd #19597): confirm that our key still exists.
+	tok := histories.Token{Key: elec.Key(), Seq: elec.Rev(), Session: strconv.FormatInt(int64(sess.Lease()), 16)}
+	resp, err := e.cli.Get(ctx, elec.Key())
+	if err != nil {
+		e.discard(sess)
+		return histories.Token{}, fmt.Errorf("confirming leadership: %w", err)
+	}
+	if len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != elec.Rev() {
+		e.discard(sess)
+		return histories.Token{}, fmt.Errorf("campaign returned but key %s@%d is gone (session expired while waiting): %w", tok.Key, tok.Seq, ErrDefinite)
+	}
+	e.mu.Lock()
+	e.sess, e.elec, e.token = sess, elec, &tok
+	e.mu.Unlock()
+	go e.watchSession(sess, tok)
+	return tok, nil
+}
+
+// watchSession reports the term lost when its session ends while it is
+// still the current term.
+func (e *etcdElection) watchSession(sess *concurrency.Session, tok histories.Token) {
+	<-sess.Done()
+	e.mu.Lock()
+	current := e.token != nil && *e.token == tok
+	if current {
+		e.sess, e.elec, e.token = nil, nil, nil
+	}
+	e.mu.Unlock()
+	if current {
+		e.lost <- tok
+	}
+}
+
+// discard revokes a session in the background so that an abandoned key
+// cannot block the election until its lease runs out.
+func (e *etcdElection) discard(sess *concurrency.Session) {
+	go func() {
+		_ = sess.Close()
+	}()
+}
+
+func (e *etcdElection) Resign(ctx context.Context) error {
+	e.mu.Lock()
+	sess, elec := e.sess, e.elec
+	e.sess, e.elec, e.token = nil, nil, nil
+	e.mu.Unlock()
+	if elec == nil {
+		return nil
+	}
+	err := elec.Resign(ctx)
+	e.discard(sess)
+	if err != nil {
+		return fmt.Errorf("resign: %w", err)
+	}
+	return nil
+}
+
+func (e *etcdElection) Write(ctx context.Context, key, value string) error {
+	e.mu.Lock()
+	elec := e.elec
+	e.mu.Unlock()
+	if elec == nil {
+		return ErrNotLeader
+	}
+	// The leader's work, done under the leadership it just checked.
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("working: %v: %w", ctx.Err(), ErrDefinite)
+	case <-time.After(e.work):
+	}
+	if !e.fenced {
+		if _, err := e.cli.Put(ctx, key, value); err != nil {
+			return fmt.Errorf("put: %w", err)
+		}
+		return nil
+	}
+	resp, err := e.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(elec.Key()), "=", elec.Rev())).
+		Then(clientv3.OpPut(key, value)).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("fenced put: %w", err)
+	}
+	if !resp.Succeeded {
+		return fmt.Errorf("fence: key %s@%d no longer exists: %w", elec.Key(), elec.Rev(), ErrDefinite)
+	}
+	return nil
+}
+
+func (e *etcdElection) Read(ctx context.Context, key string) (string, error) {
+	resp, err := e.cli.Get(ctx, key)
+	if err != nil {
+		return "", fmt.Errorf("get: %w", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return "", nil
+	}
+	return string(resp.Kvs[0].Value), nil
+}
+
+func (e *etcdElection) Observe(ctx context.Context, report func(Reply)) {
+	for ctx.Err() == nil {
+		if err := e.observeOnce(ctx, report); err != nil && ctx.Err() == nil {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
+// observeOnce follows the leader through one observer session; Observe
+// closes its channel when its watch is disrupted, so the caller retries.
+func (e *etcdElection) observeOnce(ctx context.Context, report func(Reply)) error {
+	sess, err := concurrency.NewSession(e.cli, concurrency.WithTTL(e.ttl))
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	elec := concurrency.NewElection(sess, e.prefix)
+	for resp := range elec.Observe(ctx) {
+		if len(resp.Kvs) == 0 {
+			continue
+		}
+		kv := resp.Kvs[0]
+		report(Reply{Type: ReplyEvent, Event: EventObserved, Key: string(kv.Key), Value: string(kv.Value),
+			Revision: kv.ModRevision, CreateRevision: kv.CreateRevision})
+	}
+	return errors.New("observe ended")
+}
+
+func (e *etcdElection) Lost() <-chan histories.Token { return e.lost }
+
+func (e *etcdElection) Close() error {
+	e.mu.Lock()
+	sess := e.sess
+	e.mu.Unlock()
+	if sess != nil {
+		_ = sess.Close()
+	}
+	return e.cli.Close()
+}

@@ -1,0 +1,105 @@
+package workloads
+
+import (
+	"sync"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// Live is what the run knows right now: who leads raft and the election,
+// and how many operations completed. The nemesis targets faults from it
+// and the status line shows it. Safe for concurrent use.
+type Live struct {
+	mu          sync.Mutex
+	raftLeader  string // member name
+	raftTerm    uint64
+	leaders     map[string]histories.Token // campaigners that believe they lead
+	lastLeader  string
+	ops         int64
+	okOps       int64
+	electedSeen map[int64]bool
+	elections   int64
+	// leaderSinceHeal is set once a campaigner has led and written after
+	// the heal phase.
+	healed          bool
+	leaderSinceHeal bool
+}
+
+// NewLive returns an empty live state.
+func NewLive() *Live {
+	return &Live{leaders: map[string]histories.Token{}, electedSeen: map[int64]bool{}}
+}
+
+// Observe updates the live state from one recorded event; it is a
+// histories.Recorder sink.
+func (l *Live) Observe(e histories.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e.IsCompletion() {
+		l.ops++
+		if e.Type == histories.OK {
+			l.okOps++
+		}
+	}
+	switch {
+	case e.F == histories.FStatus && e.Type == histories.OK && e.Member != nil:
+		if e.Member.IsLeader && e.Member.Term >= l.raftTerm {
+			l.raftLeader, l.raftTerm = e.Member.Name, e.Member.Term
+		} else if e.Member.Term > l.raftTerm {
+			l.raftLeader, l.raftTerm = "", e.Member.Term
+		}
+	case e.F == histories.FCampaign && e.Type == histories.OK && e.Token != nil:
+		l.leaders[e.Process] = *e.Token
+		l.lastLeader = e.Process
+		if !l.electedSeen[e.Token.Seq] {
+			l.electedSeen[e.Token.Seq] = true
+			l.elections++
+		}
+	case e.F == histories.FResign && e.Type == histories.Invoke,
+		e.F == histories.FLost,
+		e.F == histories.FCampaign && e.Type == histories.Invoke:
+		delete(l.leaders, e.Process)
+	case e.F == histories.FWrite && e.Type == histories.OK && l.healed:
+		if _, ok := l.leaders[e.Process]; ok {
+			l.leaderSinceHeal = true
+		}
+	case e.F == histories.FPhase && e.Value == histories.PhaseHeal:
+		l.healed = true
+	}
+}
+
+// RaftLeader is the member that last claimed raft leadership at the
+// highest term seen, "" if unknown.
+func (l *Live) RaftLeader() (string, uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.raftLeader, l.raftTerm
+}
+
+// ElectionLeader is the campaigner that most recently won and still
+// believes it leads, "" if none.
+func (l *Live) ElectionLeader() (string, *histories.Token) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.leaders[l.lastLeader]; ok {
+		return l.lastLeader, &t
+	}
+	for name, t := range l.leaders {
+		return name, &t
+	}
+	return "", nil
+}
+
+// Counts returns completed operations, ok operations and distinct terms won.
+func (l *Live) Counts() (ops, ok, elections int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ops, l.okOps, l.elections
+}
+
+// LeaderSinceHeal reports whether a leader has written since the heal.
+func (l *Live) LeaderSinceHeal() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.leaderSinceHeal
+}

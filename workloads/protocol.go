@@ -1,0 +1,58 @@
+package workloads
+
+import "github.com/election-harness/harness/histories"
+
+// The campaigner protocol: the harness writes one Command per line to a
+// campaigner's stdin and reads one Reply per line from its stdout. Replies
+// to commands carry the command's ID; asynchronous events carry ID 0 and
+// Type "event". Any campaigner binary that speaks this is usable with
+// --recipe exec:PATH.
+
+// Commands (Command.Op).
+const (
+	OpCampaign = "campaign" // block until elected or timeout; ok carries Token
+	OpResign   = "resign"   // give up leadership; ok or fail
+	OpWrite    = "write"    // leader writes Value to the register, fenced by its term
+	OpRead     = "read"     // read the register; ok carries Value
+	OpObserve  = "observe"  // start streaming "observed" events; ok at once
+)
+
+// Reply types besides ok/fail/info.
+const (
+	ReplyEvent = "event"
+)
+
+// Events (Reply.Event).
+const (
+	EventReady    = "ready"    // the campaigner is connected and accepts commands
+	EventLost     = "lost"     // leadership of Token is gone (session/lease lost)
+	EventObserved = "observed" // the leader changed: Key, Value, Revision
+)
+
+// Command is a line from the harness to a campaigner.
+type Command struct {
+	ID int64  `json:"id"`
+	Op string `json:"op"`
+	// Key is the register key for read and write.
+	Key string `json:"key,omitempty"`
+	// Value: for campaign, the value to proclaim; for write, the value.
+	Value string `json:"value,omitempty"`
+	// TimeoutMS bounds the operation inside the campaigner; the harness
+	// waits a little longer before recording it as info.
+	TimeoutMS int64 `json:"timeout_ms,omitempty"`
+}
+
+// Reply is a line from a campaigner to the harness.
+type Reply struct {
+	ID   int64          `json:"id,omitempty"`
+	Type histories.Type `json:"type"` // ok, fail, info, or "event"
+	// Event names an asynchronous event when Type is "event".
+	Event    string           `json:"event,omitempty"`
+	Token    *histories.Token `json:"token,omitempty"`
+	Key      string           `json:"key,omitempty"`
+	Value    string           `json:"value,omitempty"`
+	Revision int64            `json:"rev,omitempty"`
+	// CreateRevision is the observed leader key's create revision.
+	CreateRevision int64  `json:"create_rev,omitempty"`
+	Error          string `json:"error,omitempty"`
+}

@@ -1,0 +1,145 @@
+package workloads
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// scriptedRecipe answers as a test tells it to; it exercises the
+// protocol and the recording, not a store.
+type scriptedRecipe struct {
+	lost     chan histories.Token
+	writeErr error
+	block    chan struct{} // Read blocks on it
+}
+
+func (s *scriptedRecipe) Campaign(ctx context.Context, value string) (histories.Token, error) {
+	return histories.Token{Key: "/e/" + value, Seq: 42}, nil
+}
+func (s *scriptedRecipe) Resign(ctx context.Context) error { return nil }
+func (s *scriptedRecipe) Write(ctx context.Context, key, value string) error {
+	return s.writeErr
+}
+func (s *scriptedRecipe) Read(ctx context.Context, key string) (string, error) {
+	select {
+	case <-s.block:
+		return "v", nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+func (s *scriptedRecipe) Observe(ctx context.Context, report func(Reply)) {
+	report(Reply{Type: ReplyEvent, Event: EventObserved, Key: "/e/c1", CreateRevision: 42, Revision: 43})
+}
+func (s *scriptedRecipe) Lost() <-chan histories.Token { return s.lost }
+func (s *scriptedRecipe) Close() error                 { return nil }
+
+// pipeRW joins a reader and a writer into one stream.
+type pipeRW struct {
+	io.Reader
+	io.Writer
+}
+
+func TestProtocolRecordsOutcomes(t *testing.T) {
+	dir := t.TempDir()
+	rec, err := histories.NewRecorder(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	recipe := &scriptedRecipe{lost: make(chan histories.Token, 1), block: make(chan struct{})}
+	cmdR, cmdW := io.Pipe()
+	repR, repW := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go RunCampaigner(ctx, CampaignerConfig{Name: "c1", Recipe: "scripted"}, recipe, cmdR, repW)
+	conn := NewConn("c1", pipeRW{repR, cmdW}, rec, slog.Default())
+
+	if ev := <-conn.Events; ev.Event != EventReady {
+		t.Fatalf("first event %+v, want ready", ev)
+	}
+	got := conn.Invoke(ctx, "c1", Command{Op: OpCampaign, Value: "c1", TimeoutMS: 1000}, nil)
+	if got.Type != histories.OK || got.Token == nil || got.Token.Seq != 42 {
+		t.Fatalf("campaign completion %+v, want ok with token seq 42", got)
+	}
+	tok := *got.Token
+
+	cases := []struct {
+		name     string
+		writeErr error
+		want     histories.Type
+	}{
+		{"accepted", nil, histories.OK},
+		{"fenced out", ErrNotLeader, histories.Fail},
+		{"unknown outcome", errors.New("connection reset"), histories.Info},
+	}
+	for _, c := range cases {
+		recipe.writeErr = c.writeErr
+		got := conn.Invoke(ctx, "c1", Command{Op: OpWrite, Key: "k", Value: c.name, TimeoutMS: 1000}, &tok)
+		if got.Type != c.want || got.Value != c.name || got.Token == nil || *got.Token != tok {
+			t.Errorf("%s: write completion %+v, want %s carrying value and token", c.name, got, c.want)
+		}
+	}
+
+	// A read the campaigner never answers in time is indeterminate.
+	start := time.Now()
+	got = conn.Invoke(ctx, "c1:r", Command{Op: OpRead, Key: "k", TimeoutMS: 100}, nil)
+	if got.Type != histories.Fail && got.Type != histories.Info {
+		t.Fatalf("blocked read completion %+v, want fail (its own timeout) or info", got)
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Fatalf("blocked read took %v", time.Since(start))
+	}
+	close(recipe.block)
+	got = conn.Invoke(ctx, "c1:r", Command{Op: OpRead, Key: "k", TimeoutMS: 1000}, nil)
+	if got.Type != histories.OK || got.Value != "v" {
+		t.Fatalf("read completion %+v, want ok v", got)
+	}
+
+	recipe.lost <- tok
+	if ev := <-conn.Events; ev.Event != EventLost || ev.Token == nil || *ev.Token != tok {
+		t.Fatalf("event %+v, want lost %v", ev, tok)
+	}
+	conn.Invoke(ctx, "c1", Command{Op: OpObserve, TimeoutMS: 1000}, nil)
+	if ev := <-conn.Events; ev.Event != EventObserved || ev.CreateRevision != 42 {
+		t.Fatalf("event %+v, want observed", ev)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	h, err := histories.ReadFile(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		t.Fatalf("recorded history does not read back: %v", err)
+	}
+	invokes, completions := map[int64]bool{}, map[int64]bool{}
+	var lost, observed int
+	for _, e := range h.Events {
+		switch {
+		case e.Type == histories.Invoke:
+			invokes[e.Op] = true
+		case e.IsCompletion():
+			if !invokes[e.Op] {
+				t.Errorf("completion before its invoke: %+v", e)
+			}
+			completions[e.Op] = true
+		case e.F == histories.FLost:
+			lost++
+		case e.F == histories.FObserved:
+			observed++
+		}
+	}
+	if len(invokes) != len(completions) || len(invokes) != 7 {
+		t.Errorf("%d invokes, %d completions; want 7 each", len(invokes), len(completions))
+	}
+	if lost != 1 || observed != 1 {
+		t.Errorf("recorded %d lost and %d observed events; want 1 each", lost, observed)
+	}
+}
