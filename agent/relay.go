@@ -8,15 +8,21 @@ import (
 	"sync"
 )
 
+// maxBacklog bounds the output lines kept while no connection is open.
+const maxBacklog = 4096
+
 // relay joins one TCP connection to the supervised process's stdin and
 // stdout, line by line. A new connection replaces the old; the
-// connection outlives process restarts.
+// connection outlives process restarts. Output written while no
+// connection is open (a campaigner's "ready" comes before the harness
+// connects) is kept and sent first on the next connection.
 type relay struct {
 	log     *slog.Logger
 	toStdin func(line []byte) error
 
 	mu      sync.Mutex
 	conn    net.Conn
+	backlog [][]byte
 	dropped int
 }
 
@@ -31,6 +37,13 @@ func (r *relay) serve(ln net.Listener) {
 		if r.conn != nil {
 			r.conn.Close()
 		}
+		for _, line := range r.backlog {
+			if _, err := c.Write(line); err != nil {
+				r.log.Warn("relaying kept output", "err", err)
+				break
+			}
+		}
+		r.backlog = nil
 		r.conn = c
 		r.mu.Unlock()
 		go r.fromConn(c)
@@ -64,9 +77,13 @@ func (r *relay) fromProcess(stdout io.Reader) {
 		r.mu.Lock()
 		c := r.conn
 		if c == nil {
-			r.dropped++
-			if r.dropped == 1 || r.dropped%100 == 0 {
-				r.log.Warn("process output dropped: no connection", "lines", r.dropped)
+			if len(r.backlog) < maxBacklog {
+				r.backlog = append(r.backlog, line)
+			} else {
+				r.dropped++
+				if r.dropped == 1 || r.dropped%100 == 0 {
+					r.log.Warn("process output dropped: no connection and the backlog is full", "lines", r.dropped)
+				}
 			}
 		}
 		r.mu.Unlock()

@@ -22,7 +22,12 @@ type Recipe interface {
 	Campaign(ctx context.Context, value string) (histories.Token, error)
 	// Resign gives up leadership.
 	Resign(ctx context.Context) error
-	// Write writes value to the register key as the leader.
+	// Leading is the check a leader makes before it acts: the term this
+	// campaigner believes it leads, if any.
+	Leading() (histories.Token, bool)
+	// Write writes value to the register key as the leader of the term
+	// Leading returned, after the leader's work. A fenced recipe makes the
+	// store refuse it once the term is over.
 	Write(ctx context.Context, key, value string) error
 	// Read returns the register's value ("" if absent).
 	Read(ctx context.Context, key string) (string, error)
@@ -52,7 +57,7 @@ type CampaignerConfig struct {
 	// Work is how long a leader works between deciding to write and
 	// writing: the window in which a pause or partition makes a leader
 	// act on a leadership it has lost.
-	Work time.Duration
+	Work   time.Duration
 	Logger *slog.Logger
 }
 
@@ -100,7 +105,7 @@ func RunCampaigner(ctx context.Context, cfg CampaignerConfig, r Recipe, in io.Re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			send(execute(ctx, r, cmd, send))
+			send(execute(ctx, r, cmd, cfg.Work, send))
 		}()
 	}
 	cancel()
@@ -110,11 +115,23 @@ func RunCampaigner(ctx context.Context, cfg CampaignerConfig, r Recipe, in io.Re
 	return nil
 }
 
-// execute runs one command and turns its outcome into a reply.
-func execute(ctx context.Context, r Recipe, cmd Command, send func(Reply)) Reply {
+// execute runs one command and turns its outcome into a reply. A write
+// is a leader's whole act: check leadership, work for the given time,
+// then write; the command's timeout bounds the store call only, as a
+// leader's request timeout would, so a leader paused while it works
+// still writes when it wakes.
+func execute(ctx context.Context, r Recipe, cmd Command, work time.Duration, send func(Reply)) Reply {
 	timeout := time.Duration(cmd.TimeoutMS) * time.Millisecond
 	if timeout <= 0 {
 		timeout = 5 * time.Second
+	}
+	if cmd.Op == OpWrite {
+		if _, leading := r.Leading(); !leading {
+			return Reply{ID: cmd.ID, Type: histories.Fail, Error: ErrNotLeader.Error()}
+		}
+		if !sleepCtx(ctx, work) {
+			return Reply{ID: cmd.ID, Type: histories.Fail, Error: "campaigner stopping before the write"}
+		}
 	}
 	opCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -149,4 +166,19 @@ func execute(ctx context.Context, r Recipe, cmd Command, send func(Reply)) Reply
 		return Reply{ID: cmd.ID, Type: histories.Fail, Error: err.Error()}
 	}
 	return rep
+}
+
+// sleepCtx waits d; false if ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

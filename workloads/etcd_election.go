@@ -25,7 +25,6 @@ type etcdElection struct {
 	ttl    int
 	prefix string
 	fenced bool
-	work   time.Duration
 	lost   chan histories.Token
 
 	mu    sync.Mutex
@@ -50,7 +49,7 @@ func newEtcdElection(cfg CampaignerConfig, fenced bool) (*etcdElection, error) {
 	if ttl < 1 {
 		ttl = 1
 	}
-	return &etcdElection{cli: cli, ttl: ttl, prefix: cfg.Prefix, fenced: fenced, work: cfg.Work, lost: make(chan histories.Token, 16)}, nil
+	return &etcdElection{cli: cli, ttl: ttl, prefix: cfg.Prefix, fenced: fenced, lost: make(chan histories.Token, 16)}, nil
 }
 
 func (e *etcdElection) Campaign(ctx context.Context, value string) (histories.Token, error) {
@@ -132,24 +131,30 @@ func (e *etcdElection) Resign(ctx context.Context) error {
 	return nil
 }
 
-func (e *etcdElection) Write(ctx context.Context, key, value string) error {
+func (e *etcdElection) Leading() (histories.Token, bool) {
 	e.mu.Lock()
-	elec := e.elec
-	e.mu.Unlock()
-	if elec == nil {
-		return ErrNotLeader
+	defer e.mu.Unlock()
+	if e.token == nil {
+		return histories.Token{}, false
 	}
-	// The leader's work, done under the leadership it just checked.
-	select {
-	case <-ctx.Done():
-		return fmt.Errorf("working: %v: %w", ctx.Err(), ErrDefinite)
-	case <-time.After(e.work):
-	}
+	return *e.token, true
+}
+
+// Write is a plain Put for the unfenced control: it acts on the check
+// made before the work, however long ago that was. The fenced recipe
+// writes only if its key, of its create revision, still exists.
+func (e *etcdElection) Write(ctx context.Context, key, value string) error {
 	if !e.fenced {
 		if _, err := e.cli.Put(ctx, key, value); err != nil {
 			return fmt.Errorf("put: %w", err)
 		}
 		return nil
+	}
+	e.mu.Lock()
+	elec := e.elec
+	e.mu.Unlock()
+	if elec == nil {
+		return ErrNotLeader
 	}
 	resp, err := e.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(elec.Key()), "=", elec.Rev())).

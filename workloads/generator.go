@@ -34,9 +34,12 @@ func DefaultClientConfig(registerKey string, seed uint64) ClientConfig {
 		OpTimeout:       2 * time.Second,
 		HoldMin:         time.Second,
 		HoldMax:         4 * time.Second,
-		WriteInterval:   50 * time.Millisecond,
-		ReadInterval:    250 * time.Millisecond,
-		Seed:            seed,
+		// A leader writes almost back to back, so most of its time is
+		// spent between its leadership check and its write (DefaultWork):
+		// a pause or partition of a leader most likely lands there.
+		WriteInterval: 10 * time.Millisecond,
+		ReadInterval:  250 * time.Millisecond,
+		Seed:          seed,
 	}
 }
 

@@ -1,0 +1,465 @@
+package checker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// checkCase is one hand-built history and what one check must say of it.
+type checkCase struct {
+	name  string
+	build func() *builder
+	want  Verdict
+	// wantMsg must appear in the first evidence message (invalid) or in
+	// a note (unknown).
+	wantMsg string
+	// wantCounts must match exactly.
+	wantCounts map[string]int64
+}
+
+func runCases(t *testing.T, property string, cases []checkCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := Check(context.Background(), c.build().events, testOpts)
+			got := find(t, res, property)
+			if got.Verdict != c.want {
+				t.Fatalf("%s verdict %s, want %s\nevidence: %+v\nnotes: %v", property, got.Verdict, c.want, got.Evidence, got.Notes)
+			}
+			if c.wantMsg != "" {
+				text := strings.Join(got.Notes, "\n")
+				if len(got.Evidence) > 0 {
+					text = got.Evidence[0].Message + "\n" + text
+				}
+				if !strings.Contains(text, c.wantMsg) {
+					t.Errorf("%s says %q, want it to contain %q", property, text, c.wantMsg)
+				}
+			}
+			if got.Verdict == Invalid {
+				if len(got.Evidence) == 0 || len(got.Evidence[0].Events) == 0 {
+					t.Errorf("invalid without the events that prove it: %+v", got.Evidence)
+				}
+				if got.Counts["anomalies"] == 0 {
+					t.Errorf("invalid with no anomaly counted: %v", got.Counts)
+				}
+			}
+			for k, v := range c.wantCounts {
+				if got.Counts[k] != v {
+					t.Errorf("count %s = %d, want %d (all: %v)", k, got.Counts[k], v, got.Counts)
+				}
+			}
+		})
+	}
+}
+
+func find(t *testing.T, res Results, property string) CheckResult {
+	t.Helper()
+	for _, c := range res.Checks {
+		if c.Property == property {
+			return c
+		}
+	}
+	t.Fatalf("no %s check in %+v", property, res)
+	return CheckResult{}
+}
+
+func TestHealthyRunIsValid(t *testing.T) {
+	res := Check(context.Background(), healthyRun().events, testOpts)
+	if res.Valid != Valid {
+		t.Fatalf("healthy run: %s: %s\n%+v", res.Valid, res.Summary, res.Checks)
+	}
+	for _, c := range res.Checks {
+		if c.Verdict != Valid {
+			t.Errorf("%s: %s %v %v", c.Name, c.Verdict, c.Evidence, c.Notes)
+		}
+	}
+}
+
+func TestP1RaftElectionSafety(t *testing.T) {
+	runCases(t, "P1", []checkCase{
+		{name: "one leader per term", build: healthyRun, want: Valid,
+			wantCounts: map[string]int64{"leader-claims": 2, "terms": 2, "probes": 3}},
+		{name: "two leaders in one term", want: Invalid, wantMsg: "two leaders in raft term 3: n1 and n3",
+			build: func() *builder {
+				b := &builder{}
+				b.probe(10, "n1", "a1", 3, true)
+				b.probe(11, "n2", "a1", 3, false)
+				b.probe(500, "n3", "a3", 3, true)
+				return b
+			}},
+		{name: "the same leader seen twice", want: Valid, wantCounts: map[string]int64{"leader-claims": 1},
+			build: func() *builder {
+				b := &builder{}
+				b.probe(10, "n1", "a1", 3, true)
+				b.probe(20, "n1", "a1", 3, true)
+				return b
+			}},
+		{name: "an old leader still claiming an old term", want: Valid,
+			build: func() *builder {
+				b := &builder{}
+				b.probe(10, "n1", "a1", 3, true)
+				b.probe(20, "n2", "a2", 4, true)
+				b.probe(30, "n1", "a1", 3, true) // partitioned, has not heard of term 4
+				return b
+			}},
+		{name: "no member answered", want: Unknown, wantMsg: "no member answered",
+			build: func() *builder {
+				b := &builder{}
+				b.add(10, histories.Event{Type: histories.Fail, Process: "probe:n1", F: histories.FStatus, Error: "timeout"})
+				return b
+			}},
+	})
+}
+
+func TestP2OneLeaderPerTerm(t *testing.T) {
+	runCases(t, "P2", []checkCase{
+		{name: "distinct rising terms", build: healthyRun, want: Valid,
+			wantCounts: map[string]int64{"campaigns": 2, "campaigns-ok": 2, "terms": 2}},
+		{name: "one term granted twice", want: Invalid, wantMsg: "term 10 granted to both c1 and c2",
+			build: func() *builder {
+				b := &builder{}
+				b.campaign(0, 100, "c1", 10)
+				op := b.invoke(150, "c2", histories.FCampaign, "", "c2", nil)
+				b.complete(200, op, histories.OK, "", token("c1", 10))
+				return b
+			}},
+		{name: "term goes back in real time", want: Invalid, wantMsg: "c2 won term 15 after c1 had already won term 20",
+			build: func() *builder {
+				b := &builder{}
+				b.campaign(0, 100, "c1", 20)
+				b.campaign(200, 250, "c2", 15)
+				return b
+			}},
+		{name: "concurrent campaigns may complete in either order", want: Valid,
+			build: func() *builder {
+				b := &builder{}
+				op1 := b.invoke(0, "c1", histories.FCampaign, "", "c1", nil)
+				op2 := b.invoke(10, "c2", histories.FCampaign, "", "c2", nil)
+				b.complete(100, op2, histories.OK, "", token("c2", 20))
+				b.complete(110, op1, histories.OK, "", token("c1", 15))
+				return b
+			}},
+		{name: "no campaign succeeded", want: Unknown, wantMsg: "no campaign succeeded",
+			build: func() *builder {
+				b := &builder{}
+				op := b.invoke(0, "c1", histories.FCampaign, "", "c1", nil)
+				b.complete(100, op, histories.Info, "", nil)
+				return b
+			}},
+	})
+}
+
+func TestP3GrantedLeadershipIsReal(t *testing.T) {
+	runCases(t, "P3", []checkCase{
+		{name: "every grant led", build: healthyRun, want: Valid,
+			wantCounts: map[string]int64{"terms-checked": 2, "leader-changes": 2}},
+		{name: "phantom: the key never existed", want: Invalid, wantMsg: "never existed in the store",
+			build: func() *builder {
+				b := &builder{}
+				b.elect(50, "c0", 5)
+				b.campaign(0, 100, "c1", 10)
+				b.phase(200, histories.PhaseRecord)
+				return b
+			}},
+		{name: "phantom: the key expired behind an older leader (etcd #19597)", want: Invalid, wantMsg: "never led",
+			build: func() *builder {
+				b := &builder{}
+				b.elect(10, "c0", 5)
+				op := b.invoke(15, "c1", histories.FCampaign, "", "c1", nil)
+				b.elect(20, "c1", 10)
+				b.storeDelete(3020, testElection+"c1", 11, 10) // c1's lease expired while it waited
+				b.storeDelete(3500, testElection+"c0", 12, 5)
+				b.complete(3510, op, histories.OK, "", token("c1", 10))
+				b.phase(4000, histories.PhaseRecord)
+				return b
+			}},
+		{name: "stale grant: the reign ended before the campaign began", want: Invalid, wantMsg: "stale grant",
+			build: func() *builder {
+				b := &builder{}
+				b.elect(10, "c1", 10)
+				b.storeDelete(200, testElection+"c1", 11, 10)
+				b.campaign(300, 310, "c1", 10)
+				b.phase(400, histories.PhaseRecord)
+				return b
+			}},
+		{name: "a grant whose reign ended during the call is real", want: Valid,
+			build: func() *builder {
+				b := &builder{}
+				op := b.invoke(5, "c1", histories.FCampaign, "", "c1", nil)
+				b.elect(10, "c1", 10)
+				b.storeDelete(200, testElection+"c1", 11, 10)
+				b.complete(210, op, histories.OK, "", token("c1", 10))
+				b.phase(400, histories.PhaseRecord)
+				return b
+			}},
+		{name: "incomplete record", want: Unknown, wantMsg: "incomplete store record",
+			build: func() *builder {
+				b := &builder{}
+				b.elect(50, "c0", 5)
+				b.campaign(0, 100, "c1", 10)
+				return b // no record phase: the run crashed
+			}},
+		{name: "no record at all", want: Unknown, wantMsg: "no record of the store",
+			build: func() *builder {
+				b := &builder{}
+				b.campaign(0, 100, "c1", 10)
+				return b
+			}},
+	})
+}
+
+func TestP4FencedWorkIsLinearizable(t *testing.T) {
+	runCases(t, "P4", []checkCase{
+		{name: "writes and reads agree", build: healthyRun, want: Valid,
+			wantCounts: map[string]int64{"ops-checked": 5, "store-puts-checked": 3, "writes-ok": 3, "reads-ok": 2}},
+		{name: "stale read", want: Invalid, wantMsg: `stale read: c3:r read "c1/10/1" after "c2/12/1" had overwritten it`,
+			build: func() *builder {
+				b := &builder{}
+				b.write(100, 110, histories.OK, token("c1", 10), "c1/10/1")
+				b.write(200, 210, histories.OK, token("c2", 12), "c2/12/1")
+				b.read(300, 310, "c3:r", "c1/10/1")
+				return b
+			}},
+		{name: "read of a value nobody wrote", want: Invalid, wantMsg: "which no write produced",
+			build: func() *builder {
+				b := &builder{}
+				b.write(100, 110, histories.OK, token("c1", 10), "c1/10/1")
+				b.read(300, 310, "c3:r", "bogus")
+				return b
+			}},
+		{name: "an indeterminate write may take effect late", want: Valid,
+			build: func() *builder {
+				b := &builder{}
+				b.write(100, 110, histories.OK, token("c1", 10), "c1/10/1")
+				b.write(200, 3200, histories.Info, token("c1", 10), "c1/10/2")
+				b.read(4000, 4010, "c3:r", "c1/10/1")
+				b.read(5000, 5010, "c3:r", "c1/10/2")
+				return b
+			}},
+		{name: "a failed write never takes effect", want: Invalid, wantMsg: "which no write produced",
+			build: func() *builder {
+				b := &builder{}
+				b.write(100, 110, histories.Fail, token("c1", 10), "c1/10/1")
+				b.read(300, 310, "c3:r", "c1/10/1")
+				return b
+			}},
+		{name: "stale-leader write in the store's order", want: Invalid,
+			wantMsg: `stale-leader write: c1 wrote "c1/10/2" with term /eh/t/election/c1@10, accepted at revision 21 after c2's write of later term /eh/t/election/c2@12 at revision 20`,
+			build: func() *builder {
+				b := &builder{}
+				t1, t2 := token("c1", 10), token("c2", 12)
+				b.write(100, 110, histories.OK, t1, "c1/10/1")
+				b.storePut(105, testRegister, "c1/10/1", 15, 15)
+				op := b.invoke(200, "c1", histories.FWrite, testRegister, "c1/10/2", t1) // c1 pauses here
+				b.write(4000, 4010, histories.OK, t2, "c2/12/1")
+				b.storePut(4005, testRegister, "c2/12/1", 20, 15)
+				b.storePut(9000, testRegister, "c1/10/2", 21, 15) // c1 wakes and writes
+				b.complete(9001, op, histories.OK, "", nil)
+				b.phase(9500, histories.PhaseRecord)
+				return b
+			}},
+		{name: "the store holds a value no write produced", want: Invalid, wantMsg: "which no write produced",
+			build: func() *builder {
+				b := &builder{}
+				b.write(100, 110, histories.OK, token("c1", 10), "c1/10/1")
+				b.storePut(105, testRegister, "c1/10/1", 15, 15)
+				b.storePut(205, testRegister, "ghost", 16, 15)
+				return b
+			}},
+		{name: "stale-leader write in real time, without a record", want: Invalid, wantMsg: "after c2's write of later term",
+			build: func() *builder {
+				b := &builder{}
+				b.write(100, 110, histories.OK, token("c2", 12), "c2/12/1")
+				b.write(200, 210, histories.OK, token("c1", 10), "c1/10/1")
+				return b
+			}},
+		{name: "nothing to check", want: Unknown, wantMsg: "no register operation completed",
+			build: func() *builder {
+				b := &builder{}
+				b.campaign(0, 100, "c1", 10)
+				return b
+			}},
+	})
+}
+
+func TestP4UnknownWhenPorcupineRunsOutOfTime(t *testing.T) {
+	// 64 concurrent writes, then two reads of different written values
+	// with no write between them: not linearizable, but no single stale
+	// read shows it, and proving it means searching every order of the
+	// writes. With a millisecond's budget porcupine cannot.
+	b := &builder{}
+	var ops []int64
+	for i := 0; i < 64; i++ {
+		ops = append(ops, b.invoke(float64(i), "c1", histories.FWrite, testRegister, fmt.Sprintf("c1/10/%d", i), token("c1", 10)))
+	}
+	for i, op := range ops {
+		b.complete(float64(1000+i), op, histories.OK, "", nil)
+	}
+	b.read(5000, 5010, "c3:r", "c1/10/1")
+	b.read(6000, 6010, "c3:r", "c1/10/2")
+	opts := testOpts
+	opts.LinearizabilityTimeout = time.Millisecond
+	res := Check(context.Background(), b.events, opts)
+	got := find(t, res, "P4")
+	if got.Verdict != Unknown || !strings.Contains(strings.Join(got.Notes, " "), "porcupine ran out of time (1ms)") {
+		t.Fatalf("P4 %s %v %v; want unknown, saying porcupine ran out of time", got.Verdict, got.Notes, got.Evidence)
+	}
+}
+
+func TestP5ObserversAgree(t *testing.T) {
+	runCases(t, "P5", []checkCase{
+		{name: "observers follow the store", build: healthyRun, want: Valid,
+			wantCounts: map[string]int64{"observations": 2, "observers": 2}},
+		{name: "an observer goes back", want: Invalid, wantMsg: "went back from /eh/t/election/c2@12 to the earlier /eh/t/election/c1@10",
+			build: func() *builder {
+				b := &builder{}
+				b.elect(10, "c1", 10)
+				b.elect(20, "c2", 12)
+				b.storeDelete(30, testElection+"c1", 13, 10)
+				b.observe(40, "c3", "c2", 12)
+				b.observe(50, "c3", "c1", 10)
+				b.phase(100, histories.PhaseRecord)
+				return b
+			}},
+		{name: "an observer sees a leader the store never had", want: Invalid, wantMsg: "never led",
+			build: func() *builder {
+				b := &builder{}
+				b.elect(10, "c1", 10)
+				b.elect(20, "c2", 12)
+				b.observe(40, "c3", "c2", 12) // c2 waits behind c1
+				b.phase(100, histories.PhaseRecord)
+				return b
+			}},
+		{name: "no observation", want: Unknown, wantMsg: "no observer saw a leader",
+			build: func() *builder {
+				b := &builder{}
+				b.elect(10, "c1", 10)
+				return b
+			}},
+	})
+}
+
+func TestP6Liveness(t *testing.T) {
+	// testOpts: TTL 3s, so the bound is 2*3s+10s = 16s.
+	runCases(t, "P6", []checkCase{
+		{name: "a leader writes soon after the heal", build: healthyRun, want: Valid,
+			wantCounts: map[string]int64{"recovered": 1}},
+		{name: "no leader within the bound", want: Invalid, wantMsg: "no leader within 16s of the heal: no leader at all",
+			build: func() *builder {
+				b := &builder{}
+				b.campaign(0, 100, "c1", 10)
+				b.phase(1000, histories.PhaseHeal)
+				b.phase(20000, histories.PhaseEnd)
+				return b
+			}},
+		{name: "a leader only after the bound", want: Invalid, wantMsg: "the first leader only after 19.0s",
+			build: func() *builder {
+				b := &builder{}
+				b.phase(1000, histories.PhaseHeal)
+				b.campaign(19000, 20000, "c1", 10)
+				return b
+			}},
+		{name: "the history ends before the bound", want: Unknown, wantMsg: "before the 16s bound",
+			build: func() *builder {
+				b := &builder{}
+				b.phase(1000, histories.PhaseHeal)
+				b.phase(2000, histories.PhaseEnd)
+				return b
+			}},
+		{name: "no heal", want: Unknown, wantMsg: "no heal phase",
+			build: func() *builder {
+				b := &builder{}
+				b.campaign(0, 100, "c1", 10)
+				return b
+			}},
+	})
+}
+
+func TestLeaderlessStats(t *testing.T) {
+	b := &builder{}
+	b.phase(0, histories.PhaseStart)
+	t1 := b.campaign(0, 1000, "c1", 10) // 1s leaderless before the first leader
+	b.lost(3000, "c1", t1)
+	b.campaign(2500, 5000, "c2", 12) // 2s failover
+	b.phase(6000, histories.PhaseEnd)
+	res := Check(context.Background(), b.events, testOpts)
+	got := find(t, res, "P6").Stats
+	want := map[string]float64{"leaderless-seconds": 3, "failovers": 1, "failover-max-seconds": 2}
+	for k, v := range want {
+		if diff := got[k] - v; diff > 1e-9 || diff < -1e-9 {
+			t.Errorf("%s = %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+}
+
+func TestSplitBrainExposureIsInformational(t *testing.T) {
+	b := &builder{}
+	t1 := b.campaign(0, 100, "c1", 10)
+	b.campaign(150, 200, "c2", 12)
+	b.lost(450, "c1", t1) // c1 believed it led until it heard it lost
+	res := Check(context.Background(), b.events, testOpts)
+	got := find(t, res, "split-brain")
+	if !got.Informational || got.Verdict != Valid {
+		t.Fatalf("split-brain check %s informational=%v; it must only report", got.Verdict, got.Informational)
+	}
+	if got.Counts["windows"] != 1 || got.Stats["max-seconds"] < 0.249 || got.Stats["max-seconds"] > 0.251 {
+		t.Fatalf("counts %v stats %v, want one 0.25s window", got.Counts, got.Stats)
+	}
+	if !strings.Contains(got.Evidence[0].Message, "c1 (term 10) and c2 (term 12) both believed they led") {
+		t.Errorf("evidence %q", got.Evidence[0].Message)
+	}
+}
+
+func TestOverallVerdict(t *testing.T) {
+	invalid := healthyRun()
+	invalid.probe(2000, "n3", "a3", 3, true) // a second leader of term 3
+	unknown := &builder{}
+	unknown.probe(10, "n1", "a1", 2, true)
+	cases := []struct {
+		name    string
+		b       *builder
+		want    Verdict
+		summary string
+	}{
+		{"valid", healthyRun(), Valid, "all properties hold"},
+		{"one invalid check", invalid, Invalid, "P1 raft election safety failed: two leaders in raft term 3"},
+		{"unknown, never valid", unknown, Unknown, "could not be decided"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := Check(context.Background(), c.b.events, testOpts)
+			if res.Valid != c.want || !strings.Contains(res.Summary, c.summary) {
+				t.Fatalf("%s %q, want %s %q", res.Valid, res.Summary, c.want, c.summary)
+			}
+		})
+	}
+}
+
+func TestResultsJSONValidField(t *testing.T) {
+	for _, c := range []struct {
+		v    Verdict
+		json string
+	}{{Valid, `"valid":true`}, {Invalid, `"valid":false`}, {Unknown, `"valid":"unknown"`}} {
+		b, err := json.Marshal(Results{Valid: c.v, Summary: "s"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), c.json) {
+			t.Errorf("%s marshals as %s, want %s", c.v, b, c.json)
+		}
+		var back Results
+		if err := json.Unmarshal(b, &back); err != nil || back.Valid != c.v {
+			t.Errorf("%s round-trips as %s (%v)", c.v, back.Valid, err)
+		}
+	}
+	var r Results
+	if err := json.Unmarshal([]byte(`{"valid":"maybe"}`), &r); err == nil {
+		t.Error(`"valid":"maybe" accepted`)
+	}
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// offlineRun writes a run directory with a config and the given history
+// lines, as a stored run would have them.
+func offlineRun(t *testing.T, lines []string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := RunConfig{Test: "etcd-election-none", RunID: "t", DB: "etcd", Version: "v3.6.16", Nodes: 3, Campaigners: 2,
+		Recipe: "etcd-election", TTL: Duration(3 * time.Second), ElectionPrefix: "/eh/t/election/",
+		RegisterPrefix: "/eh/t/register/", RegisterKey: "/eh/t/register/r", LivenessBound: Duration(16 * time.Second)}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, histories.ConfigFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, histories.HistoryFile), []byte(strings.Join(lines, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// Lines of a small history: two probes, then c1 campaigns and wins.
+var (
+	lineProbeN1 = `{"index":0,"time":1000,"type":"ok","process":"probe:n1","f":"status","member":{"name":"n1","id":"a1","term":2,"is_leader":true}}` + "\n"
+	lineProbeN2 = `{"index":1,"time":2000,"type":"ok","process":"probe:n2","f":"status","member":{"name":"n2","id":"a2","term":2,"is_leader":true}}` + "\n"
+	lineInvoke  = `{"index":2,"time":3000,"type":"invoke","process":"c1","f":"campaign","op":1,"value":"c1"}` + "\n"
+	lineOK      = `{"index":3,"time":4000,"type":"ok","process":"c1","f":"campaign","op":1,"value":"c1","token":{"key":"/eh/t/election/c1","seq":5}}` + "\n"
+)
+
+func TestCheckOffline(t *testing.T) {
+	cases := []struct {
+		name     string
+		lines    []string
+		wantCode int
+		wantOut  string // in stdout (verdict) or stderr (setup error)
+	}{
+		{"two raft leaders in one term is invalid", []string{lineProbeN1, lineProbeN2, lineInvoke, lineOK}, exitInvalid,
+			"INVALID: P1 raft election safety failed: two leaders in raft term 2"},
+		{"an undecided history is unknown, not valid", []string{lineProbeN1, lineInvoke, lineOK}, exitUnknown, "UNKNOWN:"},
+		{"a malformed line is refused with FILE:LINE", []string{lineProbeN1, lineInvoke, "{\"index\":2,\"time\":\n", lineOK}, exitSetup,
+			"history.jsonl:3: "},
+		{"a line of an unknown type is refused", []string{lineProbeN1, strings.Replace(lineInvoke, `"invoke"`, `"started"`, 1)}, exitSetup,
+			`history.jsonl:2: unknown event type "started"`},
+		{"a history cut off by a crash is still checked", []string{lineProbeN1, lineProbeN2, lineInvoke, lineOK[:40]}, exitInvalid,
+			"history cut off"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := offlineRun(t, c.lines)
+			r := harness(t, "check", dir)
+			if r.code != c.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, c.wantCode, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout+r.stderr, c.wantOut) {
+				t.Fatalf("output does not contain %q\nstdout:\n%s\nstderr:\n%s", c.wantOut, r.stdout, r.stderr)
+			}
+			_, err := os.Stat(filepath.Join(dir, histories.ResultsFile))
+			if c.wantCode == exitSetup {
+				if err == nil {
+					t.Errorf("a refused history still produced results.json")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("no results.json: %v", err)
+			}
+			res := readResults(t, dir)
+			wantValid := map[int]any{exitValid: true, exitInvalid: false, exitUnknown: "unknown"}[c.wantCode]
+			if res["valid"] != wantValid {
+				t.Errorf("results.json valid = %v, want %v", res["valid"], wantValid)
+			}
+			for _, f := range []string{histories.ReportFile, histories.JUnitFile} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Errorf("no %s: %v", f, err)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckRefusesWhatIsNotARun(t *testing.T) {
+	r := harness(t, "check", t.TempDir())
+	if r.code != exitSetup || !strings.Contains(r.stderr, "a run directory?") {
+		t.Fatalf("exit %d, stderr %q; want 3 and a hint", r.code, r.stderr)
+	}
+}
+
+func TestRunRefusesBadFlags(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--nemesis", "flood"}, `unknown nemesis "flood"`},
+		{[]string{"--recipe", "raft-magic"}, `unknown recipe "raft-magic"`},
+		{[]string{"--db", "zookeeper"}, `--db "zookeeper": unknown database`},
+		{[]string{"--nodes", "0"}, "--nodes 0"},
+		{[]string{"--ttl", "100ms"}, "--ttl 100ms"},
+		{[]string{"--time-limit", "banana"}, "invalid argument"},
+	}
+	for _, c := range cases {
+		r := harness(t, append([]string{"run", "--store", t.TempDir()}, c.args...)...)
+		if r.code != exitSetup || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("run %v: exit %d, stderr %q; want 3 and %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+}
