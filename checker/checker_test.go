@@ -198,6 +198,17 @@ func TestP3GrantedLeadershipIsReal(t *testing.T) {
 				b.phase(400, histories.PhaseRecord)
 				return b
 			}},
+		{name: "a grant after the run's end, past the record", want: Valid,
+			wantCounts: map[string]int64{"terms-after-record": 1, "terms-checked": 2},
+			build: func() *builder {
+				b := &builder{}
+				b.elect(10, "c1", 10)
+				b.campaign(0, 20, "c1", 10)
+				b.phase(100, histories.PhaseEnd)
+				b.phase(110, histories.PhaseRecord)
+				b.campaign(105, 120, "c2", 30)
+				return b
+			}},
 		{name: "incomplete record", want: Unknown, wantMsg: "incomplete store record",
 			build: func() *builder {
 				b := &builder{}
@@ -334,6 +345,17 @@ func TestP5ObserversAgree(t *testing.T) {
 				b.elect(20, "c2", 12)
 				b.observe(40, "c3", "c2", 12) // c2 waits behind c1
 				b.phase(100, histories.PhaseRecord)
+				return b
+			}},
+		{name: "an observation after the run's end, past the record", want: Valid,
+			wantCounts: map[string]int64{"observations-after-record": 1},
+			build: func() *builder {
+				b := &builder{}
+				b.elect(10, "c1", 10)
+				b.observe(40, "c3", "c1", 10)
+				b.phase(100, histories.PhaseEnd)
+				b.phase(110, histories.PhaseRecord)
+				b.observe(120, "c3", "c2", 30) // c1 resigned as the run stopped; c2 followed
 				return b
 			}},
 		{name: "no observation", want: Unknown, wantMsg: "no observer saw a leader",

@@ -22,8 +22,12 @@ func checkGranted(h *history, rec *record) CheckResult {
 		id := keyID{w.token.Key, w.token.Seq}
 		i, led := rec.reignOf[id]
 		if !led {
-			if !rec.complete {
+			switch {
+			case !rec.complete:
 				c.Counts["terms-unchecked"]++
+				continue
+			case rec.beyond(w.done.Time):
+				c.Counts["terms-after-record"]++
 				continue
 			}
 			why := "never led"

@@ -24,10 +24,13 @@ func checkObservers(h *history, rec *record) CheckResult {
 		id := keyID{e.Key, e.CreateRevision}
 		i, ok := rec.reignOf[id]
 		if !ok {
-			if rec.complete {
-				c.fail(fmt.Sprintf("%s observed leader %s@%d, which never led in the store's record", e.Process, e.Key, e.CreateRevision), e)
-			} else {
+			switch {
+			case !rec.complete:
 				c.Counts["observations-unchecked"]++
+			case rec.beyond(e.Time):
+				c.Counts["observations-after-record"]++
+			default:
+				c.fail(fmt.Sprintf("%s observed leader %s@%d, which never led in the store's record", e.Process, e.Key, e.CreateRevision), e)
 			}
 			continue
 		}

@@ -28,6 +28,12 @@ type record struct {
 	present bool // any store event at all
 	// complete: read to the end of the run (the "record" phase).
 	complete bool
+	// horizon is the time up to which a complete record holds every
+	// change anything in the history could have seen: the run's end,
+	// after which the harness read the store's revision and followed the
+	// record up to it. Events recorded later (an observer still running)
+	// may concern changes past it.
+	horizon int64
 	// keys are every election key incarnation the store ever held.
 	keys map[keyID]histories.Event // first put
 	// reigns in order: the global leader sequence.
@@ -39,6 +45,11 @@ type record struct {
 
 func replayRecord(h *history, opts Options) *record {
 	r := &record{present: len(h.store) > 0, complete: h.recordComplete, keys: map[keyID]histories.Event{}, reignOf: map[keyID]int{}}
+	if end, ok := h.phases[histories.PhaseEnd]; ok {
+		r.horizon = end.Time
+	} else if rec, ok := h.phases[histories.PhaseRecord]; ok {
+		r.horizon = rec.Time
+	}
 	live := map[string]int64{} // election key -> create revision
 	leader := keyID{}
 	hasLeader := false
@@ -82,3 +93,8 @@ func replayRecord(h *history, opts Options) *record {
 	}
 	return r
 }
+
+// beyond reports whether an event at time t may concern a change the
+// record does not hold: the record is incomplete, or t is past its
+// horizon. Only such events may name keys the record lacks.
+func (r *record) beyond(t int64) bool { return !r.complete || t > r.horizon }

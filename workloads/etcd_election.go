@@ -26,6 +26,8 @@ type etcdElection struct {
 	prefix string
 	fenced bool
 	lost   chan histories.Token
+	// campaigning holds one token while a campaign runs.
+	campaigning chan struct{}
 
 	mu    sync.Mutex
 	sess  *concurrency.Session
@@ -49,22 +51,32 @@ func newEtcdElection(cfg CampaignerConfig, fenced bool) (*etcdElection, error) {
 	if ttl < 1 {
 		ttl = 1
 	}
-	return &etcdElection{cli: cli, ttl: ttl, prefix: cfg.Prefix, fenced: fenced, lost: make(chan histories.Token, 16)}, nil
+	return &etcdElection{cli: cli, ttl: ttl, prefix: cfg.Prefix, fenced: fenced, lost: make(chan histories.Token, 16), campaigning: make(chan struct{}, 1)}, nil
 }
 
+// Campaign is idempotent, as concurrency.Election's is: a campaigner
+// that already leads (its last campaign's reply was lost or came too
+// late for the harness) gets its current term back, confirmed. One
+// campaign runs at a time; a second waits for the first.
 func (e *etcdElection) Campaign(ctx context.Context, value string) (histories.Token, error) {
+	select {
+	case e.campaigning <- struct{}{}:
+		defer func() { <-e.campaigning }()
+	case <-ctx.Done():
+		return histories.Token{}, fmt.Errorf("waiting for the previous campaign: %v: %w", ctx.Err(), ErrDefinite)
+	}
 	e.mu.Lock()
-	leading := e.token != nil
+	sess, elec := e.sess, e.elec
 	e.mu.Unlock()
-	if leading {
-		return histories.Token{}, fmt.Errorf("already the leader: resign first: %w", ErrDefinite)
+	if elec != nil {
+		return e.confirm(ctx, sess, elec)
 	}
 
 	sess, err := concurrency.NewSession(e.cli, concurrency.WithTTL(e.ttl), concurrency.WithContext(context.Background()))
 	if err != nil {
 		return histories.Token{}, fmt.Errorf("creating session: %w", err)
 	}
-	elec := concurrency.NewElection(sess, e.prefix)
+	elec = concurrency.NewElection(sess, e.prefix)
 	if err := elec.Campaign(ctx, value); err != nil {
 		e.discard(sess)
 		if ctx.Err() != nil {
@@ -73,22 +85,30 @@ func (e *etcdElection) Campaign(ctx context.Context, value string) (histories.To
 		}
 		return histories.Token{}, fmt.Errorf("campaign: %w", err)
 	}
-	// Campaign can return success after the session expired while it was
-	// waiting (etcd #19597): confirm that our key still exists.
-	tok := histories.Token{Key: elec.Key(), Seq: elec.Rev(), Session: strconv.FormatInt(int64(sess.Lease()), 16)}
-	resp, err := e.cli.Get(ctx, elec.Key())
+	tok, err := e.confirm(ctx, sess, elec)
 	if err != nil {
 		e.discard(sess)
-		return histories.Token{}, fmt.Errorf("confirming leadership: %w", err)
-	}
-	if len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != elec.Rev() {
-		e.discard(sess)
-		return histories.Token{}, fmt.Errorf("campaign returned but key %s@%d is gone (session expired while waiting): %w", tok.Key, tok.Seq, ErrDefinite)
+		return histories.Token{}, err
 	}
 	e.mu.Lock()
 	e.sess, e.elec, e.token = sess, elec, &tok
 	e.mu.Unlock()
 	go e.watchSession(sess, tok)
+	return tok, nil
+}
+
+// confirm reads the leader key back: Campaign can return success after
+// the session expired while it was waiting (etcd #19597), and a term
+// held from an earlier campaign may have ended since.
+func (e *etcdElection) confirm(ctx context.Context, sess *concurrency.Session, elec *concurrency.Election) (histories.Token, error) {
+	tok := histories.Token{Key: elec.Key(), Seq: elec.Rev(), Session: strconv.FormatInt(int64(sess.Lease()), 16)}
+	resp, err := e.cli.Get(ctx, elec.Key())
+	if err != nil {
+		return histories.Token{}, fmt.Errorf("confirming leadership: %w", err)
+	}
+	if len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != elec.Rev() {
+		return histories.Token{}, fmt.Errorf("leader key %s@%d is gone (its session expired): %w", tok.Key, tok.Seq, ErrDefinite)
+	}
 	return tok, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -289,6 +290,7 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 	}()
 
 	var clients []*workloads.Client
+	var conns []net.Conn
 	for i, n := range cl.Nodes() {
 		if n.Role() != cluster.RoleCampaigner {
 			continue
@@ -298,6 +300,7 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 			return fmt.Errorf("connecting to campaigner %s: %w", n.Name(), err)
 		}
 		defer conn.Close()
+		conns = append(conns, conn)
 		wc := workloads.NewConn(n.Name(), conn, r.rec, r.log)
 		clients = append(clients, workloads.NewClient(n.Name(), wc, workloads.DefaultClientConfig(r.cfg.RegisterKey, uint64(r.cfg.Seed)*1000+uint64(i))))
 	}
@@ -359,6 +362,11 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 	fr.Wait()
 	stopWorkload()
 	wg.Wait()
+	// Nothing the campaigners say from here on belongs to the run: their
+	// observers would report changes past the store record's horizon.
+	for _, conn := range conns {
+		conn.Close()
+	}
 	r.rec.Record(histories.Event{Type: histories.Info, Process: histories.ProcessHarness, F: histories.FPhase, Value: histories.PhaseEnd})
 
 	// The store's record must be complete before it is checked.
