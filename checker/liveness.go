@@ -13,7 +13,8 @@ type belief struct {
 	process    string
 	token      histories.Token
 	start, end int64
-	won        *op // the campaign that began it
+	open       bool // not ended when the history ended
+	won        *op  // the campaign that began it
 }
 
 // beliefs derives every campaigner's belief spans: from a campaign's ok
@@ -58,7 +59,7 @@ func beliefs(h *history) []belief {
 			}
 		}
 		if cur != nil {
-			cur.end = h.end
+			cur.end, cur.open = h.end, true
 			out = append(out, *cur)
 		}
 	}

@@ -104,23 +104,43 @@ func registerOps(h *history, key string) []porcupine.Operation {
 	return ops
 }
 
+// RegisterOperations are the porcupine operations P4 checks, by register
+// key: for porcupine's visualization, and for anyone re-checking.
+func RegisterOperations(events []histories.Event) map[string][]porcupine.Operation {
+	h := index(events)
+	out := map[string][]porcupine.Operation{}
+	for _, key := range registerKeys(h) {
+		out[key] = registerOps(h, key)
+	}
+	return out
+}
+
+// registerKeys lists the keys of register operations, sorted.
+func registerKeys(h *history) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, f := range []string{histories.FWrite, histories.FRead} {
+		for _, o := range h.ops[f] {
+			if !seen[o.invoke.Key] {
+				seen[o.invoke.Key] = true
+				keys = append(keys, o.invoke.Key)
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // checkRegister is P4: the fenced register is linearizable (porcupine,
 // per key), and no write of a term lands after a write of a later term.
 func checkRegister(ctx context.Context, h *history, rec *record, opts Options) CheckResult {
 	c := newCheck("P4", "P4 fenced work is linearizable")
-	keys := map[string]bool{}
 	for _, f := range []string{histories.FWrite, histories.FRead} {
 		for _, o := range h.ops[f] {
-			keys[o.invoke.Key] = true
 			c.Counts[f+"s-"+string(o.done.Type)]++
 		}
 	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
-	for _, key := range sorted {
+	for _, key := range registerKeys(h) {
 		ops := registerOps(h, key)
 		c.Counts["ops-checked"] += int64(len(ops))
 		res, _ := porcupine.CheckOperationsVerbose(RegisterModel, ops, opts.LinearizabilityTimeout)

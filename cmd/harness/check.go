@@ -95,7 +95,8 @@ func checkRun(dir histories.RunDir, cfg RunConfig, out io.Writer, interrupted bo
 }
 
 func writeReports(dir histories.RunDir, cfg RunConfig, res checker.Results, events []histories.Event) error {
-	in := reports.Input{Title: cfg.Test, Config: cfg, Command: cfg.Command, Results: res, Events: events}
+	in := reports.Input{Title: cfg.Test, Facts: cfg.facts(), Config: cfg, Command: cfg.Command, Options: cfg.CheckerOptions(),
+		Results: res, Events: events, NodeLogs: nodeLogs(dir)}
 	if err := reports.WriteHTML(dir.Path(histories.ReportFile), in); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
@@ -127,4 +128,19 @@ func printSummary(w io.Writer, dir histories.RunDir, res checker.Results, events
 		note += " (interrupted)"
 	}
 	fmt.Fprintf(w, "\n%s: %s%s\n%d events; run directory %s\n", strings.ToUpper(string(res.Valid)), res.Summary, note, events, dir)
+}
+
+// nodeLogs lists the run's node logs, relative to the run directory.
+func nodeLogs(dir histories.RunDir) []string {
+	entries, err := os.ReadDir(dir.Path(histories.NodesDir))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			out = append(out, histories.NodesDir+"/"+e.Name())
+		}
+	}
+	return out
 }

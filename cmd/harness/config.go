@@ -9,6 +9,7 @@ import (
 
 	"github.com/election-harness/harness/checker"
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/reports"
 )
 
 // RunConfig is config.json: everything that defines a run, enough to
@@ -63,6 +64,21 @@ func (c RunConfig) CheckerOptions() checker.Options {
 		RegisterPrefix: c.RegisterPrefix,
 		TTL:            time.Duration(c.TTL),
 		LivenessBound:  time.Duration(c.LivenessBound),
+	}
+}
+
+// facts are the parameters a report shows first.
+func (c RunConfig) facts() []reports.Fact {
+	nem := "none"
+	if len(c.Nemesis) > 0 {
+		nem = strings.Join(c.Nemesis, ",") + " every " + time.Duration(c.NemesisInterval).String()
+	}
+	return []reports.Fact{
+		{Name: "db", Value: c.DB + " " + c.Version}, {Name: "nodes", Value: fmt.Sprint(c.Nodes)},
+		{Name: "recipe", Value: c.Recipe}, {Name: "campaigners", Value: fmt.Sprint(c.Campaigners)},
+		{Name: "ttl", Value: time.Duration(c.TTL).String()}, {Name: "nemesis", Value: nem},
+		{Name: "time limit", Value: time.Duration(c.TimeLimit).String()}, {Name: "seed", Value: fmt.Sprint(c.Seed)},
+		{Name: "started", Value: c.Started.Format(time.RFC3339)},
 	}
 }
 

@@ -1,0 +1,84 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/election-harness/harness/checker"
+	"github.com/election-harness/harness/histories"
+)
+
+// maxVisualizedOps bounds porcupine's visualization, which draws every
+// operation: past it the page would not open quickly, so a window of
+// operations around the first anomaly (or the start) is shown instead.
+const maxVisualizedOps = 3000
+
+// visualizeTimeout bounds porcupine's search for the visualization.
+const visualizeTimeout = 20 * time.Second
+
+// linearizability is porcupine's visualization of one register.
+type linearizability struct {
+	Key    string
+	Result string // porcupine's verdict on what is shown
+	HTML   string // a whole page, shown in a sandboxed frame
+	Note   string // what was left out
+}
+
+// visualizeRegisters runs porcupine on every register with faults as
+// annotations and returns its visualizations. focus is the time of the
+// first register anomaly, or -1.
+func visualizeRegisters(events []histories.Event, focus int64) []linearizability {
+	var annotations []porcupine.Annotation
+	for _, w := range faultWindows(events, seconds(lastTime(events))) {
+		annotations = append(annotations, porcupine.Annotation{Tag: "nemesis", Start: int64(w.Start * 1e9), End: int64(w.End * 1e9),
+			Description: w.Label, BackgroundColor: "#f3d9a4"})
+	}
+	byKey := checker.RegisterOperations(events)
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []linearizability
+	for _, key := range keys {
+		ops, note := opsWindow(byKey[key], focus)
+		res, info := porcupine.CheckOperationsVerbose(checker.RegisterModel, ops, visualizeTimeout)
+		info.AddAnnotations(annotations)
+		var b bytes.Buffer
+		if err := porcupine.Visualize(checker.RegisterModel, info, &b); err != nil {
+			out = append(out, linearizability{Key: key, Note: fmt.Sprintf("porcupine could not draw it: %v", err)})
+			continue
+		}
+		out = append(out, linearizability{Key: key, Result: string(res), HTML: b.String(), Note: note})
+	}
+	return out
+}
+
+// opsWindow keeps at most maxVisualizedOps operations: those invoked nearest
+// the focus time, else the first ones.
+func opsWindow(ops []porcupine.Operation, focus int64) ([]porcupine.Operation, string) {
+	if len(ops) <= maxVisualizedOps {
+		return ops, ""
+	}
+	sorted := append([]porcupine.Operation(nil), ops...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Call < sorted[j].Call })
+	from := 0
+	if focus >= 0 {
+		i := sort.Search(len(sorted), func(i int) bool { return sorted[i].Call >= focus })
+		from = max(0, min(i-maxVisualizedOps/2, len(sorted)-maxVisualizedOps))
+	}
+	shown := sorted[from : from+maxVisualizedOps]
+	return shown, fmt.Sprintf("showing operations %d to %d of %d, invoked from %.1fs to %.1fs, checked on their own for this picture (the verdict above is on all of them)",
+		from+1, from+len(shown), len(sorted), seconds(shown[0].Call), seconds(shown[len(shown)-1].Call))
+}
+
+func lastTime(events []histories.Event) int64 {
+	if len(events) == 0 {
+		return 0
+	}
+	return events[len(events)-1].Time
+}
