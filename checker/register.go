@@ -3,6 +3,7 @@ package checker
 import (
 	"context"
 	"fmt"
+	"html"
 	"sort"
 
 	"github.com/anishathalye/porcupine"
@@ -57,7 +58,9 @@ var RegisterModel = porcupine.Model{
 		}
 		return fmt.Sprintf("read() -> %q", out.Value)
 	},
-	DescribeState: func(state any) string { return fmt.Sprintf("%q", state) },
+	// Porcupine's visualization shows states as HTML (and operations as
+	// text): a value from the history must not become markup.
+	DescribeState: func(state any) string { return html.EscapeString(fmt.Sprintf("%q", state)) },
 }
 
 // registerOps turns the history's register operations on one key into
