@@ -97,7 +97,7 @@ func TestReportInChromium(t *testing.T) {
 				chromedp.Evaluate(`document.querySelectorAll('iframe.porcupine').length`, &frames),
 				chromedp.Poll(`(() => { const f = document.querySelector('iframe.porcupine');
 					return f && f.contentDocument && f.contentDocument.querySelectorAll('svg rect').length > 0; })()`, nil),
-				chromedp.FullScreenshot(&shot, 100),  // 100: PNG,
+				chromedp.FullScreenshot(&shot, 100), // 100: PNG,
 			)
 			if err != nil {
 				t.Fatalf("loading the report: %v", err)
