@@ -23,6 +23,7 @@ import (
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/nemesis"
+	"github.com/election-harness/harness/reports"
 	"github.com/election-harness/harness/workloads"
 )
 
@@ -179,6 +180,12 @@ func runTest(parent context.Context, f runFlags) error {
 	}
 	defer rec.Close()
 
+	// The store's index lists this run however it ends.
+	defer func() {
+		if err := reports.WriteIndex(f.store); err != nil {
+			fmt.Fprintf(os.Stderr, "harness: updating the store's index: %v\n", err)
+		}
+	}()
 	r := &runner{cfg: cfg, db: d, dir: dir, rec: rec, log: log, kinds: kinds, live: workloads.NewLive()}
 	rec.OnRecord(r.live.Observe)
 	runErr := r.run(ctx, prep.docker)

@@ -1,0 +1,119 @@
+package reports
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// storeWithRuns makes a store holding a failing, a passing and an
+// unfinished run, laid out as `harness run` lays them out.
+func storeWithRuns(t *testing.T) string {
+	t.Helper()
+	store := t.TempDir()
+	add := func(test, stamp string, started time.Time, stale *bool) {
+		dir := filepath.Join(store, test, stamp)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cfg, _ := json.Marshal(runConfig{Test: test, DB: "etcd", Version: "v3.6.16", Recipe: strings.TrimSuffix(test, "-pause"),
+			Nemesis: []string{"pause"}, Seed: 7, Started: started})
+		if err := os.WriteFile(filepath.Join(dir, histories.ConfigFile), cfg, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if stale == nil {
+			return // crashed before it was checked
+		}
+		src, res := render(t, run(*stale, "c1/2/2"))
+		b, _ := json.Marshal(res)
+		if err := os.WriteFile(filepath.Join(dir, histories.ResultsFile), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{histories.ReportFile, histories.JUnitFile} {
+			b, err := os.ReadFile(filepath.Join(src, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(dir, f), b, 0o644)
+		}
+	}
+	yes, no := true, false
+	t0 := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	add("etcd-unfenced-pause", "20261124T060000", t0, &yes)
+	add("etcd-election-pause", "20261124T060200", t0.Add(2*time.Minute), &no)
+	add("etcd-election-pause", "20261124T060400", t0.Add(4*time.Minute), nil)
+	os.Symlink("etcd-election-pause/20261124T060400", filepath.Join(store, histories.LatestLink))
+	return store
+}
+
+func TestScanStoreListsEveryRunNewestFirst(t *testing.T) {
+	runs, err := ScanStore(storeWithRuns(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range runs {
+		got = append(got, r.Path+" "+r.Verdict)
+	}
+	want := []string{"etcd-election-pause/20261124T060400 unchecked", "etcd-election-pause/20261124T060200 valid", "etcd-unfenced-pause/20261124T060000 invalid"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("runs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(runs[2].Summary, "stale-leader write") {
+		t.Errorf("the failing run's summary %q does not say what failed", runs[2].Summary)
+	}
+}
+
+func TestServeListsRunsAndServesReports(t *testing.T) {
+	store := storeWithRuns(t)
+	srv := httptest.NewServer(Handler(store))
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, list := get("/")
+	if code != http.StatusOK {
+		t.Fatalf("GET / = %d", code)
+	}
+	for _, want := range []string{`class="verdict invalid">invalid`, `class="verdict valid">valid`, `class="verdict unchecked">unchecked`,
+		`href="etcd-unfenced-pause/20261124T060000/report.html"`} {
+		if !strings.Contains(list, want) {
+			t.Errorf("the run list lacks %s", want)
+		}
+	}
+	code, report := get("/etcd-unfenced-pause/20261124T060000/report.html")
+	if code != http.StatusOK || !strings.Contains(report, `id="verdict" class="banner invalid"`) {
+		t.Fatalf("GET report = %d, without the invalid verdict", code)
+	}
+	if code, _ := get("/etcd-unfenced-pause/20261124T060000/junit.xml"); code != http.StatusOK {
+		t.Errorf("GET junit.xml = %d", code)
+	}
+}
+
+func TestWriteIndex(t *testing.T) {
+	store := storeWithRuns(t)
+	if err := WriteIndex(store); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(store, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), `<tr class="run"`); n != 3 {
+		t.Errorf("index.html lists %d runs, want 3", n)
+	}
+}
