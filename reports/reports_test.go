@@ -12,6 +12,7 @@ import (
 
 	"github.com/election-harness/harness/checker"
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/internal/synthetic"
 )
 
 const (
@@ -184,4 +185,56 @@ func TestJUnitNamesTheFailingCheck(t *testing.T) {
 	if got := len(suites[0].Tests); got != 7 {
 		t.Errorf("%d test cases, want one per check (7)", got)
 	}
+}
+
+// A long run's report stays small: the timeline is spans, latency is
+// sampled, porcupine draws a window, and the page says what it left out.
+func TestReportOfALongRun(t *testing.T) {
+	dir, res := renderLong(t)
+	if res.Valid != checker.Valid {
+		t.Fatalf("synthetic run: %s", res.Summary)
+	}
+	st, err := os.Stat(filepath.Join(dir, histories.ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() > 8<<20 {
+		t.Errorf("report.html of %d events is %d bytes", len(longRun), st.Size())
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, histories.ReportFile))
+	for _, want := range []string{"ok operations sampled evenly", "checked on their own for this picture"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the report does not say what it left out (%q)", want)
+		}
+	}
+	t.Logf("%d events: report.html is %d KiB", len(longRun), st.Size()>>10)
+}
+
+var longRun = synthetic.Run(100000)
+
+func renderLong(t testing.TB) (string, checker.Results) {
+	dir := t.TempDir()
+	o := checker.Options{ElectionPrefix: synthetic.ElectionPrefix, RegisterPrefix: synthetic.RegisterPrefix, TTL: 3e9}
+	res := checker.Check(context.Background(), longRun, o)
+	in := Input{Title: "synthetic", Options: o, Results: res, Events: longRun}
+	if err := WriteHTML(filepath.Join(dir, histories.ReportFile), in); err != nil {
+		t.Fatal(err)
+	}
+	return dir, res
+}
+
+// BenchmarkReport100kEvents is the time to render report.html of a
+// 100,000-event history (checking excluded).
+func BenchmarkReport100kEvents(b *testing.B) {
+	o := checker.Options{ElectionPrefix: synthetic.ElectionPrefix, RegisterPrefix: synthetic.RegisterPrefix, TTL: 3e9}
+	res := checker.Check(context.Background(), longRun, o)
+	dir := b.TempDir()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := WriteHTML(filepath.Join(dir, histories.ReportFile), Input{Title: "synthetic", Options: o, Results: res, Events: longRun}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st, _ := os.Stat(filepath.Join(dir, histories.ReportFile))
+	b.ReportMetric(float64(st.Size())/(1<<20), "MiB")
 }

@@ -39,32 +39,45 @@ func checkCounts(t *testing.T, res map[string]any) {
 
 func TestRunSafeRecipeUnderFaults(t *testing.T) {
 	needDocker(t)
-	store := t.TempDir()
-	r := harness(t, "run", "--db", "etcd", "--nodes", "3", "--campaigners", "5", "--recipe", "etcd-election",
-		"--nemesis", "partition,pause,kill", "--time-limit", "30s", "--seed", "1", "--store", store)
-	t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
-	if r.code != 0 {
-		t.Fatalf("safe recipe exit %d, want 0", r.code)
+	for _, nodes := range []string{"3", "5"} {
+		t.Run("nodes="+nodes, func(t *testing.T) {
+			store := t.TempDir()
+			r := harness(t, "run", "--db", "etcd", "--nodes", nodes, "--campaigners", "5", "--recipe", "etcd-election",
+				"--nemesis", "partition,pause,kill", "--time-limit", "30s", "--seed", "1", "--store", store)
+			t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
+			if r.code != 0 {
+				t.Fatalf("safe recipe exit %d, want 0", r.code)
+			}
+			dir := latestRun(t, store)
+			res := readResults(t, dir)
+			if res["valid"] != true {
+				t.Fatalf("results.json valid = %v", res["valid"])
+			}
+			checkCounts(t, res)
+			if l := leftovers(t); l != "" {
+				t.Errorf("left behind: %s", l)
+			}
+			for _, f := range []string{"config.json", "history.jsonl", "report.html", "junit.xml", "nodes/n1.log", "nodes/c1.log", "../../index.html"} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Errorf("run directory lacks %s: %v", f, err)
+				}
+			}
+			reproduces(t, dir, 0)
+		})
 	}
-	dir := latestRun(t, store)
-	res := readResults(t, dir)
-	if res["valid"] != true {
-		t.Fatalf("results.json valid = %v", res["valid"])
-	}
-	checkCounts(t, res)
-	if l := leftovers(t); l != "" {
-		t.Errorf("left behind: %s", l)
-	}
-	for _, f := range []string{"config.json", "history.jsonl", "report.html", "junit.xml", "nodes/n1.log", "nodes/c1.log"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Errorf("run directory lacks %s: %v", f, err)
-		}
-	}
+}
 
-	// The stored run re-checks offline to the same verdict.
+// reproduces re-checks a stored run offline: the same exit code and the
+// same summary.
+func reproduces(t *testing.T, dir string, code int) {
+	t.Helper()
+	before := readResults(t, dir)["summary"]
 	c := harness(t, "check", dir)
-	if c.code != 0 {
-		t.Fatalf("harness check exit %d, want 0\n%s%s", c.code, c.stdout, c.stderr)
+	if c.code != code {
+		t.Fatalf("harness check exit %d, want %d\n%s%s", c.code, code, c.stdout, c.stderr)
+	}
+	if after := readResults(t, dir)["summary"]; after != before {
+		t.Errorf("re-checked offline: %q, the run said %q", after, before)
 	}
 }
 
@@ -77,16 +90,18 @@ func TestRunUnfencedControlIsCaught(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("unfenced control exit %d, want 1 (invalid)", r.code)
 	}
-	b, err := os.ReadFile(filepath.Join(latestRun(t, store), "results.json"))
+	dir := latestRun(t, store)
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), "stale") {
+	if !strings.Contains(string(b), "stale-leader write") {
 		t.Errorf("results.json does not name a stale-leader write")
 	}
 	if l := leftovers(t); l != "" {
 		t.Errorf("left behind: %s", l)
 	}
+	reproduces(t, dir, 1)
 }
 
 func TestInterruptLeavesNothingBehind(t *testing.T) {
