@@ -23,6 +23,7 @@ func BenchmarkWarmStart(b *testing.B) {
 		b.Fatalf("preparing the image: %v", err)
 	}
 	r := &runner{cfg: RunConfig{Image: prep.image, Nodes: 3, RunID: "bench", Recipe: "etcd-election", TTL: Duration(3 * time.Second)}, db: d}
+	var total time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		r.cfg.RunID = fmt.Sprintf("bench%d", i)
@@ -47,6 +48,7 @@ func BenchmarkWarmStart(b *testing.B) {
 		if err != nil {
 			b.Fatalf("waiting for the first operation: %v", err)
 		}
-		b.ReportMetric(elapsed.Seconds(), "s-to-first-op")
+		total += elapsed
 	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s-to-first-op")
 }
