@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit bench vet clean
+.PHONY: build run test unit bench vet clean browser
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/harness
@@ -21,8 +21,16 @@ vet:
 
 # Unit and integration tests. Integration tests start real etcd clusters
 # in Docker; with CI=true they fail rather than skip when Docker is absent.
-test: build vet
+# The report test opens reports in Debian's headless Chromium.
+test: build vet browser
 	$(GO) test -count=1 -timeout 80m ./...
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the report test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "no chromium: the report test will skip (apt-get install chromium)"; fi; }
 
 unit:
 	$(GO) test -count=1 -short ./...
