@@ -81,9 +81,7 @@ func Run(ctx context.Context, cfg Config) error {
 func (a *agent) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+PathStatus, func(w http.ResponseWriter, r *http.Request) {
-		st := a.sup.status()
-		st.Name, st.Dropped = a.name, a.fw.peers()
-		writeJSON(w, http.StatusOK, st)
+		writeJSON(w, http.StatusOK, a.status())
 	})
 	mux.HandleFunc("POST "+PathPartition, func(w http.ResponseWriter, r *http.Request) {
 		var req PartitionRequest
@@ -91,10 +89,40 @@ func (a *agent) handler() http.Handler {
 			writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed partition request: " + err.Error()})
 			return
 		}
-		a.do(w, "partition", func() error { return a.fw.apply(req) }, "drop", req.Drop, "direction", req.Direction)
+		a.do(w, "partition", func() error { return a.fw.partition(req) }, "drop", req.Drop, "direction", req.Direction)
 	})
 	mux.HandleFunc("DELETE "+PathPartition, func(w http.ResponseWriter, r *http.Request) {
-		a.do(w, "heal partition", a.fw.heal)
+		a.do(w, "heal partition", a.fw.healPartition)
+	})
+	mux.HandleFunc("POST "+PathLoss, func(w http.ResponseWriter, r *http.Request) {
+		var req LossRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed loss request: " + err.Error()})
+			return
+		}
+		a.do(w, "loss", func() error { return a.fw.loss(req) }, "peers", req.Peers, "percent", req.Percent)
+	})
+	mux.HandleFunc("DELETE "+PathLoss, func(w http.ResponseWriter, r *http.Request) {
+		a.do(w, "heal loss", func() error { return a.fw.loss(LossRequest{}) })
+	})
+	mux.HandleFunc("POST "+PathDial, func(w http.ResponseWriter, r *http.Request) {
+		var req DialRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed dial request: " + err.Error()})
+			return
+		}
+		timeout := time.Duration(req.TimeoutMS) * time.Millisecond
+		if timeout <= 0 {
+			timeout = time.Second
+		}
+		rep := DialReply{OK: true}
+		conn, err := net.DialTimeout("tcp", req.Addr, timeout)
+		if err != nil {
+			rep = DialReply{Error: err.Error()}
+		} else {
+			conn.Close()
+		}
+		writeJSON(w, http.StatusOK, rep)
 	})
 	mux.HandleFunc("POST "+PathPause, func(w http.ResponseWriter, r *http.Request) { a.do(w, "pause", a.sup.pause) })
 	mux.HandleFunc("POST "+PathResume, func(w http.ResponseWriter, r *http.Request) { a.do(w, "resume", a.sup.resume) })
@@ -125,9 +153,14 @@ func (a *agent) do(w http.ResponseWriter, what string, fn func() error, attrs ..
 		return
 	}
 	a.log.Info(what, attrs...)
+	writeJSON(w, http.StatusOK, a.status())
+}
+
+func (a *agent) status() Status {
 	st := a.sup.status()
-	st.Name, st.Dropped = a.name, a.fw.peers()
-	writeJSON(w, http.StatusOK, st)
+	st.Name = a.name
+	st.Dropped, st.Lossy = a.fw.faults()
+	return st
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -20,6 +20,8 @@ const (
 	PathKill      = "/v1/kill"      // POST KillRequest: SIGKILL; stays down until start
 	PathStart     = "/v1/start"     // POST: start the process if it is not running
 	PathHeal      = "/v1/heal"      // POST: remove every fault: rules, pause, down process
+	PathLoss      = "/v1/loss"      // POST LossRequest (replaces lossy peers); DELETE heals
+	PathDial      = "/v1/dial"      // POST DialRequest -> DialReply: can this node reach addr?
 )
 
 // Directions of a partition rule set.
@@ -34,6 +36,27 @@ const (
 type PartitionRequest struct {
 	Drop      []string `json:"drop"`
 	Direction string   `json:"direction"`
+}
+
+// LossRequest makes the node lose each outgoing packet to the listed
+// peers with probability Percent/100 (a lossy link is lossy at both
+// ends: the nemesis asks both).
+type LossRequest struct {
+	Peers   []string `json:"peers"`
+	Percent int      `json:"percent"`
+}
+
+// DialRequest asks the agent to open a TCP connection from inside its
+// node, which proves what a fault does to the node's network.
+type DialRequest struct {
+	Addr      string `json:"addr"` // host:port
+	TimeoutMS int64  `json:"timeout_ms"`
+}
+
+// DialReply says whether the connection opened.
+type DialReply struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
 }
 
 // KillRequest kills the supervised process with SIGKILL. Wipe also empties
@@ -51,6 +74,7 @@ type Status struct {
 	Starts   int      `json:"starts"`
 	ExitCode *int     `json:"exit_code,omitempty"` // of the last exit, if any
 	Dropped  []string `json:"dropped,omitempty"`   // peers currently cut
+	Lossy    []string `json:"lossy,omitempty"`     // peers packets to which are lost
 	Error    string   `json:"error,omitempty"`     // last fault error
 }
 

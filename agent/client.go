@@ -45,6 +45,23 @@ func (c *Client) HealPartition(ctx context.Context) error {
 	return c.call(ctx, http.MethodDelete, PathPartition, nil, nil)
 }
 
+// Loss makes the node lose packets to peers (Percent 0 heals).
+func (c *Client) Loss(ctx context.Context, req LossRequest) error {
+	return c.call(ctx, http.MethodPost, PathLoss, req, nil)
+}
+
+// HealLoss removes the node's loss rules.
+func (c *Client) HealLoss(ctx context.Context) error {
+	return c.call(ctx, http.MethodDelete, PathLoss, nil, nil)
+}
+
+// Dial opens a TCP connection to addr from inside the node.
+func (c *Client) Dial(ctx context.Context, addr string, timeout time.Duration) (DialReply, error) {
+	var rep DialReply
+	err := c.call(ctx, http.MethodPost, PathDial, DialRequest{Addr: addr, TimeoutMS: timeout.Milliseconds()}, &rep)
+	return rep, err
+}
+
 // Pause stops the process (SIGSTOP).
 func (c *Client) Pause(ctx context.Context) error {
 	return c.call(ctx, http.MethodPost, PathPause, nil, nil)

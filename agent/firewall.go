@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -20,20 +21,31 @@ const (
 	offsetDaddr = 16
 )
 
-// firewall cuts a node off from peers with nftables, through netlink:
-// node images have no nft or iptables binary. Packets are dropped, never
-// rejected, so peers see a silent network, as in a real partition.
+// rules is everything the agent's table should hold: peers cut off in
+// each direction, and peers whose outgoing packets are lost at random.
+type rules struct {
+	dropIn, dropOut []netip.Addr
+	lossy           []netip.Addr
+	lossPercent     int
+}
+
+func (r rules) empty() bool { return len(r.dropIn)+len(r.dropOut)+len(r.lossy) == 0 }
+
+// firewall cuts a node off from peers, and loses packets to peers, with
+// nftables through netlink: node images have no nft or iptables binary.
+// Packets are dropped, never rejected, so peers see a silent network, as
+// in a real partition. Every change rebuilds the agent's table in one
+// netlink batch, so the rules are never half applied.
 type firewall struct {
 	// opts select the network namespace (tests use another one).
 	opts []nftables.ConnOption
 
-	mu      sync.Mutex
-	dropped []string
+	mu    sync.Mutex
+	state rules
 }
 
-// apply replaces every rule with drops of traffic to and/or from peers,
-// in one netlink batch.
-func (f *firewall) apply(req PartitionRequest) error {
+// partition replaces the cuts with drops of traffic to and/or from peers.
+func (f *firewall) partition(req PartitionRequest) error {
 	var in, out bool
 	switch req.Direction {
 	case DirectionBoth, "":
@@ -45,63 +57,61 @@ func (f *firewall) apply(req PartitionRequest) error {
 	default:
 		return fmt.Errorf("unknown direction %q (want %s, %s or %s)", req.Direction, DirectionBoth, DirectionIn, DirectionOut)
 	}
-	var elems []nftables.SetElement
-	for _, s := range req.Drop {
-		a, err := netip.ParseAddr(s)
-		if err != nil || !a.Is4() {
-			return fmt.Errorf("peer %q is not an IPv4 address", s)
-		}
-		b := a.As4()
-		elems = append(elems, nftables.SetElement{Key: b[:]})
-	}
-	if len(elems) == 0 {
-		return f.heal()
-	}
-
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c, err := nftables.New(f.opts...)
+	peers, err := parsePeers(req.Drop)
 	if err != nil {
-		return fmt.Errorf("opening netlink: %w", err)
-	}
-	if err := deleteTable(c); err != nil {
 		return err
 	}
-	t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: tableName})
-	peers := &nftables.Set{Table: t, Name: "peers", KeyType: nftables.TypeIPAddr}
-	if err := c.AddSet(peers, elems); err != nil {
-		return fmt.Errorf("adding peer set: %w", err)
-	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := f.state
+	next.dropIn, next.dropOut = nil, nil
 	if in {
-		addDropChain(c, t, peers, "input", nftables.ChainHookInput, offsetSaddr)
+		next.dropIn = peers
 	}
 	if out {
-		addDropChain(c, t, peers, "output", nftables.ChainHookOutput, offsetDaddr)
+		next.dropOut = peers
 	}
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("installing partition rules (is CAP_NET_ADMIN granted?): %w", err)
-	}
-	f.dropped = slices.Clone(req.Drop)
-	return nil
+	return f.install(next)
 }
 
-// addDropChain adds a base chain at hook with one rule: IPv4 packets
-// whose address at offset is in peers are dropped.
-func addDropChain(c *nftables.Conn, t *nftables.Table, peers *nftables.Set, name string, hook *nftables.ChainHook, offset uint32) {
-	ch := c.AddChain(&nftables.Chain{Name: name, Table: t, Type: nftables.ChainTypeFilter, Hooknum: hook, Priority: nftables.ChainPriorityFilter})
-	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: []expr.Any{
-		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.NFPROTO_IPV4}},
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
-		&expr.Lookup{SourceRegister: 1, SetName: peers.Name, SetID: peers.ID},
-		&expr.Verdict{Kind: expr.VerdictDrop},
-	}})
+// loss replaces the lossy peers: each packet to them is dropped with the
+// given probability.
+func (f *firewall) loss(req LossRequest) error {
+	if req.Percent < 0 || req.Percent > 100 {
+		return fmt.Errorf("loss of %d%%: want 0 to 100", req.Percent)
+	}
+	peers, err := parsePeers(req.Peers)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := f.state
+	next.lossy, next.lossPercent = peers, req.Percent
+	if req.Percent == 0 {
+		next.lossy = nil
+	}
+	return f.install(next)
+}
+
+// healPartition removes the cuts and keeps any loss.
+func (f *firewall) healPartition() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := f.state
+	next.dropIn, next.dropOut = nil, nil
+	return f.install(next)
 }
 
 // heal removes the agent's table, and with it every rule.
 func (f *firewall) heal() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.install(rules{})
+}
+
+// install replaces the table with one holding exactly r. Called with mu.
+func (f *firewall) install(r rules) error {
 	c, err := nftables.New(f.opts...)
 	if err != nil {
 		return fmt.Errorf("opening netlink: %w", err)
@@ -109,11 +119,67 @@ func (f *firewall) heal() error {
 	if err := deleteTable(c); err != nil {
 		return err
 	}
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("removing partition rules: %w", err)
+	if !r.empty() {
+		t := c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: tableName})
+		input := addChain(c, t, "input", nftables.ChainHookInput)
+		output := addChain(c, t, "output", nftables.ChainHookOutput)
+		if err := addSetRule(c, t, input, "cut_in", r.dropIn, offsetSaddr, nil); err != nil {
+			return err
+		}
+		if err := addSetRule(c, t, output, "cut_out", r.dropOut, offsetDaddr, nil); err != nil {
+			return err
+		}
+		if err := addSetRule(c, t, output, "lossy", r.lossy, offsetDaddr, lossExprs(r.lossPercent)); err != nil {
+			return err
+		}
 	}
-	f.dropped = nil
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("installing rules (is CAP_NET_ADMIN granted?): %w", err)
+	}
+	f.state = r
 	return nil
+}
+
+func addChain(c *nftables.Conn, t *nftables.Table, name string, hook *nftables.ChainHook) *nftables.Chain {
+	return c.AddChain(&nftables.Chain{Name: name, Table: t, Type: nftables.ChainTypeFilter, Hooknum: hook, Priority: nftables.ChainPriorityFilter})
+}
+
+// addSetRule adds, when peers is not empty, a set of them and a rule
+// dropping IPv4 packets whose address at offset is in the set, after
+// the extra conditions.
+func addSetRule(c *nftables.Conn, t *nftables.Table, ch *nftables.Chain, name string, peers []netip.Addr, offset uint32, extra []expr.Any) error {
+	if len(peers) == 0 {
+		return nil
+	}
+	var elems []nftables.SetElement
+	for _, p := range peers {
+		b := p.As4()
+		elems = append(elems, nftables.SetElement{Key: b[:]})
+	}
+	set := &nftables.Set{Table: t, Name: name, KeyType: nftables.TypeIPAddr}
+	if err := c.AddSet(set, elems); err != nil {
+		return fmt.Errorf("adding set %s: %w", name, err)
+	}
+	exprs := []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.NFPROTO_IPV4}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
+		&expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID},
+	}
+	exprs = append(append(exprs, extra...), &expr.Verdict{Kind: expr.VerdictDrop})
+	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: exprs})
+	return nil
+}
+
+// lossExprs match a packet with the given probability: a random number
+// below percent out of 100. (The kernels this runs on may lack netem.)
+func lossExprs(percent int) []expr.Any {
+	data := make([]byte, 4)
+	binary.NativeEndian.PutUint32(data, uint32(percent))
+	return []expr.Any{
+		&expr.Numgen{Register: 1, Modulus: 100, Type: unix.NFT_NG_RANDOM},
+		&expr.Cmp{Op: expr.CmpOpLt, Register: 1, Data: data},
+	}
 }
 
 // deleteTable queues the deletion of the agent's table if it exists.
@@ -130,8 +196,29 @@ func deleteTable(c *nftables.Conn) error {
 	return nil
 }
 
-func (f *firewall) peers() []string {
+func parsePeers(ss []string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, s := range ss {
+		a, err := netip.ParseAddr(s)
+		if err != nil || !a.Is4() {
+			return nil, fmt.Errorf("peer %q is not an IPv4 address", s)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// faults describes the rules in force, for the agent's status.
+func (f *firewall) faults() (dropped, lossy []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return slices.Clone(f.dropped)
+	for _, a := range slices.Concat(f.state.dropIn, f.state.dropOut) {
+		if s := a.String(); !slices.Contains(dropped, s) {
+			dropped = append(dropped, s)
+		}
+	}
+	for _, a := range f.state.lossy {
+		lossy = append(lossy, a.String())
+	}
+	return dropped, lossy
 }

@@ -43,6 +43,11 @@ type Node interface {
 	Agent() *agent.Client
 	// Logs returns everything the node's agent and process wrote.
 	Logs(ctx context.Context) ([]byte, error)
+	// Freeze stops every process of the node, agent included, with the
+	// cgroup freezer; Thaw undoes it, and is a no-op on a node that is
+	// not frozen.
+	Freeze(ctx context.Context) error
+	Thaw(ctx context.Context) error
 }
 
 // Cluster is a set of started nodes on one private network.

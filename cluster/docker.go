@@ -245,7 +245,7 @@ func (d *Docker) startNode(ctx context.Context, spec Spec, n NodeSpec, addrs map
 		}
 		return nil, fmt.Errorf("starting node %s: %w", n.Name, err)
 	}
-	return &dockerNode{name: n.Name, role: n.Role, ip: ip, ctr: ctr,
+	return &dockerNode{name: n.Name, role: n.Role, ip: ip, ctr: ctr, cli: d.cli,
 		agent: agent.NewClient(netip.AddrPortFrom(ip, agent.ControlPort).String())}, nil
 }
 
@@ -291,6 +291,9 @@ func (d *Docker) Clean(ctx context.Context) (CleanReport, error) {
 	}
 	var errs []error
 	for _, c := range ctrs {
+		if c.State == "paused" {
+			_ = d.cli.ContainerUnpause(ctx, c.ID) // a frozen container does not stop
+		}
 		if err := d.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
 			errs = append(errs, fmt.Errorf("removing container %s: %w", c.ID[:12], err))
 			continue
@@ -347,6 +350,7 @@ func (c *dockerCluster) Close(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				_ = n.Thaw(ctx) // a frozen container does not stop
 				if err := n.ctr.Terminate(ctx, testcontainers.StopTimeout(2*time.Second)); err != nil {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("removing %s: %w", n.name, err))
@@ -369,7 +373,31 @@ type dockerNode struct {
 	name, role string
 	ip         netip.Addr
 	ctr        testcontainers.Container
+	cli        client.APIClient
 	agent      *agent.Client
+}
+
+// Freeze is `docker pause`: the cgroup freezer on the whole container.
+func (n *dockerNode) Freeze(ctx context.Context) error {
+	if err := n.cli.ContainerPause(ctx, n.ctr.GetContainerID()); err != nil {
+		return fmt.Errorf("freezing %s: %w", n.name, err)
+	}
+	return nil
+}
+
+// Thaw is `docker unpause`, when the container is paused.
+func (n *dockerNode) Thaw(ctx context.Context) error {
+	info, err := n.cli.ContainerInspect(ctx, n.ctr.GetContainerID())
+	if err != nil {
+		return fmt.Errorf("inspecting %s: %w", n.name, err)
+	}
+	if info.State == nil || !info.State.Paused {
+		return nil
+	}
+	if err := n.cli.ContainerUnpause(ctx, n.ctr.GetContainerID()); err != nil {
+		return fmt.Errorf("thawing %s: %w", n.name, err)
+	}
+	return nil
 }
 
 func (n *dockerNode) Name() string         { return n.name }

@@ -43,6 +43,10 @@ const (
 	// Nemesis (Type info, Process "nemesis").
 	FFaultStart = "fault-start"
 	FFaultStop  = "fault-stop"
+	// FFaultPlan is one planned fault, recorded when the nemesis starts:
+	// Fault.Params holds its rule, start offset and duration. Same seed,
+	// same plan.
+	FFaultPlan = "fault-plan"
 
 	// Run phases (Type info, Process "harness"): Value names the phase.
 	FPhase = "phase"

@@ -15,11 +15,15 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// Node is what the nemesis needs of a node: its name, address and agent.
+// Node is what the nemesis needs of a node: its name, address, agent,
+// and the backend's cgroup freezer (which stops the agent too, so it is
+// the backend's to do and undo, not the agent's).
 type Node interface {
 	Name() string
 	IP() netip.Addr
 	Agent() *agent.Client
+	Freeze(ctx context.Context) error
+	Thaw(ctx context.Context) error
 }
 
 // Leaders tells the nemesis who leads right now.
@@ -51,11 +55,16 @@ type fault struct {
 // Run applies steps on schedule, from start, until ctx is done. Each step
 // is healed when its duration ends; on return no step of it is active.
 func (x *Executor) Run(ctx context.Context, start time.Time, steps []Step) {
+	for i, s := range steps {
+		x.Recorder.Record(histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultPlan,
+			Fault: &histories.Fault{ID: int64(i + 1), Kind: s.Kind, Params: map[string]string{
+				"rule": s.Rule, "start": s.Start.String(), "duration": s.Duration.String()}}})
+	}
 	for _, s := range steps {
 		if !sleepUntil(ctx, start.Add(s.Start)) {
 			return
 		}
-		id, err := x.Start(ctx, s)
+		f, err := x.Start(ctx, s)
 		if err != nil {
 			x.Log.Warn("fault not applied", "kind", s.Kind, "rule", s.Rule, "err", err)
 			continue
@@ -64,20 +73,20 @@ func (x *Executor) Run(ctx context.Context, start time.Time, steps []Step) {
 		// Heal even when the run is ending: a fresh context, so a cancelled
 		// run still undoes its fault.
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-		if err := x.Stop(hctx, id); err != nil {
-			x.Log.Warn("fault not healed; HealAll will retry", "id", id, "err", err)
+		if err := x.Stop(hctx, f.ID); err != nil {
+			x.Log.Warn("fault not healed; HealAll will retry", "id", f.ID, "err", err)
 		}
 		cancel()
 	}
 }
 
 // Start resolves and applies one step, recording its start. It returns
-// the fault's id for Stop.
-func (x *Executor) Start(ctx context.Context, s Step) (int64, error) {
+// the fault as resolved (its ID is Stop's argument).
+func (x *Executor) Start(ctx context.Context, s Step) (histories.Fault, error) {
 	rng := rand.New(rand.NewPCG(s.Pick, 1))
 	f, err := x.resolve(rng, s)
 	if err != nil {
-		return 0, err
+		return histories.Fault{}, err
 	}
 	x.mu.Lock()
 	x.nextID++
@@ -95,7 +104,7 @@ func (x *Executor) Start(ctx context.Context, s Step) (int64, error) {
 			Fault: &f.event, Error: fmt.Sprintf("applying: %v", err)})
 		x.Log.Warn("fault partly applied", "kind", s.Kind, "err", err)
 	}
-	return f.event.ID, nil
+	return f.event, nil
 }
 
 // Stop heals one fault and records its stop.
@@ -137,7 +146,8 @@ func (x *Executor) HealAll(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for {
-				err := n.Agent().Heal(ctx)
+				// A frozen node's agent cannot answer: thaw it first.
+				err := errors.Join(n.Thaw(ctx), n.Agent().Heal(ctx))
 				if err == nil {
 					errs[i] = nil
 					return
@@ -156,50 +166,81 @@ func (x *Executor) HealAll(ctx context.Context) error {
 func (x *Executor) resolve(rng *rand.Rand, s Step) (*fault, error) {
 	ev := histories.Fault{Kind: s.Kind, Params: map[string]string{"rule": s.Rule, "duration": s.Duration.String()}}
 	switch s.Kind {
-	case KindPause, KindKill:
+	case KindPause, KindFreeze, KindKill:
 		n, err := x.target(rng, s.Rule)
 		if err != nil {
 			return nil, err
 		}
 		ev.Targets = []string{n.Name()}
 		a := n.Agent()
-		if s.Kind == KindPause {
+		switch s.Kind {
+		case KindPause:
 			return &fault{event: ev, apply: a.Pause, heal: a.Resume}, nil
+		case KindFreeze:
+			return &fault{event: ev, apply: n.Freeze, heal: n.Thaw}, nil
 		}
 		return &fault{event: ev,
 			apply: func(ctx context.Context) error { return a.Kill(ctx, false) },
 			heal:  a.Start}, nil
 	case KindPartition:
-		sideA, sideB, err := x.grudge(rng, s.Rule)
+		g, err := x.grudge(rng, s.Rule)
 		if err != nil {
 			return nil, err
 		}
-		ev.Targets = names(sideA)
-		ev.Params["cut-from"] = strings.Join(names(sideB), ",")
-		// Both sides drop, so the cut holds whichever side's rules a
-		// packet meets first.
-		each := func(do func(n Node, peers []Node) error) error {
-			var errs []error
-			for _, side := range [][2][]Node{{sideA, sideB}, {sideB, sideA}} {
-				for _, n := range side[0] {
-					if err := do(n, side[1]); err != nil {
-						errs = append(errs, fmt.Errorf("%s: %w", n.Name(), err))
-					}
-				}
-			}
-			return errors.Join(errs...)
+		ev.Targets = g.targets
+		for k, v := range g.params {
+			ev.Params[k] = v
 		}
 		return &fault{event: ev,
 			apply: func(ctx context.Context) error {
-				return each(func(n Node, peers []Node) error {
-					return n.Agent().Partition(ctx, agent.PartitionRequest{Drop: addrs(peers), Direction: agent.DirectionBoth})
+				return eachCut(g.cuts, func(c cut) error {
+					return c.node.Agent().Partition(ctx, agent.PartitionRequest{Drop: addrs(c.peers), Direction: c.direction})
 				})
 			},
 			heal: func(ctx context.Context) error {
-				return each(func(n Node, _ []Node) error { return n.Agent().HealPartition(ctx) })
+				return eachCut(g.cuts, func(c cut) error { return c.node.Agent().HealPartition(ctx) })
+			}}, nil
+	case KindLoss:
+		n, err := x.target(rng, s.Rule)
+		if err != nil {
+			return nil, err
+		}
+		// A lossy link loses both ways: the target loses packets to every
+		// member, and every member loses packets to the target.
+		percent := lossPercents[rng.IntN(len(lossPercents))]
+		peers := without(x.Members, n)
+		ev.Targets = []string{n.Name()}
+		ev.Params["percent"] = fmt.Sprint(percent)
+		ev.Params["peers"] = strings.Join(names(peers), ",")
+		cuts := []cut{{node: n, peers: peers}}
+		for _, p := range peers {
+			cuts = append(cuts, cut{node: p, peers: []Node{n}})
+		}
+		return &fault{event: ev,
+			apply: func(ctx context.Context) error {
+				return eachCut(cuts, func(c cut) error {
+					return c.node.Agent().Loss(ctx, agent.LossRequest{Peers: addrs(c.peers), Percent: percent})
+				})
+			},
+			heal: func(ctx context.Context) error {
+				return eachCut(cuts, func(c cut) error { return c.node.Agent().HealLoss(ctx) })
 			}}, nil
 	}
 	return nil, fmt.Errorf("unknown fault kind %q", s.Kind)
+}
+
+// lossPercents are the loss rates a loss fault picks from.
+var lossPercents = []int{10, 30, 60}
+
+// eachCut applies do to every cut, and joins the errors.
+func eachCut(cuts []cut, do func(c cut) error) error {
+	var errs []error
+	for _, c := range cuts {
+		if err := do(c); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.node.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // target resolves a single-node rule, falling back to a random node of
@@ -226,34 +267,6 @@ func (x *Executor) target(rng *rand.Rand, rule string) (Node, error) {
 		return pick(rng, x.Campaigners)
 	}
 	return nil, fmt.Errorf("unknown target rule %q", rule)
-}
-
-// grudge resolves a partition rule into two sides that cannot talk.
-func (x *Executor) grudge(rng *rand.Rand, rule string) (a, b []Node, err error) {
-	switch rule {
-	case GrudgeIsolateRaftLeader, GrudgeIsolateMember:
-		r := TargetRandomMember
-		if rule == GrudgeIsolateRaftLeader {
-			r = TargetRaftLeader
-		}
-		n, err := x.target(rng, r)
-		if err != nil {
-			return nil, nil, err
-		}
-		return []Node{n}, without(x.Members, n), nil
-	case GrudgeMajorityMinority:
-		shuffled := append([]Node{}, x.Members...)
-		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-		k := len(shuffled) / 2 // the minority
-		return shuffled[:k], shuffled[k:], nil
-	case GrudgeIsolateElectionLeader:
-		n, err := x.target(rng, TargetElectionLeader)
-		if err != nil {
-			return nil, nil, err
-		}
-		return []Node{n}, x.Members, nil
-	}
-	return nil, nil, fmt.Errorf("unknown partition rule %q", rule)
 }
 
 func pick(rng *rand.Rand, nodes []Node) (Node, error) {

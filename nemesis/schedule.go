@@ -10,13 +10,21 @@ import (
 
 // Fault kinds.
 const (
-	KindPartition = "partition"
-	KindPause     = "pause"
-	KindKill      = "kill"
+	KindPartition = "partition" // nftables drops, by grudge
+	KindPause     = "pause"     // SIGSTOP of the node's process
+	KindFreeze    = "freeze"    // cgroup freezer of the whole node
+	KindKill      = "kill"      // SIGKILL, restarted with its data
+	KindLoss      = "loss"      // random packet loss on a node's links
 )
 
 // Kinds lists the kinds this nemesis can inject, in --nemesis order.
-var Kinds = []string{KindPartition, KindPause, KindKill}
+var Kinds = []string{KindPartition, KindPause, KindFreeze, KindKill, KindLoss}
+
+// planned are kinds asked for that this build cannot inject yet, and why.
+var planned = map[string]string{
+	"clock": "per-process clock skew is not implemented yet",
+	"delay": "delay needs netem, which this kernel lacks (loss works: --nemesis loss)",
+}
 
 // Target rules: who a fault acts on, resolved from live state.
 const (
@@ -30,6 +38,10 @@ const (
 	GrudgeIsolateMember         = "isolate-random-member"   // one member | other members
 	GrudgeMajorityMinority      = "majority-minority"       // random halves of the members
 	GrudgeIsolateElectionLeader = "isolate-election-leader" // leading campaigner | all members
+	GrudgeBridge                = "bridge"                  // two halves | one member talks to both
+	GrudgeRing                  = "majorities-ring"         // each member sees a different majority
+	GrudgeLeaderDeaf            = "raft-leader-deaf"        // one-way: the raft leader hears no member
+	GrudgeLeaderMute            = "raft-leader-mute"        // one-way: no member hears the raft leader
 )
 
 type weighted struct {
@@ -40,9 +52,12 @@ type weighted struct {
 // rules per kind, weighted: faults on the leaders find the bugs, so they
 // come up most often.
 var rules = map[string][]weighted{
-	KindPartition: {{GrudgeIsolateRaftLeader, 2}, {GrudgeMajorityMinority, 2}, {GrudgeIsolateElectionLeader, 3}, {GrudgeIsolateMember, 1}},
-	KindPause:     {{TargetElectionLeader, 3}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
-	KindKill:      {{TargetElectionLeader, 2}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
+	KindPartition: {{GrudgeIsolateRaftLeader, 2}, {GrudgeMajorityMinority, 2}, {GrudgeIsolateElectionLeader, 3}, {GrudgeIsolateMember, 1},
+		{GrudgeBridge, 1}, {GrudgeRing, 1}, {GrudgeLeaderDeaf, 1}, {GrudgeLeaderMute, 1}},
+	KindPause:  {{TargetElectionLeader, 3}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
+	KindFreeze: {{TargetElectionLeader, 3}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
+	KindKill:   {{TargetElectionLeader, 2}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
+	KindLoss:   {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},
 }
 
 // Step is one planned fault.
@@ -66,6 +81,9 @@ func ParseKinds(s string) ([]string, error) {
 	var kinds []string
 	for _, k := range strings.Split(s, ",") {
 		k = strings.TrimSpace(k)
+		if why, ok := planned[k]; ok {
+			return nil, fmt.Errorf("nemesis %q: %s", k, why)
+		}
 		if !slices.Contains(Kinds, k) {
 			return nil, fmt.Errorf("unknown nemesis %q (want a comma-separated list of %s, or none)", k, strings.Join(Kinds, ", "))
 		}

@@ -50,7 +50,7 @@ func WriteHTML(path string, in Input) error {
 	}
 	d := htmlData{Input: in, ConfigJSON: string(cfg), Script: template.JS(reportJS)}
 	for _, e := range in.Events {
-		if e.Process == histories.ProcessNemesis || e.F == histories.FPhase {
+		if (e.Process == histories.ProcessNemesis && e.F != histories.FFaultPlan) || e.F == histories.FPhase {
 			d.Faults = append(d.Faults, e)
 		}
 	}

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/election-harness/harness/agent"
+	"github.com/election-harness/harness/cluster"
+	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/nemesis"
+)
+
+// faultCluster is a running 3-member etcd cluster with two campaigner
+// nodes, for proving what each fault does to real nodes.
+type faultCluster struct {
+	cl          cluster.Cluster
+	members     []db.Member
+	byName      map[string]cluster.Node
+	exec        *nemesis.Executor
+	memberNodes []nemesis.Node
+}
+
+func startFaultCluster(t *testing.T) *faultCluster {
+	t.Helper()
+	ctx := context.Background()
+	d := db.Etcd{}
+	prep, err := prepareImageWith(ctx, d, d.DefaultVersion(), "", db.DefaultCacheDir(), harnessBin, io.Discard)
+	if err != nil {
+		t.Fatalf("preparing the image: %v", err)
+	}
+	r := &runner{cfg: RunConfig{Image: prep.image, Nodes: 3, Campaigners: 2, RunID: fmt.Sprintf("faults%d", time.Now().UnixNano()%1e6),
+		Recipe: "etcd-election", TTL: Duration(3 * time.Second), ElectionPrefix: "/eh/f/election/"}, db: d}
+	cl, err := prep.docker.Start(ctx, r.clusterSpec())
+	if err != nil {
+		t.Fatalf("starting the cluster: %v", err)
+	}
+	fc := &faultCluster{cl: cl, byName: map[string]cluster.Node{}}
+	var campaigners []nemesis.Node
+	for _, n := range cl.Nodes() {
+		fc.byName[n.Name()] = n
+		if n.Role() == cluster.RoleMember {
+			fc.members = append(fc.members, db.Member{Name: n.Name(), IP: n.IP()})
+			fc.memberNodes = append(fc.memberNodes, n)
+		} else {
+			campaigners = append(campaigners, n)
+		}
+	}
+	rec, err := histories.NewRecorder(filepath.Join(t.TempDir(), histories.HistoryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.exec = &nemesis.Executor{Members: fc.memberNodes, Campaigners: campaigners, Leaders: noLeaders{}, Recorder: rec,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	t.Cleanup(func() {
+		hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := fc.exec.HealAll(hctx); err != nil {
+			t.Errorf("healing: %v", err)
+		}
+		if err := cl.Close(ctx); err != nil {
+			t.Errorf("removing the cluster: %v", err)
+		}
+		rec.Close()
+	})
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := d.WaitReady(wctx, fc.members); err != nil {
+		t.Fatalf("etcd not ready: %v", err)
+	}
+	return fc
+}
+
+// noLeaders makes leader-targeted rules fall back to seeded random picks.
+type noLeaders struct{}
+
+func (noLeaders) RaftLeader() (string, uint64)               { return "", 0 }
+func (noLeaders) ElectionLeader() (string, *histories.Token) { return "", nil }
+
+// reaches dials from node a to node b's etcd peer port (campaigners:
+// agent port) from inside a.
+func (fc *faultCluster) reaches(t *testing.T, a, b string) bool {
+	t.Helper()
+	port := uint16(2380)
+	if fc.byName[b].Role() != cluster.RoleMember {
+		port = agent.ControlPort
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rep, err := fc.byName[a].Agent().Dial(ctx, netip.AddrPortFrom(fc.byName[b].IP(), port).String(), 500*time.Millisecond)
+	if err != nil {
+		t.Fatalf("asking %s to dial %s: %v", a, b, err)
+	}
+	return rep.OK
+}
+
+// probeAnswers reports whether member m answers a raft status probe.
+func (fc *faultCluster) probeAnswers(m string) bool {
+	p, _ := db.Etcd{}.NewProbe(db.Member{Name: m, IP: fc.byName[m].IP()})
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	_, err := p.Probe(ctx)
+	return err == nil
+}
+
+func (fc *faultCluster) start(t *testing.T, kind, rule string) histories.Fault {
+	t.Helper()
+	f, err := fc.exec.Start(context.Background(), nemesis.Step{Kind: kind, Rule: rule, Pick: 42, Duration: time.Minute})
+	if err != nil {
+		t.Fatalf("starting %s %s: %v", kind, rule, err)
+	}
+	return f
+}
+
+func (fc *faultCluster) stop(t *testing.T, f histories.Fault) {
+	t.Helper()
+	if err := fc.exec.Stop(context.Background(), f.ID); err != nil {
+		t.Fatalf("healing %s: %v", f.Kind, err)
+	}
+}
+
+// TestFaultsOnRealNodes proves each fault's effect on real nodes, not
+// that a function was called.
+func TestFaultsOnRealNodes(t *testing.T) {
+	needDocker(t)
+	fc := startFaultCluster(t)
+	others := func(except ...string) []string {
+		var out []string
+		for _, m := range fc.members {
+			if !strings.Contains(strings.Join(except, ","), m.Name) {
+				out = append(out, m.Name)
+			}
+		}
+		return out
+	}
+
+	t.Run("partition majority-minority", func(t *testing.T) {
+		f := fc.start(t, nemesis.KindPartition, nemesis.GrudgeMajorityMinority)
+		minority := f.Targets[0]
+		majority := others(minority)
+		for _, m := range majority {
+			if fc.reaches(t, minority, m) || fc.reaches(t, m, minority) {
+				t.Errorf("%s and %s still reach each other across the partition", minority, m)
+			}
+		}
+		if !fc.reaches(t, majority[0], majority[1]) {
+			t.Errorf("the majority %v cannot reach itself", majority)
+		}
+		if !fc.reaches(t, minority, "c1") {
+			t.Errorf("%s cannot reach campaigner c1, which the partition does not name", minority)
+		}
+		fc.stop(t, f)
+		for _, m := range majority {
+			if !fc.reaches(t, minority, m) {
+				t.Errorf("%s cannot reach %s after the heal", minority, m)
+			}
+		}
+	})
+
+	t.Run("partition bridge", func(t *testing.T) {
+		f := fc.start(t, nemesis.KindPartition, nemesis.GrudgeBridge)
+		mid := f.Params["bridge"]
+		ends := others(mid)
+		if fc.reaches(t, ends[0], ends[1]) {
+			t.Errorf("the two sides %v reach each other", ends)
+		}
+		for _, e := range ends {
+			if !fc.reaches(t, mid, e) || !fc.reaches(t, e, mid) {
+				t.Errorf("the bridge %s and %s do not reach each other", mid, e)
+			}
+		}
+		fc.stop(t, f)
+		if !fc.reaches(t, ends[0], ends[1]) {
+			t.Errorf("%v cannot reach each other after the heal", ends)
+		}
+	})
+
+	t.Run("loss", func(t *testing.T) {
+		a, b := fc.members[0], fc.members[1]
+		ctx := context.Background()
+		if err := fc.byName[a.Name].Agent().Loss(ctx, agent.LossRequest{Peers: []string{b.IP.String()}, Percent: 50}); err != nil {
+			t.Fatal(err)
+		}
+		ok := 0
+		const tries = 60
+		for i := 0; i < tries; i++ {
+			if fc.reaches(t, a.Name, b.Name) {
+				ok++
+			}
+		}
+		// Each connection needs its SYN through: about half succeed.
+		if ok < tries/6 || ok > tries*5/6 {
+			t.Errorf("%d of %d connections through a 50%% lossy link", ok, tries)
+		}
+		if err := fc.byName[a.Name].Agent().HealLoss(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 10; i++ {
+			if !fc.reaches(t, a.Name, b.Name) {
+				t.Fatalf("a connection failed after the loss was healed")
+			}
+		}
+		t.Logf("%d of %d connections through a 50%% lossy link", ok, tries)
+	})
+
+	t.Run("pause", func(t *testing.T) {
+		f := fc.start(t, nemesis.KindPause, nemesis.TargetRandomMember)
+		m := f.Targets[0]
+		if fc.probeAnswers(m) {
+			t.Errorf("paused %s still answers", m)
+		}
+		fc.stop(t, f)
+		if !eventually(func() bool { return fc.probeAnswers(m) }) {
+			t.Errorf("%s does not answer after it was resumed", m)
+		}
+	})
+
+	t.Run("freeze", func(t *testing.T) {
+		f := fc.start(t, nemesis.KindFreeze, nemesis.TargetRandomMember)
+		m := f.Targets[0]
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := fc.byName[m].Agent().Status(ctx)
+		cancel()
+		if err == nil || fc.probeAnswers(m) {
+			t.Errorf("frozen %s still answers (agent error %v)", m, err)
+		}
+		fc.stop(t, f)
+		if !eventually(func() bool { return fc.probeAnswers(m) }) {
+			t.Errorf("%s does not answer after it was thawed", m)
+		}
+	})
+
+	t.Run("kill", func(t *testing.T) {
+		f := fc.start(t, nemesis.KindKill, nemesis.TargetRandomMember)
+		m := f.Targets[0]
+		st, err := fc.byName[m].Agent().Status(context.Background())
+		if err != nil || st.Running {
+			t.Errorf("killed %s: running %v (%v)", m, st.Running, err)
+		}
+		if fc.probeAnswers(m) {
+			t.Errorf("killed %s still answers", m)
+		}
+		fc.stop(t, f)
+		if !eventually(func() bool { return fc.probeAnswers(m) }) {
+			t.Errorf("%s does not answer after its restart", m)
+		}
+	})
+}
+
+// eventually polls cond for up to 15 seconds.
+func eventually(cond func() bool) bool {
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return false
+}

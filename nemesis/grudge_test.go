@@ -1,0 +1,155 @@
+package nemesis
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/election-harness/harness/agent"
+	"github.com/election-harness/harness/histories"
+)
+
+type fakeNode struct{ name string }
+
+func (n fakeNode) Name() string                     { return n.name }
+func (n fakeNode) IP() netip.Addr                   { return netip.MustParseAddr("10.0.0.1") }
+func (n fakeNode) Agent() *agent.Client             { return nil }
+func (n fakeNode) Freeze(ctx context.Context) error { return nil }
+func (n fakeNode) Thaw(ctx context.Context) error   { return nil }
+
+type fixedLeaders struct{ raft, election string }
+
+func (l fixedLeaders) RaftLeader() (string, uint64) { return l.raft, 2 }
+func (l fixedLeaders) ElectionLeader() (string, *histories.Token) {
+	return l.election, &histories.Token{Seq: 1}
+}
+
+func nodes(prefix string, n int) []Node {
+	var out []Node
+	for i := 1; i <= n; i++ {
+		out = append(out, fakeNode{fmt.Sprintf("%s%d", prefix, i)})
+	}
+	return out
+}
+
+// links says, for every ordered pair of nodes, whether a packet from the
+// first reaches the second: neither the sender's outgoing cut nor the
+// receiver's incoming cut drops it.
+func links(g grudge, all []Node) map[[2]string]bool {
+	drops := func(at, peer string, dir string) bool {
+		for _, c := range g.cuts {
+			if c.node.Name() != at || !slices.ContainsFunc(c.peers, func(n Node) bool { return n.Name() == peer }) {
+				continue
+			}
+			if c.direction == agent.DirectionBoth || c.direction == dir {
+				return true
+			}
+		}
+		return false
+	}
+	out := map[[2]string]bool{}
+	for _, a := range all {
+		for _, b := range all {
+			if a.Name() != b.Name() {
+				out[[2]string{a.Name(), b.Name()}] = !drops(a.Name(), b.Name(), agent.DirectionOut) && !drops(b.Name(), a.Name(), agent.DirectionIn)
+			}
+		}
+	}
+	return out
+}
+
+// reach lists who each node can talk with both ways.
+func reach(g grudge, all []Node) map[string][]string {
+	l := links(g, all)
+	out := map[string][]string{}
+	for _, a := range all {
+		for _, b := range all {
+			if a.Name() != b.Name() && l[[2]string{a.Name(), b.Name()}] && l[[2]string{b.Name(), a.Name()}] {
+				out[a.Name()] = append(out[a.Name()], b.Name())
+			}
+		}
+	}
+	return out
+}
+
+func TestGrudges(t *testing.T) {
+	for _, n := range []int{3, 5} {
+		members, campaigners := nodes("n", n), nodes("c", 2)
+		x := &Executor{Members: members, Campaigners: campaigners, Leaders: fixedLeaders{raft: "n2", election: "c1"}}
+		all := append(append([]Node{}, members...), campaigners...)
+		for _, rule := range []string{GrudgeIsolateRaftLeader, GrudgeIsolateMember, GrudgeMajorityMinority, GrudgeIsolateElectionLeader,
+			GrudgeBridge, GrudgeRing, GrudgeLeaderDeaf, GrudgeLeaderMute} {
+			t.Run(fmt.Sprintf("%d members %s", n, rule), func(t *testing.T) {
+				g, err := x.grudge(rand.New(rand.NewPCG(7, 1)), rule)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := reach(g, all)
+				majority := n/2 + 1
+				seesMajority := func(m string) bool {
+					k := 1
+					for _, p := range r[m] {
+						if strings.HasPrefix(p, "n") {
+							k++
+						}
+					}
+					return k >= majority
+				}
+				switch rule {
+				case GrudgeIsolateRaftLeader:
+					if g.targets[0] != "n2" || seesMajority("n2") || len(r["n2"]) != len(campaigners) {
+						t.Errorf("the raft leader n2 should reach only the campaigners: %v (targets %v)", r["n2"], g.targets)
+					}
+				case GrudgeIsolateElectionLeader:
+					if len(r["c1"]) != 1 || r["c1"][0] != "c2" {
+						t.Errorf("the election leader c1 should reach no member: %v", r["c1"])
+					}
+				case GrudgeMajorityMinority, GrudgeIsolateMember:
+					var with int
+					for _, m := range members {
+						if seesMajority(m.Name()) {
+							with++
+						}
+					}
+					if with != majority && !(rule == GrudgeIsolateMember && with == n-1) {
+						t.Errorf("%d members see a majority, want %d: %v", with, majority, r)
+					}
+				case GrudgeBridge:
+					mid := g.params["bridge"]
+					if len(r[mid]) != len(all)-1 {
+						t.Errorf("the bridge %s should reach everyone: %v", mid, r[mid])
+					}
+					for _, m := range members {
+						if !seesMajority(m.Name()) {
+							t.Errorf("%s sees no majority through the bridge: %v", m.Name(), r[m.Name()])
+						}
+					}
+				case GrudgeRing:
+					seen := map[string]bool{}
+					for _, m := range members {
+						if !seesMajority(m.Name()) {
+							t.Errorf("%s sees no majority: %v", m.Name(), r[m.Name()])
+						}
+						view := append([]string{m.Name()}, r[m.Name()]...)
+						sort.Strings(view)
+						seen[strings.Join(view, ",")] = true
+					}
+					if n >= 5 && len(seen) != n {
+						t.Errorf("members share majorities: %v", seen)
+					}
+				case GrudgeLeaderDeaf, GrudgeLeaderMute:
+					l := links(g, all)
+					out, in := l[[2]string{"n2", "n1"}], l[[2]string{"n1", "n2"}]
+					if rule == GrudgeLeaderDeaf && !(out && !in) || rule == GrudgeLeaderMute && !(!out && in) {
+						t.Errorf("n2->n1 %v, n1->n2 %v", out, in)
+					}
+				}
+			})
+		}
+	}
+}
