@@ -30,10 +30,11 @@ type Config struct {
 
 // agent is one running agent.
 type agent struct {
-	name string
-	sup  *supervisor
-	fw   *firewall
-	log  *slog.Logger
+	name  string
+	sup   *supervisor
+	fw    *firewall
+	clock skewer
+	log   *slog.Logger
 }
 
 // Run starts the process and serves the control API until ctx is done;
@@ -75,6 +76,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := a.fw.heal(); err != nil {
 		log.Warn("removing rules", "err", err)
 	}
+	if err := a.clock.heal(a.sup.status().PID); err != nil {
+		log.Warn("removing the clock skew", "err", err)
+	}
 	return a.sup.kill(false)
 }
 
@@ -104,6 +108,18 @@ func (a *agent) handler() http.Handler {
 	})
 	mux.HandleFunc("DELETE "+PathLoss, func(w http.ResponseWriter, r *http.Request) {
 		a.do(w, "heal loss", func() error { return a.fw.loss(LossRequest{}) })
+	})
+	mux.HandleFunc("POST "+PathClock, func(w http.ResponseWriter, r *http.Request) {
+		var req ClockRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed clock request: " + err.Error()})
+			return
+		}
+		a.do(w, "clock", func() error { return a.clock.set(a.sup.status().PID, req) },
+			"offset", time.Duration(req.OffsetNS), "rate", req.Rate, "monotonic_offset", time.Duration(req.MonotonicOffsetNS))
+	})
+	mux.HandleFunc("DELETE "+PathClock, func(w http.ResponseWriter, r *http.Request) {
+		a.do(w, "heal clock", func() error { return a.clock.heal(a.sup.status().PID) })
 	})
 	mux.HandleFunc("POST "+PathDial, func(w http.ResponseWriter, r *http.Request) {
 		var req DialRequest
@@ -139,7 +155,7 @@ func (a *agent) handler() http.Handler {
 	})
 	mux.HandleFunc("POST "+PathHeal, func(w http.ResponseWriter, r *http.Request) {
 		a.do(w, "heal", func() error {
-			return errors.Join(a.fw.heal(), a.sup.resume(), a.sup.start())
+			return errors.Join(a.fw.heal(), a.clock.heal(a.sup.status().PID), a.sup.resume(), a.sup.start())
 		})
 	})
 	return mux
@@ -160,6 +176,7 @@ func (a *agent) status() Status {
 	st := a.sup.status()
 	st.Name = a.name
 	st.Dropped, st.Lossy = a.fw.faults()
+	st.Clock = a.clock.current(st.PID)
 	return st
 }
 

@@ -22,6 +22,7 @@ const (
 	PathHeal      = "/v1/heal"      // POST: remove every fault: rules, pause, down process
 	PathLoss      = "/v1/loss"      // POST LossRequest (replaces lossy peers); DELETE heals
 	PathDial      = "/v1/dial"      // POST DialRequest -> DialReply: can this node reach addr?
+	PathClock     = "/v1/clock"     // POST ClockRequest: skew the process's clocks; DELETE removes
 )
 
 // Directions of a partition rule set.
@@ -59,6 +60,15 @@ type DialReply struct {
 	Error string `json:"error,omitempty"`
 }
 
+// ClockRequest skews the supervised process's clocks from now on: the
+// wall clock reads true time plus OffsetNS, the monotonic clocks jump
+// forward by MonotonicOffsetNS, and both run at Rate.
+type ClockRequest struct {
+	OffsetNS          int64   `json:"offset_ns"`
+	MonotonicOffsetNS int64   `json:"monotonic_offset_ns,omitempty"`
+	Rate              float64 `json:"rate"`
+}
+
 // KillRequest kills the supervised process with SIGKILL. Wipe also empties
 // its data directory before the next start.
 type KillRequest struct {
@@ -67,15 +77,16 @@ type KillRequest struct {
 
 // Status is the agent's view of its node.
 type Status struct {
-	Name     string   `json:"name"`
-	Running  bool     `json:"running"`
-	Paused   bool     `json:"paused"`
-	PID      int      `json:"pid,omitempty"`
-	Starts   int      `json:"starts"`
-	ExitCode *int     `json:"exit_code,omitempty"` // of the last exit, if any
-	Dropped  []string `json:"dropped,omitempty"`   // peers currently cut
-	Lossy    []string `json:"lossy,omitempty"`     // peers packets to which are lost
-	Error    string   `json:"error,omitempty"`     // last fault error
+	Name     string        `json:"name"`
+	Running  bool          `json:"running"`
+	Paused   bool          `json:"paused"`
+	PID      int           `json:"pid,omitempty"`
+	Starts   int           `json:"starts"`
+	ExitCode *int          `json:"exit_code,omitempty"` // of the last exit, if any
+	Dropped  []string      `json:"dropped,omitempty"`   // peers currently cut
+	Lossy    []string      `json:"lossy,omitempty"`     // peers packets to which are lost
+	Clock    *ClockRequest `json:"clock,omitempty"`     // the skew in force
+	Error    string        `json:"error,omitempty"`     // last fault error
 }
 
 // ErrorReply is the body of a non-2xx reply.

@@ -62,6 +62,16 @@ func (c *Client) Dial(ctx context.Context, addr string, timeout time.Duration) (
 	return rep, err
 }
 
+// Clock skews the process's clocks.
+func (c *Client) Clock(ctx context.Context, req ClockRequest) error {
+	return c.call(ctx, http.MethodPost, PathClock, req, nil)
+}
+
+// HealClock gives the process true time again.
+func (c *Client) HealClock(ctx context.Context) error {
+	return c.call(ctx, http.MethodDelete, PathClock, nil, nil)
+}
+
 // Pause stops the process (SIGSTOP).
 func (c *Client) Pause(ctx context.Context) error {
 	return c.call(ctx, http.MethodPost, PathPause, nil, nil)

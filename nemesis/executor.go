@@ -225,6 +225,8 @@ func (x *Executor) resolve(rng *rand.Rand, s Step) (*fault, error) {
 			heal: func(ctx context.Context) error {
 				return eachCut(cuts, func(c cut) error { return c.node.Agent().HealLoss(ctx) })
 			}}, nil
+	case KindClock:
+		return x.clockFault(rng, s.Rule, ev)
 	}
 	return nil, fmt.Errorf("unknown fault kind %q", s.Kind)
 }
@@ -234,10 +236,19 @@ var lossPercents = []int{10, 30, 60}
 
 // eachCut applies do to every cut, and joins the errors.
 func eachCut(cuts []cut, do func(c cut) error) error {
+	return each(cuts, func(c cut) string { return c.node.Name() }, do)
+}
+
+// eachNode applies do to every node, and joins the errors.
+func eachNode(nodes []Node, do func(n Node) error) error {
+	return each(nodes, Node.Name, do)
+}
+
+func each[T any](items []T, name func(T) string, do func(T) error) error {
 	var errs []error
-	for _, c := range cuts {
-		if err := do(c); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", c.node.Name(), err))
+	for _, it := range items {
+		if err := do(it); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name(it), err))
 		}
 	}
 	return errors.Join(errs...)

@@ -15,14 +15,14 @@ const (
 	KindFreeze    = "freeze"    // cgroup freezer of the whole node
 	KindKill      = "kill"      // SIGKILL, restarted with its data
 	KindLoss      = "loss"      // random packet loss on a node's links
+	KindClock     = "clock"     // per-process clock offset, rate or strobe
 )
 
 // Kinds lists the kinds this nemesis can inject, in --nemesis order.
-var Kinds = []string{KindPartition, KindPause, KindFreeze, KindKill, KindLoss}
+var Kinds = []string{KindPartition, KindPause, KindFreeze, KindKill, KindLoss, KindClock}
 
 // planned are kinds asked for that this build cannot inject yet, and why.
 var planned = map[string]string{
-	"clock": "per-process clock skew is not implemented yet",
 	"delay": "delay needs netem, which this kernel lacks (loss works: --nemesis loss)",
 }
 
@@ -42,6 +42,14 @@ const (
 	GrudgeRing                  = "majorities-ring"         // each member sees a different majority
 	GrudgeLeaderDeaf            = "raft-leader-deaf"        // one-way: the raft leader hears no member
 	GrudgeLeaderMute            = "raft-leader-mute"        // one-way: no member hears the raft leader
+
+	// Clock rules. Fast monotonic clocks are modelled as everyone else
+	// running slow: undoing a fast clock would take time back.
+	ClockSlowElectionLeader = "slow-election-leader" // the leading campaigner's clocks run slow
+	ClockSlowRaftLeader     = "slow-raft-leader"     // the raft leader measures leases slowly
+	ClockOthersSlow         = "others-slow"          // every member but the raft leader runs slow
+	ClockBumpElectionLeader = "bump-election-leader" // the leading campaigner's wall clock jumps
+	ClockStrobeRaftLeader   = "strobe-raft-leader"   // the raft leader's wall clock flips back and forth
 )
 
 type weighted struct {
@@ -58,6 +66,8 @@ var rules = map[string][]weighted{
 	KindFreeze: {{TargetElectionLeader, 3}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
 	KindKill:   {{TargetElectionLeader, 2}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
 	KindLoss:   {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},
+	KindClock: {{ClockSlowElectionLeader, 3}, {ClockSlowRaftLeader, 2}, {ClockOthersSlow, 1},
+		{ClockBumpElectionLeader, 1}, {ClockStrobeRaftLeader, 1}},
 }
 
 // Step is one planned fault.

@@ -90,6 +90,7 @@ func RunCampaigner(ctx context.Context, cfg CampaignerConfig, r Recipe, in io.Re
 			}
 		}
 	}()
+	started := time.Now()
 	send(Reply{Type: ReplyEvent, Event: EventReady, Value: cfg.Recipe})
 
 	sc := bufio.NewScanner(in)
@@ -105,7 +106,7 @@ func RunCampaigner(ctx context.Context, cfg CampaignerConfig, r Recipe, in io.Re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			send(execute(ctx, r, cmd, cfg.Work, send))
+			send(execute(ctx, r, cmd, cfg.Work, started, send))
 		}()
 	}
 	cancel()
@@ -120,7 +121,7 @@ func RunCampaigner(ctx context.Context, cfg CampaignerConfig, r Recipe, in io.Re
 // then write; the command's timeout bounds the store call only, as a
 // leader's request timeout would, so a leader paused while it works
 // still writes when it wakes.
-func execute(ctx context.Context, r Recipe, cmd Command, work time.Duration, send func(Reply)) Reply {
+func execute(ctx context.Context, r Recipe, cmd Command, work time.Duration, started time.Time, send func(Reply)) Reply {
 	timeout := time.Duration(cmd.TimeoutMS) * time.Millisecond
 	if timeout <= 0 {
 		timeout = 5 * time.Second
@@ -159,6 +160,8 @@ func execute(ctx context.Context, r Recipe, cmd Command, work time.Duration, sen
 		rep.Value, err = r.Read(opCtx, cmd.Key)
 	case OpObserve:
 		go r.Observe(ctx, send)
+	case OpClock:
+		rep.Value = fmt.Sprintf("%d %d", time.Now().UnixNano(), time.Since(started).Nanoseconds())
 	default:
 		err = fmt.Errorf("unknown op %q: %w", cmd.Op, ErrDefinite)
 	}

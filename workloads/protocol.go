@@ -15,6 +15,10 @@ const (
 	OpWrite    = "write"    // leader writes Value to the register, fenced by its term
 	OpRead     = "read"     // read the register; ok carries Value
 	OpObserve  = "observe"  // start streaming "observed" events; ok at once
+	// OpClock reads the campaigner's clocks: ok carries Value "WALL MONO",
+	// its wall clock in Unix nanoseconds and its monotonic nanoseconds
+	// since it started. Tests use it to see a clock fault from inside.
+	OpClock = "clock"
 )
 
 // Reply types besides ok/fail/info.

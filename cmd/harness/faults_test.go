@@ -16,6 +16,7 @@ import (
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/nemesis"
+	"github.com/election-harness/harness/workloads"
 )
 
 // faultCluster is a running 3-member etcd cluster with two campaigner
@@ -262,4 +263,72 @@ func eventually(cond func() bool) bool {
 		}
 	}
 	return false
+}
+
+// TestClockSkewOnARealCampaigner reads a campaigner's clocks from inside
+// it while its agent skews them: the requested offset and rate, and true
+// time again after the heal, while the host's clock does not move.
+func TestClockSkewOnARealCampaigner(t *testing.T) {
+	needDocker(t)
+	fc := startFaultCluster(t)
+	c := fc.byName["c1"]
+	ctx := context.Background()
+	raw, err := c.Agent().DialStdio(ctx, netip.AddrPortFrom(c.IP(), agent.StdioPort).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	rec, err := histories.NewRecorder(filepath.Join(t.TempDir(), histories.HistoryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	conn := workloads.NewConn("c1", raw, rec, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	read := func() (time.Time, time.Duration) {
+		t.Helper()
+		e := conn.Invoke(ctx, "c1", workloads.Command{Op: workloads.OpClock, TimeoutMS: 2000}, nil)
+		var wall, mono int64
+		if _, err := fmt.Sscan(e.Value, &wall, &mono); e.Type != histories.OK || err != nil {
+			t.Fatalf("reading c1's clock: %+v (%v)", e, err)
+		}
+		return time.Unix(0, wall), time.Duration(mono)
+	}
+	within := func(d, want, tol time.Duration) bool { return d-want <= tol && want-d <= tol }
+
+	if w, _ := read(); !within(w.Sub(time.Now()), 0, 100*time.Millisecond) {
+		t.Fatalf("before any fault c1 reads %v off the host", w.Sub(time.Now()))
+	}
+	if err := c.Agent().Clock(ctx, agent.ClockRequest{OffsetNS: int64(7 * time.Second), Rate: 1}); err != nil {
+		t.Fatalf("skewing c1: %v", err)
+	}
+	host := time.Now()
+	if w, _ := read(); !within(w.Sub(host), 7*time.Second, 50*time.Millisecond) {
+		t.Errorf("c1 reads %v ahead of the host, want 7s ±50ms", w.Sub(host))
+	}
+	if d := time.Since(host); d > 2*time.Second {
+		t.Errorf("the host's clock moved by %v", d)
+	}
+	if err := c.Agent().Clock(ctx, agent.ClockRequest{Rate: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	w0, m0 := read()
+	h0 := time.Now()
+	time.Sleep(2 * time.Second)
+	w1, m1 := read()
+	real := time.Since(h0).Seconds()
+	for name, rate := range map[string]float64{"wall": w1.Sub(w0).Seconds() / real, "monotonic": (m1 - m0).Seconds() / real} {
+		if rate < 0.475 || rate > 0.525 {
+			t.Errorf("c1's %s clock ran at %.3f, want 0.5 ±5%%", name, rate)
+		}
+	}
+	st, err := c.Agent().Status(ctx)
+	if err != nil || st.Clock == nil || st.Clock.Rate != 0.5 {
+		t.Errorf("the agent's status does not show the skew: %+v (%v)", st.Clock, err)
+	}
+	if err := c.Agent().HealClock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := read(); !within(w.Sub(time.Now()), 0, 100*time.Millisecond) {
+		t.Errorf("after the heal c1 reads %v off the host", w.Sub(time.Now()))
+	}
 }

@@ -1,0 +1,117 @@
+package nemesis
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/election-harness/harness/agent"
+	"github.com/election-harness/harness/histories"
+)
+
+// Clock fault parameters the rules pick from.
+var (
+	slowRates   = []float64{0.2, 0.4, 0.6}
+	bumpOffsets = []time.Duration{-60 * time.Second, -5 * time.Second, 5 * time.Second, 60 * time.Second}
+)
+
+// strobePeriod is how often a strobed wall clock flips.
+const strobePeriod = 200 * time.Millisecond
+
+// clockFault resolves a clock rule: whose clocks, and what they do.
+func (x *Executor) clockFault(rng *rand.Rand, rule string, ev histories.Fault) (*fault, error) {
+	var targets []Node
+	req := agent.ClockRequest{Rate: 1}
+	var strobe time.Duration
+	switch rule {
+	case ClockSlowElectionLeader, ClockBumpElectionLeader:
+		n, err := x.target(rng, TargetElectionLeader)
+		if err != nil {
+			return nil, err
+		}
+		targets = []Node{n}
+		if rule == ClockSlowElectionLeader {
+			req.Rate = slowRates[rng.IntN(len(slowRates))]
+		} else {
+			req.OffsetNS = int64(bumpOffsets[rng.IntN(len(bumpOffsets))])
+		}
+	case ClockSlowRaftLeader, ClockStrobeRaftLeader:
+		n, err := x.target(rng, TargetRaftLeader)
+		if err != nil {
+			return nil, err
+		}
+		targets = []Node{n}
+		if rule == ClockSlowRaftLeader {
+			req.Rate = slowRates[rng.IntN(len(slowRates))]
+		} else {
+			req.OffsetNS = int64(bumpOffsets[rng.IntN(len(bumpOffsets))])
+			strobe = strobePeriod
+		}
+	case ClockOthersSlow:
+		n, err := x.target(rng, TargetRaftLeader)
+		if err != nil {
+			return nil, err
+		}
+		targets = without(x.Members, n)
+		req.Rate = slowRates[rng.IntN(len(slowRates))]
+		ev.Params["fast"] = n.Name()
+	default:
+		return nil, fmt.Errorf("unknown clock rule %q", rule)
+	}
+	ev.Targets = names(targets)
+	ev.Params["rate"] = fmt.Sprint(req.Rate)
+	if req.OffsetNS != 0 {
+		ev.Params["offset"] = time.Duration(req.OffsetNS).String()
+	}
+	if strobe > 0 {
+		ev.Params["strobe"] = strobe.String()
+	}
+	set := func(ctx context.Context, r agent.ClockRequest) error {
+		return eachNode(targets, func(n Node) error { return n.Agent().Clock(ctx, r) })
+	}
+	stop := make(chan struct{})
+	return &fault{event: ev,
+		apply: func(ctx context.Context) error {
+			if err := set(ctx, req); err != nil {
+				return err
+			}
+			if strobe > 0 {
+				go x.strobe(req, strobe, set, stop)
+			}
+			return nil
+		},
+		heal: func(ctx context.Context) error {
+			select {
+			case <-stop:
+			default:
+				close(stop)
+			}
+			return eachNode(targets, func(n Node) error { return n.Agent().HealClock(ctx) })
+		}}, nil
+}
+
+// strobe flips the wall clock between its offset and true time until
+// stop closes.
+func (x *Executor) strobe(req agent.ClockRequest, period time.Duration, set func(context.Context, agent.ClockRequest) error, stop chan struct{}) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	on := true
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		on = !on
+		r := req
+		if !on {
+			r.OffsetNS = 0
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), period)
+		if err := set(ctx, r); err != nil {
+			x.Log.Warn("strobing a clock", "err", err)
+		}
+		cancel()
+	}
+}
