@@ -5,4 +5,8 @@
 // raft leader, the election leader) are resolved when a fault starts.
 // Every fault's start and stop is an event in the history, and every
 // fault is healed at the end of a run and on every exit path.
+//
+// One file per idea: schedule.go (kinds, rules, the seeded plan),
+// executor.go (applying and healing), grudge.go (who cannot talk to
+// whom), clock.go (whose clocks do what).
 package nemesis
