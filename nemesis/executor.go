@@ -13,6 +13,7 @@ import (
 
 	"github.com/election-harness/harness/agent"
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/internal/wait"
 )
 
 // Node is what the nemesis needs of a node: its name, address, agent,
@@ -61,7 +62,7 @@ func (x *Executor) Run(ctx context.Context, start time.Time, steps []Step) {
 				"rule": s.Rule, "start": s.Start.String(), "duration": s.Duration.String()}}})
 	}
 	for _, s := range steps {
-		if !sleepUntil(ctx, start.Add(s.Start)) {
+		if !wait.Until(ctx, start.Add(s.Start)) {
 			return
 		}
 		f, err := x.Start(ctx, s)
@@ -69,7 +70,7 @@ func (x *Executor) Run(ctx context.Context, start time.Time, steps []Step) {
 			x.Log.Warn("fault not applied", "kind", s.Kind, "rule", s.Rule, "err", err)
 			continue
 		}
-		sleepUntil(ctx, start.Add(s.Start+s.Duration))
+		wait.Until(ctx, start.Add(s.Start+s.Duration))
 		// Heal even when the run is ending: a fresh context, so a cancelled
 		// run still undoes its fault.
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
@@ -153,7 +154,7 @@ func (x *Executor) HealAll(ctx context.Context) error {
 					return
 				}
 				errs[i] = fmt.Errorf("healing %s: %w", n.Name(), err)
-				if !sleepUntil(ctx, time.Now().Add(300*time.Millisecond)) {
+				if !wait.For(ctx, 300*time.Millisecond) {
 					return
 				}
 			}
@@ -320,20 +321,4 @@ func addrs(nodes []Node) []string {
 		out[i] = n.IP().String()
 	}
 	return out
-}
-
-// sleepUntil waits until t; false if ctx ended first.
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
 }

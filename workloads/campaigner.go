@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/internal/wait"
 )
 
 // Recipe is one way of electing a leader, as it runs inside a campaigner
@@ -130,7 +131,7 @@ func execute(ctx context.Context, r Recipe, cmd Command, work time.Duration, sta
 		if _, leading := r.Leading(); !leading {
 			return Reply{ID: cmd.ID, Type: histories.Fail, Error: ErrNotLeader.Error()}
 		}
-		if !sleepCtx(ctx, work) {
+		if !wait.For(ctx, work) {
 			return Reply{ID: cmd.ID, Type: histories.Fail, Error: "campaigner stopping before the write"}
 		}
 	}
@@ -169,19 +170,4 @@ func execute(ctx context.Context, r Recipe, cmd Command, work time.Duration, sta
 		return Reply{ID: cmd.ID, Type: histories.Fail, Error: err.Error()}
 	}
 	return rep
-}
-
-// sleepCtx waits d; false if ctx ended first.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

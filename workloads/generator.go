@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/internal/wait"
 )
 
 // DefaultWork is how long a built-in leader works before each write.
@@ -111,14 +112,14 @@ func (c *Client) electionLoop(ctx context.Context) {
 		c.drainLost()
 		done := c.Conn.Invoke(ctx, c.Name, Command{Op: OpCampaign, Value: c.Name, TimeoutMS: ms(c.cfg.CampaignTimeout)}, nil)
 		if done.Type != histories.OK || done.Token == nil {
-			c.sleep(ctx, 200*time.Millisecond+c.jitter(800*time.Millisecond))
+			wait.For(ctx, 200*time.Millisecond+c.jitter(800*time.Millisecond))
 			continue
 		}
 		tok := *done.Token
 		if lost := c.lead(ctx, tok); !lost {
 			c.Conn.Invoke(ctx, c.Name, Command{Op: OpResign, TimeoutMS: ms(c.cfg.OpTimeout)}, &tok)
 		}
-		c.sleep(ctx, c.jitter(500*time.Millisecond))
+		wait.For(ctx, c.jitter(500*time.Millisecond))
 	}
 }
 
@@ -142,7 +143,7 @@ func (c *Client) lead(ctx context.Context, tok histories.Token) (lost bool) {
 		if done.Type == histories.Fail {
 			return false // fenced out: step down
 		}
-		c.sleep(ctx, c.cfg.WriteInterval)
+		wait.For(ctx, c.cfg.WriteInterval)
 	}
 	return false
 }
@@ -150,7 +151,7 @@ func (c *Client) lead(ctx context.Context, tok histories.Token) (lost bool) {
 func (c *Client) readLoop(ctx context.Context) {
 	for ctx.Err() == nil {
 		c.Read(ctx, c.cfg.OpTimeout)
-		c.sleep(ctx, c.cfg.ReadInterval/2+c.jitter(c.cfg.ReadInterval))
+		wait.For(ctx, c.cfg.ReadInterval/2+c.jitter(c.cfg.ReadInterval))
 	}
 }
 
@@ -176,15 +177,6 @@ func (c *Client) jitter(max time.Duration) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return time.Duration(c.rng.Int64N(int64(max)))
-}
-
-func (c *Client) sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }

@@ -17,32 +17,13 @@ import (
 )
 
 func checkCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "check RUN_DIR",
-		Short: "Re-check a stored run offline; rewrite results.json, report.html and junit.xml",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := histories.RunDir(args[0])
-			cfg, err := readConfig(dir)
-			if err != nil {
-				return setupError("%v", err)
-			}
-			return checkRun(dir, cfg, os.Stdout, false)
-		},
-	}
+	return runDirCmd("check RUN_DIR", "Re-check a stored run offline; rewrite results.json, report.html and junit.xml",
+		func(dir histories.RunDir, cfg RunConfig) error { return checkRun(dir, cfg, os.Stdout, false) })
 }
 
 func reportCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "report RUN_DIR",
-		Short: "Re-render report.html and junit.xml from a run's results",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := histories.RunDir(args[0])
-			cfg, err := readConfig(dir)
-			if err != nil {
-				return setupError("%v", err)
-			}
+	return runDirCmd("report RUN_DIR", "Re-render report.html and junit.xml from a run's results",
+		func(dir histories.RunDir, cfg RunConfig) error {
 			b, err := os.ReadFile(dir.Path(histories.ResultsFile))
 			if err != nil {
 				return setupError("reading results: %v (run `harness check %s` first)", err, dir)
@@ -60,6 +41,23 @@ func reportCmd() *cobra.Command {
 			}
 			fmt.Println(dir.Path(histories.ReportFile))
 			return nil
+		})
+}
+
+// runDirCmd is a command on one stored run: it reads the run's config
+// and hands it to do.
+func runDirCmd(use, short string, do func(histories.RunDir, RunConfig) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := histories.RunDir(args[0])
+			cfg, err := readConfig(dir)
+			if err != nil {
+				return setupError("%v", err)
+			}
+			return do(dir, cfg)
 		},
 	}
 }

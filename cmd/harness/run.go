@@ -22,6 +22,7 @@ import (
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/internal/wait"
 	"github.com/election-harness/harness/nemesis"
 	"github.com/election-harness/harness/reports"
 	"github.com/election-harness/harness/workloads"
@@ -352,7 +353,7 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 		time.Sleep(100 * time.Millisecond)
 	}
 	quiet := 3 * time.Second
-	if !sleepCtx(ctx, quiet) {
+	if !wait.For(ctx, quiet) {
 		return ctx.Err()
 	}
 	r.rec.Record(histories.Event{Type: histories.Info, Process: histories.ProcessHarness, F: histories.FPhase, Value: histories.PhaseQuiet})
@@ -467,15 +468,4 @@ func reproduceCommand(c RunConfig) string {
 		parts = append(parts, a)
 	}
 	return strings.Join(parts, " ")
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -1,0 +1,25 @@
+// Package wait sleeps in a way a cancelled context interrupts.
+package wait
+
+import (
+	"context"
+	"time"
+)
+
+// For waits d; false if ctx ended first.
+func For(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// Until waits until t; false if ctx ended first.
+func Until(ctx context.Context, t time.Time) bool { return For(ctx, time.Until(t)) }
