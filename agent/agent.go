@@ -23,7 +23,10 @@ type Config struct {
 	DataDir   string
 	Command   []string
 	Env       []string
-	Logger    *slog.Logger
+	// ClockTracer is the argv of the clock tracer (clock.Serve); without
+	// it clock faults are refused.
+	ClockTracer []string
+	Logger      *slog.Logger
 	// netns selects another network namespace for the rules (tests).
 	nftOpts []nftables.ConnOption
 }
@@ -47,7 +50,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &agent{name: cfg.Name, log: log, fw: &firewall{opts: cfg.nftOpts},
+	a := &agent{name: cfg.Name, log: log, fw: &firewall{opts: cfg.nftOpts}, clock: skewer{tracer: cfg.ClockTracer},
 		sup: &supervisor{argv: cfg.Command, env: cfg.Env, dataDir: cfg.DataDir, log: log}}
 
 	if cfg.StdioAddr != "" {

@@ -1,17 +1,23 @@
 package agent
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/election-harness/harness/agent/clock"
 )
 
-// skewer keeps the clock patch of the supervised process. A restarted
-// process starts with true time; its old patch is forgotten.
+// tracerTimeout bounds one step of the clock tracer.
+const tracerTimeout = 10 * time.Second
+
+// skewer keeps the clock patch of the supervised process; the ptrace
+// work is done by a tracer process (clock.Remote). A restarted process
+// starts with true time; its old patch is forgotten.
 type skewer struct {
+	tracer []string // argv of the tracer command
+
 	mu    sync.Mutex
 	patch *clock.Patch
 	skew  *ClockRequest
@@ -26,16 +32,19 @@ func (k *skewer) set(pid int, req ClockRequest) error {
 	if pid == 0 {
 		return errors.New("process is not running")
 	}
+	if len(k.tracer) == 0 {
+		return errors.New("this agent has no clock tracer")
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.patch == nil || k.patch.PID() != pid {
-		p, err := clock.Inject(pid)
-		if err != nil {
-			return fmt.Errorf("patching the clocks of %d: %w", pid, err)
-		}
-		k.patch, k.skew = p, nil
+	if k.patch != nil && k.patch.PID() != pid {
+		k.patch, k.skew = nil, nil
 	}
-	if err := k.patch.Set(s); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), tracerTimeout)
+	defer cancel()
+	p, err := clock.Remote(ctx, k.tracer, clock.Request{PID: pid, Patch: k.patch, Skew: &s})
+	k.patch = p
+	if err != nil {
 		return err
 	}
 	k.skew = &req
@@ -46,12 +55,19 @@ func (k *skewer) set(pid int, req ClockRequest) error {
 func (k *skewer) heal(pid int) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	p := k.patch
-	k.patch, k.skew = nil, nil
-	if p == nil || p.PID() != pid || pid == 0 {
-		return nil // never patched, or the patched process is gone
+	if k.patch == nil || k.patch.PID() != pid || pid == 0 {
+		k.patch, k.skew = nil, nil // never patched, or the patched process is gone
+		return nil
 	}
-	return p.Remove()
+	ctx, cancel := context.WithTimeout(context.Background(), tracerTimeout)
+	defer cancel()
+	p, err := clock.Remote(ctx, k.tracer, clock.Request{PID: pid, Patch: k.patch})
+	k.patch = p
+	if err != nil {
+		return err
+	}
+	k.skew = nil
+	return nil
 }
 
 func (k *skewer) current(pid int) *ClockRequest {

@@ -13,6 +13,7 @@
 package clock
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/bits"
 	"time"
@@ -105,4 +106,60 @@ func (p params) bytes() []byte {
 		}
 	}
 	return b
+}
+
+// site is one patched vDSO function and the bytes it had.
+type site struct {
+	name string
+	addr uintptr
+	orig []byte
+}
+
+// Patch is a process whose vDSO clock functions jump to injected code.
+// It marshals to JSON, so that a short-lived tracer process can do each
+// step and hand the patch back (see Remote).
+type Patch struct {
+	pid    int
+	page   uintptr
+	sites  []site
+	params params
+}
+
+// PID is the patched process.
+func (p *Patch) PID() int { return p.pid }
+
+type patchJSON struct {
+	PID    int        `json:"pid"`
+	Page   uint64     `json:"page"`
+	Sites  []siteJSON `json:"sites"`
+	Params [6]int64   `json:"params"`
+}
+
+type siteJSON struct {
+	Name string `json:"name"`
+	Addr uint64 `json:"addr"`
+	Orig []byte `json:"orig"`
+}
+
+func (p *Patch) MarshalJSON() ([]byte, error) {
+	j := patchJSON{PID: p.pid, Page: uint64(p.page), Params: [6]int64{p.params.realtime.base, p.params.realtime.offset, p.params.realtime.rate,
+		p.params.monotonic.base, p.params.monotonic.offset, p.params.monotonic.rate}}
+	for _, s := range p.sites {
+		j.Sites = append(j.Sites, siteJSON{Name: s.name, Addr: uint64(s.addr), Orig: s.orig})
+	}
+	return json.Marshal(j)
+}
+
+func (p *Patch) UnmarshalJSON(b []byte) error {
+	var j patchJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*p = Patch{pid: j.PID, page: uintptr(j.Page), params: params{
+		realtime:  family{base: j.Params[0], offset: j.Params[1], rate: j.Params[2]},
+		monotonic: family{base: j.Params[3], offset: j.Params[4], rate: j.Params[5]}}}
+	for _, s := range j.Sites {
+		p.sites = append(p.sites, site{name: s.Name, addr: uintptr(s.Addr), orig: s.Orig})
+	}
+	return nil
 }

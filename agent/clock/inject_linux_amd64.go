@@ -28,21 +28,6 @@ func jumpTo(addr uintptr) []byte {
 // hookAt says where in the injected code each vDSO function goes.
 var hookAt = map[string]uintptr{"__vdso_clock_gettime": offClockGettime, "__vdso_gettimeofday": offGettimeofday}
 
-// site is one patched vDSO function.
-type site struct {
-	name string
-	addr uintptr
-	orig []byte
-}
-
-// Patch is a process whose vDSO clock functions jump to injected code.
-type Patch struct {
-	pid    int
-	page   uintptr
-	sites  []site
-	params params
-}
-
 // Inject redirects process pid's vDSO clock_gettime and gettimeofday to
 // injected code with no skew yet. It needs ptrace rights over pid
 // (CAP_SYS_PTRACE in a container).
@@ -148,9 +133,6 @@ func (p *Patch) Remove() error {
 		return nil
 	})
 }
-
-// PID is the patched process.
-func (p *Patch) PID() int { return p.pid }
 
 // readVDSO finds the process's vDSO and reads it.
 func readVDSO(pid int) (uintptr, []byte, error) {

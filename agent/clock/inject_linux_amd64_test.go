@@ -2,6 +2,7 @@ package clock
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +16,12 @@ import (
 // The helper process prints its wall clock and its monotonic time since
 // it started, in nanoseconds, for every line it reads.
 func TestMain(m *testing.M) {
+	if os.Getenv("CLOCK_TRACER") == "1" {
+		if err := Serve(os.Stdin, os.Stdout); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv("CLOCK_HELPER") == "1" {
 		start := time.Now()
 		in := bufio.NewScanner(os.Stdin)
@@ -137,4 +144,34 @@ func absDiff(a, b time.Time) time.Duration {
 		return -d
 	}
 	return d
+}
+
+// TestRemoteWhileTheParentWaits is the agent's situation: the parent
+// waits for its child to exit while a tracer process skews the child's
+// clocks. The parent's wait must not see the tracer's ptrace stops.
+func TestRemoteWhileTheParentWaits(t *testing.T) {
+	h := startHelper(t)
+	exited := make(chan error, 1)
+	go func() { exited <- h.cmd.Wait() }()
+	tracer := []string{"/usr/bin/env", "CLOCK_TRACER=1", os.Args[0]}
+	ctx := context.Background()
+	skew := Skew{Offset: -3 * time.Second, Rate: 1}
+	p, err := Remote(ctx, tracer, Request{PID: h.cmd.Process.Pid, Skew: &skew})
+	if err != nil {
+		t.Fatalf("remote inject: %v", err)
+	}
+	if w, _ := h.read(t); absDiff(w.Add(3*time.Second), time.Now()) > 50*time.Millisecond {
+		t.Errorf("the helper reads %v, want 3s behind %v", w, time.Now())
+	}
+	if p, err = Remote(ctx, tracer, Request{PID: h.cmd.Process.Pid, Patch: p}); err != nil || p != nil {
+		t.Fatalf("remote remove: %v, %v", p, err)
+	}
+	if w, _ := h.read(t); absDiff(w, time.Now()) > 50*time.Millisecond {
+		t.Errorf("after removal the helper reads %v", w)
+	}
+	select {
+	case err := <-exited:
+		t.Fatalf("the parent's wait returned while the child runs: %v", err)
+	default:
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/election-harness/harness/agent"
+	"github.com/election-harness/harness/agent/clock"
 	"github.com/election-harness/harness/workloads"
 )
 
@@ -28,7 +29,12 @@ func agentCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
+			self, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("finding the harness binary: %w", err)
+			}
 			cfg := agent.Config{
+				ClockTracer: []string{self, "clock-tracer"},
 				Name:        name,
 				ControlAddr: fmt.Sprintf(":%d", agent.ControlPort),
 				DataDir:     data,
@@ -45,6 +51,20 @@ func agentCmd() *cobra.Command {
 	c.Flags().StringVar(&data, "data", "/data", "the process's data directory")
 	c.Flags().BoolVar(&stdio, "stdio", false, "relay the process's stdin/stdout (campaigners)")
 	return c
+}
+
+// clockTracerCmd does one step of clock skew for an agent, as a process
+// of its own (see clock.Remote).
+func clockTracerCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "clock-tracer",
+		Short:  "One step of per-process clock skew (run by the agent)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return clock.Serve(os.Stdin, os.Stdout)
+		},
+	}
 }
 
 // campaignerCmd runs a built-in recipe speaking the campaigner protocol
