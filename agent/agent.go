@@ -36,6 +36,7 @@ type agent struct {
 	name  string
 	sup   *supervisor
 	fw    *firewall
+	delay delayer
 	clock skewer
 	log   *slog.Logger
 }
@@ -82,6 +83,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := a.clock.heal(a.sup.status().PID); err != nil {
 		log.Warn("removing the clock skew", "err", err)
 	}
+	if err := a.delay.heal(); err != nil {
+		log.Warn("removing the delay", "err", err)
+	}
 	return a.sup.kill(false)
 }
 
@@ -112,6 +116,17 @@ func (a *agent) handler() http.Handler {
 	mux.HandleFunc("DELETE "+PathLoss, func(w http.ResponseWriter, r *http.Request) {
 		a.do(w, "heal loss", func() error { return a.fw.loss(LossRequest{}) })
 	})
+	mux.HandleFunc("POST "+PathDelay, func(w http.ResponseWriter, r *http.Request) {
+		var req DelayRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed delay request: " + err.Error()})
+			return
+		}
+		a.do(w, "delay", func() error { return a.delay.set(req) }, "peers", req.Peers, "delay_ms", req.DelayMS, "jitter_ms", req.JitterMS)
+	})
+	mux.HandleFunc("DELETE "+PathDelay, func(w http.ResponseWriter, r *http.Request) {
+		a.do(w, "heal delay", a.delay.heal)
+	})
 	mux.HandleFunc("POST "+PathClock, func(w http.ResponseWriter, r *http.Request) {
 		var req ClockRequest
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
@@ -135,12 +150,14 @@ func (a *agent) handler() http.Handler {
 			timeout = time.Second
 		}
 		rep := DialReply{OK: true}
+		start := time.Now()
 		conn, err := net.DialTimeout("tcp", req.Addr, timeout)
 		if err != nil {
 			rep = DialReply{Error: err.Error()}
 		} else {
 			conn.Close()
 		}
+		rep.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
 		writeJSON(w, http.StatusOK, rep)
 	})
 	mux.HandleFunc("POST "+PathPause, func(w http.ResponseWriter, r *http.Request) { a.do(w, "pause", a.sup.pause) })
@@ -158,7 +175,7 @@ func (a *agent) handler() http.Handler {
 	})
 	mux.HandleFunc("POST "+PathHeal, func(w http.ResponseWriter, r *http.Request) {
 		a.do(w, "heal", func() error {
-			return errors.Join(a.fw.heal(), a.clock.heal(a.sup.status().PID), a.sup.resume(), a.sup.start())
+			return errors.Join(a.fw.heal(), a.delay.heal(), a.clock.heal(a.sup.status().PID), a.sup.resume(), a.sup.start())
 		})
 	})
 	return mux
@@ -180,6 +197,7 @@ func (a *agent) status() Status {
 	st.Name = a.name
 	st.Dropped, st.Lossy = a.fw.faults()
 	st.Clock = a.clock.current(st.PID)
+	st.Delayed = a.delay.peers()
 	return st
 }
 

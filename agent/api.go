@@ -23,6 +23,7 @@ const (
 	PathLoss      = "/v1/loss"      // POST LossRequest (replaces lossy peers); DELETE heals
 	PathDial      = "/v1/dial"      // POST DialRequest -> DialReply: can this node reach addr?
 	PathClock     = "/v1/clock"     // POST ClockRequest: skew the process's clocks; DELETE removes
+	PathDelay     = "/v1/delay"     // POST DelayRequest (replaces delayed peers); DELETE heals
 )
 
 // Directions of a partition rule set.
@@ -58,6 +59,17 @@ type DialRequest struct {
 type DialReply struct {
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
+	// ElapsedMS is how long the connection took to open (or to fail).
+	ElapsedMS float64 `json:"elapsed_ms"`
+}
+
+// DelayRequest holds each packet the node sends to the listed peers for
+// DelayMS, plus or minus up to JitterMS (a link delayed both ways is
+// delayed at both ends: the nemesis asks both).
+type DelayRequest struct {
+	Peers    []string `json:"peers"`
+	DelayMS  int64    `json:"delay_ms"`
+	JitterMS int64    `json:"jitter_ms,omitempty"`
 }
 
 // ClockRequest skews the supervised process's clocks from now on: the
@@ -85,6 +97,7 @@ type Status struct {
 	ExitCode *int          `json:"exit_code,omitempty"` // of the last exit, if any
 	Dropped  []string      `json:"dropped,omitempty"`   // peers currently cut
 	Lossy    []string      `json:"lossy,omitempty"`     // peers packets to which are lost
+	Delayed  []string      `json:"delayed,omitempty"`   // peers packets to which are held
 	Clock    *ClockRequest `json:"clock,omitempty"`     // the skew in force
 	Error    string        `json:"error,omitempty"`     // last fault error
 }

@@ -62,6 +62,16 @@ func (c *Client) Dial(ctx context.Context, addr string, timeout time.Duration) (
 	return rep, err
 }
 
+// Delay holds the node's packets to peers (DelayMS 0 heals).
+func (c *Client) Delay(ctx context.Context, req DelayRequest) error {
+	return c.call(ctx, http.MethodPost, PathDelay, req, nil)
+}
+
+// HealDelay removes the node's delay.
+func (c *Client) HealDelay(ctx context.Context) error {
+	return c.call(ctx, http.MethodDelete, PathDelay, nil, nil)
+}
+
 // Clock skews the process's clocks.
 func (c *Client) Clock(ctx context.Context, req ClockRequest) error {
 	return c.call(ctx, http.MethodPost, PathClock, req, nil)

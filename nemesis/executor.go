@@ -147,8 +147,12 @@ func (x *Executor) HealAll(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for {
-				// A frozen node's agent cannot answer: thaw it first.
+				// A frozen node's agent cannot answer: thaw it first. Then
+				// ask the agent what remains: healed means nothing does.
 				err := errors.Join(n.Thaw(ctx), n.Agent().Heal(ctx))
+				if err == nil {
+					err = remaining(ctx, n)
+				}
 				if err == nil {
 					errs[i] = nil
 					return
@@ -201,39 +205,83 @@ func (x *Executor) resolve(rng *rand.Rand, s Step) (*fault, error) {
 			heal: func(ctx context.Context) error {
 				return eachCut(g.cuts, func(c cut) error { return c.node.Agent().HealPartition(ctx) })
 			}}, nil
-	case KindLoss:
+	case KindLoss, KindDelay:
 		n, err := x.target(rng, s.Rule)
 		if err != nil {
 			return nil, err
 		}
-		// A lossy link loses both ways: the target loses packets to every
-		// member, and every member loses packets to the target.
-		percent := lossPercents[rng.IntN(len(lossPercents))]
+		// A bad link is bad both ways: the target's packets to every
+		// member, and every member's packets to the target.
 		peers := without(x.Members, n)
 		ev.Targets = []string{n.Name()}
-		ev.Params["percent"] = fmt.Sprint(percent)
 		ev.Params["peers"] = strings.Join(names(peers), ",")
 		cuts := []cut{{node: n, peers: peers}}
 		for _, p := range peers {
 			cuts = append(cuts, cut{node: p, peers: []Node{n}})
 		}
+		var apply func(ctx context.Context, c cut) error
+		var heal func(ctx context.Context, c cut) error
+		if s.Kind == KindLoss {
+			percent := lossPercents[rng.IntN(len(lossPercents))]
+			ev.Params["percent"] = fmt.Sprint(percent)
+			apply = func(ctx context.Context, c cut) error {
+				return c.node.Agent().Loss(ctx, agent.LossRequest{Peers: addrs(c.peers), Percent: percent})
+			}
+			heal = func(ctx context.Context, c cut) error { return c.node.Agent().HealLoss(ctx) }
+		} else {
+			delay := delays[rng.IntN(len(delays))]
+			ev.Params["delay"], ev.Params["jitter"] = delay.String(), (delay / 4).String()
+			apply = func(ctx context.Context, c cut) error {
+				return c.node.Agent().Delay(ctx, agent.DelayRequest{Peers: addrs(c.peers), DelayMS: delay.Milliseconds(), JitterMS: (delay / 4).Milliseconds()})
+			}
+			heal = func(ctx context.Context, c cut) error { return c.node.Agent().HealDelay(ctx) }
+		}
 		return &fault{event: ev,
-			apply: func(ctx context.Context) error {
-				return eachCut(cuts, func(c cut) error {
-					return c.node.Agent().Loss(ctx, agent.LossRequest{Peers: addrs(c.peers), Percent: percent})
-				})
-			},
-			heal: func(ctx context.Context) error {
-				return eachCut(cuts, func(c cut) error { return c.node.Agent().HealLoss(ctx) })
-			}}, nil
+			apply: func(ctx context.Context) error { return eachCut(cuts, func(c cut) error { return apply(ctx, c) }) },
+			heal:  func(ctx context.Context) error { return eachCut(cuts, func(c cut) error { return heal(ctx, c) }) }}, nil
 	case KindClock:
 		return x.clockFault(rng, s.Rule, ev)
 	}
 	return nil, fmt.Errorf("unknown fault kind %q", s.Kind)
 }
 
-// lossPercents are the loss rates a loss fault picks from.
-var lossPercents = []int{10, 30, 60}
+// remaining says which faults a node's agent still reports.
+func remaining(ctx context.Context, n Node) error {
+	st, err := n.Agent().Status(ctx)
+	if err != nil {
+		return err
+	}
+	var left []string
+	if len(st.Dropped) > 0 {
+		left = append(left, "drops to "+strings.Join(st.Dropped, ","))
+	}
+	if len(st.Lossy) > 0 {
+		left = append(left, "loss to "+strings.Join(st.Lossy, ","))
+	}
+	if len(st.Delayed) > 0 {
+		left = append(left, "delay to "+strings.Join(st.Delayed, ","))
+	}
+	if st.Clock != nil {
+		left = append(left, "a skewed clock")
+	}
+	if st.Paused {
+		left = append(left, "a paused process")
+	}
+	if !st.Running {
+		left = append(left, "a stopped process")
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("still has %s", strings.Join(left, ", "))
+	}
+	return nil
+}
+
+// The loss rates and delays a link fault picks from (jitter is a
+// quarter of the delay).
+var (
+	lossPercents = []int{10, 30, 60}
+	delays       = []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, time.Second}
+)
 
 // eachCut applies do to every cut, and joins the errors.
 func eachCut(cuts []cut, do func(c cut) error) error {

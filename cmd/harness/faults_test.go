@@ -211,6 +211,36 @@ func TestFaultsOnRealNodes(t *testing.T) {
 		t.Logf("%d of %d connections through a 50%% lossy link", ok, tries)
 	})
 
+	t.Run("delay", func(t *testing.T) {
+		a, b := fc.members[0], fc.members[2]
+		ctx := context.Background()
+		connect := func() float64 {
+			rep, err := fc.byName[a.Name].Agent().Dial(ctx, netip.AddrPortFrom(b.IP, 2380).String(), 3*time.Second)
+			if err != nil || !rep.OK {
+				t.Fatalf("dialing %s from %s: %v %+v", b.Name, a.Name, err, rep)
+			}
+			return rep.ElapsedMS
+		}
+		if err := fc.byName[a.Name].Agent().Delay(ctx, agent.DelayRequest{Peers: []string{b.IP.String()}, DelayMS: 300}); err != nil {
+			t.Fatal(err)
+		}
+		// The SYN waits 300ms on its way out; the SYN-ACK comes back at once.
+		for i := 0; i < 3; i++ {
+			if ms := connect(); ms < 280 || ms > 1000 {
+				t.Errorf("a connection through a 300ms delay took %.0fms", ms)
+			}
+		}
+		if !fc.reaches(t, a.Name, fc.members[1].Name) {
+			t.Errorf("a link the delay does not name is cut")
+		}
+		if err := fc.byName[a.Name].Agent().HealDelay(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ms := connect(); ms > 100 {
+			t.Errorf("a connection after the heal took %.0fms", ms)
+		}
+	})
+
 	t.Run("pause", func(t *testing.T) {
 		f := fc.start(t, nemesis.KindPause, nemesis.TargetRandomMember)
 		m := f.Targets[0]
