@@ -162,7 +162,16 @@ func (a *agent) handler() http.Handler {
 	})
 	mux.HandleFunc("POST "+PathPause, func(w http.ResponseWriter, r *http.Request) { a.do(w, "pause", a.sup.pause) })
 	mux.HandleFunc("POST "+PathResume, func(w http.ResponseWriter, r *http.Request) { a.do(w, "resume", a.sup.resume) })
-	mux.HandleFunc("POST "+PathStart, func(w http.ResponseWriter, r *http.Request) { a.do(w, "start", a.sup.start) })
+	mux.HandleFunc("POST "+PathStart, func(w http.ResponseWriter, r *http.Request) {
+		var req StartRequest
+		if r.ContentLength != 0 {
+			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+				writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed start request: " + err.Error()})
+				return
+			}
+		}
+		a.do(w, "start", func() error { return a.sup.startWith(req.Argv) }, "argv", req.Argv)
+	})
 	mux.HandleFunc("POST "+PathKill, func(w http.ResponseWriter, r *http.Request) {
 		var req KillRequest
 		if r.ContentLength != 0 {

@@ -18,7 +18,7 @@ const (
 	PathPause     = "/v1/pause"     // POST: SIGSTOP the process
 	PathResume    = "/v1/resume"    // POST: SIGCONT the process
 	PathKill      = "/v1/kill"      // POST KillRequest: SIGKILL; stays down until start
-	PathStart     = "/v1/start"     // POST: start the process if it is not running
+	PathStart     = "/v1/start"     // POST [StartRequest]: start the process if it is not running
 	PathHeal      = "/v1/heal"      // POST: remove every fault: rules, pause, down process
 	PathLoss      = "/v1/loss"      // POST LossRequest (replaces lossy peers); DELETE heals
 	PathDial      = "/v1/dial"      // POST DialRequest -> DialReply: can this node reach addr?
@@ -79,6 +79,13 @@ type ClockRequest struct {
 	OffsetNS          int64   `json:"offset_ns"`
 	MonotonicOffsetNS int64   `json:"monotonic_offset_ns,omitempty"`
 	Rate              float64 `json:"rate"`
+}
+
+// StartRequest starts the process with a new command line, kept for
+// later restarts: a member that rejoins as a new member starts
+// differently from how it was first started.
+type StartRequest struct {
+	Argv []string `json:"argv,omitempty"`
 }
 
 // KillRequest kills the supervised process with SIGKILL. Wipe also empties

@@ -103,6 +103,12 @@ func (c *Client) Start(ctx context.Context) error {
 	return c.call(ctx, http.MethodPost, PathStart, nil, nil)
 }
 
+// StartWith starts the process with a new command line, kept for later
+// restarts.
+func (c *Client) StartWith(ctx context.Context, argv []string) error {
+	return c.call(ctx, http.MethodPost, PathStart, StartRequest{Argv: argv}, nil)
+}
+
 // Heal removes every fault: rules, pause, a stopped process.
 func (c *Client) Heal(ctx context.Context) error {
 	return c.call(ctx, http.MethodPost, PathHeal, nil, nil)

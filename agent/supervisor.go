@@ -34,11 +34,21 @@ type supervisor struct {
 }
 
 // start starts the process if it is not running.
-func (s *supervisor) start() error {
+func (s *supervisor) start() error { return s.startWith(nil) }
+
+// startWith starts the process if it is not running, first replacing
+// its command line when argv is given.
+func (s *supervisor) startWith(argv []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running {
+		if len(argv) > 0 {
+			return errors.New("process is running: kill it before starting it anew")
+		}
 		return nil
+	}
+	if len(argv) > 0 {
+		s.argv = argv
 	}
 	if err := os.MkdirAll(s.dataDir, 0o755); err != nil {
 		return fmt.Errorf("creating data dir: %w", err)

@@ -38,6 +38,12 @@ type DB interface {
 	NewProbe(m Member) (Probe, error)
 	// NewRecord opens the store's own record of every change under prefix.
 	NewRecord(all []Member, prefix string) (StoreRecord, error)
+	// RemoveMember takes member m, whose data is lost, out of the
+	// cluster; AddMember adds it back as a new, empty member and returns
+	// the argv that starts it so. Member loss and rejoin, as an operator
+	// does them.
+	RemoveMember(ctx context.Context, all []Member, m Member) error
+	AddMember(ctx context.Context, all []Member, m Member, dataDir string) ([]string, error)
 }
 
 // Probe polls one member's own view of raft, with short deadlines, never

@@ -7,17 +7,20 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/internal/wait"
 )
 
 // Etcd is etcd v3.5 and later, built from go.etcd.io/etcd/server/v3.
@@ -58,6 +61,10 @@ func (Etcd) MemberCommand(m Member, all []Member, dataDir string) []string {
 	for _, o := range all {
 		initial = append(initial, o.Name+"="+peerURL(o))
 	}
+	return etcdArgs(m, strings.Join(initial, ","), "new", dataDir)
+}
+
+func etcdArgs(m Member, initialCluster, state, dataDir string) []string {
 	return []string{"/etcd",
 		"--name", m.Name,
 		"--data-dir", dataDir,
@@ -65,14 +72,97 @@ func (Etcd) MemberCommand(m Member, all []Member, dataDir string) []string {
 		"--initial-advertise-peer-urls", peerURL(m),
 		"--listen-client-urls", clientURL(m),
 		"--advertise-client-urls", clientURL(m),
-		"--initial-cluster", strings.Join(initial, ","),
-		"--initial-cluster-state", "new",
+		"--initial-cluster", initialCluster,
+		"--initial-cluster-state", state,
 		"--initial-cluster-token", "election-harness",
 		"--heartbeat-interval", "100",
 		"--election-timeout", "1000",
 		"--logger", "zap",
 		"--log-outputs", "stderr",
 	}
+}
+
+// othersClient is a client of every member but m.
+func (e Etcd) othersClient(all []Member, m Member) (*clientv3.Client, error) {
+	var others []Member
+	for _, o := range all {
+		if o.Name != m.Name {
+			others = append(others, o)
+		}
+	}
+	return etcdClient(e.ClientEndpoints(others))
+}
+
+// RemoveMember is `etcdctl member remove` of m, found by its peer URL
+// (a member added but not yet started has no name). Removing a member
+// that is not there is done.
+func (e Etcd) RemoveMember(ctx context.Context, all []Member, m Member) error {
+	cli, err := e.othersClient(all, m)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	list, err := cli.MemberList(ctx)
+	if err != nil {
+		return fmt.Errorf("listing members: %w", err)
+	}
+	for _, mem := range list.Members {
+		if slices.Contains(mem.PeerURLs, peerURL(m)) {
+			if _, err := cli.MemberRemove(ctx, mem.ID); err != nil {
+				return fmt.Errorf("removing member %s (%x): %w", m.Name, mem.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// addMemberPatience bounds the wait for etcd to accept a new member.
+const addMemberPatience = 30 * time.Second
+
+// AddMember is `etcdctl member add` of m, as a new empty member, unless
+// it is there already; it returns the command line that starts m with
+// --initial-cluster-state existing, as an operator would.
+func (e Etcd) AddMember(ctx context.Context, all []Member, m Member, dataDir string) ([]string, error) {
+	cli, err := e.othersClient(all, m)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	list, err := cli.MemberList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing members: %w", err)
+	}
+	members := list.Members
+	if !slices.ContainsFunc(members, func(mem *etcdserverpb.Member) bool { return slices.Contains(mem.PeerURLs, peerURL(m)) }) {
+		// etcd refuses to add a member until every member has been
+		// connected for its health interval (5s): after a removal or a
+		// healed partition, wait for that, as an operator would.
+		deadline := time.Now().Add(addMemberPatience)
+		for {
+			resp, err := cli.MemberAdd(ctx, []string{peerURL(m)})
+			if err == nil {
+				members = resp.Members
+				break
+			}
+			if !errors.Is(err, rpctypes.ErrUnhealthy) || time.Now().After(deadline) {
+				return nil, fmt.Errorf("adding member %s: %w", m.Name, err)
+			}
+			if !wait.For(ctx, 500*time.Millisecond) {
+				return nil, fmt.Errorf("adding member %s: %w", m.Name, ctx.Err())
+			}
+		}
+	}
+	var initial []string
+	for _, mem := range members {
+		name := mem.Name
+		if slices.Contains(mem.PeerURLs, peerURL(m)) {
+			name = m.Name
+		}
+		for _, u := range mem.PeerURLs {
+			initial = append(initial, name+"="+u)
+		}
+	}
+	return etcdArgs(m, strings.Join(initial, ","), "existing", dataDir), nil
 }
 
 func (Etcd) ClientEndpoints(all []Member) []string {

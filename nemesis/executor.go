@@ -33,17 +33,30 @@ type Leaders interface {
 	ElectionLeader() (string, *histories.Token)
 }
 
+// Membership changes who is a member, for member loss and rejoin.
+type Membership interface {
+	// Remove takes the member out of the cluster.
+	Remove(ctx context.Context, member string) error
+	// Rejoin removes the member if it is still one (its old identity
+	// must not return with an empty log), adds it back as a new, empty
+	// member, and returns the argv that starts it.
+	Rejoin(ctx context.Context, member string) ([]string, error)
+}
+
 // Executor applies planned steps to a cluster and heals them.
 type Executor struct {
 	Members     []Node
 	Campaigners []Node
 	Leaders     Leaders
+	Membership  Membership // nil: wipe faults are refused
 	Recorder    *histories.Recorder
 	Log         *slog.Logger
 
 	mu     sync.Mutex
 	nextID int64
 	active map[int64]*fault
+	// wiped are members removed and not yet rejoined.
+	wiped map[string]bool
 }
 
 // fault is one applied fault and how to undo it.
@@ -141,6 +154,15 @@ func (x *Executor) HealAll(ctx context.Context) error {
 	x.mu.Unlock()
 	nodes := append(append([]Node{}, x.Members...), x.Campaigners...)
 	errs := make([]error, len(nodes))
+	// A wiped member must rejoin as a new member before its agent heals
+	// it: restarted as it first was, it would not find its cluster.
+	for _, n := range x.Members {
+		if x.isWiped(n.Name()) {
+			if err := x.rejoin(ctx, n); err != nil {
+				return fmt.Errorf("rejoining %s: %w", n.Name(), err)
+			}
+		}
+	}
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		wg.Add(1)
@@ -187,6 +209,24 @@ func (x *Executor) resolve(rng *rand.Rand, s Step) (*fault, error) {
 		return &fault{event: ev,
 			apply: func(ctx context.Context) error { return a.Kill(ctx, false) },
 			heal:  a.Start}, nil
+	case KindWipe:
+		if x.Membership == nil {
+			return nil, errors.New("wipe needs a database that can change its membership")
+		}
+		n, err := x.target(rng, s.Rule)
+		if err != nil {
+			return nil, err
+		}
+		ev.Targets = []string{n.Name()}
+		return &fault{event: ev,
+			apply: func(ctx context.Context) error {
+				if err := n.Agent().Kill(ctx, true); err != nil {
+					return err
+				}
+				x.setWiped(n.Name(), true)
+				return x.Membership.Remove(ctx, n.Name())
+			},
+			heal: func(ctx context.Context) error { return x.rejoin(ctx, n) }}, nil
 	case KindPartition:
 		g, err := x.grudge(rng, s.Rule)
 		if err != nil {
@@ -243,6 +283,37 @@ func (x *Executor) resolve(rng *rand.Rand, s Step) (*fault, error) {
 		return x.clockFault(rng, s.Rule, ev)
 	}
 	return nil, fmt.Errorf("unknown fault kind %q", s.Kind)
+}
+
+// rejoin adds a wiped member back, empty, and starts it.
+func (x *Executor) rejoin(ctx context.Context, n Node) error {
+	if !x.isWiped(n.Name()) {
+		return nil
+	}
+	argv, err := x.Membership.Rejoin(ctx, n.Name())
+	if err != nil {
+		return err
+	}
+	if err := n.Agent().StartWith(ctx, argv); err != nil {
+		return err
+	}
+	x.setWiped(n.Name(), false)
+	return nil
+}
+
+func (x *Executor) setWiped(name string, wiped bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.wiped == nil {
+		x.wiped = map[string]bool{}
+	}
+	x.wiped[name] = wiped
+}
+
+func (x *Executor) isWiped(name string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.wiped[name]
 }
 
 // remaining says which faults a node's agent still reports.

@@ -17,10 +17,11 @@ const (
 	KindLoss      = "loss"      // random packet loss on a node's links
 	KindClock     = "clock"     // per-process clock offset, rate or strobe
 	KindDelay     = "delay"     // packets held on a node's links
+	KindWipe      = "wipe"      // a member's data lost: removed, and rejoined empty
 )
 
 // Kinds lists the kinds this nemesis can inject, in --nemesis order.
-var Kinds = []string{KindPartition, KindPause, KindFreeze, KindKill, KindLoss, KindDelay, KindClock}
+var Kinds = []string{KindPartition, KindPause, KindFreeze, KindKill, KindWipe, KindLoss, KindDelay, KindClock}
 
 // Target rules: who a fault acts on, resolved from live state.
 const (
@@ -63,6 +64,7 @@ var rules = map[string][]weighted{
 	KindKill:   {{TargetElectionLeader, 2}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
 	KindLoss:   {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},
 	KindDelay:  {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},
+	KindWipe:   {{TargetRaftLeader, 1}, {TargetRandomMember, 1}},
 	KindClock: {{ClockSlowElectionLeader, 3}, {ClockSlowRaftLeader, 2}, {ClockOthersSlow, 1},
 		{ClockBumpElectionLeader, 1}, {ClockStrobeRaftLeader, 1}},
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/election-harness/harness/agent"
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
@@ -59,7 +61,7 @@ func startFaultCluster(t *testing.T) *faultCluster {
 		t.Fatal(err)
 	}
 	fc.exec = &nemesis.Executor{Members: fc.memberNodes, Campaigners: campaigners, Leaders: noLeaders{}, Recorder: rec,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Membership: membership{db: d, members: fc.members, dataDir: memberDataDir}}
 	t.Cleanup(func() {
 		hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
@@ -283,6 +285,69 @@ func TestFaultsOnRealNodes(t *testing.T) {
 			t.Errorf("%s does not answer after its restart", m)
 		}
 	})
+}
+
+// TestWipeRejoinsAsANewMember loses a member's data: it leaves the
+// cluster, and comes back empty as a new member, as an operator would
+// bring it back, with the cluster whole again.
+func TestWipeRejoinsAsANewMember(t *testing.T) {
+	needDocker(t)
+	fc := startFaultCluster(t)
+	ctx := context.Background()
+	memberID := func(m string) string {
+		p, _ := db.Etcd{}.NewProbe(db.Member{Name: m, IP: fc.byName[m].IP()})
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		st, err := p.Probe(pctx)
+		if err != nil {
+			return ""
+		}
+		return st.ID
+	}
+	f := fc.start(t, nemesis.KindWipe, nemesis.TargetRandomMember)
+	m := f.Targets[0]
+	var others []db.Member
+	for _, mem := range fc.members {
+		if mem.Name != m {
+			others = append(others, mem)
+		}
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: db.Etcd{}.ClientEndpoints(others), DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	list := func() []string {
+		lctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		resp, err := cli.MemberList(lctx)
+		if err != nil {
+			t.Fatalf("listing members: %v", err)
+		}
+		var out []string
+		for _, mem := range resp.Members {
+			out = append(out, fmt.Sprintf("%s:%x", mem.Name, mem.ID))
+		}
+		return out
+	}
+	during := list()
+	if len(during) != len(fc.members)-1 || strings.Contains(strings.Join(during, " "), m+":") {
+		t.Fatalf("while wiped, the members are %v; want all but %s", during, m)
+	}
+	if fc.probeAnswers(m) {
+		t.Errorf("wiped %s still answers", m)
+	}
+	fc.stop(t, f)
+	if !eventually(func() bool { return memberID(m) != "" }) {
+		t.Fatalf("%s does not answer after it rejoined", m)
+	}
+	after := list()
+	if len(after) != len(fc.members) || !strings.Contains(strings.Join(after, " "), m+":") {
+		t.Errorf("after the rejoin the members are %v", after)
+	}
+	if id := memberID(m); strings.Contains(strings.Join(during, " "), ":"+id) {
+		t.Errorf("%s came back as %s, an identity the cluster kept", m, id)
+	}
 }
 
 // eventually polls cond for up to 15 seconds.

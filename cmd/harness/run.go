@@ -235,7 +235,8 @@ func (r *runner) run(ctx context.Context, docker *cluster.Docker) (err error) {
 			campaignerNodes = append(campaignerNodes, n)
 		}
 	}
-	exec := &nemesis.Executor{Members: memberNodes, Campaigners: campaignerNodes, Leaders: r.live, Recorder: r.rec, Log: r.log}
+	exec := &nemesis.Executor{Members: memberNodes, Campaigners: campaignerNodes, Leaders: r.live, Recorder: r.rec, Log: r.log,
+		Membership: membership{db: r.db, members: members, dataDir: memberDataDir}}
 	defer func() {
 		hctx, cancel := context.WithTimeout(cleanup, 30*time.Second)
 		if herr := exec.HealAll(hctx); herr != nil {
@@ -390,6 +391,44 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 	return nil
 }
 
+// memberDataDir is where a member keeps its data inside its node.
+const memberDataDir = "/data"
+
+// membership lets the nemesis remove a wiped member and add it back.
+type membership struct {
+	db      db.DB
+	members []db.Member
+	dataDir string
+}
+
+func (m membership) member(name string) (db.Member, error) {
+	for _, mem := range m.members {
+		if mem.Name == name {
+			return mem, nil
+		}
+	}
+	return db.Member{}, fmt.Errorf("no member %q", name)
+}
+
+func (m membership) Remove(ctx context.Context, name string) error {
+	mem, err := m.member(name)
+	if err != nil {
+		return err
+	}
+	return m.db.RemoveMember(ctx, m.members, mem)
+}
+
+func (m membership) Rejoin(ctx context.Context, name string) ([]string, error) {
+	mem, err := m.member(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.db.RemoveMember(ctx, m.members, mem); err != nil {
+		return nil, err
+	}
+	return m.db.AddMember(ctx, m.members, mem, m.dataDir)
+}
+
 // clusterSpec names members n1..nN and campaigners c1..cM.
 func (r *runner) clusterSpec() cluster.Spec {
 	spec := cluster.Spec{RunID: r.cfg.RunID, Image: r.cfg.Image}
@@ -405,9 +444,9 @@ func (r *runner) clusterSpec() cluster.Spec {
 		return ms
 	}
 	for _, n := range names {
-		spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: n, Role: cluster.RoleMember, DataDir: "/data",
+		spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: n, Role: cluster.RoleMember, DataDir: memberDataDir,
 			Command: func(addrs map[string]netip.Addr) []string {
-				return r.db.MemberCommand(db.Member{Name: n, IP: addrs[n]}, membersOf(addrs), "/data")
+				return r.db.MemberCommand(db.Member{Name: n, IP: addrs[n]}, membersOf(addrs), memberDataDir)
 			}})
 	}
 	for i := 1; i <= r.cfg.Campaigners; i++ {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/election-harness/harness/histories"
 )
 
 // checkCounts asserts that every property was exercised, not just passed.
@@ -138,4 +142,71 @@ func tail(s string, n int) string {
 		return s
 	}
 	return s[len(s)-n:]
+}
+
+// TestClockFaultsCatchTheUnfencedControl: slowing the leading
+// campaigner's clocks makes the unfenced control act on a lease it has
+// lost (exit 1), while the fenced recipe stays valid (exit 0).
+func TestClockFaultsCatchTheUnfencedControl(t *testing.T) {
+	needDocker(t)
+	for _, c := range []struct {
+		recipe string
+		want   int
+	}{{"etcd-unfenced", 1}, {"etcd-election", 0}} {
+		t.Run(c.recipe, func(t *testing.T) {
+			store := t.TempDir()
+			r := harness(t, "run", "--recipe", c.recipe, "--nemesis", "clock", "--time-limit", "60s", "--seed", "1", "--store", store)
+			t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
+			if r.code != c.want {
+				t.Fatalf("%s under clock faults: exit %d, want %d", c.recipe, r.code, c.want)
+			}
+			h, err := os.ReadFile(filepath.Join(latestRun(t, store), "history.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(h), `"kind":"clock"`) {
+				t.Errorf("no clock fault in the history")
+			}
+		})
+	}
+}
+
+// TestSameSeedSameSchedule runs the same seed twice: the fault plan in
+// the history, and the kinds and rules of the faults started, are the
+// same (targets follow who leads, which timing decides).
+func TestSameSeedSameSchedule(t *testing.T) {
+	needDocker(t)
+	schedule := func() []string {
+		store := t.TempDir()
+		r := harness(t, "run", "--nemesis", "partition,pause,kill,clock,delay,loss,freeze", "--nemesis-interval", "2s",
+			"--time-limit", "20s", "--seed", "7", "--store", store)
+		if r.code == exitSetup {
+			t.Fatalf("run failed: %s", tail(r.stderr, 2000))
+		}
+		b, err := os.ReadFile(filepath.Join(latestRun(t, store), "history.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, line := range strings.Split(string(b), "\n") {
+			var e histories.Event
+			if json.Unmarshal([]byte(line), &e) != nil || e.Fault == nil {
+				continue
+			}
+			switch {
+			case e.F == histories.FFaultPlan:
+				out = append(out, fmt.Sprintf("plan %s %s %s %s", e.Fault.Kind, e.Fault.Params["rule"], e.Fault.Params["start"], e.Fault.Params["duration"]))
+			case e.F == histories.FFaultStart && e.Error == "":
+				out = append(out, fmt.Sprintf("start %s %s", e.Fault.Kind, e.Fault.Params["rule"]))
+			}
+		}
+		return out
+	}
+	a, b := schedule(), schedule()
+	if len(a) < 4 {
+		t.Fatalf("only %d plan and fault events: %v", len(a), a)
+	}
+	if strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Fatalf("seed 7 gave two schedules:\n%s\n---\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+	}
 }
