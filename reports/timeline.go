@@ -220,6 +220,11 @@ func faultLabel(f histories.Fault) string {
 	if from := f.Params["cut-from"]; from != "" {
 		s += " | " + from
 	}
+	for _, k := range []string{"direction", "bridge", "percent", "delay", "rate", "offset", "strobe"} {
+		if v := f.Params[k]; v != "" && !(k == "rate" && v == "1") {
+			s += " " + k + " " + v
+		}
+	}
 	return s
 }
 
