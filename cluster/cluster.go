@@ -23,6 +23,14 @@ type NodeSpec struct {
 	// DataDir is the process's data directory inside the node (wiped by
 	// a kill with wipe).
 	DataDir string
+	// Files are copied into the node before it starts.
+	Files []File
+}
+
+// File is a host file to copy into a node.
+type File struct {
+	HostPath, NodePath string
+	Mode               int64
 }
 
 // Spec describes a whole cluster.

@@ -238,6 +238,9 @@ func (d *Docker) startNode(ctx context.Context, spec Spec, n NodeSpec, addrs map
 			}
 		},
 	}}
+	for _, f := range n.Files {
+		req.Files = append(req.Files, testcontainers.ContainerFile{HostFilePath: f.HostPath, ContainerFilePath: f.NodePath, FileMode: f.Mode})
+	}
 	ctr, err := testcontainers.GenericContainer(ctx, req)
 	if err != nil {
 		if ctr != nil {

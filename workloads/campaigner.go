@@ -25,7 +25,7 @@ type Recipe interface {
 	Resign(ctx context.Context) error
 	// Leading is the check a leader makes before it acts: the term this
 	// campaigner believes it leads, if any.
-	Leading() (histories.Token, bool)
+	Leading(ctx context.Context) (histories.Token, bool)
 	// Write writes value to the register key as the leader of the term
 	// Leading returned, after the leader's work. A fenced recipe makes the
 	// store refuse it once the term is over.
@@ -128,7 +128,10 @@ func execute(ctx context.Context, r Recipe, cmd Command, work time.Duration, sta
 		timeout = 5 * time.Second
 	}
 	if cmd.Op == OpWrite {
-		if _, leading := r.Leading(); !leading {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		_, leading := r.Leading(cctx)
+		cancel()
+		if !leading {
 			return Reply{ID: cmd.ID, Type: histories.Fail, Error: ErrNotLeader.Error()}
 		}
 		if !wait.For(ctx, work) {

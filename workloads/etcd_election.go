@@ -15,16 +15,32 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
+// etcdStyle is how a leader of an etcd recipe checks its leadership and
+// writes: the safe recipe and the known-unsafe controls differ only here.
+type etcdStyle int
+
+const (
+	// fenced: the session's belief, and writes fenced by
+	// Txn If(CreateRevision(key) == rev).
+	fenced etcdStyle = iota
+	// unfenced: the session's belief, and a plain Put.
+	unfenced
+	// cached: leadership cached when won and never re-checked: a lost
+	// session goes unnoticed until the leader resigns; a plain Put.
+	cached
+	// checkThenAct: before each write, read who leads (the oldest key)
+	// and act if it names this campaigner's key; a plain Put.
+	checkThenAct
+)
+
 // etcdElection is the recipe of the seeds: concurrency.Election with a
 // session (lease) of the configured TTL. Campaign waits for the deletion
-// of every older key; the leader's writes are fenced by
-// Txn If(CreateRevision(key) == rev) unless fenced is false (the
-// etcd-unfenced control, which writes with a plain Put).
+// of every older key; what the leader does next is its style.
 type etcdElection struct {
 	cli    *clientv3.Client
 	ttl    int
 	prefix string
-	fenced bool
+	style  etcdStyle
 	lost   chan histories.Token
 	// campaigning holds one token while a campaign runs.
 	campaigning chan struct{}
@@ -35,7 +51,7 @@ type etcdElection struct {
 	token *histories.Token
 }
 
-func newEtcdElection(cfg CampaignerConfig, fenced bool) (*etcdElection, error) {
+func newEtcdElection(cfg CampaignerConfig, style etcdStyle) (*etcdElection, error) {
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:   cfg.Endpoints,
 		DialTimeout: 2 * time.Second,
@@ -51,7 +67,7 @@ func newEtcdElection(cfg CampaignerConfig, fenced bool) (*etcdElection, error) {
 	if ttl < 1 {
 		ttl = 1
 	}
-	return &etcdElection{cli: cli, ttl: ttl, prefix: cfg.Prefix, fenced: fenced, lost: make(chan histories.Token, 16), campaigning: make(chan struct{}, 1)}, nil
+	return &etcdElection{cli: cli, ttl: ttl, prefix: cfg.Prefix, style: style, lost: make(chan histories.Token, 16), campaigning: make(chan struct{}, 1)}, nil
 }
 
 // Campaign is idempotent, as concurrency.Election's is: a campaigner
@@ -116,6 +132,9 @@ func (e *etcdElection) confirm(ctx context.Context, sess *concurrency.Session, e
 // still the current term.
 func (e *etcdElection) watchSession(sess *concurrency.Session, tok histories.Token) {
 	<-sess.Done()
+	if e.style == cached {
+		return // the unsafe control never hears of it
+	}
 	e.mu.Lock()
 	current := e.token != nil && *e.token == tok
 	if current {
@@ -151,20 +170,27 @@ func (e *etcdElection) Resign(ctx context.Context) error {
 	return nil
 }
 
-func (e *etcdElection) Leading() (histories.Token, bool) {
+func (e *etcdElection) Leading(ctx context.Context) (histories.Token, bool) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.token == nil {
+	tok, elec := e.token, e.elec
+	e.mu.Unlock()
+	if tok == nil {
 		return histories.Token{}, false
 	}
-	return *e.token, true
+	if e.style == checkThenAct {
+		resp, err := elec.Leader(ctx)
+		if err != nil || len(resp.Kvs) == 0 || string(resp.Kvs[0].Key) != tok.Key || resp.Kvs[0].CreateRevision != tok.Seq {
+			return histories.Token{}, false
+		}
+	}
+	return *tok, true
 }
 
-// Write is a plain Put for the unfenced control: it acts on the check
+// Write is a plain Put for the unsafe controls: it acts on the check
 // made before the work, however long ago that was. The fenced recipe
 // writes only if its key, of its create revision, still exists.
 func (e *etcdElection) Write(ctx context.Context, key, value string) error {
-	if !e.fenced {
+	if e.style != fenced {
 		if _, err := e.cli.Put(ctx, key, value); err != nil {
 			return fmt.Errorf("put: %w", err)
 		}

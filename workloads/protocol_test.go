@@ -24,7 +24,7 @@ func (s *scriptedRecipe) Campaign(ctx context.Context, value string) (histories.
 	return histories.Token{Key: "/e/" + value, Seq: 42}, nil
 }
 func (s *scriptedRecipe) Resign(ctx context.Context) error { return nil }
-func (s *scriptedRecipe) Leading() (histories.Token, bool) {
+func (s *scriptedRecipe) Leading(ctx context.Context) (histories.Token, bool) {
 	return histories.Token{Key: "/e/c1", Seq: 42}, true
 }
 func (s *scriptedRecipe) Write(ctx context.Context, key, value string) error {

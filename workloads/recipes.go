@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 )
@@ -11,7 +12,11 @@ type RecipeInfo struct {
 	Name string
 	DB   string // the database it elects through
 	// Unsafe marks the known-unsafe controls the harness must catch.
-	Unsafe      bool
+	Unsafe bool
+	// Exec is the host path of a user's campaigner (exec:PATH); it runs
+	// in the campaigner nodes instead of a built-in recipe, against any
+	// database.
+	Exec        string
 	Description string
 	open        func(CampaignerConfig) (Recipe, error)
 }
@@ -20,20 +25,40 @@ var builtins = map[string]RecipeInfo{
 	"etcd-election": {
 		Name: "etcd-election", DB: "etcd",
 		Description: "concurrency.Election; writes fenced by Txn If(CreateRevision(key) == rev)",
-		open:        func(c CampaignerConfig) (Recipe, error) { return newEtcdElection(c, true) },
+		open:        func(c CampaignerConfig) (Recipe, error) { return newEtcdElection(c, fenced) },
 	},
 	"etcd-unfenced": {
 		Name: "etcd-unfenced", DB: "etcd", Unsafe: true,
 		Description: "concurrency.Election; the leader writes with a plain Put (unsafe control)",
-		open:        func(c CampaignerConfig) (Recipe, error) { return newEtcdElection(c, false) },
+		open:        func(c CampaignerConfig) (Recipe, error) { return newEtcdElection(c, unfenced) },
+	},
+	"etcd-cached": {
+		Name: "etcd-cached", DB: "etcd", Unsafe: true,
+		Description: "concurrency.Election; leadership cached when won and never re-checked (ignores session loss), plain Put (unsafe control)",
+		open:        func(c CampaignerConfig) (Recipe, error) { return newEtcdElection(c, cached) },
+	},
+	"etcd-check-then-act": {
+		Name: "etcd-check-then-act", DB: "etcd", Unsafe: true,
+		Description: "concurrency.Election; before each write, read who leads and act if it is me, plain Put (unsafe control)",
+		open:        func(c CampaignerConfig) (Recipe, error) { return newEtcdElection(c, checkThenAct) },
 	},
 }
 
 // ExecPrefix selects a user's campaigner binary: --recipe exec:PATH.
 const ExecPrefix = "exec:"
 
-// LookupRecipe returns a built-in recipe by name.
+// LookupRecipe returns a built-in recipe by name, or a user's campaigner
+// for exec:PATH (Exec set to PATH, which must exist).
 func LookupRecipe(name string) (RecipeInfo, error) {
+	if path, ok := strings.CutPrefix(name, ExecPrefix); ok {
+		if path == "" {
+			return RecipeInfo{}, fmt.Errorf("recipe %q names no program (exec:PATH)", name)
+		}
+		if st, err := os.Stat(path); err != nil || st.IsDir() {
+			return RecipeInfo{}, fmt.Errorf("recipe %q: %s is not a program (%v)", name, path, err)
+		}
+		return RecipeInfo{Name: name, Exec: path, Description: "a user's campaigner speaking the campaigner protocol"}, nil
+	}
 	r, ok := builtins[name]
 	if !ok {
 		return RecipeInfo{}, fmt.Errorf("unknown recipe %q (built-in: %s)", name, strings.Join(RecipeNames(), ", "))

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/election-harness/harness/checker"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/reports"
+	"github.com/election-harness/harness/workloads"
 )
 
 // RunConfig is config.json: everything that defines a run, enough to
@@ -115,6 +117,9 @@ func testName(db, recipe string, nemesis []string) string {
 	n := "none"
 	if len(nemesis) > 0 {
 		n = strings.Join(nemesis, "+")
+	}
+	if path, ok := strings.CutPrefix(recipe, workloads.ExecPrefix); ok {
+		recipe = "exec-" + filepath.Base(path)
 	}
 	recipe = strings.NewReplacer("/", "_", ":", "_").Replace(recipe)
 	if !strings.HasPrefix(recipe, db+"-") {

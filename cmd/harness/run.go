@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,7 +59,7 @@ func runCmd() *cobra.Command {
 	fl.StringVar(&f.binary, "binary", "", "use this static database binary instead of building one")
 	fl.IntVar(&f.nodes, "nodes", 3, "database members (3 or 5)")
 	fl.IntVar(&f.campaigners, "campaigners", 5, "competing campaigners")
-	fl.StringVar(&f.recipe, "recipe", "etcd-election", "election recipe: "+strings.Join(workloads.RecipeNames(), ", "))
+	fl.StringVar(&f.recipe, "recipe", "etcd-election", "election recipe: "+strings.Join(workloads.RecipeNames(), ", ")+", or exec:PATH (your own campaigner)")
 	fl.DurationVar(&f.ttl, "ttl", 3*time.Second, "session (lease) TTL")
 	fl.StringVar(&f.nemesis, "nemesis", "partition,pause,kill", "faults: a comma-separated list of "+strings.Join(nemesis.Kinds, ", ")+", or none")
 	fl.DurationVar(&f.interval, "nemesis-interval", 5*time.Second, "mean time between faults")
@@ -86,7 +87,11 @@ func (f runFlags) validate() (db.DB, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("--recipe: %w", err)
 	}
-	if info.DB != d.Name() {
+	if info.Exec != "" {
+		if err := checkStatic(info.Exec); err != nil {
+			return nil, nil, fmt.Errorf("--recipe: %w; node images are FROM scratch: build it with CGO_ENABLED=0", err)
+		}
+	} else if info.DB != d.Name() {
 		return nil, nil, fmt.Errorf("--recipe %s elects through %s, not --db %s", f.recipe, info.DB, d.Name())
 	}
 	if f.ttl < time.Second {
@@ -116,6 +121,13 @@ func lookupDB(name string) (db.DB, error) {
 // runTest is `harness run`: every exit path heals faults and removes the
 // cluster, and the verdict becomes the exit code.
 func runTest(parent context.Context, f runFlags) error {
+	if path, ok := strings.CutPrefix(f.recipe, workloads.ExecPrefix); ok && path != "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return setupError("--recipe: %v", err)
+		}
+		f.recipe = workloads.ExecPrefix + abs // config.json reproduces the run from anywhere
+	}
 	d, kinds, err := f.validate()
 	if err != nil {
 		return setupError("%v", err)
@@ -391,6 +403,9 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 	return nil
 }
 
+// userCampaigner is where a user's campaigner lives in its node.
+const userCampaigner = "/campaigner"
+
 // memberDataDir is where a member keeps its data inside its node.
 const memberDataDir = "/data"
 
@@ -449,15 +464,23 @@ func (r *runner) clusterSpec() cluster.Spec {
 				return r.db.MemberCommand(db.Member{Name: n, IP: addrs[n]}, membersOf(addrs), memberDataDir)
 			}})
 	}
+	// A user's campaigner (exec:PATH) is copied into each campaigner
+	// node and started with the flags the built-in one takes.
+	program := []string{"/harness", "campaigner", "--recipe", r.cfg.Recipe}
+	var files []cluster.File
+	if path, ok := strings.CutPrefix(r.cfg.Recipe, workloads.ExecPrefix); ok {
+		program = []string{userCampaigner}
+		files = []cluster.File{{HostPath: path, NodePath: userCampaigner, Mode: 0o755}}
+	}
 	for i := 1; i <= r.cfg.Campaigners; i++ {
 		name := fmt.Sprintf("c%d", i)
-		spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: name, Role: cluster.RoleCampaigner, DataDir: "/data",
+		spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: name, Role: cluster.RoleCampaigner, DataDir: "/data", Files: files,
 			Command: func(addrs map[string]netip.Addr) []string {
-				return []string{"/harness", "campaigner", "--name", name, "--recipe", r.cfg.Recipe,
+				return append(slices.Clone(program), "--name", name,
 					"--endpoints", strings.Join(r.db.ClientEndpoints(membersOf(addrs)), ","),
 					"--ttl", time.Duration(r.cfg.TTL).String(),
 					// concurrency.Election adds the "/" itself.
-					"--prefix", strings.TrimSuffix(r.cfg.ElectionPrefix, "/")}
+					"--prefix", strings.TrimSuffix(r.cfg.ElectionPrefix, "/"))
 			}})
 	}
 	return spec

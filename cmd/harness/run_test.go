@@ -210,3 +210,53 @@ func TestSameSeedSameSchedule(t *testing.T) {
 		t.Fatalf("seed 7 gave two schedules:\n%s\n---\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
 	}
 }
+
+// TestUserCampaignerThroughExec gates a team's own campaigner: the
+// example passes under pauses; built without its fence, it is caught.
+func TestUserCampaignerThroughExec(t *testing.T) {
+	needDocker(t)
+	dir := t.TempDir()
+	build := func(name string, args ...string) string {
+		out := filepath.Join(dir, name)
+		cmd := exec.Command("go", append(append([]string{"build", "-o", out}, args...), "../../examples/etcd-campaigner")...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("building the example campaigner: %v\n%s", err, b)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name    string
+		program string
+		want    int
+	}{
+		{"example", build("campaigner"), 0},
+		{"example without its fence", build("campaigner-unfenced", "-ldflags", "-X main.fencing=off"), 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store := t.TempDir()
+			r := harness(t, "run", "--recipe", "exec:"+c.program, "--nemesis", "pause", "--time-limit", "45s", "--seed", "2", "--store", store)
+			t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
+			if r.code != c.want {
+				t.Fatalf("exit %d, want %d", r.code, c.want)
+			}
+			if c.want == 1 {
+				b, _ := os.ReadFile(filepath.Join(latestRun(t, store), "results.json"))
+				if !strings.Contains(string(b), "stale-leader write") {
+					t.Errorf("results.json does not name the stale-leader write")
+				}
+			}
+		})
+	}
+}
+
+func TestExecRecipeMustBeStatic(t *testing.T) {
+	r := harness(t, "run", "--recipe", "exec:/bin/sh", "--store", t.TempDir())
+	if r.code != exitSetup || !strings.Contains(r.stderr, "CGO_ENABLED=0") {
+		t.Fatalf("exit %d stderr %q; want 3 and how to build it static", r.code, r.stderr)
+	}
+	r = harness(t, "run", "--recipe", "exec:/no/such/campaigner", "--store", t.TempDir())
+	if r.code != exitSetup || !strings.Contains(r.stderr, "is not a program") {
+		t.Fatalf("exit %d stderr %q", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,265 @@
+// Command etcd-campaigner is an example of a team's own campaigner, run
+// by the harness with --recipe exec:PATH. It elects a leader with etcd's
+// concurrency.Election and speaks the campaigner protocol
+// (docs/campaigner-protocol.md) on stdin and stdout: one JSON object a
+// line. It depends on nothing of the harness; copy it and put your own
+// election code where this calls concurrency.
+//
+// Build it static (node images are FROM scratch):
+//
+//	CGO_ENABLED=0 go build -o campaigner ./examples/etcd-campaigner
+//
+// Building with -ldflags "-X main.fencing=off" makes it deliberately
+// broken: the leader writes without a fence, which the harness catches
+// under pauses.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+	"go.uber.org/zap"
+)
+
+// fencing is "on" unless the build says otherwise (see above).
+var fencing = "on"
+
+// command is a line from the harness.
+type command struct {
+	ID        int64  `json:"id"`
+	Op        string `json:"op"`
+	Key       string `json:"key,omitempty"`
+	Value     string `json:"value,omitempty"`
+	TimeoutMS int64  `json:"timeout_ms,omitempty"`
+}
+
+// token names the term a campaign won: the leader key and its create
+// revision.
+type token struct {
+	Key     string `json:"key"`
+	Seq     int64  `json:"seq"`
+	Session string `json:"session,omitempty"`
+}
+
+// reply is a line to the harness: the answer to a command (same id;
+// type ok, fail or info), or an event (type "event").
+type reply struct {
+	ID        int64  `json:"id,omitempty"`
+	Type      string `json:"type"`
+	Event     string `json:"event,omitempty"`
+	Token     *token `json:"token,omitempty"`
+	Key       string `json:"key,omitempty"`
+	Value     string `json:"value,omitempty"`
+	Rev       int64  `json:"rev,omitempty"`
+	CreateRev int64  `json:"create_rev,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+// campaigner holds the current term, if any.
+type campaigner struct {
+	cli    *clientv3.Client
+	prefix string
+	ttl    int
+	out    *json.Encoder
+	outMu  sync.Mutex
+
+	mu   sync.Mutex
+	sess *concurrency.Session
+	elec *concurrency.Election
+	tok  *token
+}
+
+func (c *campaigner) send(r reply) {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	c.out.Encode(r)
+}
+
+func main() {
+	name := flag.String("name", "", "campaigner name")
+	endpoints := flag.String("endpoints", "", "etcd client URLs, comma-separated")
+	ttl := flag.Duration("ttl", 3*time.Second, "session TTL")
+	prefix := flag.String("prefix", "", "election prefix")
+	flag.Parse()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: strings.Split(*endpoints, ","), DialTimeout: 2 * time.Second,
+		DialKeepAliveTime: 2 * time.Second, DialKeepAliveTimeout: 2 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	c := &campaigner{cli: cli, prefix: *prefix, ttl: max(1, int(*ttl/time.Second)), out: json.NewEncoder(os.Stdout)}
+	c.send(reply{Type: "event", Event: "ready", Value: "example " + *name})
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(make([]byte, 64<<10), 1<<20)
+	for in.Scan() {
+		var cmd command
+		if err := json.Unmarshal(in.Bytes(), &cmd); err != nil {
+			c.send(reply{Type: "fail", Error: "malformed command: " + err.Error()})
+			continue
+		}
+		go func() { c.send(c.do(cmd)) }()
+	}
+}
+
+// do runs one command. An error the store certainly refused is "fail";
+// one whose outcome is unknown (a timeout) is "info".
+func (c *campaigner) do(cmd command) reply {
+	timeout := time.Duration(cmd.TimeoutMS) * time.Millisecond
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	r := reply{ID: cmd.ID, Type: "ok"}
+	switch cmd.Op {
+	case "campaign":
+		tok, err := c.campaign(ctx, cmd.Value)
+		if err != nil {
+			return reply{ID: cmd.ID, Type: outcome(ctx, err), Error: err.Error()}
+		}
+		r.Token = tok
+	case "resign":
+		c.mu.Lock()
+		sess, elec := c.sess, c.elec
+		c.sess, c.elec, c.tok = nil, nil, nil
+		c.mu.Unlock()
+		if elec != nil {
+			err := elec.Resign(ctx)
+			sess.Close()
+			if err != nil {
+				return reply{ID: cmd.ID, Type: "info", Error: err.Error()}
+			}
+		}
+	case "write":
+		if err := c.write(timeout, cmd.Key, cmd.Value); err != nil {
+			return reply{ID: cmd.ID, Type: outcome(ctx, err), Error: err.Error()}
+		}
+	case "read":
+		resp, err := c.cli.Get(ctx, cmd.Key)
+		if err != nil {
+			return reply{ID: cmd.ID, Type: "fail", Error: err.Error()}
+		}
+		if len(resp.Kvs) > 0 {
+			r.Value = string(resp.Kvs[0].Value)
+		}
+	case "observe":
+		go c.observe()
+	default:
+		return reply{ID: cmd.ID, Type: "fail", Error: "unknown op " + cmd.Op}
+	}
+	return r
+}
+
+var errRefused = errors.New("refused")
+
+// outcome: refused means the operation did not happen (fail); anything
+// else may have (info).
+func outcome(ctx context.Context, err error) string {
+	if errors.Is(err, errRefused) {
+		return "fail"
+	}
+	return "info"
+}
+
+func (c *campaigner) campaign(ctx context.Context, value string) (*token, error) {
+	c.mu.Lock()
+	tok := c.tok
+	c.mu.Unlock()
+	if tok != nil {
+		return tok, nil
+	}
+	sess, err := concurrency.NewSession(c.cli, concurrency.WithTTL(c.ttl))
+	if err != nil {
+		return nil, err
+	}
+	elec := concurrency.NewElection(sess, c.prefix)
+	if err := elec.Campaign(ctx, value); err != nil {
+		sess.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %v", errRefused, err) // Campaign resigned when cancelled
+		}
+		return nil, err
+	}
+	// Campaign may return after the session expired (etcd #19597): the
+	// key must still be there.
+	resp, err := c.cli.Get(ctx, elec.Key())
+	if err != nil || len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != elec.Rev() {
+		sess.Close()
+		return nil, fmt.Errorf("%w: leader key gone", errRefused)
+	}
+	tok = &token{Key: elec.Key(), Seq: elec.Rev(), Session: fmt.Sprintf("%x", sess.Lease())}
+	c.mu.Lock()
+	c.sess, c.elec, c.tok = sess, elec, tok
+	c.mu.Unlock()
+	go func() {
+		<-sess.Done()
+		c.mu.Lock()
+		current := c.tok == tok
+		if current {
+			c.sess, c.elec, c.tok = nil, nil, nil
+		}
+		c.mu.Unlock()
+		if current {
+			c.send(reply{Type: "event", Event: "lost", Token: tok})
+		}
+	}()
+	return tok, nil
+}
+
+// write is the leader's work: check, work a little, write. The timeout
+// is the store call's, as a request timeout would be: a leader that
+// stalls while it works still writes when it wakes.
+func (c *campaigner) write(timeout time.Duration, key, value string) error {
+	c.mu.Lock()
+	elec := c.elec
+	c.mu.Unlock()
+	if elec == nil {
+		return fmt.Errorf("%w: not the leader", errRefused)
+	}
+	time.Sleep(100 * time.Millisecond) // the work
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if fencing == "off" {
+		_, err := c.cli.Put(ctx, key, value)
+		return err
+	}
+	resp, err := c.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(elec.Key()), "=", elec.Rev())).
+		Then(clientv3.OpPut(key, value)).Commit()
+	if err != nil {
+		return err
+	}
+	if !resp.Succeeded {
+		return fmt.Errorf("%w: fenced out", errRefused)
+	}
+	return nil
+}
+
+// observe reports every leader it sees, until the process ends.
+func (c *campaigner) observe() {
+	for {
+		sess, err := concurrency.NewSession(c.cli, concurrency.WithTTL(c.ttl))
+		if err != nil {
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		for resp := range concurrency.NewElection(sess, c.prefix).Observe(context.Background()) {
+			if len(resp.Kvs) > 0 {
+				kv := resp.Kvs[0]
+				c.send(reply{Type: "event", Event: "observed", Key: string(kv.Key), Value: string(kv.Value), Rev: kv.ModRevision, CreateRev: kv.CreateRevision})
+			}
+		}
+		sess.Close()
+		time.Sleep(200 * time.Millisecond)
+	}
+}
