@@ -96,8 +96,7 @@ func (a *agent) handler() http.Handler {
 	})
 	mux.HandleFunc("POST "+PathPartition, func(w http.ResponseWriter, r *http.Request) {
 		var req PartitionRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed partition request: " + err.Error()})
+		if !decode(w, r, "partition", &req, false) {
 			return
 		}
 		a.do(w, "partition", func() error { return a.fw.partition(req) }, "drop", req.Drop, "direction", req.Direction)
@@ -107,8 +106,7 @@ func (a *agent) handler() http.Handler {
 	})
 	mux.HandleFunc("POST "+PathLoss, func(w http.ResponseWriter, r *http.Request) {
 		var req LossRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed loss request: " + err.Error()})
+		if !decode(w, r, "loss", &req, false) {
 			return
 		}
 		a.do(w, "loss", func() error { return a.fw.loss(req) }, "peers", req.Peers, "percent", req.Percent)
@@ -118,8 +116,7 @@ func (a *agent) handler() http.Handler {
 	})
 	mux.HandleFunc("POST "+PathDelay, func(w http.ResponseWriter, r *http.Request) {
 		var req DelayRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed delay request: " + err.Error()})
+		if !decode(w, r, "delay", &req, false) {
 			return
 		}
 		a.do(w, "delay", func() error { return a.delay.set(req) }, "peers", req.Peers, "delay_ms", req.DelayMS, "jitter_ms", req.JitterMS)
@@ -129,8 +126,7 @@ func (a *agent) handler() http.Handler {
 	})
 	mux.HandleFunc("POST "+PathClock, func(w http.ResponseWriter, r *http.Request) {
 		var req ClockRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed clock request: " + err.Error()})
+		if !decode(w, r, "clock", &req, false) {
 			return
 		}
 		a.do(w, "clock", func() error { return a.clock.set(a.sup.status().PID, req) },
@@ -141,8 +137,7 @@ func (a *agent) handler() http.Handler {
 	})
 	mux.HandleFunc("POST "+PathDial, func(w http.ResponseWriter, r *http.Request) {
 		var req DialRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed dial request: " + err.Error()})
+		if !decode(w, r, "dial", &req, false) {
 			return
 		}
 		timeout := time.Duration(req.TimeoutMS) * time.Millisecond
@@ -164,21 +159,15 @@ func (a *agent) handler() http.Handler {
 	mux.HandleFunc("POST "+PathResume, func(w http.ResponseWriter, r *http.Request) { a.do(w, "resume", a.sup.resume) })
 	mux.HandleFunc("POST "+PathStart, func(w http.ResponseWriter, r *http.Request) {
 		var req StartRequest
-		if r.ContentLength != 0 {
-			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-				writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed start request: " + err.Error()})
-				return
-			}
+		if !decode(w, r, "start", &req, true) {
+			return
 		}
 		a.do(w, "start", func() error { return a.sup.startWith(req.Argv) }, "argv", req.Argv)
 	})
 	mux.HandleFunc("POST "+PathKill, func(w http.ResponseWriter, r *http.Request) {
 		var req KillRequest
-		if r.ContentLength != 0 {
-			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-				writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed kill request: " + err.Error()})
-				return
-			}
+		if !decode(w, r, "kill", &req, true) {
+			return
 		}
 		a.do(w, "kill", func() error { return a.sup.kill(req.Wipe) }, "wipe", req.Wipe)
 	})
@@ -208,6 +197,19 @@ func (a *agent) status() Status {
 	st.Clock = a.clock.current(st.PID)
 	st.Delayed = a.delay.peers()
 	return st
+}
+
+// decode reads a request body into v, answering 400 if it is malformed;
+// an optional body may be empty.
+func decode(w http.ResponseWriter, r *http.Request, what string, v any, optional bool) bool {
+	if optional && r.ContentLength == 0 {
+		return true
+	}
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, ErrorReply{Error: "malformed " + what + " request: " + err.Error()})
+		return false
+	}
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
