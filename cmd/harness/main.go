@@ -48,7 +48,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), checkCmd(), reportCmd(), serveCmd(), buildCmd(), cleanCmd(), agentCmd(), clockTracerCmd(), campaignerCmd())
+	root.AddCommand(runCmd(), checkCmd(), reportCmd(), serveCmd(), suiteCmd(), suiteMergeCmd(), buildCmd(), cleanCmd(), agentCmd(), clockTracerCmd(), campaignerCmd())
 	err := root.Execute()
 	if err == nil {
 		return

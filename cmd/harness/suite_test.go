@@ -1,0 +1,163 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	junit "github.com/joshdk/go-junit"
+)
+
+func writeSuite(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "nightly.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestSuiteEntriesAndShards(t *testing.T) {
+	s, err := loadSuite(writeSuite(t, `
+matrix:
+  version: [v3.6.16, v3.5.21]
+  recipe: [etcd-election, etcd-unfenced]
+  nemesis: [pause, "partition,kill"]
+  seeds: 3
+expect:
+  etcd-election: valid
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := s.Entries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2*2*2*3 {
+		t.Fatalf("%d entries, want 24", len(entries))
+	}
+	for _, e := range entries {
+		want := map[string]string{"etcd-election": "valid", "etcd-unfenced": "invalid"}[e.Recipe]
+		if e.Expect != want {
+			t.Errorf("%v expects %s, want %s", e, e.Expect, want)
+		}
+	}
+	seen := map[int]int{}
+	for i := 1; i <= 5; i++ {
+		part, err := shard(entries, itoa(i)+"/5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range part {
+			seen[e.Index]++
+		}
+	}
+	if len(seen) != len(entries) {
+		t.Errorf("5 shards cover %d of %d entries", len(seen), len(entries))
+	}
+	for idx, n := range seen {
+		if n != 1 {
+			t.Errorf("entry %d is in %d shards", idx, n)
+		}
+	}
+	for _, bad := range []string{"0/3", "4/3", "x", "1/0"} {
+		if _, err := shard(entries, bad); err == nil {
+			t.Errorf("--shard %s accepted", bad)
+		}
+	}
+	if got := s.Name; got != "nightly" {
+		t.Errorf("name %q, want the file's", got)
+	}
+}
+
+func itoa(i int) string { return string(rune('0' + i)) }
+
+func TestSuiteRefusesBadFiles(t *testing.T) {
+	cases := map[string]string{
+		"matrix:\n  recipe: []\n":                                   "matrix.recipe is empty",
+		"matrix:\n  recipe: [etcd-election]\n  colour: red\n":       "field colour not found",
+		"matrix:\n  recipe: [etcd-election]\n  seeds: many\n":       "seeds: want a count",
+		"matrix:\n  recipe: [etcd-election]\nexpect:\n  x: maybe\n": "want valid or invalid",
+	}
+	for body, want := range cases {
+		r := harness(t, "suite", writeSuite(t, body))
+		if r.code != exitSetup || !strings.Contains(r.stderr, want) {
+			t.Errorf("%q: exit %d, stderr %q; want 3 and %q", body, r.code, r.stderr, want)
+		}
+	}
+	r := harness(t, "suite", writeSuite(t, "matrix:\n  recipe: [raft-magic]\n"))
+	if r.code != exitSetup || !strings.Contains(r.stderr, "unknown recipe") {
+		t.Errorf("unknown recipe: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestSuiteMergeJoinsShards merges two shards' suite.json: one table,
+// a junit.xml naming the run that missed, and exit 1 for the miss.
+func TestSuiteMergeJoinsShards(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, r SuiteResults) string {
+		b, _ := json.Marshal(r)
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o644)
+		return p
+	}
+	a := write("a.json", SuiteResults{Name: "nightly", Shard: "1/2", Outcomes: []Outcome{
+		{Entry: Entry{Index: 0, DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 1, Expect: "valid"}, Verdict: "valid"}}})
+	b := write("b.json", SuiteResults{Name: "nightly", Shard: "2/2", Outcomes: []Outcome{
+		{Entry: Entry{Index: 1, DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 1, Expect: "invalid"}, Verdict: "valid", Summary: "all properties hold"}}})
+	out := filepath.Join(dir, "merged")
+	r := harness(t, "suite-merge", "--out", out, a, b)
+	if r.code != exitInvalid || !strings.Contains(r.stdout, "1 of 2 runs found what they should") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	suites, err := junit.IngestFile(filepath.Join(out, "junit.xml"))
+	if err != nil || len(suites) != 1 || len(suites[0].Tests) != 2 {
+		t.Fatalf("junit.xml: %v %+v", err, suites)
+	}
+	for _, tc := range suites[0].Tests {
+		failed := tc.Status == junit.StatusFailed
+		if failed != strings.Contains(tc.Name, "etcd-unfenced") {
+			t.Errorf("%s: failed=%v", tc.Name, failed)
+		}
+	}
+	other := write("c.json", SuiteResults{Name: "weekly"})
+	if r := harness(t, "suite-merge", "--out", out, a, other); r.code != exitSetup {
+		t.Errorf("merging two suites: exit %d", r.code)
+	}
+}
+
+// TestSuiteRunsEntries runs a small real suite: the safe recipe and an
+// unsafe control, each found as expected.
+func TestSuiteRunsEntries(t *testing.T) {
+	needDocker(t)
+	path := writeSuite(t, `
+name: smoke
+defaults: {time_limit: 45s}
+matrix:
+  recipe: [etcd-election, etcd-unfenced]
+  nemesis: [pause]
+  seeds: [2]
+`)
+	out := t.TempDir()
+	r := harness(t, "suite", path, "--store", t.TempDir(), "--out", out)
+	t.Logf("stdout:\n%s\nstderr:\n%s", r.stdout, tail(r.stderr, 2000))
+	if r.code != 0 {
+		t.Fatalf("suite exit %d, want 0", r.code)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "suite.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res SuiteResults
+	if err := json.Unmarshal(b, &res); err != nil || len(res.Outcomes) != 2 {
+		t.Fatalf("suite.json: %v %s", err, b)
+	}
+	for _, o := range res.Outcomes {
+		if o.RunDir == "" || !o.Met() {
+			t.Errorf("%v: %+v", o.Entry, o)
+		}
+	}
+}
