@@ -278,6 +278,7 @@ type SuiteResults struct {
 func suiteCmd() *cobra.Command {
 	var store, shardSpec, out string
 	var parallel int
+	var list bool
 	c := &cobra.Command{
 		Use:   "suite FILE",
 		Short: "Run a matrix of tests (db versions × recipes × nemeses × seeds); one table and one junit.xml",
@@ -297,6 +298,12 @@ anything else: valid), 1 otherwise. Writes suite.json and junit.xml into --out;
 			}
 			if entries, err = shard(entries, shardSpec); err != nil {
 				return setupError("%v", err)
+			}
+			if list {
+				for _, e := range entries {
+					fmt.Printf("%d\t%s\texpect %s\n", e.Index, e, e.Expect)
+				}
+				return nil
 			}
 			if parallel < 1 {
 				return setupError("--parallel %d: want at least 1", parallel)
@@ -335,6 +342,7 @@ anything else: valid), 1 otherwise. Writes suite.json and junit.xml into --out;
 	c.Flags().StringVar(&shardSpec, "shard", "", "run only shard i of n (i/n), for a CI matrix")
 	c.Flags().IntVar(&parallel, "parallel", 1, "runs at a time (each run is a cluster of its own)")
 	c.Flags().StringVar(&out, "out", ".", "where to write suite.json and junit.xml")
+	c.Flags().BoolVar(&list, "list", false, "list the runs (of this shard) and exit")
 	return c
 }
 

@@ -161,3 +161,17 @@ matrix:
 		}
 	}
 }
+
+// The suites kept in the repository parse, and list their runs.
+func TestRepoSuites(t *testing.T) {
+	files, _ := filepath.Glob("../../suites/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no suites in suites/")
+	}
+	for _, f := range files {
+		r := harness(t, "suite", f, "--list")
+		if r.code != 0 || strings.Count(r.stdout, "\n") == 0 {
+			t.Errorf("%s: exit %d\n%s%s", f, r.code, r.stdout, r.stderr)
+		}
+	}
+}
