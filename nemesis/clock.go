@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/election-harness/harness/agent"
@@ -70,23 +71,31 @@ func (x *Executor) clockFault(rng *rand.Rand, rule string, ev histories.Fault) (
 	set := func(ctx context.Context, r agent.ClockRequest) error {
 		return eachNode(targets, func(n Node) error { return n.Agent().Clock(ctx, r) })
 	}
+	// halt stops the strobe and waits for it, so that no flip lands
+	// after the heal.
 	stop := make(chan struct{})
-	return &fault{event: ev,
+	var once sync.Once
+	var strobing sync.WaitGroup
+	halt := func() {
+		once.Do(func() { close(stop) })
+		strobing.Wait()
+	}
+	return &fault{event: ev, halt: halt,
 		apply: func(ctx context.Context) error {
 			if err := set(ctx, req); err != nil {
 				return err
 			}
 			if strobe > 0 {
-				go x.strobe(req, strobe, set, stop)
+				strobing.Add(1)
+				go func() {
+					defer strobing.Done()
+					x.strobe(req, strobe, set, stop)
+				}()
 			}
 			return nil
 		},
 		heal: func(ctx context.Context) error {
-			select {
-			case <-stop:
-			default:
-				close(stop)
-			}
+			halt()
 			return eachNode(targets, func(n Node) error { return n.Agent().HealClock(ctx) })
 		}}, nil
 }

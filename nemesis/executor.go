@@ -64,6 +64,9 @@ type fault struct {
 	event histories.Fault
 	apply func(ctx context.Context) error
 	heal  func(ctx context.Context) error
+	// halt, if set, stops what the fault keeps doing in the background
+	// (a strobing clock); HealAll calls it before healing the nodes.
+	halt func()
 }
 
 // Run applies steps on schedule, from start, until ctx is done. Each step
@@ -148,6 +151,9 @@ func (x *Executor) Stop(ctx context.Context, id int64) error {
 func (x *Executor) HealAll(ctx context.Context) error {
 	x.mu.Lock()
 	for id, f := range x.active {
+		if f.halt != nil {
+			f.halt()
+		}
 		x.Recorder.Record(histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStop, Fault: &f.event})
 		delete(x.active, id)
 	}
