@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit bench vet clean browser
+.PHONY: build run test unit bench vet clean browser detection
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/harness
@@ -42,3 +42,10 @@ bench: build
 
 clean: build
 	./$(BIN) clean
+
+# Detection rates of every unsafe control and of the safe recipe, under
+# each nemesis (suites/controls.yaml, about 45 minutes): docs/detection.md
+# is the suite's table, whatever the runs found.
+detection: build
+	-./$(BIN) suite suites/controls.yaml --out store/suite-controls
+	cp store/suite-controls/suite.md docs/detection.md

@@ -284,7 +284,8 @@ func suiteCmd() *cobra.Command {
 		Short: "Run a matrix of tests (db versions × recipes × nemeses × seeds); one table and one junit.xml",
 		Long: `Run every entry of a suite file, a few at a time, each as a harness run of its own.
 Exit 0 when every entry found what it should (a known-unsafe control: invalid;
-anything else: valid), 1 otherwise. Writes suite.json and junit.xml into --out;
+anything else: valid), 1 otherwise. Writes suite.json, junit.xml and suite.md
+(detection rates and times, per recipe and nemesis) into --out;
 ` + "`harness suite-merge`" + ` joins the suite.json of shards run on different machines.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -400,6 +401,9 @@ func finishSuite(res SuiteResults, out string, w io.Writer) error {
 	}
 	if err := writeSuiteJUnit(filepath.Join(out, "junit.xml"), res); err != nil {
 		return setupError("writing junit.xml: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "suite.md"), []byte(suiteMarkdown(res)), 0o644); err != nil {
+		return setupError("writing suite.md: %v", err)
 	}
 	if met != len(res.Outcomes) {
 		return &exitError{code: exitInvalid}

@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	junit "github.com/joshdk/go-junit"
+
+	"github.com/election-harness/harness/checker"
+	"github.com/election-harness/harness/histories"
 )
 
 func writeSuite(t *testing.T, body string) string {
@@ -172,6 +175,33 @@ func TestRepoSuites(t *testing.T) {
 		r := harness(t, "suite", f, "--list")
 		if r.code != 0 || strings.Count(r.stdout, "\n") == 0 {
 			t.Errorf("%s: exit %d\n%s%s", f, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+func TestSuiteMarkdown(t *testing.T) {
+	run := t.TempDir()
+	res := checker.Results{Valid: checker.Invalid, Checks: []checker.CheckResult{
+		{Property: "P1", Verdict: checker.Valid},
+		{Property: "P4", Verdict: checker.Invalid, Evidence: []checker.Evidence{{Message: "stale",
+			Events: []histories.Event{{Time: 9e9}, {Time: 5e9}}}}},
+	}}
+	b, _ := json.Marshal(res)
+	os.WriteFile(filepath.Join(run, histories.ResultsFile), b, 0o644)
+	if got, ok := detectSeconds(run); !ok || got != 5 {
+		t.Fatalf("detectSeconds = %v, %v; want 5s", got, ok)
+	}
+	md := suiteMarkdown(SuiteResults{Name: "controls", Outcomes: []Outcome{
+		{Entry: Entry{DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 1, Expect: "invalid"}, Verdict: "invalid", RunDir: run},
+		{Entry: Entry{DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 2, Expect: "invalid"}, Verdict: "valid"},
+		{Entry: Entry{DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 1, Expect: "valid"}, Verdict: "valid"},
+	}})
+	for _, want := range []string{
+		"| etcd default | etcd-unfenced | pause | invalid | 2 | 1 of 2 | 1 of 2 | 0 | 5.0 s |",
+		"| etcd default | etcd-election | pause | valid | 1 | 0 of 1 | 1 of 1 | 0 | – |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("suite.md lacks\n%s\nin\n%s", want, md)
 		}
 	}
 }
