@@ -1,6 +1,7 @@
 // Package db owns per-database knowledge: how to build a member binary
 // for a version from its published Go modules (cached by version), the
 // member flags, client endpoints, how to read a member's raft term and
-// leader, and how to read back the store's own record of the keys a run
-// used. One file per database.
+// leader, how to read back the store's own record of the keys a run
+// used, and how an operator removes a member and adds it back (member
+// loss and rejoin). One file per database.
 package db

@@ -1,5 +1,7 @@
-// Package reports renders a checked run for people and for CI: a
-// self-contained report.html (no CDN; everything escaped) and junit.xml
-// with one test case per check. It reads only a run's config, results and
-// history; it never needs a cluster.
+// Package reports renders checked runs for people and for CI: a
+// self-contained report.html per run (no CDN; everything escaped; a
+// timeline drawn in the browser, porcupine's visualization), junit.xml
+// with one test case per check, and a store's list of runs (a static
+// index.html, and the handler `harness serve` uses). It reads only runs'
+// config, results and history; it never needs a cluster.
 package reports

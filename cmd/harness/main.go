@@ -1,8 +1,9 @@
 // Command harness is a Jepsen-style fault-injection harness for
 // leader-election correctness on etcd (and Consul): it starts a real
 // cluster in containers, runs competing campaigners under a nemesis,
-// records a history, checks it and writes a report. It is also the
-// in-node entry point (agent, campaigner) inside every node image.
+// records a history, checks it and writes a report (run, check, report,
+// serve, suite, suite-merge, build, clean). It is also the in-node entry
+// point inside every node image: agent, clock-tracer, campaigner.
 package main
 
 import (
