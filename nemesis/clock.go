@@ -11,10 +11,13 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// Clock fault parameters the rules pick from.
+// Clock fault parameters the rules pick from. A campaigner renews its
+// lease every third of the TTL by its own clock, so only a rate below a
+// third lets the lease expire while the campaigner believes it holds it.
 var (
-	slowRates   = []float64{0.2, 0.4, 0.6}
-	bumpOffsets = []time.Duration{-60 * time.Second, -5 * time.Second, 5 * time.Second, 60 * time.Second}
+	slowRates           = []float64{0.2, 0.4, 0.6}
+	campaignerSlowRates = []float64{0.05, 0.1, 0.2}
+	bumpOffsets         = []time.Duration{-60 * time.Second, -5 * time.Second, 5 * time.Second, 60 * time.Second}
 )
 
 // strobePeriod is how often a strobed wall clock flips.
@@ -33,7 +36,7 @@ func (x *Executor) clockFault(rng *rand.Rand, rule string, ev histories.Fault) (
 		}
 		targets = []Node{n}
 		if rule == ClockSlowElectionLeader {
-			req.Rate = slowRates[rng.IntN(len(slowRates))]
+			req.Rate = campaignerSlowRates[rng.IntN(len(campaignerSlowRates))]
 		} else {
 			req.OffsetNS = int64(bumpOffsets[rng.IntN(len(bumpOffsets))])
 		}
@@ -49,6 +52,9 @@ func (x *Executor) clockFault(rng *rand.Rand, rule string, ev histories.Fault) (
 			req.OffsetNS = int64(bumpOffsets[rng.IntN(len(bumpOffsets))])
 			strobe = strobePeriod
 		}
+	case ClockSlowCampaigners:
+		targets = x.Campaigners
+		req.Rate = campaignerSlowRates[rng.IntN(len(campaignerSlowRates))]
 	case ClockOthersSlow:
 		n, err := x.target(rng, TargetRaftLeader)
 		if err != nil {

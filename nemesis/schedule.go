@@ -43,6 +43,7 @@ const (
 	// Clock rules. Fast monotonic clocks are modelled as everyone else
 	// running slow: undoing a fast clock would take time back.
 	ClockSlowElectionLeader = "slow-election-leader" // the leading campaigner's clocks run slow
+	ClockSlowCampaigners    = "slow-campaigners"     // every campaigner's clocks run slow: whoever leads next too
 	ClockSlowRaftLeader     = "slow-raft-leader"     // the raft leader measures leases slowly
 	ClockOthersSlow         = "others-slow"          // every member but the raft leader runs slow
 	ClockBumpElectionLeader = "bump-election-leader" // the leading campaigner's wall clock jumps
@@ -65,7 +66,7 @@ var rules = map[string][]weighted{
 	KindLoss:   {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},
 	KindDelay:  {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},
 	KindWipe:   {{TargetRaftLeader, 1}, {TargetRandomMember, 1}},
-	KindClock: {{ClockSlowElectionLeader, 3}, {ClockSlowRaftLeader, 2}, {ClockOthersSlow, 1},
+	KindClock: {{ClockSlowElectionLeader, 3}, {ClockSlowCampaigners, 2}, {ClockSlowRaftLeader, 2}, {ClockOthersSlow, 1},
 		{ClockBumpElectionLeader, 1}, {ClockStrobeRaftLeader, 1}},
 }
 
@@ -81,7 +82,9 @@ type Step struct {
 	Pick uint64 `json:"pick"`
 }
 
-// ParseKinds parses --nemesis: a comma-separated list of kinds, or "none".
+// ParseKinds parses --nemesis: a comma-separated list of kinds, each
+// optionally narrowed to one of its rules (clock:slow-election-leader),
+// or "none".
 func ParseKinds(s string) ([]string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || s == "none" {
@@ -90,14 +93,32 @@ func ParseKinds(s string) ([]string, error) {
 	var kinds []string
 	for _, k := range strings.Split(s, ",") {
 		k = strings.TrimSpace(k)
-		if !slices.Contains(Kinds, k) {
-			return nil, fmt.Errorf("unknown nemesis %q (want a comma-separated list of %s, or none)", k, strings.Join(Kinds, ", "))
+		kind, rule, narrowed := strings.Cut(k, ":")
+		if !slices.Contains(Kinds, kind) {
+			return nil, fmt.Errorf("unknown nemesis %q (want a comma-separated list of %s, each optionally KIND:RULE, or none)", k, strings.Join(Kinds, ", "))
+		}
+		if narrowed && !slices.ContainsFunc(rules[kind], func(w weighted) bool { return w.rule == rule }) {
+			var known []string
+			for _, w := range rules[kind] {
+				known = append(known, w.rule)
+			}
+			return nil, fmt.Errorf("nemesis %q: %s has no rule %q (its rules: %s)", k, kind, rule, strings.Join(known, ", "))
 		}
 		if !slices.Contains(kinds, k) {
 			kinds = append(kinds, k)
 		}
 	}
 	return kinds, nil
+}
+
+// ruleChoices are the rules a --nemesis entry allows: KIND for all its
+// rules, KIND:RULE for that one.
+func ruleChoices(entry string) (string, []weighted) {
+	kind, rule, narrowed := strings.Cut(entry, ":")
+	if !narrowed {
+		return kind, rules[kind]
+	}
+	return kind, []weighted{{rule, 1}}
 }
 
 // Plan is the schedule for a run: faults start after a quiet first
@@ -112,7 +133,7 @@ func Plan(seed int64, kinds []string, interval, timeLimit time.Duration) []Step 
 	var steps []Step
 	at := interval
 	for {
-		kind := kinds[rng.IntN(len(kinds))]
+		kind, choices := ruleChoices(kinds[rng.IntN(len(kinds))])
 		dur := interval/2 + time.Duration(rng.Int64N(int64(interval)*3/2+1))
 		if at+dur > timeLimit {
 			dur = timeLimit - at
@@ -120,7 +141,7 @@ func Plan(seed int64, kinds []string, interval, timeLimit time.Duration) []Step 
 		if dur < interval/4 {
 			break
 		}
-		steps = append(steps, Step{Start: at, Duration: dur, Kind: kind, Rule: pickRule(rng, rules[kind]), Pick: rng.Uint64()})
+		steps = append(steps, Step{Start: at, Duration: dur, Kind: kind, Rule: pickRule(rng, choices), Pick: rng.Uint64()})
 		at += dur + interval/2 + time.Duration(rng.Int64N(int64(interval)/2+1))
 	}
 	return steps

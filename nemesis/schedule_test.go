@@ -55,6 +55,8 @@ func TestParseKinds(t *testing.T) {
 		{"partition,pause,kill", []string{"partition", "pause", "kill"}, false},
 		{"pause, pause", []string{"pause"}, false},
 		{"partition,flood", nil, true},
+		{"clock:slow-election-leader,pause", []string{"clock:slow-election-leader", "pause"}, false},
+		{"clock:slow-everyone", nil, true},
 	}
 	for _, c := range cases {
 		got, err := ParseKinds(c.in)
@@ -67,5 +69,13 @@ func TestParseKinds(t *testing.T) {
 func TestNoKindsNoFaults(t *testing.T) {
 	if s := Plan(1, nil, 5*time.Second, time.Minute); len(s) != 0 {
 		t.Fatalf("no kinds gave %d steps", len(s))
+	}
+}
+
+func TestPlanNarrowedToOneRule(t *testing.T) {
+	for _, s := range Plan(3, []string{"clock:" + ClockSlowElectionLeader}, 5*time.Second, time.Minute) {
+		if s.Kind != KindClock || s.Rule != ClockSlowElectionLeader {
+			t.Fatalf("step %+v: want only clock slow-election-leader", s)
+		}
 	}
 }

@@ -116,7 +116,7 @@ func readConfig(dir histories.RunDir) (RunConfig, error) {
 func testName(db, recipe string, nemesis []string) string {
 	n := "none"
 	if len(nemesis) > 0 {
-		n = strings.Join(nemesis, "+")
+		n = strings.ReplaceAll(strings.Join(nemesis, "+"), ":", "-")
 	}
 	if path, ok := strings.CutPrefix(recipe, workloads.ExecPrefix); ok {
 		recipe = "exec-" + filepath.Base(path)

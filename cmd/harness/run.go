@@ -61,7 +61,7 @@ func runCmd() *cobra.Command {
 	fl.IntVar(&f.campaigners, "campaigners", 5, "competing campaigners")
 	fl.StringVar(&f.recipe, "recipe", "etcd-election", "election recipe: "+strings.Join(workloads.RecipeNames(), ", ")+", or exec:PATH (your own campaigner)")
 	fl.DurationVar(&f.ttl, "ttl", 3*time.Second, "session (lease) TTL")
-	fl.StringVar(&f.nemesis, "nemesis", "partition,pause,kill", "faults: a comma-separated list of "+strings.Join(nemesis.Kinds, ", ")+", or none")
+	fl.StringVar(&f.nemesis, "nemesis", "partition,pause,kill", "faults: a comma-separated list of "+strings.Join(nemesis.Kinds, ", ")+" (KIND:RULE for one rule of a kind), or none")
 	fl.DurationVar(&f.interval, "nemesis-interval", 5*time.Second, "mean time between faults")
 	fl.DurationVar(&f.timeLimit, "time-limit", 60*time.Second, "how long the workload runs under faults")
 	fl.Int64Var(&f.seed, "seed", 1, "seed of the fault schedule and the workload")

@@ -144,9 +144,12 @@ func tail(s string, n int) string {
 	return s[len(s)-n:]
 }
 
-// TestClockFaultsCatchTheUnfencedControl: slowing the leading
-// campaigner's clocks makes the unfenced control act on a lease it has
-// lost (exit 1), while the fenced recipe stays valid (exit 0).
+// TestClockFaultsCatchTheUnfencedControl: slowing the campaigners'
+// clocks (the election leader's among them) below a third of true speed
+// makes a leader's lease expire while it believes it holds it: the
+// unfenced control acts on it (exit 1), the fenced recipe stays valid
+// (exit 0). Rules that slow the raft leader or bump wall clocks catch it
+// only by luck of timing (docs/detection.md).
 func TestClockFaultsCatchTheUnfencedControl(t *testing.T) {
 	needDocker(t)
 	for _, c := range []struct {
@@ -155,7 +158,7 @@ func TestClockFaultsCatchTheUnfencedControl(t *testing.T) {
 	}{{"etcd-unfenced", 1}, {"etcd-election", 0}} {
 		t.Run(c.recipe, func(t *testing.T) {
 			store := t.TempDir()
-			r := harness(t, "run", "--recipe", c.recipe, "--nemesis", "clock", "--time-limit", "60s", "--seed", "1", "--store", store)
+			r := harness(t, "run", "--recipe", c.recipe, "--nemesis", "clock:slow-campaigners", "--time-limit", "60s", "--seed", "1", "--store", store)
 			t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
 			if r.code != c.want {
 				t.Fatalf("%s under clock faults: exit %d, want %d", c.recipe, r.code, c.want)
