@@ -19,18 +19,22 @@ type junitSuite struct {
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
 	Errors   int         `xml:"errors,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Cases    []JUnitCase `xml:"testcase"`
 }
 
-type junitCase struct {
+// JUnitCase is one test case of a junit.xml.
+type JUnitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
-	Failure   *junitProblem `xml:"failure,omitempty"`
-	Error     *junitProblem `xml:"error,omitempty"`
+	Seconds   float64       `xml:"time,attr,omitempty"`
+	Failure   *JUnitProblem `xml:"failure,omitempty"`
+	Error     *JUnitProblem `xml:"error,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
 
-type junitProblem struct {
+// JUnitProblem is a case's failure (it found the wrong thing) or error
+// (it could not decide).
+type JUnitProblem struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
 	Body    string `xml:",chardata"`
@@ -40,21 +44,33 @@ type junitProblem struct {
 // failure whose message is its first anomaly; an unknown check is an
 // error (it was not shown valid).
 func WriteJUnit(path string, in Input) error {
-	suite := junitSuite{Name: in.Title}
+	var cases []JUnitCase
 	for _, c := range in.Results.Checks {
-		tc := junitCase{Name: c.Name, Classname: "election." + in.Title, SystemOut: countsLine(c)}
+		tc := JUnitCase{Name: c.Name, Classname: "election." + in.Title, SystemOut: countsLine(c)}
 		switch {
 		case c.Informational:
 		case c.Verdict == checker.Invalid:
-			suite.Failures++
-			tc.Failure = &junitProblem{Message: firstMessage(c, "invalid"), Type: "anomaly", Body: evidenceText(c)}
+			tc.Failure = &JUnitProblem{Message: firstMessage(c, "invalid"), Type: "anomaly", Body: evidenceText(c)}
 		case c.Verdict != checker.Valid:
-			suite.Errors++
-			tc.Error = &junitProblem{Message: firstMessage(c, "unknown: could not be checked"), Type: "unknown", Body: evidenceText(c)}
+			tc.Error = &JUnitProblem{Message: firstMessage(c, "unknown: could not be checked"), Type: "unknown", Body: evidenceText(c)}
 		}
-		suite.Cases = append(suite.Cases, tc)
+		cases = append(cases, tc)
 	}
-	suite.Tests = len(suite.Cases)
+	return WriteJUnitSuite(path, in.Title, cases)
+}
+
+// WriteJUnitSuite writes a junit.xml of one test suite, counting its
+// failures and errors.
+func WriteJUnitSuite(path, name string, cases []JUnitCase) error {
+	suite := junitSuite{Name: name, Tests: len(cases), Cases: cases}
+	for _, c := range cases {
+		if c.Failure != nil {
+			suite.Failures++
+		}
+		if c.Error != nil {
+			suite.Errors++
+		}
+	}
 	b, err := xml.MarshalIndent(junitSuites{Suites: []junitSuite{suite}}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding junit: %w", err)

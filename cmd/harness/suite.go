@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/election-harness/harness/reports"
 	"github.com/election-harness/harness/workloads"
 )
 
@@ -421,35 +421,14 @@ func truncate(s string, n int) string {
 // writeSuiteJUnit writes one test case per run; a run that did not find
 // what it should is a failure naming what it found.
 func writeSuiteJUnit(path string, res SuiteResults) error {
-	type failure struct {
-		Message string `xml:"message,attr"`
-		Body    string `xml:",chardata"`
-	}
-	type testcase struct {
-		Name      string   `xml:"name,attr"`
-		Classname string   `xml:"classname,attr"`
-		Time      float64  `xml:"time,attr"`
-		Failure   *failure `xml:"failure,omitempty"`
-	}
-	type testsuite struct {
-		XMLName  xml.Name   `xml:"testsuite"`
-		Name     string     `xml:"name,attr"`
-		Tests    int        `xml:"tests,attr"`
-		Failures int        `xml:"failures,attr"`
-		Cases    []testcase `xml:"testcase"`
-	}
-	s := testsuite{Name: res.Name, Tests: len(res.Outcomes)}
+	var cases []reports.JUnitCase
 	for _, o := range res.Outcomes {
-		tc := testcase{Name: o.Entry.String(), Classname: "suite." + res.Name, Time: o.Seconds}
+		tc := reports.JUnitCase{Name: o.Entry.String(), Classname: "suite." + res.Name, Seconds: o.Seconds}
 		if !o.Met() {
-			s.Failures++
-			tc.Failure = &failure{Message: fmt.Sprintf("expected %s, found %s: %s", o.Expect, o.Verdict, o.Summary), Body: "run directory: " + o.RunDir}
+			tc.Failure = &reports.JUnitProblem{Message: fmt.Sprintf("expected %s, found %s: %s", o.Expect, o.Verdict, o.Summary),
+				Type: "unexpected", Body: "run directory: " + o.RunDir}
 		}
-		s.Cases = append(s.Cases, tc)
+		cases = append(cases, tc)
 	}
-	b, err := xml.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append([]byte(xml.Header), append(b, '\n')...), 0o644)
+	return reports.WriteJUnitSuite(path, res.Name, cases)
 }
