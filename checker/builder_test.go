@@ -94,6 +94,12 @@ func (b *builder) storeDelete(t float64, key string, rev, createRev int64) {
 	b.add(t, histories.Event{Type: histories.OK, Process: histories.ProcessStore, F: histories.FStoreDelete, Key: key, Revision: rev, CreateRevision: createRev})
 }
 
+// gap records the store's record owning up to missed changes of
+// campaigner c's key before rev.
+func (b *builder) gap(t float64, c string, rev int64) {
+	b.add(t, histories.Event{Type: histories.Info, Process: histories.ProcessStore, F: histories.FStoreGap, Key: testElection + c, Revision: rev})
+}
+
 // elect records the store's put of campaigner c's election key.
 func (b *builder) elect(t float64, c string, rev int64) {
 	b.storePut(t, testElection+c, c, rev, rev)

@@ -28,6 +28,13 @@ type Options struct {
 	// 2*TTL + 10s.
 	LivenessBound time.Duration
 	TTL           time.Duration
+	// ReadConsistency is the mode register reads were made in: "" or
+	// "consistent" (linearizable: checked as such), "default" (Consul's
+	// default: checked as linearizable, anomalies named as reads of
+	// that mode) or "stale" (reads may lag: they are not checked for
+	// linearizability; stale reads are counted, reads of values no
+	// write produced are still anomalies).
+	ReadConsistency string
 	// LinearizabilityTimeout is porcupine's deadline per key (0 = 30s);
 	// running out gives unknown.
 	LinearizabilityTimeout time.Duration
@@ -82,6 +89,7 @@ func Check(ctx context.Context, h []histories.Event, opts Options) Results {
 		checkRegister(ctx, hist, rec, opts),
 		checkObservers(hist, rec),
 		checkLiveness(hist, opts),
+		checkLeases(hist, rec),
 		checkSplitBrain(hist),
 	}
 	return combine(checks)

@@ -21,13 +21,19 @@ type checkCase struct {
 	wantMsg string
 	// wantCounts must match exactly.
 	wantCounts map[string]int64
+	// opts changes the default options, if set.
+	opts func(*Options)
 }
 
 func runCases(t *testing.T, property string, cases []checkCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res := Check(context.Background(), c.build().events, testOpts)
+			opts := testOpts
+			if c.opts != nil {
+				c.opts(&opts)
+			}
+			res := Check(context.Background(), c.build().events, opts)
 			got := find(t, res, property)
 			if got.Verdict != c.want {
 				t.Fatalf("%s verdict %s, want %s\nevidence: %+v\nnotes: %v", property, got.Verdict, c.want, got.Evidence, got.Notes)
@@ -179,6 +185,28 @@ func TestP3GrantedLeadershipIsReal(t *testing.T) {
 				b.phase(4000, histories.PhaseRecord)
 				return b
 			}},
+		{name: "a term inside a gap the record owns up to is not phantom", want: Valid,
+			wantCounts: map[string]int64{"terms-in-record-gaps": 1, "record-gaps": 1},
+			build: func() *builder {
+				b := &builder{}
+				b.elect(10, "lock", 10)
+				b.campaign(0, 15, "lock", 10)
+				b.storeDelete(300, testElection+"lock", 30, 10)
+				b.campaign(250, 320, "lock", 20) // acquired at 20, released before any poll saw it
+				b.gap(330, "lock", 30)
+				b.phase(400, histories.PhaseRecord)
+				return b
+			}},
+		{name: "a gap excuses only the revisions it spans", want: Invalid, wantMsg: "never existed",
+			build: func() *builder {
+				b := &builder{}
+				b.elect(10, "lock", 10)
+				b.storeDelete(300, testElection+"lock", 30, 10)
+				b.gap(330, "lock", 30)
+				b.campaign(350, 360, "lock", 40)
+				b.phase(400, histories.PhaseRecord)
+				return b
+			}},
 		{name: "stale grant: the reign ended before the campaign began", want: Invalid, wantMsg: "stale grant",
 			build: func() *builder {
 				b := &builder{}
@@ -299,6 +327,46 @@ func TestP4FencedWorkIsLinearizable(t *testing.T) {
 	})
 }
 
+func TestP4ReadConsistencyModes(t *testing.T) {
+	staleRead := func() *builder {
+		b := &builder{}
+		b.write(100, 110, histories.OK, token("c1", 10), "c1/10/1")
+		b.write(200, 210, histories.OK, token("c2", 12), "c2/12/1")
+		b.read(300, 310, "c3:r", "c1/10/1")
+		return b
+	}
+	mode := func(m string) func(*Options) { return func(o *Options) { o.ReadConsistency = m } }
+	runCases(t, "P4", []checkCase{
+		{name: "consistent: a stale read is an anomaly", build: staleRead, opts: mode("consistent"), want: Invalid,
+			wantMsg: `(a read in "consistent" consistency mode)`},
+		{name: "default: a stale read is an anomaly, named as a default-mode read", build: staleRead, opts: mode("default"), want: Invalid,
+			wantMsg: `stale read: c3:r read "c1/10/1" after "c2/12/1" had overwritten it (a read in "default" consistency mode)`},
+		{name: "stale: a stale read is counted, not an anomaly", build: staleRead, opts: mode("stale"), want: Valid,
+			wantMsg: "1 stale reads, which stale mode allows", wantCounts: map[string]int64{"stale-reads": 1, "reads-checked": 1}},
+		{name: "stale: a read of a value nobody wrote is still an anomaly", opts: mode("stale"), want: Invalid, wantMsg: "which no write produced",
+			build: func() *builder {
+				b := &builder{}
+				b.write(100, 110, histories.OK, token("c1", 10), "c1/10/1")
+				b.read(300, 310, "c3:r", "bogus")
+				return b
+			}},
+		{name: "stale: a read of a value before its write began is an anomaly", opts: mode("stale"), want: Invalid, wantMsg: "before anyone wrote it",
+			build: func() *builder {
+				b := &builder{}
+				b.read(50, 60, "c3:r", "c1/10/1")
+				b.write(100, 110, histories.OK, token("c1", 10), "c1/10/1")
+				return b
+			}},
+		{name: "stale: a fresh read is not counted stale", opts: mode("stale"), want: Valid, wantCounts: map[string]int64{"stale-reads": 0, "reads-checked": 1},
+			build: func() *builder {
+				b := &builder{}
+				b.write(100, 110, histories.OK, token("c1", 10), "c1/10/1")
+				b.read(300, 310, "c3:r", "c1/10/1")
+				return b
+			}},
+	})
+}
+
 func TestP4UnknownWhenPorcupineRunsOutOfTime(t *testing.T) {
 	// 64 concurrent writes, then two reads of different written values
 	// with no write between them: not linearizable, but no single stale
@@ -344,6 +412,18 @@ func TestP5ObserversAgree(t *testing.T) {
 				b.elect(10, "c1", 10)
 				b.elect(20, "c2", 12)
 				b.observe(40, "c3", "c2", 12) // c2 waits behind c1
+				b.phase(100, histories.PhaseRecord)
+				return b
+			}},
+		{name: "an observation of a holder the record missed, inside its gap", want: Valid,
+			wantCounts: map[string]int64{"observations-in-record-gaps": 1},
+			build: func() *builder {
+				b := &builder{}
+				b.elect(10, "lock", 10)
+				b.observe(15, "c3", "lock", 10)
+				b.observe(40, "c3", "lock", 20)
+				b.storeDelete(50, testElection+"lock", 30, 10)
+				b.gap(50, "lock", 30)
 				b.phase(100, histories.PhaseRecord)
 				return b
 			}},
@@ -484,4 +564,60 @@ func TestResultsJSONValidField(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"valid":"maybe"}`), &r); err == nil {
 		t.Error(`"valid":"maybe" accepted`)
 	}
+}
+
+func TestP7LeasesOutliveTheirTTL(t *testing.T) {
+	renew := func(b *builder, t0, t1 float64, tok *histories.Token, ttl string) {
+		op := b.invoke(t0, tok.Key[len(testElection):], histories.FRenew, "", "", tok)
+		b.add(t1, histories.Event{Type: histories.OK, Process: tok.Key[len(testElection):], F: histories.FRenew, Op: op, Token: tok, Value: ttl})
+	}
+	held := func() (*builder, *histories.Token) {
+		b := &builder{}
+		b.elect(10, "c1", 10)
+		return b, b.campaign(0, 20, "c1", 10)
+	}
+	// renewThenGone: c1 renews at renewAt (for 3s); its key is gone at goneAt.
+	renewThenGone := func(renewAt, goneAt float64) func() *builder {
+		return func() *builder {
+			b, tok := held()
+			renew(b, renewAt, renewAt+10, tok, "3s")
+			b.storeDelete(goneAt, testElection+"c1", 11, 10)
+			b.phase(4000, histories.PhaseRecord)
+			return b
+		}
+	}
+	runCases(t, "P7", []checkCase{
+		{name: "the lease ends after its TTL", want: Valid, wantCounts: map[string]int64{"renewals-ok": 1, "renewals-checked": 1},
+			build: renewThenGone(100, 3500)},
+		{name: "revoked a second after a 3s renewal (etcd #15247)", want: Invalid, wantMsg: "lease revoked early",
+			build: renewThenGone(100, 1100)},
+		{name: "a renewal granted after the key was gone (etcd #20590)", want: Invalid, wantMsg: "renewal after revocation",
+			build: func() *builder {
+				b, tok := held()
+				b.storeDelete(1100, testElection+"c1", 11, 10)
+				renew(b, 1200, 1210, tok, "3s")
+				b.phase(4000, histories.PhaseRecord)
+				return b
+			}},
+		{name: "within the slack of the renewal's invocation", want: Valid, build: renewThenGone(100, 2500)},
+		{name: "the holder resigned: its own deletion", want: Valid,
+			build: func() *builder {
+				b, tok := held()
+				renew(b, 100, 110, tok, "3s")
+				b.invoke(200, "c1", histories.FResign, "", "", tok)
+				b.storeDelete(210, testElection+"c1", 11, 10)
+				b.phase(4000, histories.PhaseRecord)
+				return b
+			}},
+		{name: "no renewals: informational", want: Valid, wantMsg: "no lease renewal completed", build: healthyRun},
+		{name: "clock faults: not judged", want: Valid, wantMsg: "renewals not judged",
+			build: func() *builder {
+				b, tok := held()
+				b.add(50, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStart, Fault: &histories.Fault{ID: 1, Kind: "clock"}})
+				renew(b, 100, 110, tok, "3s")
+				b.storeDelete(1100, testElection+"c1", 11, 10)
+				b.phase(4000, histories.PhaseRecord)
+				return b
+			}},
+	})
 }

@@ -12,6 +12,9 @@ import (
 func checkGranted(h *history, rec *record) CheckResult {
 	c := newCheck("P3", "P3 granted leadership is real")
 	c.Counts["leader-changes"] = int64(len(rec.reigns))
+	if len(rec.gaps) > 0 {
+		c.Counts["record-gaps"] = int64(len(rec.gaps))
+	}
 	wins := campaignsWon(h)
 	if !rec.present {
 		c.unknown("the history has no record of the store to check against")
@@ -28,6 +31,9 @@ func checkGranted(h *history, rec *record) CheckResult {
 				continue
 			case rec.beyond(w.done.Time):
 				c.Counts["terms-after-record"]++
+				continue
+			case rec.inGap(id):
+				c.Counts["terms-in-record-gaps"]++
 				continue
 			}
 			why := "never led"

@@ -49,7 +49,7 @@ func index(h []histories.Event) *history {
 			delete(open, e.Op)
 		case e.F == histories.FStatus:
 			x.probes = append(x.probes, e)
-		case e.F == histories.FStorePut || e.F == histories.FStoreDelete:
+		case e.F == histories.FStorePut || e.F == histories.FStoreDelete || e.F == histories.FStoreGap:
 			x.store = append(x.store, e)
 		case e.F == histories.FLost:
 			x.lost = append(x.lost, e)

@@ -29,6 +29,8 @@ func checkObservers(h *history, rec *record) CheckResult {
 				c.Counts["observations-unchecked"]++
 			case rec.beyond(e.Time):
 				c.Counts["observations-after-record"]++
+			case rec.inGap(id):
+				c.Counts["observations-in-record-gaps"]++
 			default:
 				c.fail(fmt.Sprintf("%s observed leader %s@%d, which never led in the store's record", e.Process, e.Key, e.CreateRevision), e)
 			}

@@ -36,24 +36,52 @@ type record struct {
 	horizon int64
 	// keys are every election key incarnation the store ever held.
 	keys map[keyID]histories.Event // first put
+	// deleted holds each incarnation's deletion.
+	deleted map[keyID]histories.Event
 	// reigns in order: the global leader sequence.
 	reigns  []reign
 	reignOf map[keyID]int
 	// registerPuts are the puts of register keys, in store order.
 	registerPuts []histories.Event
+	// gaps are the stretches of revisions, per election key, in which
+	// the record says it missed changes (FStoreGap).
+	gaps []gap
+}
+
+// gap: the record missed changes of key at revisions in (after, before).
+type gap struct {
+	key           string
+	after, before int64
+	event         histories.Event
+}
+
+// inGap reports whether an incarnation of key created at rev falls in a
+// stretch the record says it missed.
+func (r *record) inGap(id keyID) bool {
+	for _, g := range r.gaps {
+		if g.key == id.key && g.after < id.createRev && id.createRev < g.before {
+			return true
+		}
+	}
+	return false
 }
 
 func replayRecord(h *history, opts Options) *record {
-	r := &record{present: len(h.store) > 0, complete: h.recordComplete, keys: map[keyID]histories.Event{}, reignOf: map[keyID]int{}}
+	r := &record{present: len(h.store) > 0, complete: h.recordComplete, keys: map[keyID]histories.Event{}, deleted: map[keyID]histories.Event{}, reignOf: map[keyID]int{}}
 	if end, ok := h.phases[histories.PhaseEnd]; ok {
 		r.horizon = end.Time
 	} else if rec, ok := h.phases[histories.PhaseRecord]; ok {
 		r.horizon = rec.Time
 	}
-	live := map[string]int64{} // election key -> create revision
+	live := map[string]int64{}    // election key -> create revision
+	lastPut := map[string]int64{} // election key -> revision of its last put
 	leader := keyID{}
 	hasLeader := false
 	for _, e := range h.store {
+		if e.F == histories.FStoreGap {
+			r.gaps = append(r.gaps, gap{key: e.Key, after: lastPut[e.Key], before: e.Revision, event: e})
+			continue
+		}
 		if opts.RegisterPrefix != "" && strings.HasPrefix(e.Key, opts.RegisterPrefix) {
 			if e.F == histories.FStorePut {
 				r.registerPuts = append(r.registerPuts, e)
@@ -63,6 +91,9 @@ func replayRecord(h *history, opts Options) *record {
 		if !strings.HasPrefix(e.Key, opts.ElectionPrefix) {
 			continue
 		}
+		if e.F == histories.FStorePut {
+			lastPut[e.Key] = e.Revision
+		}
 		switch e.F {
 		case histories.FStorePut:
 			if _, ok := live[e.Key]; !ok {
@@ -70,6 +101,9 @@ func replayRecord(h *history, opts Options) *record {
 				r.keys[keyID{e.Key, e.CreateRevision}] = e
 			}
 		case histories.FStoreDelete:
+			if rev, ok := live[e.Key]; ok {
+				r.deleted[keyID{e.Key, rev}] = e
+			}
 			delete(live, e.Key)
 		}
 		// The leader is the oldest live key; only a put of the first key

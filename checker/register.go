@@ -143,21 +143,37 @@ func checkRegister(ctx context.Context, h *history, rec *record, opts Options) C
 			c.Counts[f+"s-"+string(o.done.Type)]++
 		}
 	}
+	mode := opts.ReadConsistency
+	if mode == "" {
+		mode = "linearizable"
+	}
 	for _, key := range registerKeys(h) {
+		if opts.ReadConsistency == "stale" {
+			checkStaleModeReads(&c, h, key)
+			continue
+		}
 		ops := registerOps(h, key)
 		c.Counts["ops-checked"] += int64(len(ops))
 		res, _ := porcupine.CheckOperationsVerbose(RegisterModel, ops, opts.LinearizabilityTimeout)
 		switch res {
 		case porcupine.Illegal:
 			msg, events := explainNonLinearizable(h, key)
+			if opts.ReadConsistency != "" {
+				msg += fmt.Sprintf(" (a read in %q consistency mode)", opts.ReadConsistency)
+			}
 			c.fail(fmt.Sprintf("register %s is not linearizable: %s", key, msg), events...)
 		case porcupine.Unknown:
 			c.unknown(fmt.Sprintf("porcupine ran out of time (%v) on register %s (%d operations)", opts.LinearizabilityTimeout, key, len(ops)))
 		}
 	}
 	checkTermOrder(&c, h, rec)
-	if c.Counts["ops-checked"] == 0 {
+	if c.Counts["ops-checked"] == 0 && c.Counts["reads-checked"] == 0 {
 		c.unknown("no register operation completed")
+	}
+	// After any reason for unknown: the summary quotes the first note.
+	c.Notes = append(c.Notes, "reads were made in "+mode+" mode")
+	if n := c.Counts["stale-reads"]; n > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("%d stale reads, which %s mode allows", n, mode))
 	}
 	return c
 }
@@ -220,18 +236,64 @@ func checkTermOrder(c *CheckResult, h *history, rec *record) {
 	}
 }
 
+// checkStaleModeReads checks the reads of key made in stale mode, which
+// may return any value the register once held: each must be a value
+// some write produced (or the initial absence); reads of a value already
+// overwritten when the read began are counted, as the mode allows them.
+func checkStaleModeReads(c *CheckResult, h *history, key string) {
+	writeOf := writesOf(h, key)
+	for _, r := range h.ops[histories.FRead] {
+		if r.invoke.Key != key || r.done.Type != histories.OK {
+			continue
+		}
+		c.Counts["reads-checked"]++
+		v := r.done.Value
+		w := writeOf[v]
+		if v != "" && w == nil {
+			c.fail(fmt.Sprintf("%s read %q from register %s, which no write produced", r.process(), v, key), r.invoke, r.done)
+			continue
+		}
+		if w != nil && w.invoke.Time > r.done.Time {
+			c.fail(fmt.Sprintf("%s read %q from register %s before anyone wrote it", r.process(), v, key), r.invoke, r.done, w.invoke)
+			continue
+		}
+		if overwriter(h, key, v, w, r.invoke.Time) != nil {
+			c.Counts["stale-reads"]++
+		}
+	}
+}
+
+// writesOf maps each value written to key by a write that may have
+// happened (ok or indeterminate) to that write.
+func writesOf(h *history, key string) map[string]*op {
+	out := map[string]*op{}
+	for _, o := range h.ops[histories.FWrite] {
+		if o.invoke.Key == key && o.done.Type != histories.Fail {
+			out[o.invoke.Value] = o
+		}
+	}
+	return out
+}
+
+// overwriter is an ok write of key, completed before t, that overwrote
+// value, written by w (nil: the initial absence); nil if none did.
+func overwriter(h *history, key, value string, w *op, t int64) *op {
+	for _, w2 := range h.ops[histories.FWrite] {
+		if w2.invoke.Value == value || w2.invoke.Key != key || w2.done.Type != histories.OK || w2.done.Time >= t {
+			continue
+		}
+		if w == nil || w.done.Time < w2.invoke.Time {
+			return w2
+		}
+	}
+	return nil
+}
+
 // explainNonLinearizable looks for the simplest witness of a
 // non-linearizable register: a read of a value nobody wrote, or a read
 // of a value overwritten before the read began.
 func explainNonLinearizable(h *history, key string) (string, []histories.Event) {
-	writeOf := map[string]*op{}
-	var writes []*op
-	for _, o := range h.ops[histories.FWrite] {
-		if o.invoke.Key == key && o.done.Type != histories.Fail {
-			writeOf[o.invoke.Value] = o
-			writes = append(writes, o)
-		}
-	}
+	writeOf := writesOf(h, key)
 	for _, r := range h.ops[histories.FRead] {
 		if r.invoke.Key != key || r.done.Type != histories.OK {
 			continue
@@ -241,21 +303,16 @@ func explainNonLinearizable(h *history, key string) (string, []histories.Event) 
 		if v != "" && w == nil {
 			return fmt.Sprintf("%s read %q, which no write produced", r.process(), v), []histories.Event{r.invoke, r.done}
 		}
-		for _, w2 := range writes {
-			if w2.invoke.Value == v || w2.done.Type != histories.OK || w2.done.Time >= r.invoke.Time {
-				continue
+		if w2 := overwriter(h, key, v, w, r.invoke.Time); w2 != nil {
+			read := "nothing"
+			if v != "" {
+				read = fmt.Sprintf("%q", v)
 			}
-			if w == nil || w.done.Time < w2.invoke.Time {
-				read := "nothing"
-				if v != "" {
-					read = fmt.Sprintf("%q", v)
-				}
-				ev := []histories.Event{w2.invoke, w2.done, r.invoke, r.done}
-				if w != nil {
-					ev = append([]histories.Event{w.invoke, w.done}, ev...)
-				}
-				return fmt.Sprintf("stale read: %s read %s after %q had overwritten it", r.process(), read, w2.invoke.Value), ev
+			ev := []histories.Event{w2.invoke, w2.done, r.invoke, r.done}
+			if w != nil {
+				ev = append([]histories.Event{w.invoke, w.done}, ev...)
 			}
+			return fmt.Sprintf("stale read: %s read %s after %q had overwritten it", r.process(), read, w2.invoke.Value), ev
 		}
 	}
 	return "porcupine found no linearization (no single stale read explains it)", nil

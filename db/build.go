@@ -44,6 +44,12 @@ type wrapperBuild struct {
 	version string
 	// extraGoMod is appended to the wrapper's go.mod (exclude lines).
 	extraGoMod string
+	// env is added to every go command's environment.
+	env []string
+	// pin, if set, rewrites the wrapper's go.mod after `go get`, before
+	// `go mod tidy`: for a module whose own go.mod relies on replace
+	// directives that a dependent module does not inherit.
+	pin func(ctx context.Context, src string, goCmd func(args ...string) (string, error)) error
 }
 
 // build returns the cached binary, building it first if needed. Builds
@@ -87,18 +93,22 @@ func (b wrapperBuild) build(ctx context.Context, cacheDir string, log io.Writer)
 	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(b.mainGo), 0o644); err != nil {
 		return "", err
 	}
-	fmt.Fprintf(log, "building %s %s from %s (cached in %s; about a minute the first time)\n", b.name, b.version, b.module, cacheDir)
+	fmt.Fprintf(log, "building %s %s from %s (cached in %s; this takes minutes the first time)\n", b.name, b.version, b.module, cacheDir)
+	goCmd := func(args ...string) (string, error) { return runGo(ctx, src, b.env, args) }
+	if _, err := goCmd("get", b.module+"@"+b.version); err != nil {
+		return "", fmt.Errorf("%w\n(is %s published at %s? the Go module proxy must serve it)", err, b.module, b.version)
+	}
+	if b.pin != nil {
+		if err := b.pin(ctx, src, goCmd); err != nil {
+			return "", fmt.Errorf("pinning %s's own dependency versions: %w", b.module, err)
+		}
+	}
 	tmp := bin + ".tmp"
-	steps := [][]string{
-		{"get", b.module + "@" + b.version},
+	for _, args := range [][]string{
 		{"mod", "tidy"},
 		{"build", "-trimpath", "-ldflags", "-s -w", "-o", tmp, "."},
-	}
-	for _, args := range steps {
-		if err := runGo(ctx, src, args); err != nil {
-			if args[0] == "get" {
-				return "", fmt.Errorf("%w\n(`go list -m -versions %s` lists the published versions)", err, b.module)
-			}
+	} {
+		if _, err := goCmd(args...); err != nil {
 			return "", err
 		}
 	}
@@ -108,23 +118,24 @@ func (b wrapperBuild) build(ctx context.Context, cacheDir string, log io.Writer)
 	return bin, nil
 }
 
-func runGo(ctx context.Context, dir string, args []string) error {
+// runGo runs the go command in dir and returns its standard output.
+func runGo(ctx context.Context, dir string, env, args []string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = "/usr/local/go/bin/go"
 		if _, serr := os.Stat(goBin); serr != nil {
-			return fmt.Errorf("building needs the go command: not on PATH nor at %s", goBin)
+			return "", fmt.Errorf("building needs the go command: not on PATH nor at %s", goBin)
 		}
 	}
 	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod"), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, lastLines(out.String(), 20))
+		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, lastLines(stdout.String()+stderr.String(), 20))
 	}
-	return nil
+	return stdout.String(), nil
 }
 
 func lastLines(s string, n int) string {

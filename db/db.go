@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/netip"
+	"time"
 
 	"github.com/election-harness/harness/histories"
 )
@@ -20,6 +21,11 @@ type DB interface {
 	Name() string
 	// DefaultVersion is the pinned version used when --version is empty.
 	DefaultVersion() string
+	// Defaults are the run settings that suit this database's clocks.
+	Defaults() Defaults
+	// LivenessBound is how long after a heal a new leader may take to
+	// be elected, for sessions of ttl: P6's bound.
+	LivenessBound(ttl time.Duration) time.Duration
 	// Build returns the path of a static binary of version, building it
 	// from the published Go modules into cacheDir if it is not cached.
 	// Progress goes to log.
@@ -44,6 +50,19 @@ type DB interface {
 	// does them.
 	RemoveMember(ctx context.Context, all []Member, m Member) error
 	AddMember(ctx context.Context, all []Member, m Member, dataDir string) ([]string, error)
+}
+
+// Defaults are a database's run settings where flags leave them out.
+type Defaults struct {
+	Recipe    string
+	TTL       time.Duration
+	MinTTL    time.Duration
+	TimeLimit time.Duration
+	// NemesisInterval is the mean time between faults; faults last
+	// half to twice as long.
+	NemesisInterval time.Duration
+	// Unsupported lists nemesis kinds this database cannot take.
+	Unsupported []string
 }
 
 // Probe polls one member's own view of raft, with short deadlines, never

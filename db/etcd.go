@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -34,6 +33,15 @@ const (
 func (Etcd) Name() string           { return "etcd" }
 func (Etcd) DefaultVersion() string { return "v3.6.16" }
 func (Etcd) BinaryPath() string     { return "/etcd" }
+
+func (Etcd) Defaults() Defaults {
+	return Defaults{Recipe: "etcd-election", TTL: 3 * time.Second, MinTTL: time.Second, TimeLimit: 90 * time.Second, NemesisInterval: 5 * time.Second}
+}
+
+// LivenessBound: a new leader needs the old session to expire (TTL), a
+// raft election if the member leader went too (a few election timeouts),
+// and a campaign round trip; twice the TTL plus ten seconds covers all.
+func (Etcd) LivenessBound(ttl time.Duration) time.Duration { return 2*ttl + 10*time.Second }
 
 const etcdMain = `package main
 
@@ -270,27 +278,13 @@ func (e Etcd) NewRecord(all []Member, prefix string) (StoreRecord, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &etcdRecord{cli: cli, prefix: prefix, changed: make(chan struct{})}, nil
+	return &etcdRecord{cli: cli, prefix: prefix, progress: newProgress()}, nil
 }
 
 type etcdRecord struct {
 	cli    *clientv3.Client
 	prefix string
-
-	mu sync.Mutex
-	// seen is the revision up to which every change has been emitted.
-	seen    int64
-	changed chan struct{} // closed and replaced when seen grows
-}
-
-func (r *etcdRecord) advance(rev int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if rev > r.seen {
-		r.seen = rev
-		close(r.changed)
-		r.changed = make(chan struct{})
-	}
+	*progress
 }
 
 func (r *etcdRecord) Run(ctx context.Context, emit func(histories.Event)) error {
@@ -352,21 +346,6 @@ func (r *etcdRecord) Sync(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading the current revision: %w", err)
 	}
-	target := resp.Header.Revision
-	for {
-		r.mu.Lock()
-		seen, changed := r.seen, r.changed
-		r.mu.Unlock()
-		if seen >= target {
-			return nil
-		}
-		// Ask the watch to report how far it has got.
-		_ = r.cli.RequestProgress(clientv3.WithRequireLeader(ctx))
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the record reached revision %d of %d: %w", seen, target, ctx.Err())
-		case <-changed:
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	// Ask the watch to report how far it has got.
+	return r.waitFor(ctx, resp.Header.Revision, func() { _ = r.cli.RequestProgress(clientv3.WithRequireLeader(ctx)) })
 }

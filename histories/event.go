@@ -28,6 +28,7 @@ const (
 	FResign   = "resign"   // carries the Token being resigned
 	FWrite    = "write"    // Key, Value, and the Token the leader fenced with
 	FRead     = "read"     // Key; ok carries the Value read ("" = absent)
+	FRenew    = "renew"    // the leader asks how long its lease still lives; ok carries Token and Value, that time
 
 	// Asynchronous campaigner notifications (Type info, no invoke).
 	FLost     = "lost"     // the campaigner learned it no longer leads Token
@@ -39,6 +40,11 @@ const (
 	// The store's own record, read back from the database (Type ok).
 	FStorePut    = "store-put"
 	FStoreDelete = "store-delete"
+	// FStoreGap (Type info) says the record missed changes of Key made
+	// before revision Revision and after the key's previous store event:
+	// a store without history (Consul) is read by polling, and a state
+	// can come and go between two polls. Value says what was missed.
+	FStoreGap = "store-gap"
 
 	// Nemesis (Type info, Process "nemesis").
 	FFaultStart = "fault-start"

@@ -28,6 +28,7 @@ func (x *Executor) clockFault(rng *rand.Rand, rule string, ev histories.Fault) (
 	var targets []Node
 	req := agent.ClockRequest{Rate: 1}
 	var strobe time.Duration
+	var isolation *grudge // cut at the same time as the clocks change
 	switch rule {
 	case ClockSlowElectionLeader, ClockBumpElectionLeader:
 		n, err := x.target(rng, TargetElectionLeader)
@@ -52,6 +53,15 @@ func (x *Executor) clockFault(rng *rand.Rand, rule string, ev histories.Fault) (
 			req.OffsetNS = int64(bumpOffsets[rng.IntN(len(bumpOffsets))])
 			strobe = strobePeriod
 		}
+	case ClockIsolateSlowRaftLeader:
+		g, err := x.grudge(rng, GrudgeIsolateRaftLeader)
+		if err != nil {
+			return nil, err
+		}
+		isolation = &g
+		targets = []Node{byName(x.Members, g.targets[0])}
+		req.Rate = campaignerSlowRates[0]
+		ev.Params["cut-from"] = g.params["cut-from"]
 	case ClockSlowCampaigners:
 		targets = x.Campaigners
 		req.Rate = campaignerSlowRates[rng.IntN(len(campaignerSlowRates))]
@@ -91,6 +101,11 @@ func (x *Executor) clockFault(rng *rand.Rand, rule string, ev histories.Fault) (
 			if err := set(ctx, req); err != nil {
 				return err
 			}
+			if isolation != nil {
+				if err := isolation.apply(ctx); err != nil {
+					return err
+				}
+			}
 			if strobe > 0 {
 				strobing.Add(1)
 				go func() {
@@ -102,6 +117,11 @@ func (x *Executor) clockFault(rng *rand.Rand, rule string, ev histories.Fault) (
 		},
 		heal: func(ctx context.Context) error {
 			halt()
+			if isolation != nil {
+				if err := isolation.heal(ctx); err != nil {
+					return err
+				}
+			}
 			return eachNode(targets, func(n Node) error { return n.Agent().HealClock(ctx) })
 		}}, nil
 }

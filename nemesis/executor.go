@@ -242,15 +242,7 @@ func (x *Executor) resolve(rng *rand.Rand, s Step) (*fault, error) {
 		for k, v := range g.params {
 			ev.Params[k] = v
 		}
-		return &fault{event: ev,
-			apply: func(ctx context.Context) error {
-				return eachCut(g.cuts, func(c cut) error {
-					return c.node.Agent().Partition(ctx, agent.PartitionRequest{Drop: addrs(c.peers), Direction: c.direction})
-				})
-			},
-			heal: func(ctx context.Context) error {
-				return eachCut(g.cuts, func(c cut) error { return c.node.Agent().HealPartition(ctx) })
-			}}, nil
+		return &fault{event: ev, apply: g.apply, heal: g.heal}, nil
 	case KindLoss, KindDelay:
 		n, err := x.target(rng, s.Rule)
 		if err != nil {

@@ -1,6 +1,7 @@
 package nemesis
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -39,6 +40,18 @@ func apart(a, b []Node) []cut {
 }
 
 // grudge resolves a partition rule.
+// apply installs the grudge's cuts through each node's agent.
+func (g grudge) apply(ctx context.Context) error {
+	return eachCut(g.cuts, func(c cut) error {
+		return c.node.Agent().Partition(ctx, agent.PartitionRequest{Drop: addrs(c.peers), Direction: c.direction})
+	})
+}
+
+// heal removes them.
+func (g grudge) heal(ctx context.Context) error {
+	return eachCut(g.cuts, func(c cut) error { return c.node.Agent().HealPartition(ctx) })
+}
+
 func (x *Executor) grudge(rng *rand.Rand, rule string) (grudge, error) {
 	g := grudge{params: map[string]string{}}
 	switch rule {

@@ -153,3 +153,15 @@ func TestGrudges(t *testing.T) {
 		}
 	}
 }
+
+func TestIsolateSlowRaftLeaderSlowsAndCutsTheSameMember(t *testing.T) {
+	x := &Executor{Members: nodes("n", 3), Campaigners: nodes("c", 2), Leaders: fixedLeaders{raft: "n2", election: "c1"}}
+	f, err := x.clockFault(rand.New(rand.NewPCG(1, 2)), ClockIsolateSlowRaftLeader, histories.Fault{Kind: KindClock, Params: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := f.event
+	if !slices.Equal(ev.Targets, []string{"n2"}) || ev.Params["rate"] != "0.05" || ev.Params["cut-from"] != "n1,n3" {
+		t.Errorf("fault %+v: want n2 slowed to 0.05 and cut from n1,n3", ev)
+	}
+}

@@ -48,6 +48,11 @@ const (
 	ClockOthersSlow         = "others-slow"          // every member but the raft leader runs slow
 	ClockBumpElectionLeader = "bump-election-leader" // the leading campaigner's wall clock jumps
 	ClockStrobeRaftLeader   = "strobe-raft-leader"   // the raft leader's wall clock flips back and forth
+	// ClockIsolateSlowRaftLeader slows the raft leader's clocks and cuts
+	// it from the other members at once: a leader that measures its
+	// lease slowly goes on believing it leads (and serving lease-based
+	// reads) after the majority has moved on.
+	ClockIsolateSlowRaftLeader = "isolate-slow-raft-leader"
 )
 
 type weighted struct {
@@ -60,14 +65,14 @@ type weighted struct {
 var rules = map[string][]weighted{
 	KindPartition: {{GrudgeIsolateRaftLeader, 2}, {GrudgeMajorityMinority, 2}, {GrudgeIsolateElectionLeader, 3}, {GrudgeIsolateMember, 1},
 		{GrudgeBridge, 1}, {GrudgeRing, 1}, {GrudgeLeaderDeaf, 1}, {GrudgeLeaderMute, 1}},
-	KindPause:  {{TargetElectionLeader, 3}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
-	KindFreeze: {{TargetElectionLeader, 3}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
+	KindPause:  {{TargetElectionLeader, 5}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
+	KindFreeze: {{TargetElectionLeader, 5}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
 	KindKill:   {{TargetElectionLeader, 2}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
 	KindLoss:   {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},
 	KindDelay:  {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},
 	KindWipe:   {{TargetRaftLeader, 1}, {TargetRandomMember, 1}},
 	KindClock: {{ClockSlowElectionLeader, 3}, {ClockSlowCampaigners, 2}, {ClockSlowRaftLeader, 2}, {ClockOthersSlow, 1},
-		{ClockBumpElectionLeader, 1}, {ClockStrobeRaftLeader, 1}},
+		{ClockBumpElectionLeader, 1}, {ClockStrobeRaftLeader, 1}, {ClockIsolateSlowRaftLeader, 1}},
 }
 
 // Step is one planned fault.
@@ -132,8 +137,18 @@ func Plan(seed int64, kinds []string, interval, timeLimit time.Duration) []Step 
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x6e656d65736973))
 	var steps []Step
 	at := interval
+	// Kinds are dealt from a shuffled deck, dealt again when it runs
+	// out: every kind asked for comes up as often as the others, so no
+	// seed goes without pauses, say, by chance.
+	var deck []string
 	for {
-		kind, choices := ruleChoices(kinds[rng.IntN(len(kinds))])
+		if len(deck) == 0 {
+			deck = slices.Clone(kinds)
+			rng.Shuffle(len(deck), func(i, j int) { deck[i], deck[j] = deck[j], deck[i] })
+		}
+		entry := deck[0]
+		deck = deck[1:]
+		kind, choices := ruleChoices(entry)
 		dur := interval/2 + time.Duration(rng.Int64N(int64(interval)*3/2+1))
 		if at+dur > timeLimit {
 			dur = timeLimit - at

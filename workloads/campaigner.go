@@ -32,6 +32,11 @@ type Recipe interface {
 	Write(ctx context.Context, key, value string) error
 	// Read returns the register's value ("" if absent).
 	Read(ctx context.Context, key string) (string, error)
+	// Renew renews the lease of the term this campaigner leads, once,
+	// and returns the TTL the store granted: the least time the lease
+	// now lives. ErrNotLeader without a term; an error starting
+	// ErrUnsupported if the store makes no such promise.
+	Renew(ctx context.Context) (histories.Token, time.Duration, error)
 	// Observe reports every leader it sees until ctx is done.
 	Observe(ctx context.Context, report func(Reply))
 	// Lost delivers the token of a term the campaigner learned it lost.
@@ -55,6 +60,10 @@ type CampaignerConfig struct {
 	TTL       time.Duration
 	// Prefix is the election prefix (etcd) or lock key (Consul).
 	Prefix string
+	// Consistency is the read consistency mode of Consul recipes.
+	Consistency string
+	// LockDelay is the lock-delay of Consul sessions.
+	LockDelay time.Duration
 	// Work is how long a leader works between deciding to write and
 	// writing: the window in which a pause or partition makes a leader
 	// act on a leadership it has lost.
@@ -164,6 +173,15 @@ func execute(ctx context.Context, r Recipe, cmd Command, work time.Duration, sta
 		rep.Value, err = r.Read(opCtx, cmd.Key)
 	case OpObserve:
 		go r.Observe(ctx, send)
+	case OpRenew:
+		var tok histories.Token
+		var ttl time.Duration
+		tok, ttl, err = r.Renew(opCtx)
+		if err == nil {
+			rep.Token, rep.Value = &tok, ttl.String()
+		} else if !errors.Is(err, ErrDefinite) && opCtx.Err() == nil {
+			return Reply{ID: cmd.ID, Type: histories.Info, Error: err.Error()}
+		}
 	case OpClock:
 		rep.Value = fmt.Sprintf("%d %d", time.Now().UnixNano(), time.Since(started).Nanoseconds())
 	default:

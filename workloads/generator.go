@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/election-harness/harness/histories"
@@ -55,6 +57,8 @@ type Client struct {
 
 	mu    sync.Mutex
 	lostC chan histories.Token
+	// noRenew: the campaigner said it does not do renew.
+	noRenew atomic.Bool
 }
 
 // NewClient returns a client for the campaigner behind conn.
@@ -137,6 +141,12 @@ func (c *Client) lead(ctx context.Context, tok histories.Token) (lost bool) {
 				return true
 			}
 		default:
+		}
+		if n%3 == 1 && !c.noRenew.Load() {
+			r := c.Conn.Invoke(ctx, c.Name, Command{Op: OpRenew, TimeoutMS: ms(c.cfg.OpTimeout)}, &tok)
+			if r.Type == histories.Fail && (strings.HasPrefix(r.Error, ErrUnsupported) || strings.HasPrefix(r.Error, "unknown op")) {
+				c.noRenew.Store(true)
+			}
 		}
 		value := fmt.Sprintf("%s/%d/%d", c.Name, tok.Seq, n)
 		done := c.Conn.Invoke(ctx, c.Name, Command{Op: OpWrite, Key: c.cfg.RegisterKey, Value: value, TimeoutMS: ms(c.cfg.OpTimeout)}, &tok)

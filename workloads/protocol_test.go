@@ -41,6 +41,9 @@ func (s *scriptedRecipe) Read(ctx context.Context, key string) (string, error) {
 func (s *scriptedRecipe) Observe(ctx context.Context, report func(Reply)) {
 	report(Reply{Type: ReplyEvent, Event: EventObserved, Key: "/e/c1", CreateRevision: 42, Revision: 43})
 }
+func (s *scriptedRecipe) Renew(ctx context.Context) (histories.Token, time.Duration, error) {
+	return histories.Token{Key: "/e/c1", Seq: 42}, 3 * time.Second, nil
+}
 func (s *scriptedRecipe) Lost() <-chan histories.Token { return s.lost }
 func (s *scriptedRecipe) Close() error                 { return nil }
 
@@ -101,6 +104,10 @@ func TestProtocolRecordsOutcomes(t *testing.T) {
 		t.Fatalf("blocked read took %v", time.Since(start))
 	}
 	close(recipe.block)
+	got = conn.Invoke(ctx, "c1", Command{Op: OpRenew, TimeoutMS: 1000}, &tok)
+	if got.Type != histories.OK || got.Value != "3s" || got.Token == nil || got.Token.Seq != 42 {
+		t.Fatalf("renew completion %+v, want ok with the TTL 3s and the term", got)
+	}
 	got = conn.Invoke(ctx, "c1:r", Command{Op: OpRead, Key: "k", TimeoutMS: 1000}, nil)
 	if got.Type != histories.OK || got.Value != "v" {
 		t.Fatalf("read completion %+v, want ok v", got)
@@ -139,8 +146,8 @@ func TestProtocolRecordsOutcomes(t *testing.T) {
 			observed++
 		}
 	}
-	if len(invokes) != len(completions) || len(invokes) != 7 {
-		t.Errorf("%d invokes, %d completions; want 7 each", len(invokes), len(completions))
+	if len(invokes) != len(completions) || len(invokes) != 8 {
+		t.Errorf("%d invokes, %d completions; want 8 each", len(invokes), len(completions))
 	}
 	if lost != 1 || observed != 1 {
 		t.Errorf("recorded %d lost and %d observed events; want 1 each", lost, observed)

@@ -42,6 +42,26 @@ var builtins = map[string]RecipeInfo{
 		Description: "concurrency.Election; before each write, read who leads and act if it is me, plain Put (unsafe control)",
 		open:        func(c CampaignerConfig) (Recipe, error) { return newEtcdElection(c, checkThenAct) },
 	},
+	"etcd-trust-campaign": {
+		Name: "etcd-trust-campaign", DB: "etcd", Unsafe: true,
+		Description: "etcd-election without reading the key back after Campaign: a campaign that returns after its session expired (etcd #19597) is taken as won; writes fenced (unsafe control)",
+		open:        func(c CampaignerConfig) (Recipe, error) { return newEtcdElection(c, trustCampaign) },
+	},
+	"consul-lock": {
+		Name: "consul-lock", DB: "consul",
+		Description: "api.Lock on a TTL session, lost channel watched; writes fenced by a Txn with KVCheckSession on the lock key",
+		open:        func(c CampaignerConfig) (Recipe, error) { return newConsulElection(c, consulLock) },
+	},
+	"consul-session": {
+		Name: "consul-session", DB: "consul",
+		Description: "hand-written: TTL session renewed every TTL/2, KV acquire, losers poll, the key re-read before acting; writes fenced by KVCheckSession",
+		open:        func(c CampaignerConfig) (Recipe, error) { return newConsulElection(c, consulSession) },
+	},
+	"consul-unfenced": {
+		Name: "consul-unfenced", DB: "consul", Unsafe: true,
+		Description: "api.Lock as consul-lock; the leader writes with a plain KV put (unsafe control)",
+		open:        func(c CampaignerConfig) (Recipe, error) { return newConsulElection(c, consulUnfenced) },
+	},
 }
 
 // ExecPrefix selects a user's campaigner binary: --recipe exec:PATH.

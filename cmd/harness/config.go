@@ -17,26 +17,29 @@ import (
 // RunConfig is config.json: everything that defines a run, enough to
 // re-check it offline and to reproduce it.
 type RunConfig struct {
-	Test            string    `json:"test"`
-	RunID           string    `json:"run_id"`
-	Started         time.Time `json:"started"`
-	DB              string    `json:"db"`
-	Version         string    `json:"version"`
-	Binary          string    `json:"binary,omitempty"`
-	Image           string    `json:"image,omitempty"`
-	Nodes           int       `json:"nodes"`
-	Campaigners     int       `json:"campaigners"`
-	Recipe          string    `json:"recipe"`
-	TTL             Duration  `json:"ttl"`
-	Nemesis         []string  `json:"nemesis"`
-	NemesisInterval Duration  `json:"nemesis_interval"`
-	TimeLimit       Duration  `json:"time_limit"`
-	Seed            int64     `json:"seed"`
-	Store           string    `json:"store"`
-	ElectionPrefix  string    `json:"election_prefix"`
-	RegisterPrefix  string    `json:"register_prefix"`
-	RegisterKey     string    `json:"register_key"`
-	LivenessBound   Duration  `json:"liveness_bound"`
+	Test        string    `json:"test"`
+	RunID       string    `json:"run_id"`
+	Started     time.Time `json:"started"`
+	DB          string    `json:"db"`
+	Version     string    `json:"version"`
+	Binary      string    `json:"binary,omitempty"`
+	Image       string    `json:"image,omitempty"`
+	Nodes       int       `json:"nodes"`
+	Campaigners int       `json:"campaigners"`
+	Recipe      string    `json:"recipe"`
+	TTL         Duration  `json:"ttl"`
+	// Consistency is the read consistency mode (Consul); empty for etcd,
+	// whose reads are linearizable.
+	Consistency     string   `json:"consistency,omitempty"`
+	Nemesis         []string `json:"nemesis"`
+	NemesisInterval Duration `json:"nemesis_interval"`
+	TimeLimit       Duration `json:"time_limit"`
+	Seed            int64    `json:"seed"`
+	Store           string   `json:"store"`
+	ElectionPrefix  string   `json:"election_prefix"`
+	RegisterPrefix  string   `json:"register_prefix"`
+	RegisterKey     string   `json:"register_key"`
+	LivenessBound   Duration `json:"liveness_bound"`
 	// Command reproduces the run.
 	Command string `json:"command"`
 }
@@ -62,11 +65,19 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // CheckerOptions derives the checker's options from the run.
 func (c RunConfig) CheckerOptions() checker.Options {
 	return checker.Options{
-		ElectionPrefix: c.ElectionPrefix,
-		RegisterPrefix: c.RegisterPrefix,
-		TTL:            time.Duration(c.TTL),
-		LivenessBound:  time.Duration(c.LivenessBound),
+		ElectionPrefix:  c.ElectionPrefix,
+		RegisterPrefix:  c.RegisterPrefix,
+		TTL:             time.Duration(c.TTL),
+		LivenessBound:   time.Duration(c.LivenessBound),
+		ReadConsistency: c.Consistency,
 	}
+}
+
+func (c RunConfig) readConsistency() string {
+	if c.Consistency == "" {
+		return "linearizable (" + c.DB + ")"
+	}
+	return c.Consistency
 }
 
 // facts are the parameters a report shows first.
@@ -79,15 +90,11 @@ func (c RunConfig) facts() []reports.Fact {
 		{Name: "db", Value: c.DB + " " + c.Version}, {Name: "nodes", Value: fmt.Sprint(c.Nodes)},
 		{Name: "recipe", Value: c.Recipe}, {Name: "campaigners", Value: fmt.Sprint(c.Campaigners)},
 		{Name: "ttl", Value: time.Duration(c.TTL).String()}, {Name: "nemesis", Value: nem},
+		{Name: "read consistency", Value: c.readConsistency()},
 		{Name: "time limit", Value: time.Duration(c.TimeLimit).String()}, {Name: "seed", Value: fmt.Sprint(c.Seed)},
 		{Name: "started", Value: c.Started.Format(time.RFC3339)},
 	}
 }
-
-// livenessBound: a new leader needs the old session to expire (TTL), a
-// raft election if the member leader went too (a few election timeouts),
-// and a campaign round trip; twice the TTL plus ten seconds covers all.
-func livenessBound(ttl time.Duration) time.Duration { return 2*ttl + 10*time.Second }
 
 func writeConfig(dir histories.RunDir, c RunConfig) error {
 	b, err := json.MarshalIndent(c, "", "  ")

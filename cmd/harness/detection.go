@@ -14,18 +14,7 @@ import (
 
 // detectSeconds is when a run's first anomaly happened: the earliest
 // event its first failing check cites, in seconds since the run began.
-func detectSeconds(runDir string) (float64, bool) {
-	if runDir == "" {
-		return 0, false
-	}
-	b, err := os.ReadFile(filepath.Join(runDir, histories.ResultsFile))
-	if err != nil {
-		return 0, false
-	}
-	var res checker.Results
-	if json.Unmarshal(b, &res) != nil {
-		return 0, false
-	}
+func detectSeconds(res checker.Results) (float64, bool) {
 	for _, c := range res.Checks {
 		if c.Informational || c.Verdict != checker.Invalid || len(c.Evidence) == 0 {
 			continue
@@ -43,6 +32,31 @@ func detectSeconds(runDir string) (float64, bool) {
 	return 0, false
 }
 
+// runResults reads a run's results.json.
+func runResults(runDir string) (checker.Results, error) {
+	var res checker.Results
+	b, err := os.ReadFile(filepath.Join(runDir, histories.ResultsFile))
+	if err != nil {
+		return res, err
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return res, fmt.Errorf("%s: %w", runDir, err)
+	}
+	return res, nil
+}
+
+// informationalFindings names the informational checks of a run that
+// found anomalies (P7, say): reported, though they do not fail the run.
+func informationalFindings(res checker.Results) []string {
+	var out []string
+	for _, c := range res.Checks {
+		if c.Informational && c.Counts["anomalies"] > 0 {
+			out = append(out, c.Property)
+		}
+	}
+	return out
+}
+
 // suiteMarkdown tabulates a suite's outcomes per database, version,
 // recipe and nemesis: how often an anomaly was found, and how soon.
 func suiteMarkdown(res SuiteResults) string {
@@ -50,6 +64,7 @@ func suiteMarkdown(res SuiteResults) string {
 		key                   string
 		expect                string
 		runs, met, found, err int
+		informational         map[string]int // property -> runs it found anomalies in
 		times                 []float64
 	}
 	groups := map[string]*group{}
@@ -59,21 +74,28 @@ func suiteMarkdown(res SuiteResults) string {
 		if v == "" {
 			v = "default"
 		}
-		key := fmt.Sprintf("| %s %s | %s | %s |", o.DB, v, o.Recipe, o.Nemesis)
+		key := fmt.Sprintf("| %s %s | %s | %s |", o.DB, v, o.recipeLabel(), o.Nemesis)
 		g := groups[key]
 		if g == nil {
-			g = &group{key: key, expect: o.Expect}
+			g = &group{key: key, expect: o.Expect, informational: map[string]int{}}
 			groups[key] = g
 			order = append(order, key)
 		}
 		g.runs++
+		res, err := runResults(o.RunDir)
+		if o.RunDir == "" || err != nil {
+			res = checker.Results{} // a run that left no results: nothing more to say
+		}
+		for _, p := range informationalFindings(res) {
+			g.informational[p]++
+		}
 		if o.Met() {
 			g.met++
 		}
 		switch o.Verdict {
 		case "invalid":
 			g.found++
-			if t, ok := detectSeconds(o.RunDir); ok {
+			if t, ok := detectSeconds(res); ok {
 				g.times = append(g.times, t)
 			}
 		case "unknown", "error":
@@ -83,8 +105,8 @@ func suiteMarkdown(res SuiteResults) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Suite %s\n\n", res.Name)
 	b.WriteString("Anomalies found per run, and when the first one happened (seconds into the run).\n\n")
-	b.WriteString("| database | recipe | nemesis | expected | runs | found anomalies | as expected | unknown or error | median time to first anomaly |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| database | recipe | nemesis | expected | runs | found anomalies | as expected | unknown or error | median time to first anomaly | informational findings |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, k := range order {
 		g := groups[k]
 		median := "–"
@@ -92,7 +114,16 @@ func suiteMarkdown(res SuiteResults) string {
 			sort.Float64s(g.times)
 			median = fmt.Sprintf("%.1f s", g.times[len(g.times)/2])
 		}
-		fmt.Fprintf(&b, "%s %s | %d | %d of %d | %d of %d | %d | %s |\n", g.key, g.expect, g.runs, g.found, g.runs, g.met, g.runs, g.err, median)
+		info := "–"
+		if len(g.informational) > 0 {
+			var parts []string
+			for p, n := range g.informational {
+				parts = append(parts, fmt.Sprintf("%s in %d of %d", p, n, g.runs))
+			}
+			sort.Strings(parts)
+			info = strings.Join(parts, ", ")
+		}
+		fmt.Fprintf(&b, "%s %s | %d | %d of %d | %d of %d | %d | %s | %s |\n", g.key, g.expect, g.runs, g.found, g.runs, g.met, g.runs, g.err, median, info)
 	}
 	return b.String()
 }

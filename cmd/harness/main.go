@@ -1,5 +1,5 @@
 // Command harness is a Jepsen-style fault-injection harness for
-// leader-election correctness on etcd (and Consul): it starts a real
+// leader-election correctness on etcd and Consul: it starts a real
 // cluster in containers, runs competing campaigners under a nemesis,
 // records a history, checks it and writes a report (run, check, report,
 // serve, suite, suite-merge, build, clean). It is also the in-node entry

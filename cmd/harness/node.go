@@ -14,6 +14,7 @@ import (
 
 	"github.com/election-harness/harness/agent"
 	"github.com/election-harness/harness/agent/clock"
+	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/workloads"
 )
 
@@ -94,7 +95,9 @@ func campaignerCmd() *cobra.Command {
 	c.Flags().StringVar(&cfg.Recipe, "recipe", "", "built-in recipe")
 	c.Flags().StringVar(&endpoints, "endpoints", "", "comma-separated client URLs")
 	c.Flags().DurationVar(&cfg.TTL, "ttl", 3*time.Second, "session TTL")
-	c.Flags().StringVar(&cfg.Prefix, "prefix", "", "election prefix or lock key")
+	c.Flags().StringVar(&cfg.Prefix, "prefix", "", "election prefix (etcd) or lock key's folder (Consul)")
+	c.Flags().StringVar(&cfg.Consistency, "consistency", workloads.ConsistencyDefault, "read consistency (Consul): "+strings.Join(workloads.ConsistencyModes, ", "))
+	c.Flags().DurationVar(&cfg.LockDelay, "lock-delay", db.ConsulLockDelay, "lock-delay of sessions (Consul)")
 	c.Flags().DurationVar(&cfg.Work, "work", workloads.DefaultWork, "how long a leader works before each write")
 	return c
 }

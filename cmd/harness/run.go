@@ -38,6 +38,7 @@ type runFlags struct {
 	interval, timeLimit time.Duration
 	seed                int64
 	store, cacheDir     string
+	consistency         string
 	verbose             bool
 }
 
@@ -54,16 +55,17 @@ func runCmd() *cobra.Command {
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.db, "db", "etcd", "database: etcd")
+	fl.StringVar(&f.db, "db", "etcd", "database: etcd or consul")
 	fl.StringVar(&f.version, "version", "", "database version to build (default: the pinned version of --db)")
 	fl.StringVar(&f.binary, "binary", "", "use this static database binary instead of building one")
 	fl.IntVar(&f.nodes, "nodes", 3, "database members (3 or 5)")
 	fl.IntVar(&f.campaigners, "campaigners", 5, "competing campaigners")
-	fl.StringVar(&f.recipe, "recipe", "etcd-election", "election recipe: "+strings.Join(workloads.RecipeNames(), ", ")+", or exec:PATH (your own campaigner)")
-	fl.DurationVar(&f.ttl, "ttl", 3*time.Second, "session (lease) TTL")
+	fl.StringVar(&f.recipe, "recipe", "", "election recipe: "+strings.Join(workloads.RecipeNames(), ", ")+", or exec:PATH (your own campaigner) (default etcd-election or consul-lock)")
+	fl.DurationVar(&f.ttl, "ttl", 0, "session (lease) TTL (default 3s for etcd, 10s for consul)")
+	fl.StringVar(&f.consistency, "consistency", "", "read consistency for consul: "+strings.Join(workloads.ConsistencyModes, ", ")+" (default default)")
 	fl.StringVar(&f.nemesis, "nemesis", "partition,pause,kill", "faults: a comma-separated list of "+strings.Join(nemesis.Kinds, ", ")+" (KIND:RULE for one rule of a kind), or none")
-	fl.DurationVar(&f.interval, "nemesis-interval", 5*time.Second, "mean time between faults")
-	fl.DurationVar(&f.timeLimit, "time-limit", 60*time.Second, "how long the workload runs under faults")
+	fl.DurationVar(&f.interval, "nemesis-interval", 0, "mean time between faults (default 5s for etcd, 30s for consul)")
+	fl.DurationVar(&f.timeLimit, "time-limit", 0, "how long the workload runs under faults (default 90s for etcd, 180s for consul)")
 	fl.Int64Var(&f.seed, "seed", 1, "seed of the fault schedule and the workload")
 	fl.StringVar(&f.store, "store", "store", "directory of run results")
 	fl.StringVar(&f.cacheDir, "cache", db.DefaultCacheDir(), "cache of built database binaries")
@@ -71,11 +73,33 @@ func runCmd() *cobra.Command {
 	return c
 }
 
-// validate checks flag values before anything is started.
-func (f runFlags) validate() (db.DB, []string, error) {
+// validate checks flag values before anything is started, filling in
+// the database's defaults for those left out.
+func (f *runFlags) validate() (db.DB, []string, error) {
 	d, err := lookupDB(f.db)
 	if err != nil {
 		return nil, nil, err
+	}
+	def := d.Defaults()
+	if f.recipe == "" {
+		f.recipe = def.Recipe
+	}
+	if f.ttl == 0 {
+		f.ttl = def.TTL
+	}
+	if f.timeLimit == 0 {
+		f.timeLimit = def.TimeLimit
+	}
+	if f.interval == 0 {
+		f.interval = def.NemesisInterval
+	}
+	switch {
+	case d.Name() != "consul" && f.consistency != "":
+		return nil, nil, fmt.Errorf("--consistency is Consul's; %s reads are linearizable", d.Name())
+	case d.Name() == "consul" && f.consistency == "":
+		f.consistency = workloads.ConsistencyDefault
+	case d.Name() == "consul" && !slices.Contains(workloads.ConsistencyModes, f.consistency):
+		return nil, nil, fmt.Errorf("--consistency %q: want one of %s", f.consistency, strings.Join(workloads.ConsistencyModes, ", "))
 	}
 	if f.nodes < 1 || f.nodes > 9 {
 		return nil, nil, fmt.Errorf("--nodes %d: want 1 to 9 members (3 or 5 are usual)", f.nodes)
@@ -94,12 +118,18 @@ func (f runFlags) validate() (db.DB, []string, error) {
 	} else if info.DB != d.Name() {
 		return nil, nil, fmt.Errorf("--recipe %s elects through %s, not --db %s", f.recipe, info.DB, d.Name())
 	}
-	if f.ttl < time.Second {
-		return nil, nil, fmt.Errorf("--ttl %v: want at least 1s (%s leases are whole seconds)", f.ttl, d.Name())
+	if f.ttl < def.MinTTL {
+		return nil, nil, fmt.Errorf("--ttl %v: want at least %v for %s", f.ttl, def.MinTTL, d.Name())
 	}
 	kinds, err := nemesis.ParseKinds(f.nemesis)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--nemesis: %w", err)
+	}
+	for _, k := range kinds {
+		kind, _, _ := strings.Cut(k, ":")
+		if slices.Contains(def.Unsupported, kind) {
+			return nil, nil, fmt.Errorf("--nemesis %s: not supported for %s", kind, d.Name())
+		}
 	}
 	if f.timeLimit < 5*time.Second {
 		return nil, nil, fmt.Errorf("--time-limit %v: want at least 5s", f.timeLimit)
@@ -114,8 +144,10 @@ func lookupDB(name string) (db.DB, error) {
 	switch name {
 	case "etcd":
 		return db.Etcd{}, nil
+	case "consul":
+		return db.Consul{}, nil
 	}
-	return nil, fmt.Errorf("--db %q: unknown database (want etcd)", name)
+	return nil, fmt.Errorf("--db %q: unknown database (want etcd or consul)", name)
 }
 
 // runTest is `harness run`: every exit path heals faults and removes the
@@ -169,15 +201,16 @@ func runTest(parent context.Context, f runFlags) error {
 	}
 
 	runID := newRunID()
-	prefix := fmt.Sprintf("/eh/%s/", runID)
+	// No leading "/": Consul's HTTP API takes keys as URL paths.
+	prefix := fmt.Sprintf("eh/%s/", runID)
 	cfg := RunConfig{
 		Test: testName(d.Name(), f.recipe, kinds), RunID: runID, Started: time.Now().UTC(),
 		DB: d.Name(), Version: f.version, Binary: f.binary, Image: prep.image,
-		Nodes: f.nodes, Campaigners: f.campaigners, Recipe: f.recipe, TTL: Duration(f.ttl),
+		Nodes: f.nodes, Campaigners: f.campaigners, Recipe: f.recipe, TTL: Duration(f.ttl), Consistency: f.consistency,
 		Nemesis: kinds, NemesisInterval: Duration(f.interval), TimeLimit: Duration(f.timeLimit),
 		Seed: f.seed, Store: f.store,
 		ElectionPrefix: prefix + "election/", RegisterPrefix: prefix + "register/", RegisterKey: prefix + "register/r",
-		LivenessBound: Duration(livenessBound(f.ttl)),
+		LivenessBound: Duration(d.LivenessBound(f.ttl)),
 	}
 	cfg.Command = reproduceCommand(cfg)
 	dir, err := histories.NewRunDir(f.store, cfg.Test, cfg.Started)
@@ -283,7 +316,7 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 	defer stopBg()
 
 	// The store's own record, live, from the first revision.
-	record, err := r.db.NewRecord(members, "/eh/"+r.cfg.RunID+"/")
+	record, err := r.db.NewRecord(members, "eh/"+r.cfg.RunID+"/")
 	if err != nil {
 		return fmt.Errorf("opening the store record: %w", err)
 	}
@@ -467,6 +500,9 @@ func (r *runner) clusterSpec() cluster.Spec {
 	// A user's campaigner (exec:PATH) is copied into each campaigner
 	// node and started with the flags the built-in one takes.
 	program := []string{"/harness", "campaigner", "--recipe", r.cfg.Recipe}
+	if r.cfg.Consistency != "" {
+		program = append(program, "--consistency", r.cfg.Consistency)
+	}
 	var files []cluster.File
 	if path, ok := strings.CutPrefix(r.cfg.Recipe, workloads.ExecPrefix); ok {
 		program = []string{userCampaigner}
@@ -522,6 +558,9 @@ func reproduceCommand(c RunConfig) string {
 		"--recipe", c.Recipe, "--ttl", time.Duration(c.TTL).String(), "--nemesis", nem,
 		"--nemesis-interval", time.Duration(c.NemesisInterval).String(),
 		"--time-limit", time.Duration(c.TimeLimit).String(), "--seed", fmt.Sprint(c.Seed))
+	if c.Consistency != "" {
+		argv = append(argv, "--consistency", c.Consistency)
+	}
 	var parts []string
 	for _, a := range argv {
 		if a == "" || strings.ContainsAny(a, " \t\n'\"$`\\|&;<>()*?[]#~") {

@@ -86,13 +86,19 @@ func reproduces(t *testing.T, dir string, code int) {
 }
 
 func TestRunUnfencedControlIsCaught(t *testing.T) {
+	expectStaleLeaderWrite(t, "--db", "etcd", "--recipe", "etcd-unfenced", "--nemesis", "pause", "--time-limit", "45s", "--seed", "2")
+}
+
+// expectStaleLeaderWrite runs an unsafe control that must exit 1 naming
+// a stale-leader write, and be re-checked offline the same.
+func expectStaleLeaderWrite(t *testing.T, args ...string) {
+	t.Helper()
 	needDocker(t)
 	store := t.TempDir()
-	r := harness(t, "run", "--db", "etcd", "--recipe", "etcd-unfenced", "--nemesis", "pause",
-		"--time-limit", "45s", "--seed", "2", "--store", store)
+	r := harness(t, append([]string{"run", "--store", store}, args...)...)
 	t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
 	if r.code != 1 {
-		t.Fatalf("unfenced control exit %d, want 1 (invalid)", r.code)
+		t.Fatalf("unsafe control %v: exit %d, want 1 (invalid)", args, r.code)
 	}
 	dir := latestRun(t, store)
 	b, err := os.ReadFile(filepath.Join(dir, "results.json"))

@@ -33,12 +33,15 @@ import (
 //	  nemesis: ["partition,pause,kill", clock]
 //	  seeds: 5            # 1..5; or a list [1, 7, 9]
 //
-// A known-unsafe control is expected invalid, anything else valid;
+// Several matrices (matrices: [{...}, {...}]) cross separately, one after
+// another: controls under one nemesis and the safe recipe under many,
+// say. A known-unsafe control is expected invalid, anything else valid;
 // expect: {recipe: verdict} says otherwise.
 type Suite struct {
 	Name     string            `yaml:"name"`
 	Defaults SuiteDefaults     `yaml:"defaults"`
 	Matrix   SuiteMatrix       `yaml:"matrix"`
+	Matrices []SuiteMatrix     `yaml:"matrices"`
 	Expect   map[string]string `yaml:"expect"`
 }
 
@@ -53,11 +56,14 @@ type SuiteDefaults struct {
 
 // SuiteMatrix is crossed into entries.
 type SuiteMatrix struct {
-	DB      []string  `yaml:"db"`
-	Version []string  `yaml:"version"`
-	Recipe  []string  `yaml:"recipe"`
-	Nemesis []string  `yaml:"nemesis"`
-	Seeds   SeedRange `yaml:"seeds"`
+	DB      []string `yaml:"db"`
+	Version []string `yaml:"version"`
+	Recipe  []string `yaml:"recipe"`
+	Nemesis []string `yaml:"nemesis"`
+	// Consistency lists Consul read modes (--consistency); empty: the
+	// database's default.
+	Consistency []string  `yaml:"consistency"`
+	Seeds       SeedRange `yaml:"seeds"`
 }
 
 // SeedRange is N (meaning 1..N) or a list of seeds.
@@ -89,8 +95,10 @@ type Entry struct {
 	Version string `json:"version,omitempty"`
 	Recipe  string `json:"recipe"`
 	Nemesis string `json:"nemesis"`
-	Seed    int64  `json:"seed"`
-	Expect  string `json:"expect"` // valid or invalid
+	// Consistency is the read mode, if the entry names one.
+	Consistency string `json:"consistency,omitempty"`
+	Seed        int64  `json:"seed"`
+	Expect      string `json:"expect"` // valid or invalid
 }
 
 func (e Entry) String() string {
@@ -98,7 +106,15 @@ func (e Entry) String() string {
 	if v == "" {
 		v = "default"
 	}
-	return fmt.Sprintf("%s %s %s %s seed %d", e.DB, v, e.Recipe, e.Nemesis, e.Seed)
+	return fmt.Sprintf("%s %s %s %s seed %d", e.DB, v, e.recipeLabel(), e.Nemesis, e.Seed)
+}
+
+// recipeLabel is the recipe, with its read mode if the entry names one.
+func (e Entry) recipeLabel() string {
+	if e.Consistency != "" {
+		return e.Recipe + " (" + e.Consistency + " reads)"
+	}
+	return e.Recipe
 }
 
 // Outcome is what one entry's run found.
@@ -128,8 +144,13 @@ func loadSuite(path string) (Suite, error) {
 	if s.Name == "" {
 		s.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
-	if len(s.Matrix.Recipe) == 0 {
+	if len(s.Matrix.Recipe) == 0 && len(s.Matrices) == 0 {
 		return s, fmt.Errorf("%s: matrix.recipe is empty: name at least one recipe", path)
+	}
+	for i, m := range s.Matrices {
+		if len(m.Recipe) == 0 {
+			return s, fmt.Errorf("%s: matrices[%d].recipe is empty: name at least one recipe", path, i)
+		}
 	}
 	for recipe, v := range s.Expect {
 		if v != "valid" && v != "invalid" {
@@ -141,18 +162,36 @@ func loadSuite(path string) (Suite, error) {
 
 // Entries crosses the matrix, in a fixed order (so shards agree).
 func (s Suite) Entries() ([]Entry, error) {
-	m := s.Matrix
+	matrices := s.Matrices
+	if len(s.Matrix.Recipe) > 0 {
+		matrices = append([]SuiteMatrix{s.Matrix}, matrices...)
+	}
+	var out []Entry
+	for _, m := range matrices {
+		var err error
+		if out, err = s.cross(out, m); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// cross appends the entries of one matrix to out.
+func (s Suite) cross(out []Entry, m SuiteMatrix) ([]Entry, error) {
 	dbs, versions, nemeses, seeds := orDefault(m.DB, "etcd"), orDefault(m.Version, ""), orDefault(m.Nemesis, "partition,pause,kill"), m.Seeds
+	modes := orDefault(m.Consistency, "")
 	if len(seeds) == 0 {
 		seeds = SeedRange{1}
 	}
-	var out []Entry
 	for _, d := range dbs {
 		for _, v := range versions {
 			for _, r := range m.Recipe {
 				info, err := workloads.LookupRecipe(r)
 				if err != nil {
 					return nil, fmt.Errorf("matrix.recipe: %w", err)
+				}
+				if info.Exec == "" && info.DB != d {
+					return nil, fmt.Errorf("matrix: recipe %s elects through %s, not db %s (put each database in its own entry of matrices)", r, info.DB, d)
 				}
 				expect := "valid"
 				if info.Unsafe {
@@ -161,9 +200,11 @@ func (s Suite) Entries() ([]Entry, error) {
 				if e, ok := s.Expect[r]; ok {
 					expect = e
 				}
-				for _, n := range nemeses {
-					for _, seed := range seeds {
-						out = append(out, Entry{Index: len(out), DB: d, Version: v, Recipe: r, Nemesis: n, Seed: seed, Expect: expect})
+				for _, mode := range modes {
+					for _, n := range nemeses {
+						for _, seed := range seeds {
+							out = append(out, Entry{Index: len(out), DB: d, Version: v, Recipe: r, Nemesis: n, Consistency: mode, Seed: seed, Expect: expect})
+						}
 					}
 				}
 			}
@@ -205,6 +246,9 @@ func (s Suite) runArgs(e Entry, store string) []string {
 	args := []string{"run", "--db", e.DB, "--recipe", e.Recipe, "--nemesis", e.Nemesis, "--seed", fmt.Sprint(e.Seed), "--store", store}
 	if e.Version != "" {
 		args = append(args, "--version", e.Version)
+	}
+	if e.Consistency != "" {
+		args = append(args, "--consistency", e.Consistency)
 	}
 	d := s.Defaults
 	for flag, v := range map[string]string{"--time-limit": d.TimeLimit, "--ttl": d.TTL, "--nemesis-interval": d.NemesisInterval} {
@@ -349,6 +393,7 @@ anything else: valid), 1 otherwise. Writes suite.json, junit.xml and suite.md
 
 func suiteMergeCmd() *cobra.Command {
 	var out string
+	var reread bool
 	c := &cobra.Command{
 		Use:   "suite-merge SUITE_JSON...",
 		Short: "Join the suite.json of shards into one table, suite.json and junit.xml",
@@ -370,11 +415,33 @@ func suiteMergeCmd() *cobra.Command {
 				merged.Name = r.Name
 				merged.Outcomes = append(merged.Outcomes, r.Outcomes...)
 			}
+			if reread {
+				for i := range merged.Outcomes {
+					if err := rereadOutcome(&merged.Outcomes[i]); err != nil {
+						return setupError("%v", err)
+					}
+				}
+			}
 			return finishSuite(merged, out, os.Stdout)
 		},
 	}
 	c.Flags().StringVar(&out, "out", ".", "where to write suite.json and junit.xml")
+	c.Flags().BoolVar(&reread, "reread", false, "take each run's verdict from its results.json (after `harness check` with a newer checker)")
 	return c
+}
+
+// rereadOutcome refreshes an outcome's verdict and summary from its run's
+// results.json.
+func rereadOutcome(o *Outcome) error {
+	if o.RunDir == "" {
+		return nil
+	}
+	res, err := runResults(o.RunDir)
+	if err != nil {
+		return fmt.Errorf("rereading %v: %w", o.Entry, err)
+	}
+	o.Verdict, o.Summary = string(res.Valid), res.Summary
+	return nil
 }
 
 // finishSuite prints the table, writes suite.json and junit.xml, and

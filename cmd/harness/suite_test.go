@@ -23,7 +23,7 @@ func writeSuite(t *testing.T, body string) string {
 }
 
 func TestSuiteEntriesAndShards(t *testing.T) {
-	s, err := loadSuite(writeSuite(t, `
+	s, entries := suiteEntries(t, `
 matrix:
   version: [v3.6.16, v3.5.21]
   recipe: [etcd-election, etcd-unfenced]
@@ -31,14 +31,7 @@ matrix:
   seeds: 3
 expect:
   etcd-election: valid
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := s.Entries()
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	if len(entries) != 2*2*2*3 {
 		t.Fatalf("%d entries, want 24", len(entries))
 	}
@@ -80,10 +73,12 @@ func itoa(i int) string { return string(rune('0' + i)) }
 
 func TestSuiteRefusesBadFiles(t *testing.T) {
 	cases := map[string]string{
-		"matrix:\n  recipe: []\n":                                   "matrix.recipe is empty",
-		"matrix:\n  recipe: [etcd-election]\n  colour: red\n":       "field colour not found",
-		"matrix:\n  recipe: [etcd-election]\n  seeds: many\n":       "seeds: want a count",
-		"matrix:\n  recipe: [etcd-election]\nexpect:\n  x: maybe\n": "want valid or invalid",
+		"matrix:\n  recipe: []\n":                                        "matrix.recipe is empty",
+		"matrix:\n  recipe: [etcd-election]\n  colour: red\n":            "field colour not found",
+		"matrix:\n  recipe: [etcd-election]\n  seeds: many\n":            "seeds: want a count",
+		"matrix:\n  recipe: [etcd-election]\nexpect:\n  x: maybe\n":      "want valid or invalid",
+		"matrix:\n  db: [consul]\n  recipe: [etcd-election]\n":           "recipe etcd-election elects through etcd, not db consul",
+		"matrices:\n  - {recipe: [etcd-election]}\n  - {db: [consul]}\n": "matrices[1].recipe is empty",
 	}
 	for body, want := range cases {
 		r := harness(t, "suite", writeSuite(t, body))
@@ -94,6 +89,53 @@ func TestSuiteRefusesBadFiles(t *testing.T) {
 	r := harness(t, "suite", writeSuite(t, "matrix:\n  recipe: [raft-magic]\n"))
 	if r.code != exitSetup || !strings.Contains(r.stderr, "unknown recipe") {
 		t.Errorf("unknown recipe: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// suiteEntries loads a suite file's text and crosses its matrices.
+func suiteEntries(t *testing.T, body string) (Suite, []Entry) {
+	t.Helper()
+	s, err := loadSuite(writeSuite(t, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := s.Entries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, entries
+}
+
+func TestSuiteMatricesCrossSeparately(t *testing.T) {
+	s, entries := suiteEntries(t, `
+matrices:
+  - {recipe: [etcd-unfenced, etcd-cached], seeds: 10}
+  - {db: [consul], recipe: [consul-unfenced], nemesis: [pause], consistency: [default, stale], seeds: [4, 5]}
+  - {recipe: [etcd-election], nemesis: [pause, clock], seeds: 3}
+`)
+	if len(entries) != 2*10+2*2+2*3 {
+		t.Fatalf("%d entries, want 30", len(entries))
+	}
+	count := map[string]int{}
+	for i, e := range entries {
+		if e.Index != i {
+			t.Errorf("entry %d has index %d", i, e.Index)
+		}
+		count[e.DB+" "+e.recipeLabel()+" "+e.Nemesis+" "+e.Expect]++
+		args := strings.Join(s.runArgs(e, "st"), " ")
+		if e.Consistency != "" && !strings.Contains(args, "--consistency "+e.Consistency) {
+			t.Errorf("entry %v runs without its read mode: %s", e, args)
+		}
+	}
+	want := map[string]int{
+		"etcd etcd-unfenced partition,pause,kill invalid": 10, "etcd etcd-cached partition,pause,kill invalid": 10,
+		"consul consul-unfenced (default reads) pause invalid": 2, "consul consul-unfenced (stale reads) pause invalid": 2,
+		"etcd etcd-election pause valid": 3, "etcd etcd-election clock valid": 3,
+	}
+	for k, n := range want {
+		if count[k] != n {
+			t.Errorf("%q: %d entries, want %d (all: %v)", k, count[k], n, count)
+		}
 	}
 }
 
@@ -129,6 +171,16 @@ func TestSuiteMergeJoinsShards(t *testing.T) {
 	other := write("c.json", SuiteResults{Name: "weekly"})
 	if r := harness(t, "suite-merge", "--out", out, a, other); r.code != exitSetup {
 		t.Errorf("merging two suites: exit %d", r.code)
+	}
+
+	// --reread: the run was re-checked since, and is now found invalid.
+	run := t.TempDir()
+	res, _ := json.Marshal(checker.Results{Valid: checker.Invalid, Summary: "P4 failed: stale-leader write"})
+	os.WriteFile(filepath.Join(run, histories.ResultsFile), res, 0o644)
+	rechecked := write("d.json", SuiteResults{Name: "nightly", Outcomes: []Outcome{
+		{Entry: Entry{Index: 1, DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 1, Expect: "invalid"}, Verdict: "valid", RunDir: run}}})
+	if r := harness(t, "suite-merge", "--reread", "--out", filepath.Join(dir, "reread"), rechecked); r.code != 0 || !strings.Contains(r.stdout, "1 of 1 runs found what they should") {
+		t.Errorf("suite-merge --reread: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 
@@ -188,17 +240,28 @@ func TestSuiteMarkdown(t *testing.T) {
 	}}
 	b, _ := json.Marshal(res)
 	os.WriteFile(filepath.Join(run, histories.ResultsFile), b, 0o644)
-	if got, ok := detectSeconds(run); !ok || got != 5 {
+	stored, err := runResults(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := detectSeconds(stored); !ok || got != 5 {
 		t.Fatalf("detectSeconds = %v, %v; want 5s", got, ok)
 	}
+	// A valid run whose informational P7 found a lease revoked early.
+	leases := t.TempDir()
+	b, _ = json.Marshal(checker.Results{Valid: checker.Valid, Checks: []checker.CheckResult{
+		{Property: "P7", Verdict: checker.Invalid, Informational: true, Counts: map[string]int64{"anomalies": 1}},
+	}})
+	os.WriteFile(filepath.Join(leases, histories.ResultsFile), b, 0o644)
 	md := suiteMarkdown(SuiteResults{Name: "controls", Outcomes: []Outcome{
 		{Entry: Entry{DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 1, Expect: "invalid"}, Verdict: "invalid", RunDir: run},
 		{Entry: Entry{DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 2, Expect: "invalid"}, Verdict: "valid"},
 		{Entry: Entry{DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 1, Expect: "valid"}, Verdict: "valid"},
+		{Entry: Entry{DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 2, Expect: "valid"}, Verdict: "valid", RunDir: leases},
 	}})
 	for _, want := range []string{
-		"| etcd default | etcd-unfenced | pause | invalid | 2 | 1 of 2 | 1 of 2 | 0 | 5.0 s |",
-		"| etcd default | etcd-election | pause | valid | 1 | 0 of 1 | 1 of 1 | 0 | – |",
+		"| etcd default | etcd-unfenced | pause | invalid | 2 | 1 of 2 | 1 of 2 | 0 | 5.0 s | – |",
+		"| etcd default | etcd-election | pause | valid | 2 | 0 of 2 | 2 of 2 | 0 | – | P7 in 1 of 2 |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("suite.md lacks\n%s\nin\n%s", want, md)

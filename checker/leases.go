@@ -1,0 +1,103 @@
+package checker
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// leaseSlack is how much earlier than promised a lease may end before
+// P7 calls it an anomaly: the invocation time bounds the renewal from
+// below only up to the harness's own scheduling.
+const leaseSlack = time.Second
+
+// checkLeases is P7: a lease the store said at or after time t had TTL
+// left (a TTL query's answer, or a renewal's) lives until t+TTL at
+// least. The question's invocation bounds t from below;
+// the store record's deletion of the term's key bounds the lease's end
+// from above (it is received after it happened). A key deleted before
+// the promised end, other than by its holder resigning, is a lease
+// revoked early: a stuck leader revoking leases (etcd #15247), a
+// renewal acknowledged after the lease was revoked (etcd #20590).
+// Clock faults void the promise (the store measures TTLs by its own
+// clocks), so runs with them judge nothing.
+//
+// P7 judges the store's lease promise, not the election recipe, which
+// a fence keeps safe however early a lease ends: it is informational,
+// so its anomalies are reported with their evidence but do not fail a
+// run gating a recipe.
+func checkLeases(h *history, rec *record) CheckResult {
+	c := newCheck("P7", "P7 leases outlive their TTL")
+	c.Informational = true
+	renewals := h.ops[histories.FRenew]
+	for _, o := range renewals {
+		c.Counts["renewals-"+string(o.done.Type)]++
+	}
+	if c.Counts["renewals-ok"] == 0 {
+		c.Notes = append(c.Notes, "no lease renewal completed (a campaigner that does not renew, or a store that makes no promise)")
+		return c
+	}
+	if !rec.present {
+		c.unknown("the history has no record of the store to find when leases ended")
+		return c
+	}
+	if hasClockFaults(h) {
+		c.Notes = append(c.Notes, "clock faults make the store measure TTLs wrongly by design: renewals not judged")
+		return c
+	}
+	end := int64(-1)
+	if e, ok := h.phases[histories.PhaseEnd]; ok {
+		end = e.Time
+	}
+	for _, o := range renewals {
+		if o.done.Type != histories.OK || o.done.Token == nil {
+			continue
+		}
+		ttl, err := time.ParseDuration(o.done.Value)
+		if err != nil || ttl <= 0 {
+			c.Counts["renewals-without-ttl"]++
+			continue
+		}
+		tok := *o.done.Token
+		del, ok := rec.deleted[keyID{tok.Key, tok.Seq}]
+		if !ok || (end >= 0 && del.Time > end) || resignedBefore(h, tok, del.Time) {
+			c.Counts["renewals-checked"]++
+			continue
+		}
+		c.Counts["renewals-checked"]++
+		promised := o.invoke.Time + int64(ttl)
+		switch {
+		case del.Time < o.invoke.Time:
+			c.fail(fmt.Sprintf("renewal after revocation: %s's renewal of term %s, begun at %.3fs, was granted %v, but its key had been gone since revision %d (received at %.3fs)",
+				o.process(), tok, float64(o.invoke.Time)/1e9, ttl, del.Revision, float64(del.Time)/1e9),
+				del, o.invoke, o.done)
+		case del.Time < promised-int64(leaseSlack):
+			c.fail(fmt.Sprintf("lease revoked early: %s renewed term %s for %v at %.3fs or later, and its key was gone at revision %d by %.3fs, %.1fs before the lease could end",
+				o.process(), tok, ttl, float64(o.invoke.Time)/1e9, del.Revision, float64(del.Time)/1e9, float64(promised-del.Time)/1e9),
+				o.invoke, o.done, del)
+		}
+	}
+	return c
+}
+
+// resignedBefore reports whether the holder of tok asked to resign it
+// before time t: the key's deletion is then its own doing.
+func resignedBefore(h *history, tok histories.Token, t int64) bool {
+	for _, o := range h.ops[histories.FResign] {
+		if o.invoke.Token != nil && *o.invoke.Token == tok && o.invoke.Time <= t {
+			return true
+		}
+	}
+	return false
+}
+
+// hasClockFaults reports whether any clock fault started in the run.
+func hasClockFaults(h *history) bool {
+	for _, e := range h.events {
+		if e.F == histories.FFaultStart && e.Fault != nil && e.Fault.Kind == "clock" {
+			return true
+		}
+	}
+	return false
+}

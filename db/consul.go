@@ -1,0 +1,214 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// Consul is a Consul server cluster, built from github.com/hashicorp/consul.
+type Consul struct{}
+
+const (
+	consulHTTPPort = 8500
+	consulRaftPort = 8300
+	// ConsulLockDelay is the lock-delay of every session the recipes
+	// create: after a session is invalidated, its lock cannot be taken
+	// for this long (Consul's default, 15s, would hide most failovers of
+	// a short run; 0 would remove Consul's own guard against a stale
+	// holder).
+	ConsulLockDelay = 5 * time.Second
+)
+
+func (Consul) Name() string           { return "consul" }
+func (Consul) DefaultVersion() string { return "v1.20.6" }
+func (Consul) BinaryPath() string     { return "/consul" }
+
+// Defaults: Consul's minimum session TTL is 10s, and a session outlives
+// its TTL by up to as much again (the servers wait 2×TTL), then the
+// lock-delay holds the lock free: a failover takes 20-30s, so faults
+// must last that long for a paused leader to wake to a lost lock.
+func (Consul) Defaults() Defaults {
+	return Defaults{Recipe: "consul-lock", TTL: 10 * time.Second, MinTTL: 10 * time.Second, TimeLimit: 180 * time.Second,
+		NemesisInterval: 30 * time.Second,
+		Unsupported:     []string{"wipe"}}
+}
+
+// LivenessBound: a dead holder's session lasts up to 2×TTL after its
+// last renewal (a new raft leader restarts every session's timer), then
+// the lock-delay, then a waiter's retry.
+func (Consul) LivenessBound(ttl time.Duration) time.Duration {
+	return 2*ttl + ConsulLockDelay + ttl + 10*time.Second
+}
+
+func (Consul) Build(ctx context.Context, version, cacheDir string, log io.Writer) (string, error) {
+	return consulBuild(version).build(ctx, cacheDir, log)
+}
+
+func consulAddr(m Member) string { return fmt.Sprintf("%s:%d", m.IP, consulHTTPPort) }
+
+// MemberCommand starts a server that expects all to bootstrap, joins
+// the others over gossip (TCP and UDP 8301) and serves HTTP on its own
+// address. raft_multiplier 1 is the production timing HashiCorp
+// recommends; DNS, the WAN pool and update checks are off.
+func (Consul) MemberCommand(m Member, all []Member, dataDir string) []string {
+	args := []string{"/consul", "agent", "-server",
+		"-node", m.Name,
+		"-bootstrap-expect", strconv.Itoa(len(all)),
+		"-bind", m.IP.String(),
+		"-advertise", m.IP.String(),
+		"-client", m.IP.String(),
+		"-data-dir", dataDir,
+		"-dns-port", "-1",
+		"-serf-wan-port", "-1",
+		"-log-level", "info",
+		"-hcl", "performance { raft_multiplier = 1 }",
+		"-hcl", "disable_update_check = true",
+		"-hcl", "leave_on_terminate = false",
+		"-hcl", "skip_leave_on_interrupt = true",
+	}
+	for _, o := range all {
+		if o.Name != m.Name {
+			args = append(args, "-retry-join", o.IP.String())
+		}
+	}
+	return args
+}
+
+// ClientEndpoints are the servers' HTTP addresses (host:port).
+func (Consul) ClientEndpoints(all []Member) []string {
+	var eps []string
+	for _, m := range all {
+		eps = append(eps, consulAddr(m))
+	}
+	return eps
+}
+
+// ConsulClient is a client of one server's HTTP API with a request
+// timeout longer than the blocking queries it makes.
+func ConsulClient(addr string, timeout time.Duration) (*api.Client, error) {
+	cfg := api.DefaultNonPooledConfig()
+	cfg.Address = addr
+	cfg.HttpClient = &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("consul client of %s: %w", addr, err)
+	}
+	return c, nil
+}
+
+// WaitReady waits for a leader and a consistent read through every
+// server.
+func (c Consul) WaitReady(ctx context.Context, all []Member) error {
+	var last error
+	for {
+		last = nil
+		for _, m := range all {
+			cli, err := ConsulClient(consulAddr(m), 2*time.Second)
+			if err == nil {
+				_, _, err = cli.KV().Get("eh/ready", (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+			}
+			if err != nil {
+				last = fmt.Errorf("%s: %w", m.Name, err)
+				break
+			}
+		}
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("consul not serving consistent reads: %w", last)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// NewProbe reads the server's own raft state and term from
+// /v1/agent/self and the leader it knows from /v1/status/leader, both
+// answered by that server without forwarding.
+func (Consul) NewProbe(m Member) (Probe, error) {
+	cli, err := ConsulClient(consulAddr(m), 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &consulProbe{cli: cli, self: fmt.Sprintf("%s:%d", m.IP, consulRaftPort)}, nil
+}
+
+type consulProbe struct {
+	cli  *api.Client
+	self string // this server's raft address, its ID in raft
+}
+
+func (p *consulProbe) Probe(ctx context.Context) (histories.MemberStatus, error) {
+	type result struct {
+		v   map[string]map[string]any
+		err error
+	}
+	// Agent().Self takes no context: bound it here.
+	done := make(chan result, 1)
+	go func() {
+		v, err := p.cli.Agent().Self()
+		done <- result{v, err}
+	}()
+	var self result
+	select {
+	case self = <-done:
+	case <-ctx.Done():
+		return histories.MemberStatus{}, fmt.Errorf("reading raft stats: %w", ctx.Err())
+	}
+	if self.err != nil {
+		return histories.MemberStatus{}, fmt.Errorf("reading raft stats: %w", self.err)
+	}
+	raft, ok := self.v["Stats"]["raft"].(map[string]any)
+	if !ok {
+		return histories.MemberStatus{}, errors.New("no raft stats in /v1/agent/self (not a server?)")
+	}
+	state, _ := raft["state"].(string)
+	termStr, _ := raft["term"].(string)
+	term, err := strconv.ParseUint(termStr, 10, 64)
+	if err != nil {
+		return histories.MemberStatus{}, fmt.Errorf("raft term %q: %w", termStr, err)
+	}
+	st := histories.MemberStatus{ID: p.self, Term: term, IsLeader: state == "Leader"}
+	if leader, err := p.cli.Status().LeaderWithQueryOptions((&api.QueryOptions{}).WithContext(ctx)); err == nil {
+		st.Leader = leader
+	}
+	return st, nil
+}
+
+func (p *consulProbe) Close() error { return nil }
+
+// RemoveMember and AddMember: wiping a Consul server's data is not
+// supported yet.
+func (Consul) RemoveMember(ctx context.Context, all []Member, m Member) error {
+	return fmt.Errorf("consul: wipe is not supported: %w", errors.ErrUnsupported)
+}
+
+func (Consul) AddMember(ctx context.Context, all []Member, m Member, dataDir string) ([]string, error) {
+	return nil, fmt.Errorf("consul: wipe is not supported: %w", errors.ErrUnsupported)
+}
+
+// NewRecord follows the keys under prefix with blocking queries against
+// every server (stale reads, so a server cut off from the leader still
+// reports what it applies); see consulRecord.
+func (Consul) NewRecord(all []Member, prefix string) (StoreRecord, error) {
+	r := &consulRecord{prefix: strings.TrimPrefix(prefix, "/"), keys: map[string]*keyState{}, progress: newProgress()}
+	for _, m := range all {
+		cli, err := ConsulClient(consulAddr(m), consulRecordWait+5*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		r.servers = append(r.servers, cli)
+	}
+	return r, nil
+}

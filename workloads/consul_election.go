@@ -1,0 +1,412 @@
+package workloads
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/histories"
+)
+
+// consulStyle is how a Consul recipe takes the lock, checks it and
+// writes: the safe recipes and the unsafe control differ only here.
+type consulStyle int
+
+const (
+	// consulLock: api.Lock on a session of ours, its lost channel
+	// watched; writes fenced by a Txn with KVCheckSession on the lock.
+	consulLock consulStyle = iota
+	// consulUnfenced: consulLock's leadership, plain KV puts.
+	consulUnfenced
+	// consulSession: the hand-written recipe: a TTL session renewed
+	// every TTL/2, KV acquire, losers poll the key, the leader re-reads
+	// the key before acting; writes fenced like consulLock.
+	consulSession
+)
+
+// Read consistency modes (--consistency), Consul's three.
+const (
+	ConsistencyDefault    = "default"
+	ConsistencyConsistent = "consistent"
+	ConsistencyStale      = "stale"
+)
+
+// ConsistencyModes lists the --consistency values.
+var ConsistencyModes = []string{ConsistencyDefault, ConsistencyConsistent, ConsistencyStale}
+
+// consulRetry is how long a loser waits before trying a free lock again
+// (it may be under lock-delay) and a failed request before the next.
+const consulRetry = time.Second
+
+// consulTerm is one held acquisition of the lock.
+type consulTerm struct {
+	token   histories.Token
+	session string
+	lock    *api.Lock     // consulLock and consulUnfenced
+	stop    chan struct{} // closed to stop renewing (and destroy the session)
+	once    sync.Once
+}
+
+func (t *consulTerm) end() { t.once.Do(func() { close(t.stop) }) }
+
+// consulElection elects through one lock key with a Consul session. It
+// talks to one server at a time, as a client of a local agent would,
+// and moves to the next server when a request fails.
+type consulElection struct {
+	clients     []*api.Client
+	current     atomic.Int64
+	key         string
+	ttl         time.Duration
+	lockDelay   time.Duration
+	consistency string
+	style       consulStyle
+	lost        chan histories.Token
+	campaigning chan struct{}
+
+	mu   sync.Mutex
+	term *consulTerm
+}
+
+func newConsulElection(cfg CampaignerConfig, style consulStyle) (*consulElection, error) {
+	if len(cfg.Endpoints) == 0 {
+		return nil, errors.New("no Consul endpoints")
+	}
+	e := &consulElection{key: cfg.Prefix + "/leader", ttl: cfg.TTL, lockDelay: cfg.LockDelay, consistency: cfg.Consistency, style: style,
+		lost: make(chan histories.Token, 16), campaigning: make(chan struct{}, 1)}
+	if e.consistency == "" {
+		e.consistency = ConsistencyDefault
+	}
+	if e.ttl < 10*time.Second {
+		e.ttl = 10 * time.Second // Consul's minimum
+	}
+	for _, ep := range cfg.Endpoints {
+		cli, err := db.ConsulClient(ep, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		e.clients = append(e.clients, cli)
+	}
+	// Spread campaigners over the servers.
+	var h int64
+	for _, b := range []byte(cfg.Name) {
+		h = h*31 + int64(b)
+	}
+	e.current.Store(h)
+	return e, nil
+}
+
+func (e *consulElection) client() *api.Client {
+	n := int64(len(e.clients))
+	return e.clients[((e.current.Load()%n)+n)%n]
+}
+
+// failed moves to the next server after a request failed.
+func (e *consulElection) failed() { e.current.Add(1) }
+
+func (e *consulElection) held() *consulTerm {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.term
+}
+
+// Campaign is idempotent: a campaigner that already holds the lock gets
+// its term back once a consistent read confirms it.
+func (e *consulElection) Campaign(ctx context.Context, value string) (histories.Token, error) {
+	select {
+	case e.campaigning <- struct{}{}:
+		defer func() { <-e.campaigning }()
+	case <-ctx.Done():
+		return histories.Token{}, fmt.Errorf("waiting for the previous campaign: %v: %w", ctx.Err(), ErrDefinite)
+	}
+	if t := e.held(); t != nil {
+		tok, err := e.confirm(ctx, t.session)
+		if errors.Is(err, ErrDefinite) {
+			// The lock is gone though the session lives: the term is over.
+			e.mu.Lock()
+			if e.term == t {
+				e.term = nil
+			}
+			e.mu.Unlock()
+			t.end()
+		}
+		return tok, err
+	}
+	cli := e.client()
+	session, _, err := cli.Session().Create(&api.SessionEntry{
+		Name: "election-harness", TTL: e.ttl.String(), LockDelay: e.lockDelay, Behavior: api.SessionBehaviorRelease,
+	}, (&api.WriteOptions{}).WithContext(ctx))
+	if err != nil {
+		e.failed()
+		return histories.Token{}, fmt.Errorf("creating session: %w", err)
+	}
+	t := &consulTerm{session: session, stop: make(chan struct{})}
+	renewed := make(chan error, 1)
+	go func() { renewed <- cli.Session().RenewPeriodic(e.ttl.String(), session, nil, t.stop) }()
+
+	var lostCh <-chan struct{}
+	if e.style == consulSession {
+		err = e.acquire(ctx, cli, session, value)
+	} else {
+		lostCh, err = e.lockAPI(ctx, cli, t, value)
+	}
+	if err != nil {
+		t.end() // destroys the session, releasing the lock if it was taken after all
+		return histories.Token{}, err
+	}
+	tok, err := e.confirm(ctx, session)
+	if err != nil {
+		t.end()
+		return histories.Token{}, err
+	}
+	t.token = tok
+	e.mu.Lock()
+	e.term = t
+	e.mu.Unlock()
+	go e.watch(t, renewed, lostCh)
+	return tok, nil
+}
+
+// lockAPI takes the lock with api.Lock on our session.
+func (e *consulElection) lockAPI(ctx context.Context, cli *api.Client, t *consulTerm, value string) (<-chan struct{}, error) {
+	lock, err := cli.LockOpts(&api.LockOptions{Key: e.key, Value: []byte(value), Session: t.session, LockWaitTime: 2 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			close(stop)
+		case <-done:
+		}
+	}()
+	lostCh, err := lock.Lock(stop)
+	if err != nil {
+		e.failed()
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	if lostCh == nil {
+		return nil, fmt.Errorf("lock: %v: %w", ctx.Err(), ErrDefinite)
+	}
+	t.lock = lock
+	return lostCh, nil
+}
+
+// acquire is the hand-written loop: try to acquire; if another session
+// holds the key, poll until it is free; a free key that cannot be
+// acquired is under lock-delay, so wait and try again.
+func (e *consulElection) acquire(ctx context.Context, cli *api.Client, session, value string) error {
+	kv := cli.KV()
+	for {
+		ok, _, err := kv.Acquire(&api.KVPair{Key: e.key, Value: []byte(value), Session: session}, (&api.WriteOptions{}).WithContext(ctx))
+		if err != nil {
+			e.failed()
+			return fmt.Errorf("acquire: %w", err)
+		}
+		if ok {
+			return nil
+		}
+		var index uint64
+		for {
+			pair, meta, err := kv.Get(e.key, (&api.QueryOptions{WaitIndex: index, WaitTime: 2 * time.Second}).WithContext(ctx))
+			if ctx.Err() != nil {
+				return fmt.Errorf("acquire: %v: %w", ctx.Err(), ErrDefinite)
+			}
+			if err != nil {
+				e.failed()
+				return fmt.Errorf("polling the lock: %w", err)
+			}
+			if pair == nil || pair.Session == "" {
+				break
+			}
+			index = meta.LastIndex
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("acquire: %v: %w", ctx.Err(), ErrDefinite)
+		case <-time.After(consulRetry / 4):
+		}
+	}
+}
+
+// confirm reads the lock key back, consistently: our session must hold
+// it. The term's Seq is the key's ModifyIndex at acquisition (nothing
+// modifies the key while one session holds it) and its Index the
+// LockIndex.
+func (e *consulElection) confirm(ctx context.Context, session string) (histories.Token, error) {
+	pair, _, err := e.client().KV().Get(e.key, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+	if err != nil {
+		e.failed()
+		return histories.Token{}, fmt.Errorf("confirming leadership: %w", err)
+	}
+	if pair == nil || pair.Session != session {
+		return histories.Token{}, fmt.Errorf("lock %s is not held by session %s: %w", e.key, session, ErrDefinite)
+	}
+	return histories.Token{Key: e.key, Seq: int64(pair.ModifyIndex), Session: session, Index: int64(pair.LockIndex)}, nil
+}
+
+// watch reports the term lost when its session could not be renewed or
+// api.Lock's lost channel closed, while it is still the current term.
+func (e *consulElection) watch(t *consulTerm, renewed <-chan error, lostCh <-chan struct{}) {
+	select {
+	case <-renewed:
+	case <-lostCh:
+	case <-t.stop:
+		return
+	}
+	e.mu.Lock()
+	current := e.term == t
+	if current {
+		e.term = nil
+	}
+	e.mu.Unlock()
+	t.end()
+	if current {
+		e.lost <- t.token
+	}
+}
+
+func (e *consulElection) Resign(ctx context.Context) error {
+	e.mu.Lock()
+	t := e.term
+	e.term = nil
+	e.mu.Unlock()
+	if t == nil {
+		return nil
+	}
+	defer t.end()
+	var err error
+	if t.lock != nil {
+		err = t.lock.Unlock()
+	} else {
+		_, _, err = e.client().KV().Release(&api.KVPair{Key: e.key, Session: t.session}, (&api.WriteOptions{}).WithContext(ctx))
+	}
+	if err != nil {
+		e.failed()
+		return fmt.Errorf("release: %w", err)
+	}
+	return nil
+}
+
+// Leading: the lock recipes trust their lost channel; the hand-written
+// recipe re-reads the key before acting, as its authors advise.
+func (e *consulElection) Leading(ctx context.Context) (histories.Token, bool) {
+	t := e.held()
+	if t == nil {
+		return histories.Token{}, false
+	}
+	if e.style == consulSession {
+		tok, err := e.confirm(ctx, t.session)
+		if err != nil || tok != t.token {
+			return histories.Token{}, false
+		}
+	}
+	return t.token, true
+}
+
+// Write: the unsafe control puts; the others make the put conditional,
+// in one transaction, on the lock key being held by the term's session.
+func (e *consulElection) Write(ctx context.Context, key, value string) error {
+	kv := e.client().KV()
+	if e.style == consulUnfenced {
+		if _, err := kv.Put(&api.KVPair{Key: key, Value: []byte(value)}, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
+			e.failed()
+			return fmt.Errorf("put: %w", err)
+		}
+		return nil
+	}
+	t := e.held()
+	if t == nil {
+		return ErrNotLeader
+	}
+	ok, resp, _, err := kv.Txn(api.KVTxnOps{
+		{Verb: api.KVCheckSession, Key: e.key, Session: t.session},
+		{Verb: api.KVSet, Key: key, Value: []byte(value)},
+	}, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		e.failed()
+		return fmt.Errorf("fenced put: %w", err)
+	}
+	if !ok {
+		why := "rolled back"
+		if resp != nil && len(resp.Errors) > 0 {
+			why = resp.Errors[0].What
+		}
+		return fmt.Errorf("fence: lock %s not held by session %s (%s): %w", e.key, t.session, why, ErrDefinite)
+	}
+	return nil
+}
+
+// Renew: a Consul session is also invalidated when a health check of
+// its node fails, whatever its TTL, so a renewal promises no lifetime.
+func (e *consulElection) Renew(ctx context.Context) (histories.Token, time.Duration, error) {
+	return histories.Token{}, 0, fmt.Errorf("%s: a Consul session tied to its node's health has no least lifetime: %w", ErrUnsupported, ErrDefinite)
+}
+
+// Read reads the register in the run's consistency mode.
+func (e *consulElection) Read(ctx context.Context, key string) (string, error) {
+	q := &api.QueryOptions{}
+	switch e.consistency {
+	case ConsistencyConsistent:
+		q.RequireConsistent = true
+	case ConsistencyStale:
+		q.AllowStale = true
+	}
+	pair, _, err := e.client().KV().Get(key, q.WithContext(ctx))
+	if err != nil {
+		e.failed()
+		return "", fmt.Errorf("get: %w", err)
+	}
+	if pair == nil {
+		return "", nil
+	}
+	return string(pair.Value), nil
+}
+
+// Observe follows the lock key with consistent blocking queries and
+// reports each new holder: Revision and CreateRevision are the key's
+// ModifyIndex at acquisition, the term's Seq.
+func (e *consulElection) Observe(ctx context.Context, report func(Reply)) {
+	var index uint64
+	var last histories.Token
+	for ctx.Err() == nil {
+		pair, meta, err := e.client().KV().Get(e.key, (&api.QueryOptions{RequireConsistent: true, WaitIndex: index, WaitTime: 5 * time.Second}).WithContext(ctx))
+		if err != nil {
+			e.failed()
+			index = 0
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+			continue
+		}
+		index = meta.LastIndex
+		if pair == nil || pair.Session == "" {
+			continue
+		}
+		tok := histories.Token{Key: pair.Key, Session: pair.Session, Index: int64(pair.LockIndex)}
+		if tok == last {
+			continue
+		}
+		last = tok
+		report(Reply{Type: ReplyEvent, Event: EventObserved, Key: pair.Key, Value: string(pair.Value),
+			Revision: int64(pair.ModifyIndex), CreateRevision: int64(pair.ModifyIndex)})
+	}
+}
+
+func (e *consulElection) Lost() <-chan histories.Token { return e.lost }
+
+func (e *consulElection) Close() error {
+	if t := e.held(); t != nil {
+		t.end()
+	}
+	return nil
+}
