@@ -56,7 +56,7 @@ func TestConsulSafeRecipesUnderFaults(t *testing.T) {
 			if !strings.Contains(string(b), "reads were made in "+tc.consistency+" mode") {
 				t.Errorf("results.json does not say the reads' consistency mode (%s)", tc.consistency)
 			}
-			if l := leftovers(t); l != "" {
+			if l := leftovers(t, dir); l != "" {
 				t.Errorf("left behind: %s", l)
 			}
 			reproduces(t, dir, 0)

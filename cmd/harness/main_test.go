@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/election-harness/harness/cluster"
+	"github.com/election-harness/harness/histories"
 )
 
 // harnessBin is the harness built once for these tests, static like the
@@ -97,19 +100,31 @@ func latestRun(t *testing.T, store string) string {
 	return dir
 }
 
-// leftovers lists containers and networks of the harness still present.
-func leftovers(t *testing.T) string {
+// leftovers lists the containers and networks of the run stored in dir
+// that are still present. Only that run's: a Docker daemon shared with
+// other runs (or with what an earlier, killed job left) must not fail
+// this run's test.
+func leftovers(t *testing.T, dir string) string {
 	t.Helper()
-	var b strings.Builder
+	var cfg RunConfig
+	b, err := os.ReadFile(filepath.Join(dir, histories.ConfigFile))
+	if err == nil {
+		err = json.Unmarshal(b, &cfg)
+	}
+	if err != nil || cfg.RunID == "" {
+		t.Fatalf("reading the run id of %s: %v", dir, err)
+	}
+	label := "label=" + cluster.LabelRun + "=" + cfg.RunID
+	var out strings.Builder
 	for _, args := range [][]string{
-		{"ps", "-aq", "--filter", "label=io.election-harness=1"},
-		{"network", "ls", "-q", "--filter", "label=io.election-harness=1"},
+		{"ps", "-aq", "--filter", label},
+		{"network", "ls", "-q", "--filter", label},
 	} {
-		out, err := exec.Command("docker", args...).Output()
+		got, err := exec.Command("docker", args...).Output()
 		if err != nil {
 			t.Fatalf("docker %v: %v", args, err)
 		}
-		b.WriteString(strings.TrimSpace(string(out)))
+		out.WriteString(strings.TrimSpace(string(got)))
 	}
-	return b.String()
+	return out.String()
 }

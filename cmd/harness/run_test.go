@@ -58,7 +58,7 @@ func TestRunSafeRecipeUnderFaults(t *testing.T) {
 				t.Fatalf("results.json valid = %v", res["valid"])
 			}
 			checkCounts(t, res)
-			if l := leftovers(t); l != "" {
+			if l := leftovers(t, dir); l != "" {
 				t.Errorf("left behind: %s", l)
 			}
 			for _, f := range []string{"config.json", "history.jsonl", "report.html", "junit.xml", "nodes/n1.log", "nodes/c1.log", "../../index.html"} {
@@ -108,7 +108,7 @@ func expectStaleLeaderWrite(t *testing.T, args ...string) {
 	if !strings.Contains(string(b), "stale-leader write") {
 		t.Errorf("results.json does not name a stale-leader write")
 	}
-	if l := leftovers(t); l != "" {
+	if l := leftovers(t, dir); l != "" {
 		t.Errorf("left behind: %s", l)
 	}
 	reproduces(t, dir, 1)
@@ -138,7 +138,7 @@ func TestInterruptLeavesNothingBehind(t *testing.T) {
 	if err == nil {
 		t.Fatalf("an interrupted run exited 0: an interrupted run cannot be valid")
 	}
-	if l := leftovers(t); l != "" {
+	if l := leftovers(t, latestRun(t, store)); l != "" {
 		t.Fatalf("left behind after Ctrl-C: %s", l)
 	}
 }
