@@ -568,8 +568,8 @@ func TestResultsJSONValidField(t *testing.T) {
 
 func TestP7LeasesOutliveTheirTTL(t *testing.T) {
 	renew := func(b *builder, t0, t1 float64, tok *histories.Token, ttl string) {
-		op := b.invoke(t0, tok.Key[len(testElection):], histories.FRenew, "", "", tok)
-		b.add(t1, histories.Event{Type: histories.OK, Process: tok.Key[len(testElection):], F: histories.FRenew, Op: op, Token: tok, Value: ttl})
+		op := b.invoke(t0, tok.Key[len(testElection):], histories.FLeaseTTL, "", "", tok)
+		b.add(t1, histories.Event{Type: histories.OK, Process: tok.Key[len(testElection):], F: histories.FLeaseTTL, Op: op, Token: tok, Value: ttl})
 	}
 	held := func() (*builder, *histories.Token) {
 		b := &builder{}
@@ -587,11 +587,11 @@ func TestP7LeasesOutliveTheirTTL(t *testing.T) {
 		}
 	}
 	runCases(t, "P7", []checkCase{
-		{name: "the lease ends after its TTL", want: Valid, wantCounts: map[string]int64{"renewals-ok": 1, "renewals-checked": 1},
+		{name: "the lease ends after its TTL", want: Valid, wantCounts: map[string]int64{"lease-ttl-ok": 1, "lease-ttl-checked": 1},
 			build: renewThenGone(100, 3500)},
 		{name: "revoked a second after a 3s renewal (etcd #15247)", want: Invalid, wantMsg: "lease revoked early",
 			build: renewThenGone(100, 1100)},
-		{name: "a renewal granted after the key was gone (etcd #20590)", want: Invalid, wantMsg: "renewal after revocation",
+		{name: "a lease said alive after its key was gone (etcd #20590)", want: Invalid, wantMsg: "lease alive after revocation",
 			build: func() *builder {
 				b, tok := held()
 				b.storeDelete(1100, testElection+"c1", 11, 10)
@@ -609,8 +609,8 @@ func TestP7LeasesOutliveTheirTTL(t *testing.T) {
 				b.phase(4000, histories.PhaseRecord)
 				return b
 			}},
-		{name: "no renewals: informational", want: Valid, wantMsg: "no lease renewal completed", build: healthyRun},
-		{name: "clock faults: not judged", want: Valid, wantMsg: "renewals not judged",
+		{name: "no lease-ttl answers: informational", want: Valid, wantMsg: "no lease-ttl answer", build: healthyRun},
+		{name: "clock faults: not judged", want: Valid, wantMsg: "lease TTLs not judged",
 			build: func() *builder {
 				b, tok := held()
 				b.add(50, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStart, Fault: &histories.Fault{ID: 1, Kind: "clock"}})

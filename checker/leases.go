@@ -8,7 +8,7 @@ import (
 )
 
 // leaseSlack is how much earlier than promised a lease may end before
-// P7 calls it an anomaly: the invocation time bounds the renewal from
+// P7 calls it an anomaly: the invocation time bounds the answer from
 // below only up to the harness's own scheduling.
 const leaseSlack = time.Second
 
@@ -19,7 +19,7 @@ const leaseSlack = time.Second
 // from above (it is received after it happened). A key deleted before
 // the promised end, other than by its holder resigning, is a lease
 // revoked early: a stuck leader revoking leases (etcd #15247), a
-// renewal acknowledged after the lease was revoked (etcd #20590).
+// lease said alive (renewed) after it was revoked (etcd #20590).
 // Clock faults void the promise (the store measures TTLs by its own
 // clocks), so runs with them judge nothing.
 //
@@ -30,12 +30,12 @@ const leaseSlack = time.Second
 func checkLeases(h *history, rec *record) CheckResult {
 	c := newCheck("P7", "P7 leases outlive their TTL")
 	c.Informational = true
-	renewals := h.ops[histories.FRenew]
-	for _, o := range renewals {
-		c.Counts["renewals-"+string(o.done.Type)]++
+	answers := h.ops[histories.FLeaseTTL]
+	for _, o := range answers {
+		c.Counts["lease-ttl-"+string(o.done.Type)]++
 	}
-	if c.Counts["renewals-ok"] == 0 {
-		c.Notes = append(c.Notes, "no lease renewal completed (a campaigner that does not renew, or a store that makes no promise)")
+	if c.Counts["lease-ttl-ok"] == 0 {
+		c.Notes = append(c.Notes, "no lease-ttl answer (a campaigner that does not answer it, or a store that makes no promise)")
 		return c
 	}
 	if !rec.present {
@@ -43,37 +43,37 @@ func checkLeases(h *history, rec *record) CheckResult {
 		return c
 	}
 	if hasClockFaults(h) {
-		c.Notes = append(c.Notes, "clock faults make the store measure TTLs wrongly by design: renewals not judged")
+		c.Notes = append(c.Notes, "clock faults make the store measure TTLs wrongly by design: lease TTLs not judged")
 		return c
 	}
 	end := int64(-1)
 	if e, ok := h.phases[histories.PhaseEnd]; ok {
 		end = e.Time
 	}
-	for _, o := range renewals {
+	for _, o := range answers {
 		if o.done.Type != histories.OK || o.done.Token == nil {
 			continue
 		}
 		ttl, err := time.ParseDuration(o.done.Value)
 		if err != nil || ttl <= 0 {
-			c.Counts["renewals-without-ttl"]++
+			c.Counts["lease-ttl-empty"]++
 			continue
 		}
 		tok := *o.done.Token
 		del, ok := rec.deleted[keyID{tok.Key, tok.Seq}]
 		if !ok || (end >= 0 && del.Time > end) || resignedBefore(h, tok, del.Time) {
-			c.Counts["renewals-checked"]++
+			c.Counts["lease-ttl-checked"]++
 			continue
 		}
-		c.Counts["renewals-checked"]++
+		c.Counts["lease-ttl-checked"]++
 		promised := o.invoke.Time + int64(ttl)
 		switch {
 		case del.Time < o.invoke.Time:
-			c.fail(fmt.Sprintf("renewal after revocation: %s's renewal of term %s, begun at %.3fs, was granted %v, but its key had been gone since revision %d (received at %.3fs)",
+			c.fail(fmt.Sprintf("lease alive after revocation: %s asked the lease TTL of term %s at %.3fs and was told %v, but its key had been gone since revision %d (received at %.3fs)",
 				o.process(), tok, float64(o.invoke.Time)/1e9, ttl, del.Revision, float64(del.Time)/1e9),
 				del, o.invoke, o.done)
 		case del.Time < promised-int64(leaseSlack):
-			c.fail(fmt.Sprintf("lease revoked early: %s renewed term %s for %v at %.3fs or later, and its key was gone at revision %d by %.3fs, %.1fs before the lease could end",
+			c.fail(fmt.Sprintf("lease revoked early: %s was told term %s's lease lives %v at %.3fs or later, and its key was gone at revision %d by %.3fs, %.1fs before the lease could end",
 				o.process(), tok, ttl, float64(o.invoke.Time)/1e9, del.Revision, float64(del.Time)/1e9, float64(promised-del.Time)/1e9),
 				o.invoke, o.done, del)
 		}

@@ -46,6 +46,13 @@ func (Consul) Defaults() Defaults {
 // LivenessBound: a dead holder's session lasts up to 2×TTL after its
 // last renewal (a new raft leader restarts every session's timer), then
 // the lock-delay, then a waiter's retry.
+// LeaseExpiry: Consul invalidates a session up to twice its TTL after
+// its last renewal, holds the lock for the lock-delay, and api.Lock's
+// waiters retry every 5 s.
+func (Consul) LeaseExpiry(ttl time.Duration) time.Duration {
+	return 2*ttl + ConsulLockDelay + 5*time.Second
+}
+
 func (Consul) LivenessBound(ttl time.Duration) time.Duration {
 	return 2*ttl + ConsulLockDelay + ttl + 10*time.Second
 }

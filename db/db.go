@@ -26,6 +26,10 @@ type DB interface {
 	// LivenessBound is how long after a heal a new leader may take to
 	// be elected, for sessions of ttl: P6's bound.
 	LivenessBound(ttl time.Duration) time.Duration
+	// LeaseExpiry is the longest the store takes, for sessions of ttl,
+	// to end the lease of a holder gone silent and let another take
+	// the lock: how long the nemesis stops a leader.
+	LeaseExpiry(ttl time.Duration) time.Duration
 	// Build returns the path of a static binary of version, building it
 	// from the published Go modules into cacheDir if it is not cached.
 	// Progress goes to log.

@@ -41,6 +41,10 @@ func (Etcd) Defaults() Defaults {
 // LivenessBound: a new leader needs the old session to expire (TTL), a
 // raft election if the member leader went too (a few election timeouts),
 // and a campaign round trip; twice the TTL plus ten seconds covers all.
+// LeaseExpiry: the leader's lessor revokes an expired lease within its
+// 500 ms check; waiters are watching the key.
+func (Etcd) LeaseExpiry(ttl time.Duration) time.Duration { return ttl + time.Second }
+
 func (Etcd) LivenessBound(ttl time.Duration) time.Duration { return 2*ttl + 10*time.Second }
 
 const etcdMain = `package main

@@ -24,11 +24,11 @@ const (
 // in invoke/completion pairs linked by Event.Op; the rest are single events.
 const (
 	// Campaigner operations.
-	FCampaign = "campaign" // ok carries the Token of the won term
-	FResign   = "resign"   // carries the Token being resigned
-	FWrite    = "write"    // Key, Value, and the Token the leader fenced with
-	FRead     = "read"     // Key; ok carries the Value read ("" = absent)
-	FRenew    = "renew"    // the leader asks how long its lease still lives; ok carries Token and Value, that time
+	FCampaign = "campaign"  // ok carries the Token of the won term
+	FResign   = "resign"    // carries the Token being resigned
+	FWrite    = "write"     // Key, Value, and the Token the leader fenced with
+	FRead     = "read"      // Key; ok carries the Value read ("" = absent)
+	FLeaseTTL = "lease-ttl" // the leader asks how long its lease still lives; ok carries Token and Value, that time
 
 	// Asynchronous campaigner notifications (Type info, no invoke).
 	FLost     = "lost"     // the campaigner learned it no longer leads Token

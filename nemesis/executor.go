@@ -31,7 +31,14 @@ type Node interface {
 type Leaders interface {
 	RaftLeader() (string, uint64)
 	ElectionLeader() (string, *histories.Token)
+	// ElectionLeaderActing is the election leader while it acts on its
+	// leadership (a write invoked and not yet answered), "" otherwise.
+	ElectionLeaderActing() string
 }
+
+// aimWait bounds how long a stop of the election leader waits for the
+// leader to act.
+const aimWait = 3 * time.Second
 
 // Membership changes who is a member, for member loss and rejoin.
 type Membership interface {
@@ -86,7 +93,9 @@ func (x *Executor) Run(ctx context.Context, start time.Time, steps []Step) {
 			x.Log.Warn("fault not applied", "kind", s.Kind, "rule", s.Rule, "err", err)
 			continue
 		}
-		wait.Until(ctx, start.Add(s.Start+s.Duration))
+		// From when it started: a fault that waited for its moment still
+		// lasts as long as planned.
+		wait.For(ctx, s.Duration)
 		// Heal even when the run is ending: a fresh context, so a cancelled
 		// run still undoes its fault.
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
@@ -101,6 +110,9 @@ func (x *Executor) Run(ctx context.Context, start time.Time, steps []Step) {
 // the fault as resolved (its ID is Stop's argument).
 func (x *Executor) Start(ctx context.Context, s Step) (histories.Fault, error) {
 	rng := rand.New(rand.NewPCG(s.Pick, 1))
+	if stopsANode(s.Kind) && s.Rule == TargetElectionLeader {
+		x.awaitActingLeader(ctx)
+	}
 	f, err := x.resolve(rng, s)
 	if err != nil {
 		return histories.Fault{}, err
@@ -205,6 +217,9 @@ func (x *Executor) resolve(rng *rand.Rand, s Step) (*fault, error) {
 			return nil, err
 		}
 		ev.Targets = []string{n.Name()}
+		if s.Rule == TargetElectionLeader && x.Leaders.ElectionLeaderActing() == n.Name() {
+			ev.Params["aim"] = "mid-write"
+		}
 		a := n.Agent()
 		switch s.Kind {
 		case KindPause:
@@ -357,6 +372,24 @@ func eachCut(cuts []cut, do func(c cut) error) error {
 	return each(cuts, func(c cut) string { return c.node.Name() }, do)
 }
 
+func stopsANode(kind string) bool {
+	return kind == KindPause || kind == KindFreeze || kind == KindKill
+}
+
+// awaitActingLeader waits, up to aimWait, until the election leader is
+// acting on its leadership: a leader stopped between its check and its
+// write is the one that wakes and acts on a lease that ended while it
+// slept, which a leader stopped between writes may notice first.
+func (x *Executor) awaitActingLeader(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, aimWait)
+	defer cancel()
+	for x.Leaders.ElectionLeaderActing() == "" {
+		if !wait.For(ctx, 5*time.Millisecond) {
+			return
+		}
+	}
+}
+
 // eachNode applies do to every node, and joins the errors.
 func eachNode(nodes []Node, do func(n Node) error) error {
 	return each(nodes, Node.Name, do)
@@ -386,6 +419,11 @@ func (x *Executor) target(rng *rand.Rand, rule string) (Node, error) {
 	case TargetRandomMember:
 		return pick(rng, x.Members)
 	case TargetElectionLeader:
+		if name := x.Leaders.ElectionLeaderActing(); name != "" {
+			if n := byName(x.Campaigners, name); n != nil {
+				return n, nil
+			}
+		}
 		if name, _ := x.Leaders.ElectionLeader(); name != "" {
 			if n := byName(x.Campaigners, name); n != nil {
 				return n, nil

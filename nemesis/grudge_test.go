@@ -28,6 +28,7 @@ func (l fixedLeaders) RaftLeader() (string, uint64) { return l.raft, 2 }
 func (l fixedLeaders) ElectionLeader() (string, *histories.Token) {
 	return l.election, &histories.Token{Seq: 1}
 }
+func (l fixedLeaders) ElectionLeaderActing() string { return l.election }
 
 func nodes(prefix string, n int) []Node {
 	var out []Node

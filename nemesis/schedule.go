@@ -126,17 +126,30 @@ func ruleChoices(entry string) (string, []weighted) {
 	return kind, []weighted{{rule, 1}}
 }
 
-// Plan is the schedule for a run: faults start after a quiet first
-// interval, last between half and twice the interval, and are separated
-// by a rest of half to one interval. Nothing is planned to run past
-// timeLimit.
-func Plan(seed int64, kinds []string, interval, timeLimit time.Duration) []Step {
-	if len(kinds) == 0 || interval <= 0 {
+// Pace sets how often faults come and how long they last.
+type Pace struct {
+	// Interval is the mean time between faults: they start after a
+	// quiet first interval, last half to twice as long, and are
+	// separated by a rest of half to one interval.
+	Interval time.Duration
+	// TimeLimit is the workload's length: nothing is planned past it.
+	TimeLimit time.Duration
+	// LeaseExpiry is the longest the store can take to end the lease of
+	// a holder that went silent and let another campaigner lead. A pause
+	// or freeze of the election leader lasts a second longer than this:
+	// what a stopped leader does when it wakes matters only once its
+	// lease ended while it slept, and a shorter pause never shows it.
+	LeaseExpiry time.Duration
+}
+
+// Plan is the schedule for a run at pace p.
+func Plan(seed int64, kinds []string, p Pace) []Step {
+	if len(kinds) == 0 || p.Interval <= 0 {
 		return nil
 	}
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x6e656d65736973))
 	var steps []Step
-	at := interval
+	at := p.Interval
 	// Kinds are dealt from a shuffled deck, dealt again when it runs
 	// out: every kind asked for comes up as often as the others, so no
 	// seed goes without pauses, say, by chance.
@@ -149,15 +162,19 @@ func Plan(seed int64, kinds []string, interval, timeLimit time.Duration) []Step 
 		entry := deck[0]
 		deck = deck[1:]
 		kind, choices := ruleChoices(entry)
-		dur := interval/2 + time.Duration(rng.Int64N(int64(interval)*3/2+1))
-		if at+dur > timeLimit {
-			dur = timeLimit - at
+		rule := pickRule(rng, choices)
+		dur := p.Interval/2 + time.Duration(rng.Int64N(int64(p.Interval)*3/2+1))
+		if (kind == KindPause || kind == KindFreeze) && rule == TargetElectionLeader && p.LeaseExpiry > 0 {
+			dur = max(dur, p.LeaseExpiry+time.Second)
 		}
-		if dur < interval/4 {
+		if at+dur > p.TimeLimit {
+			dur = p.TimeLimit - at
+		}
+		if dur < p.Interval/4 {
 			break
 		}
-		steps = append(steps, Step{Start: at, Duration: dur, Kind: kind, Rule: pickRule(rng, choices), Pick: rng.Uint64()})
-		at += dur + interval/2 + time.Duration(rng.Int64N(int64(interval)/2+1))
+		steps = append(steps, Step{Start: at, Duration: dur, Kind: kind, Rule: rule, Pick: rng.Uint64()})
+		at += dur + p.Interval/2 + time.Duration(rng.Int64N(int64(p.Interval)/2+1))
 	}
 	return steps
 }

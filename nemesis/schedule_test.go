@@ -8,12 +8,12 @@ import (
 
 func TestPlanIsAFunctionOfItsInputs(t *testing.T) {
 	kinds := []string{KindPartition, KindPause, KindKill}
-	a := Plan(7, kinds, 5*time.Second, 60*time.Second)
-	b := Plan(7, kinds, 5*time.Second, 60*time.Second)
+	a := Plan(7, kinds, Pace{Interval: 5 * time.Second, TimeLimit: 60 * time.Second})
+	b := Plan(7, kinds, Pace{Interval: 5 * time.Second, TimeLimit: 60 * time.Second})
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("same seed gave different schedules:\n%v\n%v", a, b)
 	}
-	c := Plan(8, kinds, 5*time.Second, 60*time.Second)
+	c := Plan(8, kinds, Pace{Interval: 5 * time.Second, TimeLimit: 60 * time.Second})
 	if reflect.DeepEqual(a, c) {
 		t.Fatalf("seeds 7 and 8 gave the same schedule %v", a)
 	}
@@ -21,7 +21,7 @@ func TestPlanIsAFunctionOfItsInputs(t *testing.T) {
 
 func TestPlanBounds(t *testing.T) {
 	for seed := int64(1); seed <= 50; seed++ {
-		steps := Plan(seed, []string{KindPause, KindPartition}, 5*time.Second, 60*time.Second)
+		steps := Plan(seed, []string{KindPause, KindPartition}, Pace{Interval: 5 * time.Second, TimeLimit: 60 * time.Second})
 		if len(steps) < 3 {
 			t.Fatalf("seed %d: only %d faults in 60s at a 5s interval", seed, len(steps))
 		}
@@ -67,15 +67,37 @@ func TestParseKinds(t *testing.T) {
 }
 
 func TestNoKindsNoFaults(t *testing.T) {
-	if s := Plan(1, nil, 5*time.Second, time.Minute); len(s) != 0 {
+	if s := Plan(1, nil, Pace{Interval: 5 * time.Second, TimeLimit: time.Minute}); len(s) != 0 {
 		t.Fatalf("no kinds gave %d steps", len(s))
 	}
 }
 
 func TestPlanNarrowedToOneRule(t *testing.T) {
-	for _, s := range Plan(3, []string{"clock:" + ClockSlowElectionLeader}, 5*time.Second, time.Minute) {
+	for _, s := range Plan(3, []string{"clock:" + ClockSlowElectionLeader}, Pace{Interval: 5 * time.Second, TimeLimit: time.Minute}) {
 		if s.Kind != KindClock || s.Rule != ClockSlowElectionLeader {
 			t.Fatalf("step %+v: want only clock slow-election-leader", s)
 		}
+	}
+}
+
+// A pause or freeze of the election leader outlives the store's lease
+// (unless the run ends first); other faults keep their drawn length.
+func TestLeaderPausesOutliveTheLease(t *testing.T) {
+	pace := Pace{Interval: 5 * time.Second, TimeLimit: 120 * time.Second, LeaseExpiry: 8 * time.Second}
+	short := 0
+	for seed := int64(1); seed <= 30; seed++ {
+		for _, s := range Plan(seed, []string{KindPause, KindFreeze, KindPartition}, pace) {
+			leaderStop := (s.Kind == KindPause || s.Kind == KindFreeze) && s.Rule == TargetElectionLeader
+			ranToTheEnd := s.Start+s.Duration == pace.TimeLimit
+			if leaderStop && s.Duration < pace.LeaseExpiry+time.Second && !ranToTheEnd {
+				t.Errorf("seed %d: %+v: the election leader is stopped for less than its lease", seed, s)
+			}
+			if !leaderStop && s.Duration < pace.LeaseExpiry {
+				short++
+			}
+		}
+	}
+	if short == 0 {
+		t.Errorf("no fault other than a leader pause was shorter than the lease: the floor applies to all")
 	}
 }

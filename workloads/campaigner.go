@@ -32,11 +32,11 @@ type Recipe interface {
 	Write(ctx context.Context, key, value string) error
 	// Read returns the register's value ("" if absent).
 	Read(ctx context.Context, key string) (string, error)
-	// Renew renews the lease of the term this campaigner leads, once,
-	// and returns the TTL the store granted: the least time the lease
-	// now lives. ErrNotLeader without a term; an error starting
-	// ErrUnsupported if the store makes no such promise.
-	Renew(ctx context.Context) (histories.Token, time.Duration, error)
+	// LeaseTTL returns the term this campaigner leads and the least time
+	// its lease still lives, as the store promises it (a TTL query's
+	// answer, or a renewal's TTL). ErrNotLeader without a term; an error
+	// starting ErrUnsupported if the store makes no such promise.
+	LeaseTTL(ctx context.Context) (histories.Token, time.Duration, error)
 	// Observe reports every leader it sees until ctx is done.
 	Observe(ctx context.Context, report func(Reply))
 	// Lost delivers the token of a term the campaigner learned it lost.
@@ -173,10 +173,10 @@ func execute(ctx context.Context, r Recipe, cmd Command, work time.Duration, sta
 		rep.Value, err = r.Read(opCtx, cmd.Key)
 	case OpObserve:
 		go r.Observe(ctx, send)
-	case OpRenew:
+	case OpLeaseTTL:
 		var tok histories.Token
 		var ttl time.Duration
-		tok, ttl, err = r.Renew(opCtx)
+		tok, ttl, err = r.LeaseTTL(opCtx)
 		if err == nil {
 			rep.Token, rep.Value = &tok, ttl.String()
 		} else if !errors.Is(err, ErrDefinite) && opCtx.Err() == nil {

@@ -105,7 +105,7 @@ func (c *Conn) Invoke(ctx context.Context, process string, cmd Command, token *h
 		if rep.Token != nil {
 			e.Token = rep.Token
 		}
-		if (f == OpRead || f == OpClock || f == OpRenew) && t == histories.OK { // ops that return a value
+		if (f == OpRead || f == OpClock || f == OpLeaseTTL) && t == histories.OK { // ops that return a value
 			e.Value = rep.Value
 		}
 		return c.rec.Record(e)

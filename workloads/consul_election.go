@@ -345,9 +345,9 @@ func (e *consulElection) Write(ctx context.Context, key, value string) error {
 	return nil
 }
 
-// Renew: a Consul session is also invalidated when a health check of
+// LeaseTTL: a Consul session is also invalidated when a health check of
 // its node fails, whatever its TTL, so a renewal promises no lifetime.
-func (e *consulElection) Renew(ctx context.Context) (histories.Token, time.Duration, error) {
+func (e *consulElection) LeaseTTL(ctx context.Context) (histories.Token, time.Duration, error) {
 	return histories.Token{}, 0, fmt.Errorf("%s: a Consul session tied to its node's health has no least lifetime: %w", ErrUnsupported, ErrDefinite)
 }
 

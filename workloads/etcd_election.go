@@ -222,12 +222,12 @@ func (e *etcdElection) Write(ctx context.Context, key, value string) error {
 	return nil
 }
 
-// Renew asks etcd how long the term's lease has left (TimeToLive, in
+// LeaseTTL asks etcd how long the term's lease has left (TimeToLive, in
 // whole seconds, rounded down): the lease lives at least that long
 // after the question was asked. It does not renew: the session's own
 // keepalives do, by the campaigner's clock, and the harness's asking
 // must not keep alive a lease the campaigner would let lapse.
-func (e *etcdElection) Renew(ctx context.Context) (histories.Token, time.Duration, error) {
+func (e *etcdElection) LeaseTTL(ctx context.Context) (histories.Token, time.Duration, error) {
 	e.mu.Lock()
 	tok, sess := e.token, e.sess
 	e.mu.Unlock()

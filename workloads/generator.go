@@ -57,8 +57,8 @@ type Client struct {
 
 	mu    sync.Mutex
 	lostC chan histories.Token
-	// noRenew: the campaigner said it does not do renew.
-	noRenew atomic.Bool
+	// noLeaseTTL: the campaigner said it does not answer lease-ttl.
+	noLeaseTTL atomic.Bool
 }
 
 // NewClient returns a client for the campaigner behind conn.
@@ -142,10 +142,10 @@ func (c *Client) lead(ctx context.Context, tok histories.Token) (lost bool) {
 			}
 		default:
 		}
-		if n%3 == 1 && !c.noRenew.Load() {
-			r := c.Conn.Invoke(ctx, c.Name, Command{Op: OpRenew, TimeoutMS: ms(c.cfg.OpTimeout)}, &tok)
+		if n%3 == 1 && !c.noLeaseTTL.Load() {
+			r := c.Conn.Invoke(ctx, c.Name, Command{Op: OpLeaseTTL, TimeoutMS: ms(c.cfg.OpTimeout)}, &tok)
 			if r.Type == histories.Fail && (strings.HasPrefix(r.Error, ErrUnsupported) || strings.HasPrefix(r.Error, "unknown op")) {
-				c.noRenew.Store(true)
+				c.noLeaseTTL.Store(true)
 			}
 		}
 		value := fmt.Sprintf("%s/%d/%d", c.Name, tok.Seq, n)

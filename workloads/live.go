@@ -14,6 +14,7 @@ type Live struct {
 	raftLeader  string // member name
 	raftTerm    uint64
 	leaders     map[string]histories.Token // campaigners that believe they lead
+	writing     map[string]bool            // campaigners with a write invoked, not answered
 	lastLeader  string
 	ops         int64
 	okOps       int64
@@ -27,7 +28,7 @@ type Live struct {
 
 // NewLive returns an empty live state.
 func NewLive() *Live {
-	return &Live{leaders: map[string]histories.Token{}, electedSeen: map[int64]bool{}}
+	return &Live{leaders: map[string]histories.Token{}, writing: map[string]bool{}, electedSeen: map[int64]bool{}}
 }
 
 // Observe updates the live state from one recorded event; it is a
@@ -39,6 +40,13 @@ func (l *Live) Observe(e histories.Event) {
 		l.ops++
 		if e.Type == histories.OK {
 			l.okOps++
+		}
+	}
+	if e.F == histories.FWrite {
+		if e.Type == histories.Invoke {
+			l.writing[e.Process] = true
+		} else {
+			delete(l.writing, e.Process)
 		}
 	}
 	switch {
@@ -88,6 +96,23 @@ func (l *Live) ElectionLeader() (string, *histories.Token) {
 		return name, &t
 	}
 	return "", nil
+}
+
+// ElectionLeaderActing is a campaigner that believes it leads and has a
+// write invoked and not yet answered (the most recent winner first), ""
+// if none.
+func (l *Live) ElectionLeaderActing() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.leaders[l.lastLeader]; ok && l.writing[l.lastLeader] {
+		return l.lastLeader
+	}
+	for name := range l.leaders {
+		if l.writing[name] {
+			return name
+		}
+	}
+	return ""
 }
 
 // Counts returns completed operations, ok operations and distinct terms won.

@@ -19,14 +19,14 @@ const (
 	// its wall clock in Unix nanoseconds and its monotonic nanoseconds
 	// since it started. Tests use it to see a clock fault from inside.
 	OpClock = "clock"
-	// OpRenew asks for the least time the lease (session) of the term
+	// OpLeaseTTL asks for the least time the lease (session) of the term
 	// the campaigner leads still lives, as the store promises it (the
 	// time left of a TTL query, or the TTL of a renewal): ok carries the
 	// Token and Value, a Go duration ("2s"). Built-in etcd campaigners
 	// ask TimeToLive, which does not renew. A campaigner whose store
 	// promises no such time replies fail with an error starting
 	// "unsupported", and is not asked again.
-	OpRenew = "renew"
+	OpLeaseTTL = "lease-ttl"
 )
 
 // ErrUnsupported prefixes the error of an op a campaigner does not do.

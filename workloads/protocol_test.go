@@ -41,7 +41,7 @@ func (s *scriptedRecipe) Read(ctx context.Context, key string) (string, error) {
 func (s *scriptedRecipe) Observe(ctx context.Context, report func(Reply)) {
 	report(Reply{Type: ReplyEvent, Event: EventObserved, Key: "/e/c1", CreateRevision: 42, Revision: 43})
 }
-func (s *scriptedRecipe) Renew(ctx context.Context) (histories.Token, time.Duration, error) {
+func (s *scriptedRecipe) LeaseTTL(ctx context.Context) (histories.Token, time.Duration, error) {
 	return histories.Token{Key: "/e/c1", Seq: 42}, 3 * time.Second, nil
 }
 func (s *scriptedRecipe) Lost() <-chan histories.Token { return s.lost }
@@ -104,7 +104,7 @@ func TestProtocolRecordsOutcomes(t *testing.T) {
 		t.Fatalf("blocked read took %v", time.Since(start))
 	}
 	close(recipe.block)
-	got = conn.Invoke(ctx, "c1", Command{Op: OpRenew, TimeoutMS: 1000}, &tok)
+	got = conn.Invoke(ctx, "c1", Command{Op: OpLeaseTTL, TimeoutMS: 1000}, &tok)
 	if got.Type != histories.OK || got.Value != "3s" || got.Token == nil || got.Token.Seq != 42 {
 		t.Fatalf("renew completion %+v, want ok with the TTL 3s and the term", got)
 	}

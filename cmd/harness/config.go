@@ -33,13 +33,16 @@ type RunConfig struct {
 	Consistency     string   `json:"consistency,omitempty"`
 	Nemesis         []string `json:"nemesis"`
 	NemesisInterval Duration `json:"nemesis_interval"`
-	TimeLimit       Duration `json:"time_limit"`
-	Seed            int64    `json:"seed"`
-	Store           string   `json:"store"`
-	ElectionPrefix  string   `json:"election_prefix"`
-	RegisterPrefix  string   `json:"register_prefix"`
-	RegisterKey     string   `json:"register_key"`
-	LivenessBound   Duration `json:"liveness_bound"`
+	// LeaseExpiry is the store's longest lease end for TTL: stops of
+	// the election leader last longer.
+	LeaseExpiry    Duration `json:"lease_expiry"`
+	TimeLimit      Duration `json:"time_limit"`
+	Seed           int64    `json:"seed"`
+	Store          string   `json:"store"`
+	ElectionPrefix string   `json:"election_prefix"`
+	RegisterPrefix string   `json:"register_prefix"`
+	RegisterKey    string   `json:"register_key"`
+	LivenessBound  Duration `json:"liveness_bound"`
 	// Command reproduces the run.
 	Command string `json:"command"`
 }

@@ -86,6 +86,7 @@ type noLeaders struct{}
 
 func (noLeaders) RaftLeader() (string, uint64)               { return "", 0 }
 func (noLeaders) ElectionLeader() (string, *histories.Token) { return "", nil }
+func (noLeaders) ElectionLeaderActing() string               { return "" }
 
 // reaches dials from node a to node b's etcd peer port (campaigners:
 // agent port) from inside a.

@@ -207,7 +207,7 @@ func runTest(parent context.Context, f runFlags) error {
 		Test: testName(d.Name(), f.recipe, kinds), RunID: runID, Started: time.Now().UTC(),
 		DB: d.Name(), Version: f.version, Binary: f.binary, Image: prep.image,
 		Nodes: f.nodes, Campaigners: f.campaigners, Recipe: f.recipe, TTL: Duration(f.ttl), Consistency: f.consistency,
-		Nemesis: kinds, NemesisInterval: Duration(f.interval), TimeLimit: Duration(f.timeLimit),
+		Nemesis: kinds, NemesisInterval: Duration(f.interval), LeaseExpiry: Duration(d.LeaseExpiry(f.ttl)), TimeLimit: Duration(f.timeLimit),
 		Seed: f.seed, Store: f.store,
 		ElectionPrefix: prefix + "election/", RegisterPrefix: prefix + "register/", RegisterKey: prefix + "register/r",
 		LivenessBound: Duration(d.LivenessBound(f.ttl)),
@@ -375,7 +375,8 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 
 	// Faults until the time limit.
 	nctx, stopNemesis := context.WithTimeout(ctx, time.Duration(r.cfg.TimeLimit))
-	exec.Run(nctx, start, nemesis.Plan(r.cfg.Seed, r.kinds, time.Duration(r.cfg.NemesisInterval), time.Duration(r.cfg.TimeLimit)))
+	exec.Run(nctx, start, nemesis.Plan(r.cfg.Seed, r.kinds, nemesis.Pace{
+		Interval: time.Duration(r.cfg.NemesisInterval), TimeLimit: time.Duration(r.cfg.TimeLimit), LeaseExpiry: time.Duration(r.cfg.LeaseExpiry)}))
 	<-nctx.Done()
 	stopNemesis()
 	if ctx.Err() != nil {
