@@ -35,11 +35,12 @@ func (Consul) BinaryPath() string     { return "/consul" }
 
 // Defaults: Consul's minimum session TTL is 10s, and a session outlives
 // its TTL by up to as much again (the servers wait 2×TTL), then the
-// lock-delay holds the lock free: a failover takes 20-30s, so faults
-// must last that long for a paused leader to wake to a lost lock.
+// lock-delay holds the lock free: a failover takes 20-30s. Stops of the
+// election leader last that long (LeaseExpiry); other faults come every
+// 10s or so, and a run lasts long enough for several failovers.
 func (Consul) Defaults() Defaults {
-	return Defaults{Recipe: "consul-lock", TTL: 10 * time.Second, MinTTL: 10 * time.Second, TimeLimit: 180 * time.Second,
-		NemesisInterval: 30 * time.Second,
+	return Defaults{Recipe: "consul-lock", TTL: 10 * time.Second, MinTTL: 10 * time.Second, TimeLimit: 240 * time.Second,
+		NemesisInterval: 10 * time.Second,
 		Unsupported:     []string{"wipe"}}
 }
 

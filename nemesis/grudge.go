@@ -139,8 +139,9 @@ func (x *Executor) bridge(rng *rand.Rand, g grudge) (grudge, error) {
 	return g, nil
 }
 
-func shuffled(rng *rand.Rand, nodes []Node) []Node {
-	s := append([]Node{}, nodes...)
+// shuffled returns a shuffled copy of items.
+func shuffled[T any](rng *rand.Rand, items []T) []T {
+	s := append([]T{}, items...)
 	rng.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
 	return s
 }

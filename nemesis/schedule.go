@@ -65,8 +65,11 @@ type weighted struct {
 var rules = map[string][]weighted{
 	KindPartition: {{GrudgeIsolateRaftLeader, 2}, {GrudgeMajorityMinority, 2}, {GrudgeIsolateElectionLeader, 3}, {GrudgeIsolateMember, 1},
 		{GrudgeBridge, 1}, {GrudgeRing, 1}, {GrudgeLeaderDeaf, 1}, {GrudgeLeaderMute, 1}},
-	KindPause:  {{TargetElectionLeader, 5}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
-	KindFreeze: {{TargetElectionLeader, 5}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
+	// A stopped election leader is what leases fail on (and a stopped
+	// raft leader, what lessors do): stops mostly aim there; a stopped
+	// campaigner that waits in its campaign wakes to an expired session.
+	KindPause:  {{TargetElectionLeader, 4}, {TargetRaftLeader, 1}, {TargetRandomCampaigner, 1}},
+	KindFreeze: {{TargetElectionLeader, 4}, {TargetRaftLeader, 1}, {TargetRandomCampaigner, 1}},
 	KindKill:   {{TargetElectionLeader, 2}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
 	KindLoss:   {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},
 	KindDelay:  {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},
@@ -152,17 +155,23 @@ func Plan(seed int64, kinds []string, p Pace) []Step {
 	at := p.Interval
 	// Kinds are dealt from a shuffled deck, dealt again when it runs
 	// out: every kind asked for comes up as often as the others, so no
-	// seed goes without pauses, say, by chance.
+	// seed goes without pauses, say, by chance. Each kind's rules are
+	// dealt so too, from a deck holding each rule as often as its
+	// weight: no seed goes without pauses of the election leader.
 	var deck []string
+	ruleDecks := map[string][]string{}
 	for {
 		if len(deck) == 0 {
-			deck = slices.Clone(kinds)
-			rng.Shuffle(len(deck), func(i, j int) { deck[i], deck[j] = deck[j], deck[i] })
+			deck = shuffled(rng, kinds)
 		}
 		entry := deck[0]
 		deck = deck[1:]
 		kind, choices := ruleChoices(entry)
-		rule := pickRule(rng, choices)
+		if len(ruleDecks[entry]) == 0 {
+			ruleDecks[entry] = shuffled(rng, cards(choices))
+		}
+		rule := ruleDecks[entry][0]
+		ruleDecks[entry] = ruleDecks[entry][1:]
 		dur := p.Interval/2 + time.Duration(rng.Int64N(int64(p.Interval)*3/2+1))
 		if (kind == KindPause || kind == KindFreeze) && rule == TargetElectionLeader && p.LeaseExpiry > 0 {
 			dur = max(dur, p.LeaseExpiry+time.Second)
@@ -179,17 +188,13 @@ func Plan(seed int64, kinds []string, p Pace) []Step {
 	return steps
 }
 
-func pickRule(rng *rand.Rand, ws []weighted) string {
-	total := 0
+// cards is a deck of rules, each as many times as its weight.
+func cards(ws []weighted) []string {
+	var out []string
 	for _, w := range ws {
-		total += w.weight
-	}
-	n := rng.IntN(total)
-	for _, w := range ws {
-		if n < w.weight {
-			return w.rule
+		for range w.weight {
+			out = append(out, w.rule)
 		}
-		n -= w.weight
 	}
-	return ws[len(ws)-1].rule
+	return out
 }

@@ -9,10 +9,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -272,6 +274,10 @@ func (s Suite) runEntry(ctx context.Context, self string, e Entry, store string,
 	o := Outcome{Entry: e}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, self, s.runArgs(e, store)...)
+	// An interrupted suite interrupts its runs, which heal their faults
+	// and remove their clusters: SIGKILL would leave both behind.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 3 * time.Minute
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	o.Seconds = time.Since(start).Seconds()
@@ -361,14 +367,25 @@ anything else: valid), 1 otherwise. Writes suite.json, junit.xml and suite.md
 			if ctx == nil {
 				ctx = context.Background()
 			}
+			// Ctrl-C stops launching runs and interrupts the running ones,
+			// which clean up; what finished is still written.
+			ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
 			res := SuiteResults{Name: s.Name, Shard: shardSpec, Outcomes: make([]Outcome, len(entries))}
 			fmt.Fprintf(os.Stderr, "suite %s: %d runs, %d at a time\n", s.Name, len(entries), parallel)
 			var wg sync.WaitGroup
 			var logMu sync.Mutex
 			sem := make(chan struct{}, parallel)
 			for i, e := range entries {
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+				}
+				if ctx.Err() != nil {
+					res.Outcomes[i] = Outcome{Entry: e, Verdict: "error", Summary: "not run: the suite was interrupted"}
+					continue
+				}
 				wg.Add(1)
-				sem <- struct{}{}
 				go func() {
 					defer wg.Done()
 					defer func() { <-sem }()
