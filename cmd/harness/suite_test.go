@@ -3,9 +3,12 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	junit "github.com/joshdk/go-junit"
 
@@ -266,5 +269,49 @@ func TestSuiteMarkdown(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("suite.md lacks\n%s\nin\n%s", want, md)
 		}
+	}
+}
+
+// TestInterruptedSuiteLeavesNothingBehind: Ctrl-C of a suite interrupts
+// its running run, which heals and removes its cluster; runs not started
+// are written as not run.
+func TestInterruptedSuiteLeavesNothingBehind(t *testing.T) {
+	needDocker(t)
+	path := writeSuite(t, `
+name: interrupted
+defaults: {time_limit: 60s, nemesis_interval: 2s}
+matrix:
+  recipe: [etcd-election]
+  nemesis: [partition]
+  seeds: [1, 2]
+`)
+	store, out := t.TempDir(), t.TempDir()
+	cmd := exec.Command(harnessBin, "suite", path, "--store", store, "--out", out)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		h, err := os.ReadFile(filepath.Join(store, "latest", "history.jsonl"))
+		if err == nil && strings.Contains(string(h), `"fault-start"`) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Fatalf("an interrupted suite exited 0")
+	}
+	if l := leftovers(t, latestRun(t, store)); l != "" {
+		t.Fatalf("left behind after Ctrl-C: %s", l)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "suite.json"))
+	if err != nil {
+		t.Fatalf("an interrupted suite wrote no suite.json: %v", err)
+	}
+	if !strings.Contains(string(b), "not run: the suite was interrupted") {
+		t.Errorf("suite.json does not say which runs did not run:\n%s", b)
 	}
 }
