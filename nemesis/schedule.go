@@ -68,8 +68,10 @@ var rules = map[string][]weighted{
 	// A stopped election leader is what leases fail on (and a stopped
 	// raft leader, what lessors do): stops mostly aim there; a stopped
 	// campaigner that waits in its campaign wakes to an expired session.
-	KindPause:  {{TargetElectionLeader, 4}, {TargetRaftLeader, 1}, {TargetRandomCampaigner, 1}},
-	KindFreeze: {{TargetElectionLeader, 4}, {TargetRaftLeader, 1}, {TargetRandomCampaigner, 1}},
+	// A random member (weight 0) is stopped only when asked for:
+	// pause:random-member.
+	KindPause:  {{TargetElectionLeader, 4}, {TargetRaftLeader, 1}, {TargetRandomCampaigner, 1}, {TargetRandomMember, 0}},
+	KindFreeze: {{TargetElectionLeader, 4}, {TargetRaftLeader, 1}, {TargetRandomCampaigner, 1}, {TargetRandomMember, 0}},
 	KindKill:   {{TargetElectionLeader, 2}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
 	KindLoss:   {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},
 	KindDelay:  {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},

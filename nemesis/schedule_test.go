@@ -57,6 +57,7 @@ func TestParseKinds(t *testing.T) {
 		{"partition,flood", nil, true},
 		{"clock:slow-election-leader,pause", []string{"clock:slow-election-leader", "pause"}, false},
 		{"clock:slow-everyone", nil, true},
+		{"pause:random-member", []string{"pause:random-member"}, false},
 	}
 	for _, c := range cases {
 		got, err := ParseKinds(c.in)
@@ -99,5 +100,27 @@ func TestLeaderPausesOutliveTheLease(t *testing.T) {
 	}
 	if short == 0 {
 		t.Errorf("no fault other than a leader pause was shorter than the lease: the floor applies to all")
+	}
+}
+
+// A rule of weight 0 comes up only when asked for by name.
+func TestZeroWeightRulesOnlyWhenNamed(t *testing.T) {
+	pace := Pace{Interval: 5 * time.Second, TimeLimit: 5 * time.Minute}
+	named := 0
+	for seed := int64(1); seed <= 20; seed++ {
+		for _, s := range Plan(seed, []string{KindPause}, pace) {
+			if s.Rule == TargetRandomMember {
+				t.Fatalf("seed %d: %+v: a weight-0 rule was dealt", seed, s)
+			}
+		}
+		for _, s := range Plan(seed, []string{KindPause + ":" + TargetRandomMember}, pace) {
+			if s.Rule != TargetRandomMember {
+				t.Fatalf("seed %d: %+v: want only pause:random-member", seed, s)
+			}
+			named++
+		}
+	}
+	if named == 0 {
+		t.Fatal("pause:random-member planned nothing")
 	}
 }
