@@ -119,10 +119,19 @@ func TestInterruptLeavesNothingBehind(t *testing.T) {
 	store := t.TempDir()
 	cmd := exec.Command(harnessBin, "run", "--recipe", "etcd-election", "--nemesis", "partition",
 		"--nemesis-interval", "2s", "--time-limit", "60s", "--store", store)
+	if err := interruptOnceFaulted(t, cmd, store); err == nil {
+		t.Fatalf("an interrupted run exited 0: an interrupted run cannot be valid")
+	}
+}
+
+// interruptOnceFaulted starts cmd, sends it SIGINT once the latest run in
+// store has a fault active (so healing is exercised), and returns how it
+// exited, after checking that the run left nothing behind.
+func interruptOnceFaulted(t *testing.T, cmd *exec.Cmd, store string) error {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Interrupt once a fault is active, so healing is exercised.
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
 		h, err := os.ReadFile(filepath.Join(store, "latest", "history.jsonl"))
@@ -135,12 +144,10 @@ func TestInterruptLeavesNothingBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := cmd.Wait()
-	if err == nil {
-		t.Fatalf("an interrupted run exited 0: an interrupted run cannot be valid")
-	}
 	if l := leftovers(t, latestRun(t, store)); l != "" {
 		t.Fatalf("left behind after Ctrl-C: %s", l)
 	}
+	return err
 }
 
 func tail(s string, n int) string {

@@ -6,9 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	junit "github.com/joshdk/go-junit"
 
@@ -287,25 +285,8 @@ matrix:
 `)
 	store, out := t.TempDir(), t.TempDir()
 	cmd := exec.Command(harnessBin, "suite", path, "--store", store, "--out", out)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for time.Now().Before(deadline) {
-		h, err := os.ReadFile(filepath.Join(store, "latest", "history.jsonl"))
-		if err == nil && strings.Contains(string(h), `"fault-start"`) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err == nil {
+	if err := interruptOnceFaulted(t, cmd, store); err == nil {
 		t.Fatalf("an interrupted suite exited 0")
-	}
-	if l := leftovers(t, latestRun(t, store)); l != "" {
-		t.Fatalf("left behind after Ctrl-C: %s", l)
 	}
 	b, err := os.ReadFile(filepath.Join(out, "suite.json"))
 	if err != nil {
