@@ -36,9 +36,9 @@ type Leaders interface {
 	ElectionLeaderActing() string
 }
 
-// aimWait bounds how long a stop of the election leader waits for the
-// leader to act.
-const aimWait = 3 * time.Second
+// defaultAimWait bounds how long a stop of the election leader waits for
+// the leader to act, when Executor.AimWait is not set.
+const defaultAimWait = 3 * time.Second
 
 // Membership changes who is a member, for member loss and rejoin.
 type Membership interface {
@@ -58,6 +58,11 @@ type Executor struct {
 	Membership  Membership // nil: wipe faults are refused
 	Recorder    *histories.Recorder
 	Log         *slog.Logger
+	// AimWait bounds how long a stop of the election leader waits for a
+	// leader to act: as long as a failover can take (the store's lease
+	// expiry), so that a stop planned while no one leads still finds
+	// the next leader instead of a campaigner at random.
+	AimWait time.Duration
 
 	mu     sync.Mutex
 	nextID int64
@@ -376,12 +381,16 @@ func stopsANode(kind string) bool {
 	return kind == KindPause || kind == KindFreeze || kind == KindKill
 }
 
-// awaitActingLeader waits, up to aimWait, until the election leader is
+// awaitActingLeader waits, up to AimWait, until the election leader is
 // acting on its leadership: a leader stopped between its check and its
 // write is the one that wakes and acts on a lease that ended while it
 // slept, which a leader stopped between writes may notice first.
 func (x *Executor) awaitActingLeader(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, aimWait)
+	bound := x.AimWait
+	if bound <= 0 {
+		bound = defaultAimWait
+	}
+	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	for x.Leaders.ElectionLeaderActing() == "" {
 		if !wait.For(ctx, 5*time.Millisecond) {

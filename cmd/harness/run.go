@@ -281,6 +281,7 @@ func (r *runner) run(ctx context.Context, docker *cluster.Docker) (err error) {
 		}
 	}
 	exec := &nemesis.Executor{Members: memberNodes, Campaigners: campaignerNodes, Leaders: r.live, Recorder: r.rec, Log: r.log,
+		AimWait:    time.Duration(r.cfg.LeaseExpiry),
 		Membership: membership{db: r.db, members: members, dataDir: memberDataDir}}
 	defer func() {
 		hctx, cancel := context.WithTimeout(cleanup, 30*time.Second)
