@@ -32,7 +32,8 @@ type Leaders interface {
 	RaftLeader() (string, uint64)
 	ElectionLeader() (string, *histories.Token)
 	// ElectionLeaderActing is the election leader while it acts on its
-	// leadership (a write invoked and not yet answered), "" otherwise.
+	// leadership (early in a write: between its check and its store
+	// call), "" otherwise.
 	ElectionLeaderActing() string
 }
 

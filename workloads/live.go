@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"sync"
+	"time"
 
 	"github.com/election-harness/harness/histories"
 )
@@ -14,7 +15,7 @@ type Live struct {
 	raftLeader  string // member name
 	raftTerm    uint64
 	leaders     map[string]histories.Token // campaigners that believe they lead
-	writing     map[string]bool            // campaigners with a write invoked, not answered
+	writing     map[string]time.Time       // campaigners with a write invoked, not answered: when
 	lastLeader  string
 	ops         int64
 	okOps       int64
@@ -28,7 +29,7 @@ type Live struct {
 
 // NewLive returns an empty live state.
 func NewLive() *Live {
-	return &Live{leaders: map[string]histories.Token{}, writing: map[string]bool{}, electedSeen: map[int64]bool{}}
+	return &Live{leaders: map[string]histories.Token{}, writing: map[string]time.Time{}, electedSeen: map[int64]bool{}}
 }
 
 // Observe updates the live state from one recorded event; it is a
@@ -44,7 +45,7 @@ func (l *Live) Observe(e histories.Event) {
 	}
 	if e.F == histories.FWrite {
 		if e.Type == histories.Invoke {
-			l.writing[e.Process] = true
+			l.writing[e.Process] = time.Now()
 		} else {
 			delete(l.writing, e.Process)
 		}
@@ -98,17 +99,28 @@ func (l *Live) ElectionLeader() (string, *histories.Token) {
 	return "", nil
 }
 
-// ElectionLeaderActing is a campaigner that believes it leads and has a
-// write invoked and not yet answered (the most recent winner first), ""
-// if none.
+// actingWindow is how soon after a leader's write is invoked it counts
+// as acting: within it, a built-in campaigner is still working, between
+// its leadership check and its store call (workloads.DefaultWork), so a
+// leader stopped then writes when it wakes; later, its write may be on
+// the wire already, and the stop changes nothing.
+const actingWindow = 50 * time.Millisecond
+
+// ElectionLeaderActing is a campaigner that believes it leads and whose
+// write was invoked less than actingWindow ago and not yet answered (the
+// most recent winner first), "" if none.
 func (l *Live) ElectionLeaderActing() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, ok := l.leaders[l.lastLeader]; ok && l.writing[l.lastLeader] {
+	acting := func(name string) bool {
+		at, ok := l.writing[name]
+		return ok && time.Since(at) < actingWindow
+	}
+	if _, ok := l.leaders[l.lastLeader]; ok && acting(l.lastLeader) {
 		return l.lastLeader
 	}
 	for name := range l.leaders {
-		if l.writing[name] {
+		if acting(name) {
 			return name
 		}
 	}

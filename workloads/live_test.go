@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"testing"
+	"time"
 
 	"github.com/election-harness/harness/histories"
 )
@@ -38,5 +39,23 @@ func TestElectionLeaderActing(t *testing.T) {
 				t.Errorf("ElectionLeaderActing() = %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+// A leader acts only early in its write: once the write may be on the
+// wire, stopping the leader shows nothing.
+func TestElectionLeaderActingOnlyEarlyInTheWrite(t *testing.T) {
+	l := NewLive()
+	l.Observe(histories.Event{Type: histories.OK, Process: "c1", F: histories.FCampaign, Op: 1, Token: &histories.Token{Key: "k/c1", Seq: 5}})
+	l.Observe(histories.Event{Type: histories.Invoke, Process: "c1", F: histories.FWrite, Op: 2})
+	if got := l.ElectionLeaderActing(); got != "c1" {
+		t.Fatalf("just invoked: %q, want c1", got)
+	}
+	time.Sleep(actingWindow + 10*time.Millisecond)
+	if got := l.ElectionLeaderActing(); got != "" {
+		t.Fatalf("%v into its write: %q, want none", actingWindow, got)
+	}
+	if actingWindow >= DefaultWork {
+		t.Fatalf("actingWindow %v is not inside the built-in campaigners' work (%v)", actingWindow, DefaultWork)
 	}
 }
