@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -57,6 +59,28 @@ func informationalFindings(res checker.Results) []string {
 	return out
 }
 
+// readFindings records when the run's first anomaly happened and which
+// informational checks found anomalies, from its results.json; a run
+// that left none has nothing more to say.
+func (o *Outcome) readFindings() error {
+	o.FirstAnomaly, o.Informational = nil, nil
+	if o.RunDir == "" {
+		return nil
+	}
+	res, err := runResults(o.RunDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading what %v found: %w", o.Entry, err)
+	}
+	if t, ok := detectSeconds(res); ok {
+		o.FirstAnomaly = &t
+	}
+	o.Informational = informationalFindings(res)
+	return nil
+}
+
 // suiteMarkdown tabulates a suite's outcomes per database, version,
 // recipe and nemesis: how often an anomaly was found, and how soon.
 func suiteMarkdown(res SuiteResults) string {
@@ -82,11 +106,7 @@ func suiteMarkdown(res SuiteResults) string {
 			order = append(order, key)
 		}
 		g.runs++
-		res, err := runResults(o.RunDir)
-		if o.RunDir == "" || err != nil {
-			res = checker.Results{} // a run that left no results: nothing more to say
-		}
-		for _, p := range informationalFindings(res) {
+		for _, p := range o.Informational {
 			g.informational[p]++
 		}
 		if o.Met() {
@@ -95,8 +115,8 @@ func suiteMarkdown(res SuiteResults) string {
 		switch o.Verdict {
 		case "invalid":
 			g.found++
-			if t, ok := detectSeconds(res); ok {
-				g.times = append(g.times, t)
+			if o.FirstAnomaly != nil {
+				g.times = append(g.times, *o.FirstAnomaly)
 			}
 		case "unknown", "error":
 			g.err++

@@ -126,6 +126,11 @@ type Outcome struct {
 	Summary string  `json:"summary"`
 	RunDir  string  `json:"run_dir,omitempty"`
 	Seconds float64 `json:"seconds"`
+	// What the run's results.json said besides the verdict, kept here so
+	// that suite.json alone (a shard's, from another machine; the copy
+	// in docs/results) makes the table.
+	FirstAnomaly  *float64 `json:"first_anomaly_seconds,omitempty"`
+	Informational []string `json:"informational,omitempty"`
 }
 
 // Met reports whether the outcome is what the entry expected.
@@ -305,6 +310,9 @@ func (s Suite) runEntry(ctx context.Context, self string, e Entry, store string,
 			}
 		}
 	}
+	if err := o.readFindings(); err != nil {
+		fmt.Fprintf(log, "[%d] %v\n", e.Index, err)
+	}
 	note := "as expected"
 	if !o.Met() {
 		note = "expected " + e.Expect
@@ -410,7 +418,7 @@ anything else: valid), 1 otherwise. Writes suite.json, junit.xml and suite.md
 
 func suiteMergeCmd() *cobra.Command {
 	var out string
-	var reread bool
+	var reread, markdown bool
 	c := &cobra.Command{
 		Use:   "suite-merge SUITE_JSON...",
 		Short: "Join the suite.json of shards into one table, suite.json and junit.xml",
@@ -439,11 +447,16 @@ func suiteMergeCmd() *cobra.Command {
 					}
 				}
 			}
+			if markdown {
+				_, err := io.WriteString(os.Stdout, suiteMarkdown(merged))
+				return err
+			}
 			return finishSuite(merged, out, os.Stdout)
 		},
 	}
 	c.Flags().StringVar(&out, "out", ".", "where to write suite.json and junit.xml")
 	c.Flags().BoolVar(&reread, "reread", false, "take each run's verdict from its results.json (after `harness check` with a newer checker)")
+	c.Flags().BoolVar(&markdown, "markdown", false, "print the suite's table in Markdown and write nothing (docs/detection.md is made so)")
 	return c
 }
 
@@ -458,7 +471,7 @@ func rereadOutcome(o *Outcome) error {
 		return fmt.Errorf("rereading %v: %w", o.Entry, err)
 	}
 	o.Verdict, o.Summary = string(res.Valid), res.Summary
-	return nil
+	return o.readFindings()
 }
 
 // finishSuite prints the table, writes suite.json and junit.xml, and

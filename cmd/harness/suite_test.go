@@ -169,6 +169,17 @@ func TestSuiteMergeJoinsShards(t *testing.T) {
 			t.Errorf("%s: failed=%v", tc.Name, failed)
 		}
 	}
+	// --markdown: the table alone, on stdout, nothing written, exit 0
+	// though a run missed (it is what the table is for).
+	tableOnly := filepath.Join(dir, "table-only")
+	r = harness(t, "suite-merge", "--markdown", "--out", tableOnly, a, b)
+	if r.code != 0 || !strings.Contains(r.stdout, "# Suite nightly") ||
+		!strings.Contains(r.stdout, "| etcd default | etcd-unfenced | pause | invalid | 1 | 0 of 1 | 0 of 1 | 0 | – | – |") {
+		t.Errorf("suite-merge --markdown: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(tableOnly); !os.IsNotExist(err) {
+		t.Errorf("suite-merge --markdown wrote %s", tableOnly)
+	}
 	other := write("c.json", SuiteResults{Name: "weekly"})
 	if r := harness(t, "suite-merge", "--out", out, a, other); r.code != exitSetup {
 		t.Errorf("merging two suites: exit %d", r.code)
@@ -254,19 +265,38 @@ func TestSuiteMarkdown(t *testing.T) {
 		{Property: "P7", Verdict: checker.Invalid, Informational: true, Counts: map[string]int64{"anomalies": 1}},
 	}})
 	os.WriteFile(filepath.Join(leases, histories.ResultsFile), b, 0o644)
-	md := suiteMarkdown(SuiteResults{Name: "controls", Outcomes: []Outcome{
+	outcomes := []Outcome{
 		{Entry: Entry{DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 1, Expect: "invalid"}, Verdict: "invalid", RunDir: run},
 		{Entry: Entry{DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 2, Expect: "invalid"}, Verdict: "valid"},
-		{Entry: Entry{DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 1, Expect: "valid"}, Verdict: "valid"},
+		{Entry: Entry{DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 1, Expect: "valid"}, Verdict: "valid", RunDir: filepath.Join(run, "gone")},
 		{Entry: Entry{DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 2, Expect: "valid"}, Verdict: "valid", RunDir: leases},
-	}})
-	for _, want := range []string{
+	}
+	for i := range outcomes {
+		if err := outcomes[i].readFindings(); err != nil {
+			t.Fatalf("readFindings of %v: %v", outcomes[i].Entry, err)
+		}
+	}
+	want := []string{
 		"| etcd default | etcd-unfenced | pause | invalid | 2 | 1 of 2 | 1 of 2 | 0 | 5.0 s | – |",
 		"| etcd default | etcd-election | pause | valid | 2 | 0 of 2 | 2 of 2 | 0 | – | P7 in 1 of 2 |",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("suite.md lacks\n%s\nin\n%s", want, md)
+	}
+	md := suiteMarkdown(SuiteResults{Name: "controls", Outcomes: outcomes})
+	for _, w := range want {
+		if !strings.Contains(md, w) {
+			t.Errorf("suite.md lacks\n%s\nin\n%s", w, md)
 		}
+	}
+	// suite.json alone, its run directories gone (a shard from another
+	// machine, or docs/results), makes the same table.
+	b, _ = json.Marshal(SuiteResults{Name: "controls", Outcomes: outcomes})
+	os.RemoveAll(run)
+	os.RemoveAll(leases)
+	var reloaded SuiteResults
+	if err := json.Unmarshal(b, &reloaded); err != nil {
+		t.Fatal(err)
+	}
+	if again := suiteMarkdown(reloaded); again != md {
+		t.Errorf("the table from suite.json alone differs:\n%s\nwant\n%s", again, md)
 	}
 }
 
