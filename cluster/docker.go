@@ -111,21 +111,27 @@ func (d *Docker) BuildImage(ctx context.Context, spec ImageSpec) (string, error)
 	if _, err := d.cli.ImageInspect(ctx, ref); err == nil {
 		return ref, nil
 	}
+	dbName := filepath.Base(spec.DBPath)
+	dockerfile := fmt.Sprintf("FROM scratch\nCOPY %s %s\nCOPY harness /harness\nENTRYPOINT [\"/harness\", \"agent\"]\n", dbName, spec.DBPath)
+	return ref, d.buildImage(ctx, repo, tag, dockerfile, map[string]string{dbName: spec.DBBinary, "harness": spec.Harness})
+}
+
+// buildImage builds repo:tag from a Dockerfile and files (name in the
+// build context -> host path) with the classic builder, which pulls
+// nothing that is on the daemon.
+func (d *Docker) buildImage(ctx context.Context, repo, tag, dockerfile string, files map[string]string) error {
 	dir, err := os.MkdirTemp("", "harness-image-")
 	if err != nil {
-		return "", fmt.Errorf("creating build context: %w", err)
+		return fmt.Errorf("creating build context: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	dbName := filepath.Base(spec.DBPath)
-	if err := copyFile(spec.DBBinary, filepath.Join(dir, dbName)); err != nil {
-		return "", err
+	for name, src := range files {
+		if err := copyFile(src, filepath.Join(dir, name)); err != nil {
+			return err
+		}
 	}
-	if err := copyFile(spec.Harness, filepath.Join(dir, "harness")); err != nil {
-		return "", err
-	}
-	dockerfile := fmt.Sprintf("FROM scratch\nCOPY %s %s\nCOPY harness /harness\nENTRYPOINT [\"/harness\", \"agent\"]\n", dbName, spec.DBPath)
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
-		return "", err
+		return err
 	}
 	_, err = d.provider.BuildImage(ctx, &testcontainers.ContainerRequest{FromDockerfile: testcontainers.FromDockerfile{
 		Context: dir, Repo: repo, Tag: tag, KeepImage: true,
@@ -136,9 +142,9 @@ func (d *Docker) BuildImage(ctx context.Context, spec ImageSpec) (string, error)
 		},
 	}})
 	if err != nil {
-		return "", fmt.Errorf("building image %s: %w", ref, err)
+		return fmt.Errorf("building image %s:%s: %w", repo, tag, err)
 	}
-	return ref, nil
+	return nil
 }
 
 // Start implements Backend.

@@ -18,7 +18,7 @@ import (
 func BenchmarkWarmStart(b *testing.B) {
 	ctx := context.Background()
 	d := db.Etcd{}
-	prep, err := prepareImageWith(ctx, d, d.DefaultVersion(), "", db.DefaultCacheDir(), harnessBin, io.Discard)
+	prep, err := prepareImageWith(ctx, d, dbSource{version: d.DefaultVersion()}, db.DefaultCacheDir(), harnessBin, io.Discard)
 	if err != nil {
 		b.Fatalf("preparing the image: %v", err)
 	}

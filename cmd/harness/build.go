@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
 )
 
 func buildCmd() *cobra.Command {
-	var dbName, version, binary, cacheDir string
+	var dbName, cacheDir string
+	var src dbSource
 	c := &cobra.Command{
 		Use:   "build --db D --version V",
 		Short: "Prebuild the database binary and the node image (cached by version)",
@@ -26,21 +28,24 @@ func buildCmd() *cobra.Command {
 			if err != nil {
 				return setupError("%v", err)
 			}
-			if version == "" {
-				version = d.DefaultVersion()
+			if src.version == "" {
+				src.version = d.DefaultVersion()
 			}
 			start := time.Now()
-			p, err := prepareImage(cmd.Context(), d, version, binary, cacheDir, os.Stderr)
+			p, err := prepareImage(cmd.Context(), d, src, cacheDir, os.Stderr)
 			if err != nil {
 				return setupError("%v", err)
 			}
-			fmt.Printf("%s %s: binary %s\nimage %s (%.1fs)\n", d.Name(), version, p.dbBinary, p.image, time.Since(start).Seconds())
+			from := "binary " + p.dbBinary
+			if src.image != "" {
+				from = "from image " + src.image
+			}
+			fmt.Printf("%s %s: %s\nimage %s (%.1fs)\n", d.Name(), src.version, from, p.image, time.Since(start).Seconds())
 			return nil
 		},
 	}
-	c.Flags().StringVar(&dbName, "db", "etcd", "database: etcd")
-	c.Flags().StringVar(&version, "version", "", "version (default: the pinned version of --db)")
-	c.Flags().StringVar(&binary, "binary", "", "use this static database binary instead of building one")
+	c.Flags().StringVar(&dbName, "db", "etcd", "database: etcd or consul")
+	src.flags(c.Flags())
 	c.Flags().StringVar(&cacheDir, "cache", db.DefaultCacheDir(), "cache of built database binaries")
 	return c
 }
@@ -52,37 +57,57 @@ type prepared struct {
 	image    string
 }
 
+// dbSource is where a run's database comes from: a version built from
+// its Go module, a static binary, or an existing image that holds one.
+type dbSource struct{ version, binary, image string }
+
+func (s *dbSource) flags(fl *pflag.FlagSet) {
+	fl.StringVar(&s.version, "version", "", "database version to build (default: the pinned version of --db)")
+	fl.StringVar(&s.binary, "binary", "", "use this static database binary instead of building one")
+	fl.StringVar(&s.image, "image", "", "use this image, already on the Docker daemon, which holds the database binary (the agent is copied in)")
+}
+
 // prepareImage connects to Docker, builds (or finds cached) the database
 // binary and the node image holding it and this harness binary.
-func prepareImage(ctx context.Context, d db.DB, version, binary, cacheDir string, log io.Writer) (prepared, error) {
+func prepareImage(ctx context.Context, d db.DB, src dbSource, cacheDir string, log io.Writer) (prepared, error) {
 	self, err := staticSelf()
 	if err != nil {
 		return prepared{}, err
 	}
-	return prepareImageWith(ctx, d, version, binary, cacheDir, self, log)
+	return prepareImageWith(ctx, d, src, cacheDir, self, log)
 }
 
 // prepareImageWith is prepareImage with the harness binary to put in the
 // image given (tests build their own).
-func prepareImageWith(ctx context.Context, d db.DB, version, binary, cacheDir, self string, log io.Writer) (p prepared, err error) {
+func prepareImageWith(ctx context.Context, d db.DB, src dbSource, cacheDir, self string, log io.Writer) (p prepared, err error) {
+	if src.binary != "" && src.image != "" {
+		return p, fmt.Errorf("--binary and --image: give one (an image holds its own binary)")
+	}
 	p.docker, err = cluster.NewDocker(ctx, cluster.DockerOptions{})
 	if err != nil {
 		return p, err
 	}
-	if binary != "" {
-		if err := checkStatic(binary); err != nil {
+	spec := cluster.ImageSpec{DB: d.Name(), Version: src.version, DBPath: d.BinaryPath(), Harness: self}
+	switch {
+	case src.image != "":
+		p.image, err = p.docker.ImageFrom(ctx, spec, src.image)
+		if err != nil {
+			return p, fmt.Errorf("--image: %w", err)
+		}
+		return p, nil
+	case src.binary != "":
+		if err := checkStatic(src.binary); err != nil {
 			return p, fmt.Errorf("--binary: %w", err)
 		}
-		p.dbBinary = binary
-	} else {
-		p.dbBinary, err = d.Build(ctx, version, cacheDir, log)
+		p.dbBinary = src.binary
+	default:
+		p.dbBinary, err = d.Build(ctx, src.version, cacheDir, log)
 		if err != nil {
-			return p, fmt.Errorf("building %s %s: %w", d.Name(), version, err)
+			return p, fmt.Errorf("building %s %s: %w", d.Name(), src.version, err)
 		}
 	}
-	p.image, err = p.docker.BuildImage(ctx, cluster.ImageSpec{
-		DB: d.Name(), Version: version, DBBinary: p.dbBinary, DBPath: d.BinaryPath(), Harness: self,
-	})
+	spec.DBBinary = p.dbBinary
+	p.image, err = p.docker.BuildImage(ctx, spec)
 	if err != nil {
 		return p, fmt.Errorf("building the node image: %w", err)
 	}

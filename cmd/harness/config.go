@@ -23,6 +23,7 @@ type RunConfig struct {
 	DB          string    `json:"db"`
 	Version     string    `json:"version"`
 	Binary      string    `json:"binary,omitempty"`
+	FromImage   string    `json:"from_image,omitempty"` // --image: the user's image the node image was made from
 	Image       string    `json:"image,omitempty"`
 	Nodes       int       `json:"nodes"`
 	Campaigners int       `json:"campaigners"`

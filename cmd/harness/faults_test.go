@@ -35,7 +35,7 @@ func startFaultCluster(t *testing.T) *faultCluster {
 	t.Helper()
 	ctx := context.Background()
 	d := db.Etcd{}
-	prep, err := prepareImageWith(ctx, d, d.DefaultVersion(), "", db.DefaultCacheDir(), harnessBin, io.Discard)
+	prep, err := prepareImageWith(ctx, d, dbSource{version: d.DefaultVersion()}, db.DefaultCacheDir(), harnessBin, io.Discard)
 	if err != nil {
 		t.Fatalf("preparing the image: %v", err)
 	}

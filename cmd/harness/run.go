@@ -30,7 +30,8 @@ import (
 )
 
 type runFlags struct {
-	db, version, binary string
+	db                  string
+	src                 dbSource
 	nodes, campaigners  int
 	recipe              string
 	ttl                 time.Duration
@@ -56,16 +57,15 @@ func runCmd() *cobra.Command {
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.db, "db", "etcd", "database: etcd or consul")
-	fl.StringVar(&f.version, "version", "", "database version to build (default: the pinned version of --db)")
-	fl.StringVar(&f.binary, "binary", "", "use this static database binary instead of building one")
+	f.src.flags(fl)
 	fl.IntVar(&f.nodes, "nodes", 3, "database members (3 or 5)")
 	fl.IntVar(&f.campaigners, "campaigners", 5, "competing campaigners")
 	fl.StringVar(&f.recipe, "recipe", "", "election recipe: "+strings.Join(workloads.RecipeNames(), ", ")+", or exec:PATH (your own campaigner) (default etcd-election or consul-lock)")
-	fl.DurationVar(&f.ttl, "ttl", 0, "session (lease) TTL (default 3s for etcd, 10s for consul)")
+	fl.DurationVar(&f.ttl, "ttl", 0, "session (lease) TTL (default "+perDB(func(d db.Defaults) time.Duration { return d.TTL })+")")
 	fl.StringVar(&f.consistency, "consistency", "", "read consistency for consul: "+strings.Join(workloads.ConsistencyModes, ", ")+" (default default)")
 	fl.StringVar(&f.nemesis, "nemesis", "partition,pause,kill", "faults: a comma-separated list of "+strings.Join(nemesis.Kinds, ", ")+" (KIND:RULE for one rule of a kind), or none")
-	fl.DurationVar(&f.interval, "nemesis-interval", 0, "mean time between faults (default 5s for etcd, 30s for consul)")
-	fl.DurationVar(&f.timeLimit, "time-limit", 0, "how long the workload runs under faults (default 90s for etcd, 180s for consul)")
+	fl.DurationVar(&f.interval, "nemesis-interval", 0, "mean time between faults (default "+perDB(func(d db.Defaults) time.Duration { return d.NemesisInterval })+")")
+	fl.DurationVar(&f.timeLimit, "time-limit", 0, "how long the workload runs under faults (default "+perDB(func(d db.Defaults) time.Duration { return d.TimeLimit })+")")
 	fl.Int64Var(&f.seed, "seed", 1, "seed of the fault schedule and the workload")
 	fl.StringVar(&f.store, "store", "store", "directory of run results")
 	fl.StringVar(&f.cacheDir, "cache", db.DefaultCacheDir(), "cache of built database binaries")
@@ -140,14 +140,26 @@ func (f *runFlags) validate() (db.DB, []string, error) {
 	return d, kinds, nil
 }
 
+// databases are the databases --db names.
+var databases = []db.DB{db.Etcd{}, db.Consul{}}
+
 func lookupDB(name string) (db.DB, error) {
-	switch name {
-	case "etcd":
-		return db.Etcd{}, nil
-	case "consul":
-		return db.Consul{}, nil
+	for _, d := range databases {
+		if d.Name() == name {
+			return d, nil
+		}
 	}
 	return nil, fmt.Errorf("--db %q: unknown database (want etcd or consul)", name)
+}
+
+// perDB says a default per database, for flag help: "5s for etcd, 10s
+// for consul".
+func perDB(value func(db.Defaults) time.Duration) string {
+	var parts []string
+	for _, d := range databases {
+		parts = append(parts, fmt.Sprintf("%gs for %s", value(d.Defaults()).Seconds(), d.Name()))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // runTest is `harness run`: every exit path heals faults and removes the
@@ -164,8 +176,8 @@ func runTest(parent context.Context, f runFlags) error {
 	if err != nil {
 		return setupError("%v", err)
 	}
-	if f.version == "" {
-		f.version = d.DefaultVersion()
+	if f.src.version == "" && f.src.image == "" {
+		f.src.version = d.DefaultVersion()
 	}
 	logLevel := slog.LevelWarn
 	if f.verbose {
@@ -195,7 +207,7 @@ func runTest(parent context.Context, f runFlags) error {
 		os.Exit(exitSetup)
 	}()
 
-	prep, err := prepareImage(ctx, d, f.version, f.binary, f.cacheDir, os.Stderr)
+	prep, err := prepareImage(ctx, d, f.src, f.cacheDir, os.Stderr)
 	if err != nil {
 		return setupError("%v", err)
 	}
@@ -205,7 +217,7 @@ func runTest(parent context.Context, f runFlags) error {
 	prefix := fmt.Sprintf("eh/%s/", runID)
 	cfg := RunConfig{
 		Test: testName(d.Name(), f.recipe, kinds), RunID: runID, Started: time.Now().UTC(),
-		DB: d.Name(), Version: f.version, Binary: f.binary, Image: prep.image,
+		DB: d.Name(), Version: f.src.version, Binary: f.src.binary, FromImage: f.src.image, Image: prep.image,
 		Nodes: f.nodes, Campaigners: f.campaigners, Recipe: f.recipe, TTL: Duration(f.ttl), Consistency: f.consistency,
 		Nemesis: kinds, NemesisInterval: Duration(f.interval), LeaseExpiry: Duration(d.LeaseExpiry(f.ttl)), TimeLimit: Duration(f.timeLimit),
 		Seed: f.seed, Store: f.store,
@@ -552,9 +564,15 @@ func reproduceCommand(c RunConfig) string {
 	if len(c.Nemesis) > 0 {
 		nem = strings.Join(c.Nemesis, ",")
 	}
-	argv := []string{"harness", "run", "--db", c.DB, "--version", c.Version}
+	argv := []string{"harness", "run", "--db", c.DB}
+	if c.Version != "" {
+		argv = append(argv, "--version", c.Version)
+	}
 	if c.Binary != "" {
 		argv = append(argv, "--binary", c.Binary)
+	}
+	if c.FromImage != "" {
+		argv = append(argv, "--image", c.FromImage)
 	}
 	argv = append(argv, "--nodes", fmt.Sprint(c.Nodes), "--campaigners", fmt.Sprint(c.Campaigners),
 		"--recipe", c.Recipe, "--ttl", time.Duration(c.TTL).String(), "--nemesis", nem,
