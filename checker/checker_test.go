@@ -142,6 +142,30 @@ func TestP2OneLeaderPerTerm(t *testing.T) {
 				b.campaign(200, 250, "c2", 15)
 				return b
 			}},
+		{name: "the holder campaigns again and gets its own term back", want: Valid,
+			wantCounts: map[string]int64{"campaigns": 2, "campaigns-ok": 2, "terms": 1},
+			build: func() *builder {
+				b := &builder{}
+				b.campaign(0, 100, "c1", 20)
+				b.campaign(200, 250, "c1", 20) // paused while resigning; still held the lock
+				return b
+			}},
+		{name: "the old holder gets its term back after a later term", want: Invalid, wantMsg: "c1 won term 20 after c2 had already won term 21",
+			build: func() *builder {
+				b := &builder{}
+				b.campaign(0, 100, "c1", 20)
+				b.campaign(120, 150, "c2", 21)
+				b.campaign(200, 250, "c1", 20)
+				return b
+			}},
+		{name: "another campaigner given the same term later", want: Invalid, wantMsg: "term 20 granted to both c1 and c2",
+			build: func() *builder {
+				b := &builder{}
+				b.campaign(0, 100, "c1", 20)
+				op := b.invoke(200, "c2", histories.FCampaign, "", "c2", nil)
+				b.complete(250, op, histories.OK, "", token("c1", 20))
+				return b
+			}},
 		{name: "concurrent campaigns may complete in either order", want: Valid,
 			build: func() *builder {
 				b := &builder{}

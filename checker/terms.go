@@ -27,7 +27,8 @@ func campaignsWon(h *history) []won {
 
 // checkTerms is P2: no two campaigners hold the same term, and terms
 // rise in real-time order: a campaign that completed before another was
-// invoked holds a lower term.
+// invoked holds a lower term, unless it is the same campaigner given the
+// same term again (same key, sequence, session and lock index).
 func checkTerms(h *history) CheckResult {
 	c := newCheck("P2", "P2 one leader per election term")
 	for _, o := range h.ops[histories.FCampaign] {
@@ -59,7 +60,12 @@ func checkTerms(h *history) CheckResult {
 			}
 			next++
 		}
-		if best != nil && best.token.Seq >= w.token.Seq {
+		// A campaign that hands its holder back the term it already holds
+		// (an idempotent campaign after a resign or a reply that was lost
+		// in a pause) wins nothing new: no later term came in between, or
+		// best would be that one.
+		reconfirmed := best != nil && best.token == w.token && best.process() == w.process()
+		if best != nil && best.token.Seq >= w.token.Seq && !reconfirmed {
 			c.fail(fmt.Sprintf("term went back: %s won term %d after %s had already won term %d", w.process(), w.token.Seq, best.process(), best.token.Seq),
 				best.invoke, best.done, w.invoke, w.done)
 		}
