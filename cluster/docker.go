@@ -369,13 +369,30 @@ func (c *dockerCluster) Close(ctx context.Context) error {
 		}
 		wg.Wait()
 		if c.network != nil {
-			if err := c.network.Remove(ctx); err != nil {
+			if err := c.removeNetwork(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("removing network %s: %w", c.netName, err))
 			}
 		}
 		c.closeErr = errors.Join(errs...)
 	})
 	return c.closeErr
+}
+
+// removeNetwork retries: on a busy daemon a removed container's endpoint
+// can outlive it for a moment ("has active endpoints"). A network that
+// is already gone is removed.
+func (c *dockerCluster) removeNetwork(ctx context.Context) error {
+	for {
+		err := c.network.Remove(ctx)
+		if err == nil || client.IsErrNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 type dockerNode struct {

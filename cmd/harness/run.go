@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -255,12 +256,31 @@ func runTest(parent context.Context, f runFlags) error {
 		r.interrupted = true
 	default:
 	}
+	var leftBehind *cleanupError
+	if errors.As(runErr, &leftBehind) && !r.interrupted {
+		// The test ran to its end: check it and write its report, so that
+		// nothing is lost, then fail for what the machine was left with.
+		if err := checkRun(dir, cfg, os.Stdout, false); err != nil {
+			var ee *exitError
+			if !errors.As(err, &ee) || ee.code == exitSetup {
+				return err
+			}
+		}
+		return setupError("%v", runErr)
+	}
 	if runErr != nil && !r.interrupted {
 		fmt.Fprintf(os.Stderr, "run directory: %s\n", dir)
 		return setupError("%v", runErr)
 	}
 	return checkRun(dir, cfg, os.Stdout, r.interrupted)
 }
+
+// cleanupError is a run that ended but whose cluster could not be
+// removed: its history is whole and is checked.
+type cleanupError struct{ err error }
+
+func (e *cleanupError) Error() string { return e.err.Error() }
+func (e *cleanupError) Unwrap() error { return e.err }
 
 // runner holds one run's moving parts.
 type runner struct {
@@ -304,9 +324,9 @@ func (r *runner) run(ctx context.Context, docker *cluster.Docker) (err error) {
 		lctx, cancel := context.WithTimeout(cleanup, 30*time.Second)
 		saveLogs(lctx, r.dir, cl.Nodes(), r.log)
 		cancel()
-		cctx, cancel := context.WithTimeout(cleanup, 60*time.Second)
+		cctx, cancel := context.WithTimeout(cleanup, 2*time.Minute)
 		if cerr := cl.Close(cctx); cerr != nil && err == nil {
-			err = fmt.Errorf("removing the cluster: %w (run `harness clean`)", cerr)
+			err = &cleanupError{fmt.Errorf("removing the cluster: %w (run `harness clean`)", cerr)}
 		}
 		cancel()
 	}()

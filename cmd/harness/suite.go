@@ -305,7 +305,9 @@ func (s Suite) runEntry(ctx context.Context, self string, e Entry, store string,
 			o.RunDir = strings.TrimSpace(line[i+len(dirMark):])
 		}
 		for _, v := range []string{"VALID: ", "INVALID: ", "UNKNOWN: "} {
-			if rest, ok := strings.CutPrefix(line, v); ok {
+			// A run that was checked but then failed (its cluster left
+			// behind) is an error, and says why on stderr.
+			if rest, ok := strings.CutPrefix(line, v); ok && o.Verdict != "error" {
 				o.Summary = rest
 			}
 		}
