@@ -283,10 +283,29 @@ func (d *Docker) waitAgent(ctx context.Context, n *dockerNode) error {
 // CleanReport says what Clean removed.
 type CleanReport struct {
 	Containers, Networks int
+	// Phantoms are networks with no container that the daemon will not
+	// remove: it kept an endpoint of a removed container (a daemon bug;
+	// restarting dockerd drops them). They hold nothing of a run.
+	Phantoms []string
 }
 
 func (r CleanReport) String() string {
-	return fmt.Sprintf("removed %d container(s) and %d network(s)", r.Containers, r.Networks)
+	s := fmt.Sprintf("removed %d container(s) and %d network(s)", r.Containers, r.Networks)
+	if len(r.Phantoms) > 0 {
+		s += fmt.Sprintf("; %d network(s) with no container that the daemon will not remove (a phantom endpoint; restart dockerd to drop them): %s",
+			len(r.Phantoms), strings.Join(r.Phantoms, ", "))
+	}
+	return s
+}
+
+// phantom reports whether a network that refused removal has no
+// container left: the daemon kept the endpoint of a removed one.
+func (d *Docker) phantom(ctx context.Context, id string, removeErr error) bool {
+	if removeErr == nil || !strings.Contains(removeErr.Error(), "active endpoints") {
+		return false
+	}
+	n, err := d.cli.NetworkInspect(ctx, id, network.InspectOptions{})
+	return err == nil && len(n.Containers) == 0
 }
 
 // Clean removes every container and network labelled by the harness,
@@ -315,6 +334,10 @@ func (d *Docker) Clean(ctx context.Context) (CleanReport, error) {
 	}
 	for _, n := range nets {
 		if err := d.cli.NetworkRemove(ctx, n.ID); err != nil {
+			if d.phantom(ctx, n.ID, err) {
+				rep.Phantoms = append(rep.Phantoms, n.Name)
+				continue
+			}
 			errs = append(errs, fmt.Errorf("removing network %s: %w", n.Name, err))
 			continue
 		}
@@ -382,6 +405,8 @@ func (c *dockerCluster) Close(ctx context.Context) error {
 // can outlive it for a moment ("has active endpoints"). A network that
 // is already gone is removed.
 func (c *dockerCluster) removeNetwork(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
 	for {
 		err := c.network.Remove(ctx)
 		if err == nil || client.IsErrNotFound(err) {
