@@ -326,3 +326,30 @@ matrix:
 		t.Errorf("suite.json does not say which runs did not run:\n%s", b)
 	}
 }
+
+// TestDetectionDocMatchesResults: docs/detection.md holds each table that
+// docs/results makes (`make detection-doc`), so the figures it shows are
+// the measured ones.
+func TestDetectionDocMatchesResults(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/detection.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("../../docs/results/*.json")
+	if len(files) == 0 {
+		t.Fatal("docs/results holds no suite results")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res SuiteResults
+		if err := json.Unmarshal(b, &res); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if !strings.Contains(string(doc), suiteMarkdown(res)) {
+			t.Errorf("docs/detection.md does not hold the table of %s: run make detection-doc", f)
+		}
+	}
+}
