@@ -28,9 +28,7 @@ func buildCmd() *cobra.Command {
 			if err != nil {
 				return setupError("%v", err)
 			}
-			if src.version == "" {
-				src.version = d.DefaultVersion()
-			}
+			src.defaultVersion(d)
 			start := time.Now()
 			p, err := prepareImage(cmd.Context(), d, src, cacheDir, os.Stderr)
 			if err != nil {
@@ -60,6 +58,15 @@ type prepared struct {
 // dbSource is where a run's database comes from: a version built from
 // its Go module, a static binary, or an existing image that holds one.
 type dbSource struct{ version, binary, image string }
+
+// defaultVersion fills in the pinned version of d unless it comes from
+// an image, which has the version it has. (A --binary keeps the pinned
+// version as the label of its node image.)
+func (s *dbSource) defaultVersion(d db.DB) {
+	if s.version == "" && s.image == "" {
+		s.version = d.DefaultVersion()
+	}
+}
 
 func (s *dbSource) flags(fl *pflag.FlagSet) {
 	fl.StringVar(&s.version, "version", "", "database version to build (default: the pinned version of --db)")

@@ -74,11 +74,18 @@ func (o *Outcome) readFindings() error {
 	if err != nil {
 		return fmt.Errorf("reading what %v found: %w", o.Entry, err)
 	}
+	o.noteFindings(res)
+	return nil
+}
+
+// noteFindings records, from a run's results, when its first anomaly
+// happened and which informational checks found anomalies.
+func (o *Outcome) noteFindings(res checker.Results) {
+	o.FirstAnomaly = nil
 	if t, ok := detectSeconds(res); ok {
 		o.FirstAnomaly = &t
 	}
 	o.Informational = informationalFindings(res)
-	return nil
 }
 
 // suiteMarkdown tabulates a suite's outcomes per database, version,

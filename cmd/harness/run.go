@@ -177,9 +177,7 @@ func runTest(parent context.Context, f runFlags) error {
 	if err != nil {
 		return setupError("%v", err)
 	}
-	if f.src.version == "" && f.src.image == "" {
-		f.src.version = d.DefaultVersion()
-	}
+	f.src.defaultVersion(d)
 	logLevel := slog.LevelWarn
 	if f.verbose {
 		logLevel = slog.LevelInfo

@@ -473,7 +473,8 @@ func rereadOutcome(o *Outcome) error {
 		return fmt.Errorf("rereading %v: %w", o.Entry, err)
 	}
 	o.Verdict, o.Summary = string(res.Valid), res.Summary
-	return o.readFindings()
+	o.noteFindings(res)
+	return nil
 }
 
 // finishSuite prints the table, writes suite.json and junit.xml, and
