@@ -10,7 +10,7 @@ import (
 var syntheticOpts = Options{ElectionPrefix: synthetic.ElectionPrefix, RegisterPrefix: synthetic.RegisterPrefix, TTL: 3e9}
 
 func TestSyntheticRunIsValid(t *testing.T) {
-	res := Check(context.Background(), synthetic.Run(3000), syntheticOpts)
+	res := mustCheck(t, synthetic.Run(3000), syntheticOpts)
 	if res.Valid != Valid {
 		t.Fatalf("synthetic run: %s: %s", res.Valid, res.Summary)
 	}
@@ -28,7 +28,7 @@ func BenchmarkCheck10kEvents(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res := Check(context.Background(), events, syntheticOpts)
+		res, _ := Check(context.Background(), events, syntheticOpts)
 		if res.Valid != Valid {
 			b.Fatalf("%s: %s", res.Valid, res.Summary)
 		}

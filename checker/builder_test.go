@@ -1,6 +1,9 @@
 package checker
 
 import (
+	"context"
+	"testing"
+
 	"fmt"
 
 	"github.com/election-harness/harness/histories"
@@ -118,6 +121,11 @@ func (b *builder) phase(t float64, p string) {
 	b.add(t, histories.Event{Type: histories.Info, Process: histories.ProcessHarness, F: histories.FPhase, Value: p})
 }
 
+// recordKind says how the store's record was taken.
+func (b *builder) recordKind(t float64, kind string) {
+	b.add(t, histories.Event{Type: histories.Info, Process: histories.ProcessStore, F: histories.FStoreRecord, Value: kind})
+}
+
 func (b *builder) lost(t float64, c string, tok *histories.Token) {
 	b.add(t, histories.Event{Type: histories.Info, Process: c, F: histories.FLost, Token: tok})
 }
@@ -127,6 +135,7 @@ func (b *builder) lost(t float64, c string, tok *histories.Token) {
 // that agree, observers that follow, a heal and a recovery.
 func healthyRun() *builder {
 	b := &builder{}
+	b.recordKind(0, histories.RecordEveryChange)
 	b.phase(0, histories.PhaseStart)
 	b.probe(10, "n1", "a1", 2, true)
 	b.probe(11, "n2", "a1", 2, false)
@@ -154,4 +163,14 @@ func healthyRun() *builder {
 	b.phase(1200, histories.PhaseEnd)
 	b.phase(1300, histories.PhaseRecord)
 	return b
+}
+
+// mustCheck checks events, failing the test if they cannot be checked.
+func mustCheck(t testing.TB, events []histories.Event, opts Options) Results {
+	t.Helper()
+	res, err := Check(context.Background(), events, opts)
+	if err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	return res
 }

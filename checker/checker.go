@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/election-harness/harness/histories"
@@ -72,27 +73,69 @@ type Evidence struct {
 // maxEvidence caps the anomalies listed per check; Counts keeps the total.
 const maxEvidence = 20
 
-// Check checks every property of a history.
-func Check(ctx context.Context, h []histories.Event, opts Options) Results {
+// Check checks every property of a history. An error means the history
+// or the options cannot be checked at all (a malformed history, or
+// prefixes that match nothing in it): no verdict, never a guess.
+func Check(ctx context.Context, h []histories.Event, opts Options) (Results, error) {
 	if opts.LivenessBound == 0 {
 		opts.LivenessBound = 2*opts.TTL + 10*time.Second
 	}
 	if opts.LinearizabilityTimeout == 0 {
 		opts.LinearizabilityTimeout = 30 * time.Second
 	}
-	hist := index(h)
+	hist, err := index(h)
+	if err != nil {
+		return Results{}, err
+	}
 	rec := replayRecord(hist, opts)
+	if err := matchOptions(hist, rec, opts); err != nil {
+		return Results{}, err
+	}
+	rr := attributePuts(hist, rec)
+	bounds := newRevisionTimes(rec.ordered, rr.landed)
 	checks := []CheckResult{
 		checkRaftSafety(hist),
 		checkTerms(hist),
-		checkGranted(hist, rec),
-		checkRegister(ctx, hist, rec, opts),
+		checkGranted(hist, rec, bounds),
+		checkRegister(ctx, hist, rec, rr, bounds, opts),
 		checkObservers(hist, rec),
 		checkLiveness(hist, opts),
 		checkLeases(hist, rec),
 		checkSplitBrain(hist),
 	}
-	return combine(checks)
+	return combine(checks), nil
+}
+
+// matchOptions refuses options whose prefixes do not fit the history:
+// checked against the wrong prefixes, every property would see an empty
+// store and cry wolf.
+func matchOptions(h *history, rec *record, opts Options) error {
+	if n := len(rec.ordered) - len(rec.gaps); n > 0 && rec.electionEvents == 0 && len(rec.registerPuts) == 0 {
+		return fmt.Errorf("the store's record holds %d changes, none under the election prefix %q or the register prefix %q: the options do not match this history", n, opts.ElectionPrefix, opts.RegisterPrefix)
+	}
+	if opts.RegisterPrefix != "" {
+		for _, f := range []string{histories.FWrite, histories.FRead} {
+			for _, o := range h.ops[f] {
+				if !strings.HasPrefix(o.invoke.Key, opts.RegisterPrefix) {
+					return fmt.Errorf("event %d: %s of register %q, outside the register prefix %q: the options do not match this history", o.invoke.Index, f, o.invoke.Key, opts.RegisterPrefix)
+				}
+			}
+		}
+	}
+	for _, e := range h.observed {
+		first, ok := rec.keys[keyID{e.Key, e.CreateRevision}]
+		if ok && e.Value != "" && first.Value != "" && e.Value != first.Value {
+			return fmt.Errorf("event %d: %s observed leader %s@%d named %q, but the store's record holds that key with %q: the observation does not match the store", e.Index, e.Process, e.Key, e.CreateRevision, e.Value, first.Value)
+		}
+	}
+	if opts.ElectionPrefix != "" {
+		for _, w := range campaignsWon(h) {
+			if !strings.HasPrefix(w.token.Key, opts.ElectionPrefix) {
+				return fmt.Errorf("event %d: %s won term %s, whose key is outside the election prefix %q: the options do not match this history", w.done.Index, w.process(), w.token, opts.ElectionPrefix)
+			}
+		}
+	}
+	return nil
 }
 
 // combine derives the overall verdict: invalid if any check is invalid,

@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/election-harness/harness/histories"
@@ -32,20 +33,37 @@ type history struct {
 	end      int64                      // time of the last event
 	// recordComplete: the store's record was read to the end of the run.
 	recordComplete bool
+	// recordKind is how the record was taken (FStoreRecord), "" if the
+	// history does not say.
+	recordKind string
 }
 
-func index(h []histories.Event) *history {
+// index builds the checks' view of a history. A history the reader
+// would refuse (a completion with no open invocation of the same
+// process and function, an op id reused while open) is an error: the
+// checker never guesses what a malformed history meant.
+func index(h []histories.Event) (*history, error) {
 	x := &history{events: h, ops: map[string][]*op{}, phases: map[string]histories.Event{}}
 	open := map[int64]*op{}
 	for _, e := range h {
 		x.end = e.Time
 		switch {
 		case e.Type == histories.Invoke:
+			if open[e.Op] != nil {
+				return nil, fmt.Errorf("event %d: op %d invoked again while still open", e.Index, e.Op)
+			}
 			o := &op{invoke: e}
 			open[e.Op] = o
 			x.ops[e.F] = append(x.ops[e.F], o)
-		case e.IsCompletion() && open[e.Op] != nil:
-			open[e.Op].done = e
+		case e.IsCompletion():
+			o := open[e.Op]
+			if o == nil {
+				return nil, fmt.Errorf("event %d: %s of op %d, which has no open invocation", e.Index, e.Type, e.Op)
+			}
+			if o.invoke.Process != e.Process || o.invoke.F != e.F {
+				return nil, fmt.Errorf("event %d: completion of op %d by %s %s, but it was invoked by %s as %s", e.Index, e.Op, e.Process, e.F, o.invoke.Process, o.invoke.F)
+			}
+			o.done = e
 			delete(open, e.Op)
 		case e.F == histories.FStatus:
 			x.probes = append(x.probes, e)
@@ -55,6 +73,8 @@ func index(h []histories.Event) *history {
 			x.lost = append(x.lost, e)
 		case e.F == histories.FObserved:
 			x.observed = append(x.observed, e)
+		case e.F == histories.FStoreRecord:
+			x.recordKind = e.Value
 		case e.F == histories.FPhase:
 			x.phases[e.Value] = e
 		}
@@ -65,5 +85,5 @@ func index(h []histories.Event) *history {
 		o.done = d
 	}
 	_, x.recordComplete = x.phases[histories.PhaseRecord]
-	return x
+	return x, nil
 }

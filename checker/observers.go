@@ -16,6 +16,11 @@ func checkObservers(h *history, rec *record) CheckResult {
 		event histories.Event
 	}
 	last := map[string]seen{}
+	if rec.present && rec.electionEvents == 0 {
+		c.Counts["observations"] = int64(len(h.observed))
+		c.unknown("the store's record holds no election key to compare observers with")
+		return c
+	}
 	for _, e := range h.observed {
 		c.Counts["observations"]++
 		if _, ok := last[e.Process]; !ok {

@@ -25,9 +25,12 @@ func checkRaftSafety(h *history) CheckResult {
 			}
 			continue
 		}
-		id := m.ID
+		// The member is who answered the probe, by name: its raft ID may
+		// be missing from one probe and present in the next, and a
+		// member wiped and added back keeps its name.
+		id := m.Name
 		if id == "" {
-			id = m.Name
+			id = e.Process
 		}
 		byMember, ok := claims[m.Term]
 		if !ok {
@@ -45,8 +48,11 @@ func checkRaftSafety(h *history) CheckResult {
 		byMember[id] = e
 	}
 	c.Counts["terms"] = int64(len(claims))
-	if c.Counts["probes"] == 0 {
+	switch {
+	case c.Counts["probes"] == 0:
 		c.unknown("no member answered a probe")
+	case c.Counts["leader-claims"] == 0:
+		c.unknown("no member ever claimed to lead: nothing to decide")
 	}
 	return c
 }

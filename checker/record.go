@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/election-harness/harness/histories"
@@ -43,6 +44,14 @@ type record struct {
 	reignOf map[keyID]int
 	// registerPuts are the puts of register keys, in store order.
 	registerPuts []histories.Event
+	// ordered is every store event, in the store's order.
+	ordered []histories.Event
+	// everyChange: the record is a watch of every change (etcd), not
+	// sampled states (Consul): a write missing from it did not happen.
+	everyChange bool
+	// electionEvents and otherKeys count the record's events under the
+	// election prefix and under neither prefix.
+	electionEvents, otherKeys int
 	// gaps are the stretches of revisions, per election key, in which
 	// the record says it missed changes (FStoreGap).
 	gaps []gap
@@ -67,7 +76,8 @@ func (r *record) inGap(id keyID) bool {
 }
 
 func replayRecord(h *history, opts Options) *record {
-	r := &record{present: len(h.store) > 0, complete: h.recordComplete, keys: map[keyID]histories.Event{}, deleted: map[keyID]histories.Event{}, reignOf: map[keyID]int{}}
+	r := &record{present: len(h.store) > 0, complete: h.recordComplete, everyChange: h.recordKind == histories.RecordEveryChange,
+		keys: map[keyID]histories.Event{}, deleted: map[keyID]histories.Event{}, reignOf: map[keyID]int{}}
 	if end, ok := h.phases[histories.PhaseEnd]; ok {
 		r.horizon = end.Time
 	} else if rec, ok := h.phases[histories.PhaseRecord]; ok {
@@ -77,7 +87,8 @@ func replayRecord(h *history, opts Options) *record {
 	lastPut := map[string]int64{} // election key -> revision of its last put
 	leader := keyID{}
 	hasLeader := false
-	for _, e := range h.store {
+	r.ordered = storeOrder(h.store)
+	for _, e := range r.ordered {
 		if e.F == histories.FStoreGap {
 			r.gaps = append(r.gaps, gap{key: e.Key, after: lastPut[e.Key], before: e.Revision, event: e})
 			continue
@@ -89,8 +100,10 @@ func replayRecord(h *history, opts Options) *record {
 			continue
 		}
 		if !strings.HasPrefix(e.Key, opts.ElectionPrefix) {
+			r.otherKeys++
 			continue
 		}
+		r.electionEvents++
 		if e.F == histories.FStorePut {
 			lastPut[e.Key] = e.Revision
 		}
@@ -126,6 +139,31 @@ func replayRecord(h *history, opts Options) *record {
 		leader, hasLeader = oldest, found
 	}
 	return r
+}
+
+// storeOrder puts the record's events in the store's own order, by
+// revision, whatever order they were received in, and drops an event
+// received twice (a watch that resumed from an older revision): the
+// order of store changes comes from revisions, never from the file.
+// Events of one revision keep their file order.
+func storeOrder(events []histories.Event) []histories.Event {
+	out := append([]histories.Event(nil), events...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Revision < out[j].Revision })
+	type seen struct {
+		f, key string
+		rev    int64
+	}
+	dup := map[seen]bool{}
+	kept := out[:0]
+	for _, e := range out {
+		k := seen{e.F, e.Key, e.Revision}
+		if dup[k] {
+			continue
+		}
+		dup[k] = true
+		kept = append(kept, e)
+	}
+	return kept
 }
 
 // beyond reports whether an event at time t may concern a change the

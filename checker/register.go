@@ -65,9 +65,12 @@ var RegisterModel = porcupine.Model{
 
 // registerOps turns the history's register operations on one key into
 // porcupine operations: ok writes and reads with their real intervals;
-// writes of unknown outcome returning at infinity; failed operations
-// (which did not happen) and reads that did not complete, left out.
-func registerOps(h *history, key string) []porcupine.Operation {
+// failed operations (which did not happen) and reads that did not
+// complete, left out. A write of unknown outcome that the record shows
+// landing took effect before the first event known to follow its
+// revision; one a record of every change lacks never happened; any
+// other returns at infinity.
+func registerOps(h *history, key string, rec *record, rr *registerRecord, bounds *revisionTimes) ([]porcupine.Operation, []*op) {
 	clients := map[string]int{}
 	client := func(p string) int {
 		if id, ok := clients[p]; ok {
@@ -77,6 +80,7 @@ func registerOps(h *history, key string) []porcupine.Operation {
 		return clients[p]
 	}
 	var ops []porcupine.Operation
+	var sources []*op
 	pending := int64(0)
 	for _, f := range []string{histories.FWrite, histories.FRead} {
 		for _, o := range h.ops[f] {
@@ -85,12 +89,20 @@ func registerOps(h *history, key string) []porcupine.Operation {
 			}
 			p := porcupine.Operation{ClientId: client(o.process()), Call: o.invoke.Time, Return: o.done.Time}
 			switch {
-			case o.done.Type == histories.Fail:
-				continue
 			case f == histories.FWrite:
+				put, landed := rr.putOf[o]
+				if o.done.Type == histories.Fail && !landed {
+					continue
+				}
 				p.Input = RegisterInput{Kind: "write", Value: o.invoke.Value}
 				p.Output = RegisterOutput{}
-				if o.done.Type != histories.OK {
+				switch {
+				case o.done.Type == histories.OK:
+				case landed:
+					p.Return, _, _ = bounds.notAfter(put.Revision)
+				case rec.complete && rec.everyChange:
+					continue
+				default:
 					// Distinct "infinite" returns keep porcupine's event order total.
 					pending++
 					p.Return = never - pending
@@ -102,18 +114,25 @@ func registerOps(h *history, key string) []porcupine.Operation {
 				continue
 			}
 			ops = append(ops, p)
+			sources = append(sources, o)
 		}
 	}
-	return ops
+	return ops, sources
 }
 
 // RegisterOperations are the porcupine operations P4 checks, by register
 // key: for porcupine's visualization, and for anyone re-checking.
-func RegisterOperations(events []histories.Event) map[string][]porcupine.Operation {
-	h := index(events)
+func RegisterOperations(events []histories.Event, opts Options) map[string][]porcupine.Operation {
+	h, err := index(events)
+	if err != nil {
+		return nil
+	}
+	rec := replayRecord(h, opts)
+	rr := attributePuts(h, rec)
+	bounds := newRevisionTimes(rec.ordered, rr.landed)
 	out := map[string][]porcupine.Operation{}
 	for _, key := range registerKeys(h) {
-		out[key] = registerOps(h, key)
+		out[key], _ = registerOps(h, key, rec, rr, bounds)
 	}
 	return out
 }
@@ -134,9 +153,18 @@ func registerKeys(h *history) []string {
 	return keys
 }
 
-// checkRegister is P4: the fenced register is linearizable (porcupine,
-// per key), and no write of a term lands after a write of a later term.
-func checkRegister(ctx context.Context, h *history, rec *record, opts Options) CheckResult {
+// crossCheckLimit bounds the operations on one key that porcupine
+// re-checks after the store-order check has decided: beyond it the
+// search costs more than it can add.
+const crossCheckLimit = 20000
+
+// checkRegister is P4: no leader's write lands outside its term's reign
+// in the store's record, and the fenced register is linearizable.
+// With a record of every change, linearizability is decided in the
+// store's own order (exact, linear time), and porcupine re-checks small
+// registers as an independent second opinion; otherwise porcupine
+// decides, per key.
+func checkRegister(ctx context.Context, h *history, rec *record, rr *registerRecord, bounds *revisionTimes, opts Options) CheckResult {
 	c := newCheck("P4", "P4 fenced work is linearizable")
 	for _, f := range []string{histories.FWrite, histories.FRead} {
 		for _, o := range h.ops[f] {
@@ -147,28 +175,32 @@ func checkRegister(ctx context.Context, h *history, rec *record, opts Options) C
 	if mode == "" {
 		mode = "linearizable"
 	}
+	var undecided []string
+	if rec.present {
+		checkFencing(&c, h, rec, rr)
+		if c.Counts["puts-in-their-reign"] == 0 && c.Verdict != Invalid {
+			undecided = append(undecided, "no write's landing could be checked against its term's reign in the store's record")
+		}
+	} else {
+		checkTermOrderInRealTime(&c, h)
+		if c.Counts["writes-ordered-in-real-time"] < 2 {
+			undecided = append(undecided, "no store record, and fewer than two acknowledged writes to order by term")
+		}
+	}
 	for _, key := range registerKeys(h) {
 		if opts.ReadConsistency == "stale" {
 			checkStaleModeReads(&c, h, key)
 			continue
 		}
-		ops := registerOps(h, key)
-		c.Counts["ops-checked"] += int64(len(ops))
-		res, _ := porcupine.CheckOperationsVerbose(RegisterModel, ops, opts.LinearizabilityTimeout)
-		switch res {
-		case porcupine.Illegal:
-			msg, events := explainNonLinearizable(h, key)
-			if opts.ReadConsistency != "" {
-				msg += fmt.Sprintf(" (a read in %q consistency mode)", opts.ReadConsistency)
-			}
-			c.fail(fmt.Sprintf("register %s is not linearizable: %s", key, msg), events...)
-		case porcupine.Unknown:
-			c.unknown(fmt.Sprintf("porcupine ran out of time (%v) on register %s (%d operations)", opts.LinearizabilityTimeout, key, len(ops)))
-		}
+		checkLinearizable(ctx, &c, h, key, rec, rr, bounds, opts)
 	}
-	checkTermOrder(&c, h, rec)
-	if c.Counts["ops-checked"] == 0 && c.Counts["reads-checked"] == 0 {
-		c.unknown("no register operation completed")
+	if c.Counts["reads-checked"] == 0 {
+		undecided = append(undecided, "no read completed against a write that took effect: linearizability had nothing to decide")
+	}
+	if len(undecided) > 0 && c.Verdict != Invalid {
+		for _, u := range undecided {
+			c.unknown(u)
+		}
 	}
 	// After any reason for unknown: the summary quotes the first note.
 	c.Notes = append(c.Notes, "reads were made in "+mode+" mode")
@@ -178,62 +210,66 @@ func checkRegister(ctx context.Context, h *history, rec *record, opts Options) C
 	return c
 }
 
-// checkTermOrder finds stale-leader writes: in the store's order (or,
-// without a record, in real time), a write of a term after a write of a
-// later term.
-func checkTermOrder(c *CheckResult, h *history, rec *record) {
-	writes := map[string]*op{} // value -> write
-	for _, o := range h.ops[histories.FWrite] {
-		writes[o.invoke.Value] = o
+// checkLinearizable checks one key's register.
+func checkLinearizable(ctx context.Context, c *CheckResult, h *history, key string, rec *record, rr *registerRecord, bounds *revisionTimes, opts Options) {
+	modeNote := ""
+	if opts.ReadConsistency != "" {
+		modeNote = fmt.Sprintf(" (a read in %q consistency mode)", opts.ReadConsistency)
 	}
-	if rec.present {
-		var latest *op
-		var latestPut histories.Event
-		for _, put := range rec.registerPuts {
-			c.Counts["store-puts-checked"]++
-			w := writes[put.Value]
-			if w == nil {
-				c.fail(fmt.Sprintf("register %s holds %q at revision %d, which no write produced", put.Key, put.Value, put.Revision), put)
-				continue
-			}
-			if w.invoke.Token == nil {
-				continue
-			}
-			if latest != nil && w.invoke.Token.Seq < latest.invoke.Token.Seq {
-				c.fail(fmt.Sprintf("stale-leader write: %s wrote %q with term %s, accepted at revision %d after %s's write of later term %s at revision %d",
-					w.process(), w.invoke.Value, w.invoke.Token, put.Revision, latest.process(), latest.invoke.Token, latestPut.Revision),
-					latest.invoke, latest.done, latestPut, w.invoke, w.done, put)
-				continue
-			}
-			latest, latestPut = w, put
+	storeOrder := rec.complete && rec.everyChange && !ambiguousKey(rr, key)
+	var decided storeOrderVerdict
+	if storeOrder {
+		decided = checkInStoreOrder(h, key, rr, bounds)
+		c.Counts["ops-checked"] += decided.reads + decided.writes
+		if decided.writes > 0 || decided.reads > 0 {
+			c.Counts["reads-checked"] += decided.reads
 		}
+		if !decided.ok {
+			c.fail(fmt.Sprintf("register %s is not linearizable: %s%s", key, decided.message, modeNote), decided.events...)
+		}
+	}
+	ops, sources := registerOps(h, key, rec, rr, bounds)
+	if storeOrder && len(ops) > crossCheckLimit {
+		c.Counts["ops-not-cross-checked"] += int64(len(ops))
 		return
 	}
-	// No record: only ok writes, ordered in real time.
-	var done []*op
-	for _, o := range h.ops[histories.FWrite] {
-		if o.done.Type == histories.OK && o.invoke.Token != nil {
-			done = append(done, o)
-		}
-	}
-	sort.Slice(done, func(i, j int) bool { return done[i].done.Time < done[j].done.Time })
-	var best *op
-	next := 0
-	for _, w := range h.ops[histories.FWrite] {
-		if w.done.Type != histories.OK || w.invoke.Token == nil {
-			continue
-		}
-		for next < len(done) && done[next].done.Time < w.invoke.Time {
-			if best == nil || done[next].invoke.Token.Seq > best.invoke.Token.Seq {
-				best = done[next]
+	timeout := opts.LinearizabilityTimeout
+	res, info := porcupine.CheckOperationsVerbose(RegisterModel, ops, timeout)
+	if !storeOrder {
+		c.Counts["ops-checked"] += int64(len(ops))
+		for _, o := range ops {
+			if o.Input.(RegisterInput).Kind == "read" {
+				c.Counts["reads-checked"]++
 			}
-			next++
 		}
-		if best != nil && w.invoke.Token.Seq < best.invoke.Token.Seq {
-			c.fail(fmt.Sprintf("stale-leader write: %s wrote %q with term %s after %s's write of later term %s had completed",
-				w.process(), w.invoke.Value, w.invoke.Token, best.process(), best.invoke.Token), best.invoke, best.done, w.invoke, w.done)
+	} else {
+		c.Counts["ops-cross-checked"] += int64(len(ops))
+	}
+	switch {
+	case storeOrder && res == porcupine.Illegal && decided.ok:
+		c.unknown(fmt.Sprintf("register %s: porcupine finds no linearization where the store-order check found one (a checker disagreement: report it)", key))
+	case storeOrder && res == porcupine.Ok && !decided.ok:
+		c.Notes = append(c.Notes, fmt.Sprintf("register %s: porcupine finds an order of the writes that explains the reads, but not the store's own order", key))
+	case storeOrder && res == porcupine.Unknown:
+		c.Notes = append(c.Notes, fmt.Sprintf("register %s: porcupine's second opinion ran out of time (%v); the store-order check decided", key, timeout))
+	case storeOrder:
+	case res == porcupine.Illegal:
+		msg, events := explainNonLinearizable(h, key, sources, info)
+		c.fail(fmt.Sprintf("register %s is not linearizable: %s%s", key, msg, modeNote), events...)
+	case res == porcupine.Unknown:
+		c.unknown(fmt.Sprintf("porcupine ran out of time (%v) on register %s (%d operations)", timeout, key, len(ops)))
+	}
+}
+
+// ambiguousKey: some value was written to key more than once, so its
+// puts cannot all be attributed.
+func ambiguousKey(rr *registerRecord, key string) bool {
+	for kv := range rr.ambiguous {
+		if kv.key == key {
+			return true
 		}
 	}
+	return false
 }
 
 // checkStaleModeReads checks the reads of key made in stale mode, which
@@ -291,8 +327,9 @@ func overwriter(h *history, key, value string, w *op, t int64) *op {
 
 // explainNonLinearizable looks for the simplest witness of a
 // non-linearizable register: a read of a value nobody wrote, or a read
-// of a value overwritten before the read began.
-func explainNonLinearizable(h *history, key string) (string, []histories.Event) {
+// of a value overwritten before the read began; failing those, what
+// porcupine's longest partial linearization could not be extended by.
+func explainNonLinearizable(h *history, key string, sources []*op, info porcupine.LinearizationInfo) (string, []histories.Event) {
 	writeOf := writesOf(h, key)
 	for _, r := range h.ops[histories.FRead] {
 		if r.invoke.Key != key || r.done.Type != histories.OK {
@@ -315,5 +352,56 @@ func explainNonLinearizable(h *history, key string) (string, []histories.Event) 
 			return fmt.Sprintf("stale read: %s read %s after %q had overwritten it", r.process(), read, w2.invoke.Value), ev
 		}
 	}
-	return "porcupine found no linearization (no single stale read explains it)", nil
+	return explainPartial(sources, info)
+}
+
+// explainPartial names the operations at which porcupine's longest
+// partial linearization stops: the last operation it could place (and
+// the write whose value it left), and the unplaced operation that
+// returned first, which every linearization must place next.
+func explainPartial(sources []*op, info porcupine.LinearizationInfo) (string, []histories.Event) {
+	var longest []int
+	for _, partition := range info.PartialLinearizations() {
+		for _, l := range partition {
+			if len(l) > len(longest) {
+				longest = l
+			}
+		}
+	}
+	placed := make([]bool, len(sources))
+	state := ""
+	var lastWrite, last *op
+	for _, id := range longest {
+		if id < 0 || id >= len(sources) {
+			continue
+		}
+		placed[id] = true
+		last = sources[id]
+		if last.invoke.F == histories.FWrite {
+			lastWrite, state = last, last.invoke.Value
+		}
+	}
+	var stuck *op
+	for id, o := range sources {
+		if !placed[id] && (stuck == nil || o.done.Time < stuck.done.Time) {
+			stuck = o
+		}
+	}
+	if stuck == nil {
+		return "porcupine found no linearization", nil
+	}
+	what := fmt.Sprintf("%s's write of %q", stuck.process(), stuck.invoke.Value)
+	if stuck.invoke.F == histories.FRead {
+		what = fmt.Sprintf("%s's read of %q", stuck.process(), stuck.done.Value)
+	}
+	var ev []histories.Event
+	if lastWrite != nil {
+		ev = append(ev, lastWrite.invoke, lastWrite.done)
+	}
+	if last != nil && last != lastWrite {
+		ev = append(ev, last.invoke, last.done)
+	}
+	ev = append(ev, stuck.invoke, stuck.done)
+	return fmt.Sprintf("no single stale read explains it; porcupine placed %d of %d operations, leaving the register at %q, and then %s cannot be placed",
+		len(longest), len(sources), state, what), ev
 }

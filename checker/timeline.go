@@ -19,7 +19,10 @@ type Span struct {
 // write or the next campaign), recorded the store's reigns (the oldest
 // live election key leads), named by the value the key holds.
 func Leadership(events []histories.Event, opts Options) (believed, recorded []Span) {
-	h := index(events)
+	h, err := index(events)
+	if err != nil {
+		return nil, nil
+	}
 	for _, b := range beliefs(h) {
 		believed = append(believed, Span{Process: b.process, Token: b.token, Start: b.start, End: b.end, Open: b.open})
 	}

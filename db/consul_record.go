@@ -49,6 +49,9 @@ type keyState struct {
 	deleted bool
 }
 
+// Kind: blocking queries sample states; a short-lived one can be missed.
+func (r *consulRecord) Kind() string { return histories.RecordSampled }
+
 func (r *consulRecord) Run(ctx context.Context, emit func(histories.Event)) error {
 	var wg sync.WaitGroup
 	for _, cli := range r.servers {

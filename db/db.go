@@ -89,4 +89,8 @@ type StoreRecord interface {
 	// Sync returns once every change up to the store's current revision,
 	// read linearizably when Sync is called, has been emitted.
 	Sync(ctx context.Context) error
+	// Kind says how the record is taken: histories.RecordEveryChange or
+	// histories.RecordSampled. The harness writes it to the history, so
+	// the checker knows whether a write missing from the record was lost.
+	Kind() string
 }

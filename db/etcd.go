@@ -345,6 +345,9 @@ func storeEvent(ev *clientv3.Event) histories.Event {
 	return e
 }
 
+// Kind: a watch from revision 1 sees every change.
+func (r *etcdRecord) Kind() string { return histories.RecordEveryChange }
+
 func (r *etcdRecord) Sync(ctx context.Context) error {
 	resp, err := r.cli.Get(ctx, r.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
 	if err != nil {

@@ -45,6 +45,12 @@ const (
 	// a store without history (Consul) is read by polling, and a state
 	// can come and go between two polls. Value says what was missed.
 	FStoreGap = "store-gap"
+	// FStoreRecord (Type info, Process "store") says, before the record's
+	// first change, how the record was taken: Value RecordEveryChange (a
+	// watch from the first revision: every change, in order, so a write
+	// missing from a complete record did not happen) or RecordSampled
+	// (polled states: changes between two polls can be missed).
+	FStoreRecord = "store-record"
 
 	// Nemesis (Type info, Process "nemesis").
 	FFaultStart = "fault-start"
@@ -66,6 +72,12 @@ const (
 	PhaseFinalReads = "final-reads" // final reads begin
 	PhaseEnd        = "end"         // run ends normally
 	PhaseRecord     = "record"      // store's own record follows
+)
+
+// How a store's record was taken (FStoreRecord's Value).
+const (
+	RecordEveryChange = "every-change"
+	RecordSampled     = "sampled"
 )
 
 // Process names that are not campaigners.

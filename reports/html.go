@@ -55,7 +55,7 @@ func WriteHTML(path string, in Input) error {
 		}
 	}
 	d.Timeline = buildTimeline(in.Events, in.Results, in.Options)
-	d.Linearizability = visualizeRegisters(in.Events, firstAnomaly(in.Results, "P4"))
+	d.Linearizability = visualizeRegisters(in.Events, in.Options, firstAnomaly(in.Results, "P4"))
 	for _, c := range in.Results.Checks {
 		if c.Property == "P6" {
 			d.Failover = c.Stats

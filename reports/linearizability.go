@@ -31,13 +31,13 @@ type linearizability struct {
 // visualizeRegisters runs porcupine on every register with faults as
 // annotations and returns its visualizations. focus is the time of the
 // first register anomaly, or -1.
-func visualizeRegisters(events []histories.Event, focus int64) []linearizability {
+func visualizeRegisters(events []histories.Event, opts checker.Options, focus int64) []linearizability {
 	var annotations []porcupine.Annotation
 	for _, w := range faultWindows(events, seconds(lastTime(events))) {
 		annotations = append(annotations, porcupine.Annotation{Tag: "nemesis", Start: int64(w.Start * 1e9), End: int64(w.End * 1e9),
 			Description: w.Label, BackgroundColor: "#f3d9a4"})
 	}
-	byKey := checker.RegisterOperations(events)
+	byKey := checker.RegisterOperations(events, opts)
 	keys := make([]string, 0, len(byKey))
 	for k := range byKey {
 		keys = append(keys, k)

@@ -110,7 +110,10 @@ func run(stale bool, value string) []histories.Event {
 func render(t *testing.T, events []histories.Event) (string, checker.Results) {
 	t.Helper()
 	dir := t.TempDir()
-	res := checker.Check(context.Background(), events, opts)
+	res, err := checker.Check(context.Background(), events, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	in := Input{Title: "etcd-unfenced-pause", Facts: []Fact{{"db", "etcd v3.6.16"}}, Config: map[string]string{"seed": "1"},
 		Command: "harness run --seed 1", Options: opts, Results: res, Events: events, NodeLogs: []string{"nodes/n1.log"}}
 	if err := WriteHTML(filepath.Join(dir, histories.ReportFile), in); err != nil {
@@ -127,7 +130,10 @@ func TestHandBuiltRunsHaveTheExpectedVerdicts(t *testing.T) {
 		stale bool
 		want  checker.Verdict
 	}{{false, checker.Valid}, {true, checker.Invalid}} {
-		res := checker.Check(context.Background(), run(c.stale, "c1/2/2"), opts)
+		res, err := checker.Check(context.Background(), run(c.stale, "c1/2/2"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if res.Valid != c.want {
 			t.Errorf("stale=%v: %s (%s), want %s", c.stale, res.Valid, res.Summary, c.want)
 		}
@@ -215,7 +221,10 @@ var longRun = synthetic.Run(100000)
 func renderLong(t testing.TB) (string, checker.Results) {
 	dir := t.TempDir()
 	o := checker.Options{ElectionPrefix: synthetic.ElectionPrefix, RegisterPrefix: synthetic.RegisterPrefix, TTL: 3e9}
-	res := checker.Check(context.Background(), longRun, o)
+	res, err := checker.Check(context.Background(), longRun, o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	in := Input{Title: "synthetic", Options: o, Results: res, Events: longRun}
 	if err := WriteHTML(filepath.Join(dir, histories.ReportFile), in); err != nil {
 		t.Fatal(err)
@@ -227,7 +236,10 @@ func renderLong(t testing.TB) (string, checker.Results) {
 // 100,000-event history (checking excluded).
 func BenchmarkReport100kEvents(b *testing.B) {
 	o := checker.Options{ElectionPrefix: synthetic.ElectionPrefix, RegisterPrefix: synthetic.RegisterPrefix, TTL: 3e9}
-	res := checker.Check(context.Background(), longRun, o)
+	res, err := checker.Check(context.Background(), longRun, o)
+	if err != nil {
+		b.Fatal(err)
+	}
 	dir := b.TempDir()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -69,7 +69,10 @@ func checkRun(dir histories.RunDir, cfg RunConfig, out io.Writer, interrupted bo
 	if err != nil {
 		return setupError("%v", err)
 	}
-	res := checker.Check(context.Background(), h.Events, cfg.CheckerOptions())
+	res, err := checker.Check(context.Background(), h.Events, cfg.CheckerOptions())
+	if err != nil {
+		return setupError("%s: %v", dir.Path(histories.HistoryFile), err)
+	}
 	res.Truncated = h.Truncated
 	b, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {

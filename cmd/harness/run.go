@@ -351,6 +351,7 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 	if err != nil {
 		return fmt.Errorf("opening the store record: %w", err)
 	}
+	r.rec.Record(histories.Event{Type: histories.Info, Process: histories.ProcessStore, F: histories.FStoreRecord, Value: record.Kind()})
 	bg.Add(1)
 	go func() {
 		defer bg.Done()
