@@ -144,7 +144,7 @@ func TestBlindSpotsOfGrants(t *testing.T) {
 			wantCounts: map[string]int64{"terms-led-in-call": 2}},
 		{name: "a campaign answered before its key led", want: Invalid,
 			wantMsg: `premature grant: c2's campaign returned term /eh/t/election/c2@12 at 0.180s, but the term only began to lead at revision 14, after 0.200s`,
-			build: func() *builder { return moveCompletion(every("in-reign")(), "c2", histories.FCampaign, 180) }},
+			build:   func() *builder { return moveCompletion(every("in-reign")(), "c2", histories.FCampaign, 180) }},
 		{name: "a campaign answered with another campaigner's live key", want: Invalid,
 			wantMsg: `not its own key: c2's campaign returned term /eh/t/election/c1@10, whose key proclaims "c1", as c1 campaigned`,
 			build: func() *builder {

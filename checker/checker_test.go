@@ -329,7 +329,7 @@ func TestP4FencedWorkIsLinearizable(t *testing.T) {
 				c2 := b.invoke(150, "c2", histories.FCampaign, "", "c2", nil)
 				b.elect(160, "c2", 12)
 				op := b.invoke(200, "c1", histories.FWrite, testRegister, "c1/10/2", t1) // c1 pauses here
-				b.storeDelete(3300, testElection+"c1", 18, 10)                        // its lease expires
+				b.storeDelete(3300, testElection+"c1", 18, 10)                           // its lease expires
 				t2 := token("c2", 12)
 				b.complete(3310, c2, histories.OK, "", t2)
 				b.write(4000, 4010, histories.OK, t2, "c2/12/1")

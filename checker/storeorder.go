@@ -139,17 +139,17 @@ func explainOrder(ws []*orderedWrite, lo, hi *placement) (string, []histories.Ev
 	case !lo.isWrite && !hi.isWrite:
 		// Two reads: one saw a newer value, then a later one an older.
 		return fmt.Sprintf("stale read: %s read %s at %s, after %s had already read the later %q (revision %d) by %s",
-			lo.op.process(), valueOf(lo.k), at(lo.t), hi.op.process(), ws[hi.k].w.invoke.Value, ws[hi.k].put.Revision, at(hi.t)),
+				lo.op.process(), valueOf(lo.k), at(lo.t), hi.op.process(), ws[hi.k].w.invoke.Value, ws[hi.k].put.Revision, at(hi.t)),
 			append(ev, ws[hi.k].w.invoke, ws[hi.k].put)
 	case lo.isWrite && !hi.isWrite:
 		// A read returned a value before a write the store put earlier
 		// had even begun.
 		return fmt.Sprintf("read from the future: %s read %q by %s, but %s's write of %q, which the store put before it (revision %d), only began at %s",
-			hi.op.process(), ws[hi.k].w.invoke.Value, at(hi.t), lo.op.process(), lo.op.invoke.Value, ws[lo.k].put.Revision, at(lo.t)),
+				hi.op.process(), ws[hi.k].w.invoke.Value, at(hi.t), lo.op.process(), lo.op.invoke.Value, ws[lo.k].put.Revision, at(lo.t)),
 			append(ev, ws[lo.k].put, ws[hi.k].put)
 	default:
 		return fmt.Sprintf("the store's order contradicts real time: it put %s's write of %q (revision %d) before %s's write of %q (revision %d), but the second completed at %s, before the first began at %s",
-			lo.op.process(), lo.op.invoke.Value, ws[lo.k].put.Revision, hi.op.process(), hi.op.invoke.Value, ws[hi.k].put.Revision, at(hi.t), at(lo.t)),
+				lo.op.process(), lo.op.invoke.Value, ws[lo.k].put.Revision, hi.op.process(), hi.op.invoke.Value, ws[hi.k].put.Revision, at(hi.t), at(lo.t)),
 			append(ev, ws[lo.k].put, ws[hi.k].put)
 	}
 }
