@@ -2,7 +2,11 @@ package checker
 
 import (
 	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/election-harness/harness/internal/synthetic"
 )
@@ -21,18 +25,55 @@ func TestSyntheticRunIsValid(t *testing.T) {
 	}
 }
 
-// BenchmarkCheck10kEvents is the checker's time per 10,000 events of a
-// realistic history, porcupine included.
-func BenchmarkCheck10kEvents(b *testing.B) {
-	events := synthetic.Run(10000)
+// benchmarkCheck checks a realistic history of about n events (reads
+// across writes, timed-out writes, some never landing) and reports
+// events per second and the peak heap while checking, the history
+// itself included.
+func benchmarkCheck(b *testing.B, n int) {
+	events := synthetic.Run(n)
 	b.ReportAllocs()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > peak.Load() {
+				peak.Store(ms.HeapAlloc)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res, _ := Check(context.Background(), events, syntheticOpts)
+		res, err := Check(context.Background(), events, syntheticOpts)
+		if err != nil {
+			b.Fatal(err)
+		}
 		if res.Valid != Valid {
 			b.Fatalf("%s: %s", res.Valid, res.Summary)
 		}
 	}
+	b.StopTimer()
+	close(stop)
+	wg.Wait()
+	perCheck := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(float64(len(events)), "events")
-	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*10000/float64(len(events))*1000, "ms/10k-events")
+	b.ReportMetric(float64(len(events))/perCheck, "events/s")
+	b.ReportMetric(perCheck, "s/check")
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 }
+
+func BenchmarkCheck10kEvents(b *testing.B)  { benchmarkCheck(b, 10_000) }
+func BenchmarkCheck100kEvents(b *testing.B) { benchmarkCheck(b, 100_000) }
+func BenchmarkCheck1MEvents(b *testing.B)   { benchmarkCheck(b, 1_000_000) }
+
+// BenchmarkCheck5MEvents shows that a very long run still gets a verdict.
+func BenchmarkCheck5MEvents(b *testing.B) { benchmarkCheck(b, 5_000_000) }

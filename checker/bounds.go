@@ -26,20 +26,20 @@ type revisionTimes struct {
 type timeBound struct {
 	rev   int64
 	t     int64
-	cause histories.Event
+	cause *histories.Event
 }
 
 func newRevisionTimes(store []histories.Event, landed []landing) *revisionTimes {
 	rt := &revisionTimes{}
-	for _, e := range store {
-		if e.F != histories.FStoreGap {
+	for i := range store {
+		if e := &store[i]; e.F != histories.FStoreGap {
 			rt.before = append(rt.before, timeBound{e.Revision, e.Time, e})
 		}
 	}
 	for _, l := range landed {
-		rt.after = append(rt.after, timeBound{l.put.Revision, l.write.invoke.Time, l.write.invoke})
+		rt.after = append(rt.after, timeBound{l.put.Revision, l.write.invoke.Time, &l.write.invoke})
 		if l.write.done.Type == histories.OK {
-			rt.before = append(rt.before, timeBound{l.put.Revision, l.write.done.Time, l.write.done})
+			rt.before = append(rt.before, timeBound{l.put.Revision, l.write.done.Time, &l.write.done})
 		}
 	}
 	sort.Slice(rt.after, func(i, j int) bool { return rt.after[i].rev < rt.after[j].rev })
@@ -65,7 +65,7 @@ func (rt *revisionTimes) notBefore(rev int64) (t int64, cause histories.Event, o
 		return math.MinInt64, histories.Event{}, false
 	}
 	b := rt.after[i-1]
-	return b.t, b.cause, true
+	return b.t, *b.cause, true
 }
 
 // notAfter is the earliest time known to follow revision rev, and the
@@ -76,5 +76,5 @@ func (rt *revisionTimes) notAfter(rev int64) (t int64, cause histories.Event, ok
 		return math.MaxInt64, histories.Event{}, false
 	}
 	b := rt.before[i]
-	return b.t, b.cause, true
+	return b.t, *b.cause, true
 }

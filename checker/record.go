@@ -148,20 +148,25 @@ func replayRecord(h *history, opts Options) *record {
 // Events of one revision keep their file order.
 func storeOrder(events []histories.Event) []histories.Event {
 	out := append([]histories.Event(nil), events...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Revision < out[j].Revision })
-	type seen struct {
-		f, key string
-		rev    int64
+	if !sort.SliceIsSorted(out, func(i, j int) bool { return out[i].Revision < out[j].Revision }) {
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Revision < out[j].Revision })
 	}
-	dup := map[seen]bool{}
 	kept := out[:0]
+	group := 0 // start in kept of the current revision's events
 	for _, e := range out {
-		k := seen{e.F, e.Key, e.Revision}
-		if dup[k] {
-			continue
+		if len(kept) > 0 && kept[len(kept)-1].Revision != e.Revision {
+			group = len(kept)
 		}
-		dup[k] = true
-		kept = append(kept, e)
+		dup := false
+		for _, k := range kept[group:] {
+			if k.F == e.F && k.Key == e.Key {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			kept = append(kept, e)
+		}
 	}
 	return kept
 }

@@ -20,7 +20,8 @@ const (
 // turns to lead, each leader writes the register while another reads it,
 // every member is probed, observers follow each new leader, the store's
 // record holds every put and delete, and a fault is injected and healed
-// every 25 terms.
+// every 25 terms. Reads run across writes, and some writes time out
+// (some of those never landing), as they do under faults.
 func Run(n int) []histories.Event {
 	var events []histories.Event
 	now, op, rev := int64(0), int64(0), int64(1)
@@ -55,6 +56,7 @@ func Run(n int) []histories.Event {
 	phase := func(p string) {
 		add(1, histories.Event{Type: histories.Info, Process: histories.ProcessHarness, F: histories.FPhase, Value: p})
 	}
+	add(0, histories.Event{Type: histories.Info, Process: histories.ProcessStore, F: histories.FStoreRecord, Value: histories.RecordEveryChange})
 	phase(histories.PhaseStart)
 	value, registerCreated := "", int64(0)
 	for term := 0; len(events) < n; term++ {
@@ -73,13 +75,35 @@ func Run(n int) []histories.Event {
 		}
 		for w := 1; w <= 20; w++ {
 			v := fmt.Sprintf("%s/%d/%d", c, tok.Seq, w)
-			write := invoke(1, c, histories.FWrite, RegisterKey, v, tok)
-			store(2, histories.FStorePut, RegisterKey, v, registerCreated)
-			if registerCreated == 0 {
-				registerCreated = rev
+			// Every third write has a read running across it, which
+			// returns the value from before it (legal: the read takes
+			// effect first).
+			concurrent := w%3 == 0
+			var overlap histories.Event
+			if concurrent {
+				overlap = invoke(1, fmt.Sprintf("c%d:r", (term+w+2)%5+1), histories.FRead, RegisterKey, "", nil)
 			}
-			complete(1, write, histories.OK, "", nil)
-			value = v
+			write := invoke(1, c, histories.FWrite, RegisterKey, v, tok)
+			// Every seventh write times out (its outcome unknown to the
+			// client); every fourteenth of those never lands.
+			lands := w%14 != 0
+			if lands {
+				store(2, histories.FStorePut, RegisterKey, v, registerCreated)
+				if registerCreated == 0 {
+					registerCreated = rev
+				}
+			}
+			typ := histories.OK
+			if w%7 == 0 {
+				typ = histories.Info
+			}
+			complete(1, write, typ, "", nil)
+			if concurrent {
+				complete(1, overlap, histories.OK, value, nil)
+			}
+			if lands {
+				value = v
+			}
 			read := invoke(1, fmt.Sprintf("c%d:r", (term+w)%5+1), histories.FRead, RegisterKey, "", nil)
 			complete(2, read, histories.OK, value, nil)
 			if w%5 == 0 {
