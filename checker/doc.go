@@ -1,10 +1,16 @@
 // Package checker decides whether a history shows an election anomaly:
 // P1 raft election safety, P2 one leader per election term, P3 granted
-// leadership is real, P4 fenced work is linearizable (porcupine) and no
-// stale-term write lands, P5 observers agree, P6 liveness, P7 leases
-// outlive their TTL, and the
-// informational split-brain exposure. Each check returns valid, invalid
-// or unknown with the exact events that prove it; unknown is never
-// reported as valid. It reads only a history: it works offline and does
-// not know which database ran.
+// leadership is real (the campaigner's own key led inside the call), P4
+// every write lands inside its term's reign in the store's record and
+// the register is linearizable (decided in the store's own order when
+// the record holds every change; porcupine otherwise, and as a second
+// opinion), P5 observers agree, P6 liveness, P7 leases outlive their
+// TTL, and the informational split-brain exposure.
+//
+// Each check returns valid, invalid or unknown with the exact events
+// that prove it; unknown is never reported as valid, and a property with
+// nothing to decide is unknown. A history that breaks the event
+// contract, or options that match nothing in it, is an error, not a
+// verdict. It reads only a history: it works offline and does not know
+// which database ran.
 package checker
