@@ -98,6 +98,11 @@ func TestBlindSpotsOfFencing(t *testing.T) {
 			build: func() *builder { return deposed("lost", histories.RecordSampled) }},
 		{name: "a write under a term another campaigner won", build: every("stranger"), want: Invalid,
 			wantMsg: `c3 wrote "c1/10/2" under term /eh/t/election/c1@10, which c1 won, not it`},
+		{name: "valid twin: an act by the campaigner's own act loop, its term on the completion", want: Valid,
+			build: func() *builder { return withAct(every("in-reign")(), "c1:a") }},
+		{name: "an act under a term another campaigner won", want: Invalid,
+			wantMsg: `c2:a wrote "c1/a/9" under term /eh/t/election/c1@10, which c1 won, not it`,
+			build: func() *builder { return withAct(every("in-reign")(), "c2:a") }},
 		{name: "a write under a term no campaign returned", want: Invalid,
 			wantMsg: `c2 wrote "c2/99/1" under term /eh/t/election/c2@12, which no campaign of its own returned`,
 			build: func() *builder {
@@ -124,6 +129,28 @@ func TestBlindSpotsOfFencing(t *testing.T) {
 				return b
 			}},
 	})
+}
+
+// withAct adds an act by process under c1's term 10, landing at
+// revision 14, after c1's last write, before its lease expires
+// (revisions after it move up by one).
+func withAct(b *builder, process string) *builder {
+	out := &builder{nextOp: 1000}
+	for _, e := range b.events {
+		if e.F == histories.FStorePut && e.Key == testRegister && e.Revision >= 14 {
+			e.Revision++
+		}
+		if e.F == histories.FStoreDelete && e.Revision >= 14 {
+			e.Revision++
+		}
+		if e.Time == ms(3300) { // before c1's lease expires
+			op := out.invoke(250, process, histories.FWrite, testRegister, "c1/a/9", nil)
+			out.storePut(255, testRegister, "c1/a/9", 14, 11)
+			out.complete(260, op, histories.OK, "", token("c1", 10))
+		}
+		out.add(float64(e.Time)/1e6, e)
+	}
+	return out
 }
 
 // withoutRegisterPuts drops the record's register puts.

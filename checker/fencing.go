@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/election-harness/harness/histories"
 )
@@ -117,7 +118,7 @@ func checkFencing(c *CheckResult, h *history, rec *record, rr *registerRecord) {
 			flagged[put.Revision] = true
 			continue
 		}
-		if owner, ok := wonBy[keyID{tok.Key, tok.Seq}]; ok && owner != w.process() {
+		if owner, ok := wonBy[keyID{tok.Key, tok.Seq}]; ok && owner != campaignerOf(w.process()) {
 			c.fail(fmt.Sprintf("%s wrote %q under term %s, which %s won, not it", w.process(), w.invoke.Value, tok, owner), w.invoke, w.done, put)
 			flagged[put.Revision] = true
 			continue
@@ -172,11 +173,20 @@ func outsideReign(rec *record, w *op, tok histories.Token, put histories.Event) 
 		w.process(), w.invoke.Value, tok, put.Revision, r.end.Revision, next), []histories.Event{r.end, w.invoke, w.done, put}
 }
 
+// campaignerOf names the campaigner behind a process: "c1" for its
+// election loop "c1", its act loop "c1:a" and its reader "c1:r".
+func campaignerOf(process string) string {
+	if i := strings.IndexByte(process, ':'); i > 0 {
+		return process[:i]
+	}
+	return process
+}
+
 // mayHaveWon: w's process had a campaign of unknown outcome before w, so
 // a term no campaign returned to it may still be its own.
 func mayHaveWon(h *history, w *op) bool {
 	for _, o := range h.ops[histories.FCampaign] {
-		if o.process() == w.process() && o.done.Type == histories.Info && o.invoke.Time < w.done.Time {
+		if o.process() == campaignerOf(w.process()) && o.done.Type == histories.Info && o.invoke.Time < w.done.Time {
 			return true
 		}
 	}
