@@ -102,7 +102,7 @@ func TestBlindSpotsOfFencing(t *testing.T) {
 			build: func() *builder { return withAct(every("in-reign")(), "c1:a") }},
 		{name: "an act under a term another campaigner won", want: Invalid,
 			wantMsg: `c2:a wrote "c1/a/9" under term /eh/t/election/c1@10, which c1 won, not it`,
-			build: func() *builder { return withAct(every("in-reign")(), "c2:a") }},
+			build:   func() *builder { return withAct(every("in-reign")(), "c2:a") }},
 		{name: "a write under a term no campaign returned", want: Invalid,
 			wantMsg: `c2 wrote "c2/99/1" under term /eh/t/election/c2@12, which no campaign of its own returned`,
 			build: func() *builder {
