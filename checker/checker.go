@@ -39,6 +39,9 @@ type Options struct {
 	// LinearizabilityTimeout is porcupine's deadline per key (0 = 30s);
 	// running out gives unknown.
 	LinearizabilityTimeout time.Duration
+	// ExpectFaults: the run asked for a nemesis, so a history in which
+	// no fault started tested nothing it meant to: unknown, never valid.
+	ExpectFaults bool
 }
 
 // Results is results.json.
@@ -48,6 +51,8 @@ type Results struct {
 	Checks  []CheckResult `json:"checks"`
 	// Truncated is set when the history was cut off (a crashed run).
 	Truncated bool `json:"truncated,omitempty"`
+	// Coverage is what the run exercised.
+	Coverage Coverage `json:"coverage"`
 }
 
 // CheckResult is one property's result.
@@ -103,7 +108,17 @@ func Check(ctx context.Context, h []histories.Event, opts Options) (Results, err
 		checkLeases(hist, rec),
 		checkSplitBrain(hist),
 	}
-	return combine(checks), nil
+	res := combine(checks)
+	res.Coverage = coverage(hist, rec)
+	if res.Coverage.Faults == 0 && res.Valid == Valid {
+		if opts.ExpectFaults {
+			res.Valid = Unknown
+			res.Summary = "no fault started although a nemesis was asked for: this run tested nothing under failure"
+		} else {
+			res.Summary += " (no faults: this run tested nothing under failure)"
+		}
+	}
+	return res, nil
 }
 
 // matchOptions refuses options whose prefixes do not fit the history:

@@ -128,6 +128,7 @@ func printSummary(w io.Writer, dir histories.RunDir, res checker.Results, events
 	if interrupted {
 		note += " (interrupted)"
 	}
+	fmt.Fprintf(w, "\n  exercised: %s\n", res.Coverage)
 	fmt.Fprintf(w, "\n%s: %s%s\n%d events; run directory %s\n", strings.ToUpper(string(res.Valid)), res.Summary, note, events, dir)
 }
 

@@ -74,6 +74,7 @@ func (c RunConfig) CheckerOptions() checker.Options {
 		TTL:             time.Duration(c.TTL),
 		LivenessBound:   time.Duration(c.LivenessBound),
 		ReadConsistency: c.Consistency,
+		ExpectFaults:    len(c.Nemesis) > 0,
 	}
 }
 
