@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,18 +27,26 @@ func offlineRun(t *testing.T, lines []string) string {
 	if err := os.WriteFile(filepath.Join(dir, histories.ConfigFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, histories.HistoryFile), []byte(strings.Join(lines, "")), 0o644); err != nil {
+	var h strings.Builder
+	for i, l := range lines {
+		if strings.Contains(l, `"index":%d`) {
+			l = fmt.Sprintf(l, i) // events are numbered by their line
+		}
+		h.WriteString(l)
+	}
+	if err := os.WriteFile(filepath.Join(dir, histories.HistoryFile), []byte(h.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
 }
 
 // Lines of a small history: two probes, then c1 campaigns and wins.
+// offlineRun numbers them.
 var (
-	lineProbeN1 = `{"index":0,"time":1000,"type":"ok","process":"probe:n1","f":"status","member":{"name":"n1","id":"a1","term":2,"is_leader":true}}` + "\n"
-	lineProbeN2 = `{"index":1,"time":2000,"type":"ok","process":"probe:n2","f":"status","member":{"name":"n2","id":"a2","term":2,"is_leader":true}}` + "\n"
-	lineInvoke  = `{"index":2,"time":3000,"type":"invoke","process":"c1","f":"campaign","op":1,"value":"c1"}` + "\n"
-	lineOK      = `{"index":3,"time":4000,"type":"ok","process":"c1","f":"campaign","op":1,"value":"c1","token":{"key":"/eh/t/election/c1","seq":5}}` + "\n"
+	lineProbeN1 = `{"index":%d,"time":1000,"type":"ok","process":"probe:n1","f":"status","member":{"name":"n1","id":"a1","term":2,"is_leader":true}}` + "\n"
+	lineProbeN2 = `{"index":%d,"time":2000,"type":"ok","process":"probe:n2","f":"status","member":{"name":"n2","id":"a2","term":2,"is_leader":true}}` + "\n"
+	lineInvoke  = `{"index":%d,"time":3000,"type":"invoke","process":"c1","f":"campaign","op":1,"value":"c1"}` + "\n"
+	lineOK      = `{"index":%d,"time":4000,"type":"ok","process":"c1","f":"campaign","op":1,"value":"c1","token":{"key":"/eh/t/election/c1","seq":5}}` + "\n"
 )
 
 func TestCheckOffline(t *testing.T) {
@@ -54,6 +63,10 @@ func TestCheckOffline(t *testing.T) {
 			"history.jsonl:3: "},
 		{"a line of an unknown type is refused", []string{lineProbeN1, strings.Replace(lineInvoke, `"invoke"`, `"started"`, 1)}, exitSetup,
 			`history.jsonl:2: unknown event type "started"`},
+		{"a completion without its invoke is refused", []string{lineProbeN1, lineProbeN2, lineOK}, exitSetup,
+			`history.jsonl:3: ok of op 1 ("campaign" by c1) has no invoke before it`},
+		{"an empty history is refused, not valid", nil, exitSetup, "history.jsonl: no events"},
+		{"a history of one cut-off line is refused", []string{lineProbeN1[:30]}, exitSetup, "history.jsonl: no events"},
 		{"a history cut off by a crash is still checked", []string{lineProbeN1, lineProbeN2, lineInvoke, lineOK[:40]}, exitInvalid,
 			"history cut off"},
 	}
