@@ -72,15 +72,26 @@ func ReadFile(path string) (ReadResult, error) {
 // is dropped and Truncated is set.
 func Read(r io.Reader, name string) (ReadResult, error) {
 	rd := contract{prevIndex: -1, open: map[int64]openOp{}, used: map[int64]int{}}
-	br := bufio.NewReaderSize(r, MaxLineBytes+1)
+	br := bufio.NewReaderSize(r, 64<<10)
+	tooLong := func(lineNo int) error {
+		return fmt.Errorf("%s:%d: line is over %d bytes (1 MiB): not an event the harness writes", name, lineNo, MaxLineBytes)
+	}
+	var long []byte // a line longer than br's buffer, so far
 	lineNo := 0
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			return rd.res, fmt.Errorf("%s:%d: line is over %d bytes (1 MiB): not an event the harness writes", name, lineNo+1, MaxLineBytes)
+			if long = append(long, line...); len(long) > MaxLineBytes {
+				return rd.res, tooLong(lineNo + 1)
+			}
+			continue
 		}
 		if err != nil && err != io.EOF {
 			return rd.res, fmt.Errorf("%s:%d: reading: %w", name, lineNo+1, err)
+		}
+		if len(long) > 0 {
+			line = append(long, line...)
+			long = long[:0]
 		}
 		if len(line) == 0 {
 			break // EOF
@@ -89,7 +100,11 @@ func Read(r io.Reader, name string) (ReadResult, error) {
 		complete := line[len(line)-1] == '\n'
 		if complete {
 			line = line[:len(line)-1]
-		} else if !json.Valid(line) {
+		}
+		if len(line) > MaxLineBytes {
+			return rd.res, tooLong(lineNo)
+		}
+		if !complete && !json.Valid(line) {
 			// A write cut off by a crash: the run's last line.
 			rd.res.Truncated = true
 			break
