@@ -104,6 +104,61 @@ func TestCheckOffline(t *testing.T) {
 	}
 }
 
+// A crash of the checker is exit 4, never a verdict: no results.json,
+// no report claiming one (not even an earlier check's), the history
+// kept, and the checker's output where the message says.
+func TestCheckCrashIsNotAVerdict(t *testing.T) {
+	history := []string{lineProbeN1, lineProbeN2, lineInvoke, lineOK}
+	for _, crash := range []string{"check", "check-fatal", "check-kill", "report", "report-fatal", "report-kill"} {
+		t.Run(crash, func(t *testing.T) {
+			dir := offlineRun(t, history)
+			if r := harness(t, "check", dir); r.code != exitInvalid {
+				t.Fatalf("first check: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			before, _ := os.ReadFile(filepath.Join(dir, histories.HistoryFile))
+			r := harnessEnv(t, []string{"HARNESS_TEST_CRASH=" + crash}, "check", dir)
+			if r.code != exitCrash {
+				t.Fatalf("exit %d, want 4\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			logPath := filepath.Join(dir, histories.CheckLogFile)
+			why := "panic: HARNESS_TEST_CRASH=" + crash
+			if strings.HasSuffix(crash, "-kill") {
+				why = "signal: killed"
+			}
+			for _, want := range []string{"the checker crashed", why, "results.json was not written", logPath} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr does not say %q:\n%s", want, r.stderr)
+				}
+			}
+			if strings.Contains(r.stdout, "INVALID") || strings.Contains(r.stdout, "VALID:") {
+				t.Errorf("a crashed check printed a verdict:\n%s", r.stdout)
+			}
+			for _, f := range []string{histories.ResultsFile, histories.ReportFile, histories.JUnitFile,
+				histories.ResultsFile + ".tmp", histories.ReportFile + ".tmp", histories.JUnitFile + ".tmp"} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+					t.Errorf("a crashed check left %s", f)
+				}
+			}
+			if log, err := os.ReadFile(logPath); err != nil || !strings.HasSuffix(crash, "-kill") && !strings.Contains(string(log), "HARNESS_TEST_CRASH="+crash) {
+				t.Errorf("the checker's output is not in %s: %v\n%s", logPath, err, log)
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, histories.HistoryFile)); string(after) != string(before) {
+				t.Errorf("history.jsonl changed")
+			}
+			// Checked again without the crash: the verdict, and no log left.
+			if r := harness(t, "check", dir); r.code != exitInvalid {
+				t.Fatalf("check after the crash: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			if _, err := os.Stat(logPath); err == nil {
+				t.Errorf("a finished check left %s", histories.CheckLogFile)
+			}
+			if _, err := os.Stat(filepath.Join(dir, histories.ResultsFile)); err != nil {
+				t.Errorf("no results.json: %v", err)
+			}
+		})
+	}
+}
+
 func TestCheckRefusesWhatIsNotARun(t *testing.T) {
 	r := harness(t, "check", t.TempDir())
 	if r.code != exitSetup || !strings.Contains(r.stderr, "a run directory?") {
