@@ -29,6 +29,8 @@ const (
 	FWrite    = "write"     // Key, Value, and the Token the leader fenced with
 	FRead     = "read"      // Key; ok carries the Value read ("" = absent)
 	FLeaseTTL = "lease-ttl" // the leader asks how long its lease still lives; ok carries Token and Value, that time
+	FObserve  = "observe"   // start streaming FObserved events
+	FClock    = "clock"     // read the campaigner's clocks (tests)
 
 	// Asynchronous campaigner notifications (Type info, no invoke).
 	FLost     = "lost"     // the campaigner learned it no longer leads Token
@@ -80,6 +82,29 @@ const (
 	RecordSampled     = "sampled"
 )
 
+// Phases are every phase FPhase may name.
+var Phases = []string{PhaseStart, PhaseHeal, PhaseQuiet, PhaseFinalReads, PhaseEnd, PhaseRecord}
+
+// Operations are the functions recorded as operations: an invoke and at
+// most one completion (ok, fail or info), linked by an op id. Every other
+// function is a single event, without an op id.
+var Operations = []string{FCampaign, FResign, FWrite, FRead, FLeaseTTL, FObserve, FClock}
+
+// singles are the single events and the types each may have.
+var singles = map[string][]Type{
+	FLost:        {Info},
+	FObserved:    {Info},
+	FStatus:      {OK, Fail},
+	FStorePut:    {OK},
+	FStoreDelete: {OK},
+	FStoreGap:    {Info},
+	FStoreRecord: {Info},
+	FFaultStart:  {Info},
+	FFaultStop:   {Info},
+	FFaultPlan:   {Info},
+	FPhase:       {Info},
+}
+
 // Process names that are not campaigners.
 const (
 	ProcessNemesis = "nemesis"
@@ -99,8 +124,8 @@ type Event struct {
 	// "nemesis", "harness" or "store".
 	Process string `json:"process"`
 	F       string `json:"f"`
-	// Op links an invocation to its completion; unique per run, 0 for
-	// single events.
+	// Op links an invocation to its completion; unique per history, 0
+	// for single events.
 	Op int64 `json:"op,omitempty"`
 
 	Key   string `json:"key,omitempty"`

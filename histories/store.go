@@ -15,8 +15,10 @@ const (
 	ResultsFile = "results.json"
 	ReportFile  = "report.html"
 	JUnitFile   = "junit.xml"
-	NodesDir    = "nodes" // per-node logs
-	LatestLink  = "latest"
+	// CheckLogFile is the checker's output, kept when it crashed.
+	CheckLogFile = "check-stderr.log"
+	NodesDir     = "nodes" // per-node logs
+	LatestLink   = "latest"
 )
 
 // RunDir is one run's directory: STORE/TEST/YYYYMMDDTHHMMSS.

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Recorder appends events to history.jsonl as they happen. Each event is
@@ -61,7 +64,12 @@ func (r *Recorder) Record(e Event) Event {
 	e.Index = r.next
 	e.Time = r.Now()
 	r.next++
+	e = Fit(e, MaxStringBytes)
 	line, err := json.Marshal(e)
+	if err == nil && len(line) > MaxLineBytes {
+		e = Fit(e, 1<<10)
+		line, err = json.Marshal(e)
+	}
 	if err == nil {
 		line = append(line, '\n')
 		_, err = r.f.Write(line)
@@ -73,6 +81,75 @@ func (r *Recorder) Record(e Event) Event {
 		fn(e)
 	}
 	return e
+}
+
+// Fit returns e with every string made valid UTF-8, as JSON records it
+// (each invalid byte becomes U+FFFD), and cut to at most max bytes, the
+// cut marked with the length it had: what a campaigner or a store says
+// is recorded within the history's limits, and reads back as recorded.
+// e itself, and what it points to, are not changed.
+func Fit(e Event, max int) Event {
+	fits := true
+	eachString(&e, func(_ string, s *string) {
+		if len(*s) > max || !utf8.ValidString(*s) {
+			fits = false
+		}
+	})
+	if fits {
+		return e
+	}
+	if e.Token != nil {
+		t := *e.Token
+		e.Token = &t
+	}
+	if e.Member != nil {
+		m := *e.Member
+		e.Member = &m
+	}
+	if e.Fault != nil {
+		f := *e.Fault
+		f.Targets = slices.Clone(f.Targets)
+		if f.Params != nil {
+			params := make(map[string]string, len(f.Params))
+			for k, v := range f.Params {
+				params[fitString(k, max)] = fitString(v, max)
+			}
+			f.Params = params
+		}
+		e.Fault = &f
+	}
+	eachString(&e, func(_ string, s *string) { *s = fitString(*s, max) })
+	return e
+}
+
+// fitString makes s valid UTF-8 as encoding/json would (U+FFFD for each
+// invalid byte) and cuts it to at most max bytes.
+func fitString(s string, max int) string {
+	if !utf8.ValidString(s) {
+		var b strings.Builder
+		for i := 0; i < len(s); {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				b.WriteRune(utf8.RuneError)
+			} else {
+				b.WriteString(s[i : i+n])
+			}
+			i += n
+		}
+		s = b.String()
+	}
+	if len(s) <= max {
+		return s
+	}
+	mark := fmt.Sprintf("...[cut: %d bytes]", len(s))
+	keep := max - len(mark)
+	for keep > 0 && !utf8.RuneStart(s[keep]) {
+		keep--
+	}
+	if keep < 0 {
+		keep = 0
+	}
+	return s[:keep] + mark
 }
 
 // Count is the number of events recorded so far.

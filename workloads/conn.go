@@ -86,6 +86,11 @@ func (c *Conn) recordEvent(rep Reply) {
 	case EventLost:
 		c.rec.Record(histories.Event{Type: histories.Info, Process: c.name, F: histories.FLost, Token: rep.Token, Error: rep.Error})
 	case EventObserved:
+		if rep.Key == "" {
+			// The history cannot hold an observation of no key.
+			c.log.Warn("campaigner observed a leader without a key: not recorded", "campaigner", c.name, "value", rep.Value)
+			return
+		}
 		c.rec.Record(histories.Event{Type: histories.Info, Process: c.name, F: histories.FObserved,
 			Key: rep.Key, Value: rep.Value, Revision: rep.Revision, CreateRevision: rep.CreateRevision})
 	}
@@ -144,6 +149,12 @@ func (c *Conn) Invoke(ctx context.Context, process string, cmd Command, token *h
 		}
 		switch rep.Type {
 		case histories.OK, histories.Fail, histories.Info:
+			if f == OpCampaign && rep.Type == histories.OK {
+				if err := histories.ValidWonToken(rep.Token); err != nil {
+					// It says it won, but not what: it may lead, unknown which term.
+					return done(histories.Info, Reply{}, fmt.Sprintf("campaigner broke the protocol: %v", err))
+				}
+			}
 			return done(rep.Type, rep, rep.Error)
 		default:
 			return done(histories.Info, rep, fmt.Sprintf("reply of unknown type %q", rep.Type))

@@ -10,15 +10,15 @@ import "github.com/election-harness/harness/histories"
 
 // Commands (Command.Op).
 const (
-	OpCampaign = "campaign" // block until elected or timeout; ok carries Token
-	OpResign   = "resign"   // give up leadership; ok or fail
-	OpWrite    = "write"    // leader writes Value to the register, fenced by its term
-	OpRead     = "read"     // read the register; ok carries Value
-	OpObserve  = "observe"  // start streaming "observed" events; ok at once
+	OpCampaign = histories.FCampaign // block until elected or timeout; ok carries Token
+	OpResign   = histories.FResign   // give up leadership; ok or fail
+	OpWrite    = histories.FWrite    // leader writes Value to the register, fenced by its term
+	OpRead     = histories.FRead     // read the register; ok carries Value
+	OpObserve  = histories.FObserve  // start streaming "observed" events; ok at once
 	// OpClock reads the campaigner's clocks: ok carries Value "WALL MONO",
 	// its wall clock in Unix nanoseconds and its monotonic nanoseconds
 	// since it started. Tests use it to see a clock fault from inside.
-	OpClock = "clock"
+	OpClock = histories.FClock
 	// OpLeaseTTL asks for the least time the lease (session) of the term
 	// the campaigner leads still lives, as the store promises it (the
 	// time left of a TTL query, or the TTL of a renewal): ok carries the
@@ -26,7 +26,7 @@ const (
 	// ask TimeToLive, which does not renew. A campaigner whose store
 	// promises no such time replies fail with an error starting
 	// "unsupported", and is not asked again.
-	OpLeaseTTL = "lease-ttl"
+	OpLeaseTTL = histories.FLeaseTTL
 )
 
 // ErrUnsupported prefixes the error of an op a campaigner does not do.

@@ -1,11 +1,14 @@
 package workloads
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +154,60 @@ func TestProtocolRecordsOutcomes(t *testing.T) {
 	}
 	if lost != 1 || observed != 1 {
 		t.Errorf("recorded %d lost and %d observed events; want 1 each", lost, observed)
+	}
+}
+
+// A campaigner that breaks the protocol does not make the history break
+// its contract: a won campaign without a term is recorded as info, an
+// observation without a key is not recorded.
+func TestProtocolViolationsKeepTheHistoryContract(t *testing.T) {
+	dir := t.TempDir()
+	rec, err := histories.NewRecorder(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	cmdR, cmdW := io.Pipe()
+	repR, repW := io.Pipe()
+	defer cmdW.Close()
+	go func() {
+		defer repW.Close()
+		enc := json.NewEncoder(repW)
+		enc.Encode(Reply{Type: ReplyEvent, Event: EventObserved, Value: "c9"})
+		enc.Encode(Reply{Type: ReplyEvent, Event: EventObserved, Key: "/e/c1", Value: "c1", CreateRevision: 4})
+		sc := bufio.NewScanner(cmdR)
+		tokens := []*histories.Token{nil, {Key: "/e/c1"}, {Seq: 3}, {Key: "/e/c1", Seq: 4}}
+		for i := 0; sc.Scan(); i++ {
+			var cmd Command
+			if err := json.Unmarshal(sc.Bytes(), &cmd); err != nil {
+				t.Error(err)
+				return
+			}
+			enc.Encode(Reply{ID: cmd.ID, Type: histories.OK, Token: tokens[i%len(tokens)], Error: strings.Repeat("e", 100<<10)})
+		}
+	}()
+	conn := NewConn("c1", pipeRW{repR, cmdW}, rec, slog.Default())
+	ctx := context.Background()
+	for i, want := range []histories.Type{histories.Info, histories.Info, histories.Info, histories.OK} {
+		got := conn.Invoke(ctx, "c1", Command{Op: OpCampaign, Value: "c1", TimeoutMS: 1000}, nil)
+		if got.Type != want {
+			t.Errorf("campaign %d: recorded %s (%s), want %s", i, got.Type, got.Error, want)
+		}
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := histories.ReadFile(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		t.Fatalf("recorded history breaks the contract: %v", err)
+	}
+	observed := 0
+	for _, e := range h.Events {
+		if e.F == histories.FObserved {
+			observed++
+		}
+	}
+	if observed != 1 {
+		t.Errorf("%d observations recorded, want the one with a key", observed)
 	}
 }

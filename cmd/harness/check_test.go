@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,18 +27,26 @@ func offlineRun(t *testing.T, lines []string) string {
 	if err := os.WriteFile(filepath.Join(dir, histories.ConfigFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, histories.HistoryFile), []byte(strings.Join(lines, "")), 0o644); err != nil {
+	var h strings.Builder
+	for i, l := range lines {
+		if strings.Contains(l, `"index":%d`) {
+			l = fmt.Sprintf(l, i) // events are numbered by their line
+		}
+		h.WriteString(l)
+	}
+	if err := os.WriteFile(filepath.Join(dir, histories.HistoryFile), []byte(h.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
 }
 
 // Lines of a small history: two probes, then c1 campaigns and wins.
+// offlineRun numbers them.
 var (
-	lineProbeN1 = `{"index":0,"time":1000,"type":"ok","process":"probe:n1","f":"status","member":{"name":"n1","id":"a1","term":2,"is_leader":true}}` + "\n"
-	lineProbeN2 = `{"index":1,"time":2000,"type":"ok","process":"probe:n2","f":"status","member":{"name":"n2","id":"a2","term":2,"is_leader":true}}` + "\n"
-	lineInvoke  = `{"index":2,"time":3000,"type":"invoke","process":"c1","f":"campaign","op":1,"value":"c1"}` + "\n"
-	lineOK      = `{"index":3,"time":4000,"type":"ok","process":"c1","f":"campaign","op":1,"value":"c1","token":{"key":"/eh/t/election/c1","seq":5}}` + "\n"
+	lineProbeN1 = `{"index":%d,"time":1000,"type":"ok","process":"probe:n1","f":"status","member":{"name":"n1","id":"a1","term":2,"is_leader":true}}` + "\n"
+	lineProbeN2 = `{"index":%d,"time":2000,"type":"ok","process":"probe:n2","f":"status","member":{"name":"n2","id":"a2","term":2,"is_leader":true}}` + "\n"
+	lineInvoke  = `{"index":%d,"time":3000,"type":"invoke","process":"c1","f":"campaign","op":1,"value":"c1"}` + "\n"
+	lineOK      = `{"index":%d,"time":4000,"type":"ok","process":"c1","f":"campaign","op":1,"value":"c1","token":{"key":"/eh/t/election/c1","seq":5}}` + "\n"
 )
 
 func TestCheckOffline(t *testing.T) {
@@ -54,6 +63,10 @@ func TestCheckOffline(t *testing.T) {
 			"history.jsonl:3: "},
 		{"a line of an unknown type is refused", []string{lineProbeN1, strings.Replace(lineInvoke, `"invoke"`, `"started"`, 1)}, exitSetup,
 			`history.jsonl:2: unknown event type "started"`},
+		{"a completion without its invoke is refused", []string{lineProbeN1, lineProbeN2, lineOK}, exitSetup,
+			`history.jsonl:3: ok of op 1 ("campaign" by c1) has no invoke before it`},
+		{"an empty history is refused, not valid", nil, exitSetup, "history.jsonl: no events"},
+		{"a history of one cut-off line is refused", []string{lineProbeN1[:30]}, exitSetup, "history.jsonl: no events"},
 		{"a history cut off by a crash is still checked", []string{lineProbeN1, lineProbeN2, lineInvoke, lineOK[:40]}, exitInvalid,
 			"history cut off"},
 	}
@@ -86,6 +99,61 @@ func TestCheckOffline(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 					t.Errorf("no %s: %v", f, err)
 				}
+			}
+		})
+	}
+}
+
+// A crash of the checker is exit 4, never a verdict: no results.json,
+// no report claiming one (not even an earlier check's), the history
+// kept, and the checker's output where the message says.
+func TestCheckCrashIsNotAVerdict(t *testing.T) {
+	history := []string{lineProbeN1, lineProbeN2, lineInvoke, lineOK}
+	for _, crash := range []string{"check", "check-fatal", "check-kill", "report", "report-fatal", "report-kill"} {
+		t.Run(crash, func(t *testing.T) {
+			dir := offlineRun(t, history)
+			if r := harness(t, "check", dir); r.code != exitInvalid {
+				t.Fatalf("first check: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			before, _ := os.ReadFile(filepath.Join(dir, histories.HistoryFile))
+			r := harnessEnv(t, []string{"HARNESS_TEST_CRASH=" + crash}, "check", dir)
+			if r.code != exitCrash {
+				t.Fatalf("exit %d, want 4\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			logPath := filepath.Join(dir, histories.CheckLogFile)
+			why := "panic: HARNESS_TEST_CRASH=" + crash
+			if strings.HasSuffix(crash, "-kill") {
+				why = "signal: killed"
+			}
+			for _, want := range []string{"the checker crashed", why, "results.json was not written", logPath} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr does not say %q:\n%s", want, r.stderr)
+				}
+			}
+			if strings.Contains(r.stdout, "INVALID") || strings.Contains(r.stdout, "VALID:") {
+				t.Errorf("a crashed check printed a verdict:\n%s", r.stdout)
+			}
+			for _, f := range []string{histories.ResultsFile, histories.ReportFile, histories.JUnitFile,
+				histories.ResultsFile + ".tmp", histories.ReportFile + ".tmp", histories.JUnitFile + ".tmp"} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+					t.Errorf("a crashed check left %s", f)
+				}
+			}
+			if log, err := os.ReadFile(logPath); err != nil || !strings.HasSuffix(crash, "-kill") && !strings.Contains(string(log), "HARNESS_TEST_CRASH="+crash) {
+				t.Errorf("the checker's output is not in %s: %v\n%s", logPath, err, log)
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, histories.HistoryFile)); string(after) != string(before) {
+				t.Errorf("history.jsonl changed")
+			}
+			// Checked again without the crash: the verdict, and no log left.
+			if r := harness(t, "check", dir); r.code != exitInvalid {
+				t.Fatalf("check after the crash: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			if _, err := os.Stat(logPath); err == nil {
+				t.Errorf("a finished check left %s", histories.CheckLogFile)
+			}
+			if _, err := os.Stat(filepath.Join(dir, histories.ResultsFile)); err != nil {
+				t.Errorf("no results.json: %v", err)
 			}
 		})
 	}

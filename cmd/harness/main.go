@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -20,6 +21,9 @@ const (
 	exitInvalid = 1
 	exitUnknown = 2
 	exitSetup   = 3
+	// exitCrash: the harness crashed (a panic; in the checker, also a
+	// fatal runtime error such as running out of memory). Never a verdict.
+	exitCrash = 4
 )
 
 // exitError carries an exit code out of a command.
@@ -43,13 +47,21 @@ func setupError(format string, args ...any) error {
 }
 
 func main() {
+	// A panic that reaches here is a crash, not the runtime's exit 2,
+	// which would read as "unknown". (Deferred cleanups have run.)
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "panic: %v\n\n%s\nharness: crashed (a bug): no verdict\n", r, debug.Stack())
+			os.Exit(exitCrash)
+		}
+	}()
 	root := &cobra.Command{
 		Use:           "harness",
 		Short:         "Fault-injection harness for leader election on etcd and Consul",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), checkCmd(), reportCmd(), serveCmd(), suiteCmd(), suiteMergeCmd(), buildCmd(), cleanCmd(), agentCmd(), clockTracerCmd(), campaignerCmd())
+	root.AddCommand(runCmd(), checkCmd(), reportCmd(), serveCmd(), suiteCmd(), suiteMergeCmd(), buildCmd(), cleanCmd(), agentCmd(), clockTracerCmd(), campaignerCmd(), checkChildCmd())
 	err := root.Execute()
 	if err == nil {
 		return

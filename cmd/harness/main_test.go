@@ -45,7 +45,14 @@ type result struct {
 
 func harness(t *testing.T, args ...string) result {
 	t.Helper()
+	return harnessEnv(t, nil, args...)
+}
+
+// harnessEnv runs the harness with env added to the environment.
+func harnessEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(harnessBin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

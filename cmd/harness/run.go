@@ -50,7 +50,7 @@ func runCmd() *cobra.Command {
 		Use:   "run",
 		Short: "Run one test: cluster, campaigners, nemesis, check, report",
 		Long: `Run one test and exit with its verdict:
-0 valid, 1 invalid (anomalies found), 2 unknown, 3 the harness could not run the test.`,
+` + exitCodesHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTest(cmd.Context(), f)
@@ -258,9 +258,13 @@ func runTest(parent context.Context, f runFlags) error {
 	if errors.As(runErr, &leftBehind) && !r.interrupted {
 		// The test ran to its end: check it and write its report, so that
 		// nothing is lost, then fail for what the machine was left with.
-		if err := checkRun(dir, cfg, os.Stdout, false); err != nil {
+		if err := checkRun(dir, os.Stdout, false); err != nil {
 			var ee *exitError
 			if !errors.As(err, &ee) || ee.code == exitSetup {
+				return err
+			}
+			if ee.code == exitCrash {
+				fmt.Fprintf(os.Stderr, "harness: %v\n", runErr)
 				return err
 			}
 		}
@@ -270,7 +274,7 @@ func runTest(parent context.Context, f runFlags) error {
 		fmt.Fprintf(os.Stderr, "run directory: %s\n", dir)
 		return setupError("%v", runErr)
 	}
-	return checkRun(dir, cfg, os.Stdout, r.interrupted)
+	return checkRun(dir, os.Stdout, r.interrupted)
 }
 
 // cleanupError is a run that ended but whose cluster could not be
