@@ -66,6 +66,7 @@ var aWholeRun = []string{
 	`"type":"invoke","process":"c2:r","f":"read","op":9,"key":"/r"`, // never completed: the run ended first
 	`"type":"info","process":"harness","f":"phase","value":"end"`,
 	`"type":"info","process":"harness","f":"phase","value":"record"`,
+	`"type":"info","process":"store","f":"store-record","value":"every-change"`, // line 36
 }
 
 func TestReadAcceptsWhatTheHarnessWrites(t *testing.T) {
@@ -207,6 +208,7 @@ func TestReadRefusesMalformedHistories(t *testing.T) {
 		{"a fault-start without fault", replace(15, `,"fault":{"id":1,"kind":"pause","targets":["c1"]}`, ``), `h.jsonl:15: "fault-start" has no "fault"`},
 		{"a fault-stop without kind", replace(19, `"kind":"pause",`, ``), `h.jsonl:19: "fault-stop" has a fault without "kind"`},
 		{"a fault-plan without fault", replace(2, `,"fault":{"id":1,"kind":"pause","params":{"rule":"election-leader","start":"1s","duration":"2s"}}`, ``), `h.jsonl:2: "fault-plan" has no "fault"`},
+		{"a store-record of an unknown kind", replace(36, `"value":"every-change"`, `"value":"sometimes"`), `h.jsonl:36: "store-record" says "sometimes", want "every-change" or "sampled"`},
 		{"an unknown phase", replace(1, `"value":"start"`, `"value":"warmup"`), `h.jsonl:1: unknown phase "warmup"`},
 		{"a phase without value", replace(1, `,"value":"start"`, ``), `h.jsonl:1: unknown phase ""`},
 
