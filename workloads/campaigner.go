@@ -26,10 +26,10 @@ type Recipe interface {
 	// Leading is the check a leader makes before it acts: the term this
 	// campaigner believes it leads, if any.
 	Leading(ctx context.Context) (histories.Token, bool)
-	// Write writes value to the register key as the leader of the term
-	// Leading returned, after the leader's work. A fenced recipe makes the
-	// store refuse it once the term is over.
-	Write(ctx context.Context, key, value string) error
+	// Write writes value to the register key as the leader of tok, the
+	// term Leading returned before the leader's work. A fenced recipe
+	// makes the store refuse it once tok's term is over.
+	Write(ctx context.Context, tok histories.Token, key, value string) error
 	// Read returns the register's value ("" if absent).
 	Read(ctx context.Context, key string) (string, error)
 	// LeaseTTL returns the term this campaigner leads and the least time
@@ -130,17 +130,24 @@ func RunCampaigner(ctx context.Context, cfg CampaignerConfig, r Recipe, in io.Re
 // is a leader's whole act: check leadership, work for the given time,
 // then write; the command's timeout bounds the store call only, as a
 // leader's request timeout would, so a leader paused while it works
-// still writes when it wakes.
+// still writes when it wakes. An act is the same, asked whatever the
+// harness believes: the recipe's own belief (Leading) decides whether
+// it writes, and the reply names the term it wrote under.
 func execute(ctx context.Context, r Recipe, cmd Command, work time.Duration, started time.Time, send func(Reply)) Reply {
 	timeout := time.Duration(cmd.TimeoutMS) * time.Millisecond
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	if cmd.Op == OpWrite {
+	var tok histories.Token
+	if cmd.Op == OpWrite || cmd.Op == OpAct {
 		cctx, cancel := context.WithTimeout(ctx, timeout)
-		_, leading := r.Leading(cctx)
+		var leading bool
+		tok, leading = r.Leading(cctx)
 		cancel()
 		if !leading {
+			if cmd.Op == OpAct {
+				return Reply{ID: cmd.ID, Type: histories.Fail, Error: NotLeader + ": this campaigner does not believe it leads"}
+			}
 			return Reply{ID: cmd.ID, Type: histories.Fail, Error: ErrNotLeader.Error()}
 		}
 		if !wait.For(ctx, work) {
@@ -165,9 +172,20 @@ func execute(ctx context.Context, r Recipe, cmd Command, work time.Duration, sta
 	case OpResign:
 		err = r.Resign(opCtx)
 	case OpWrite:
-		err = r.Write(opCtx, cmd.Key, cmd.Value)
+		err = r.Write(opCtx, tok, cmd.Key, cmd.Value)
 		if err != nil && !errors.Is(err, ErrDefinite) {
 			return Reply{ID: cmd.ID, Type: histories.Info, Error: err.Error()}
+		}
+	case OpAct:
+		err = r.Write(opCtx, tok, cmd.Key, cmd.Value)
+		switch {
+		case err == nil:
+			rep.Token = &tok
+		case errors.Is(err, ErrDefinite):
+			return Reply{ID: cmd.ID, Type: histories.Fail, Error: NotLeader + ": " + err.Error()}
+		default:
+			// It acted under tok; whether the write landed is unknown.
+			return Reply{ID: cmd.ID, Type: histories.Info, Token: &tok, Error: err.Error()}
 		}
 	case OpRead:
 		rep.Value, err = r.Read(opCtx, cmd.Key)

@@ -98,9 +98,12 @@ func (c *Conn) recordEvent(rep Reply) {
 
 // Invoke records the invocation of cmd by process, sends it, waits for
 // the reply (or the timeout, or ctx), and records the completion. The
-// returned event is the recorded completion.
+// returned event is the recorded completion. The invoke carries token,
+// and the completion the reply's token if it has one, else token: an
+// act, invoked with none, is recorded as a write whose term is the one
+// the campaigner says it acted under.
 func (c *Conn) Invoke(ctx context.Context, process string, cmd Command, token *histories.Token) histories.Event {
-	f := cmd.Op
+	f := historyF(cmd.Op)
 	cmd.ID = c.rec.NextOp()
 	inv := histories.Event{Type: histories.Invoke, Process: process, F: f, Op: cmd.ID, Key: cmd.Key, Value: cmd.Value, Token: token}
 	done := func(t histories.Type, rep Reply, errText string) histories.Event {
@@ -166,6 +169,15 @@ func (c *Conn) Invoke(ctx context.Context, process string, cmd Command, token *h
 		c.forget(cmd.ID)
 		return done(histories.Info, Reply{}, "run ended")
 	}
+}
+
+// historyF is the history function of a protocol op: an act is a
+// register write, whoever asked for it; the others are their own.
+func historyF(op string) string {
+	if op == OpAct {
+		return histories.FWrite
+	}
+	return op
 }
 
 func (c *Conn) forget(id int64) {

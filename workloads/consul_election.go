@@ -313,8 +313,8 @@ func (e *consulElection) Leading(ctx context.Context) (histories.Token, bool) {
 }
 
 // Write: the unsafe control puts; the others make the put conditional,
-// in one transaction, on the lock key being held by the term's session.
-func (e *consulElection) Write(ctx context.Context, key, value string) error {
+// in one transaction, on the lock key being held by tok's session.
+func (e *consulElection) Write(ctx context.Context, tok histories.Token, key, value string) error {
 	kv := e.client().KV()
 	if e.style == consulUnfenced {
 		if _, err := kv.Put(&api.KVPair{Key: key, Value: []byte(value)}, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
@@ -323,12 +323,11 @@ func (e *consulElection) Write(ctx context.Context, key, value string) error {
 		}
 		return nil
 	}
-	t := e.held()
-	if t == nil {
+	if tok.Session == "" {
 		return ErrNotLeader
 	}
 	ok, resp, _, err := kv.Txn(api.KVTxnOps{
-		{Verb: api.KVCheckSession, Key: e.key, Session: t.session},
+		{Verb: api.KVCheckSession, Key: e.key, Session: tok.Session},
 		{Verb: api.KVSet, Key: key, Value: []byte(value)},
 	}, (&api.QueryOptions{}).WithContext(ctx))
 	if err != nil {
@@ -340,7 +339,7 @@ func (e *consulElection) Write(ctx context.Context, key, value string) error {
 		if resp != nil && len(resp.Errors) > 0 {
 			why = resp.Errors[0].What
 		}
-		return fmt.Errorf("fence: lock %s not held by session %s (%s): %w", e.key, t.session, why, ErrDefinite)
+		return fmt.Errorf("fence: lock %s not held by session %s (%s): %w", e.key, tok.Session, why, ErrDefinite)
 	}
 	return nil
 }

@@ -195,29 +195,26 @@ func (e *etcdElection) Leading(ctx context.Context) (histories.Token, bool) {
 
 // Write is a plain Put for the unfenced controls: it acts on the check
 // made before the work, however long ago that was. The fenced recipes
-// write only if their key, of its create revision, still exists.
-func (e *etcdElection) Write(ctx context.Context, key, value string) error {
+// write only if tok's key, of its create revision, still exists.
+func (e *etcdElection) Write(ctx context.Context, tok histories.Token, key, value string) error {
 	if e.style != fenced && e.style != trustCampaign {
 		if _, err := e.cli.Put(ctx, key, value); err != nil {
 			return fmt.Errorf("put: %w", err)
 		}
 		return nil
 	}
-	e.mu.Lock()
-	elec := e.elec
-	e.mu.Unlock()
-	if elec == nil {
+	if tok.Key == "" {
 		return ErrNotLeader
 	}
 	resp, err := e.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(elec.Key()), "=", elec.Rev())).
+		If(clientv3.Compare(clientv3.CreateRevision(tok.Key), "=", tok.Seq)).
 		Then(clientv3.OpPut(key, value)).
 		Commit()
 	if err != nil {
 		return fmt.Errorf("fenced put: %w", err)
 	}
 	if !resp.Succeeded {
-		return fmt.Errorf("fence: key %s@%d no longer exists: %w", elec.Key(), elec.Rev(), ErrDefinite)
+		return fmt.Errorf("fence: key %s@%d no longer exists: %w", tok.Key, tok.Seq, ErrDefinite)
 	}
 	return nil
 }

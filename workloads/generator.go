@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +26,10 @@ type ClientConfig struct {
 	HoldMin, HoldMax time.Duration
 	WriteInterval    time.Duration
 	ReadInterval     time.Duration
-	Seed             uint64
+	// ActMin/ActMax bound the time between two acts asked of the
+	// campaigner by its act loop (process NAME:a); ActMax 0 asks none.
+	ActMin, ActMax time.Duration
+	Seed           uint64
 }
 
 // DefaultClientConfig is the pace used by `harness run`.
@@ -42,43 +45,75 @@ func DefaultClientConfig(registerKey string, seed uint64) ClientConfig {
 		// a pause or partition of a leader most likely lands there.
 		WriteInterval: 10 * time.Millisecond,
 		ReadInterval:  250 * time.Millisecond,
-		Seed:          seed,
+		// Every campaigner is asked to act every 1 to 2 s, whatever the
+		// harness believes of it: a campaigner that believes it leads
+		// when the harness does not writes, and is seen.
+		ActMin: time.Second,
+		ActMax: 2 * time.Second,
+		Seed:   seed,
 	}
 }
 
 // Client drives one campaigner: an election loop (process NAME) that
-// campaigns, writes as leader, and resigns after a random hold; and a
-// reader loop (process NAME:r) that reads the register throughout.
+// campaigns, writes as leader, and resigns after a random hold; a
+// reader loop (process NAME:r) that reads the register throughout; and
+// an act loop (process NAME:a) that asks it to act as leader every
+// ActMin to ActMax, whatever the harness believes of it. Each loop
+// waits for one operation's completion before it invokes the next, so
+// every process is single-threaded in the history.
 type Client struct {
 	Name string
 	Conn *Conn
 	cfg  ClientConfig
 	rng  *rand.Rand
+	// actRng paces the act loop alone, so its schedule follows the seed
+	// whatever the other loops draw.
+	actRng *rand.Rand
 
 	mu    sync.Mutex
 	lostC chan histories.Token
 	// noLeaseTTL: the campaigner said it does not answer lease-ttl.
 	noLeaseTTL atomic.Bool
+	// writes numbers this client's register writes and acts: every
+	// value written in a run is unique (the checker knows a store put
+	// by its value).
+	writes atomic.Int64
 }
 
 // NewClient returns a client for the campaigner behind conn.
 func NewClient(name string, conn *Conn, cfg ClientConfig) *Client {
-	return &Client{Name: name, Conn: conn, cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, uint64(len(name)))), lostC: make(chan histories.Token, 16)}
+	return &Client{Name: name, Conn: conn, cfg: cfg,
+		rng:    rand.New(rand.NewPCG(cfg.Seed, uint64(len(name)))),
+		actRng: rand.New(rand.NewPCG(cfg.Seed, uint64(len(name))+1<<32)),
+		lostC:  make(chan histories.Token, 16)}
 }
 
 // ReaderProcess is the process name of a campaigner's reader loop.
 func ReaderProcess(name string) string { return name + ":r" }
 
+// ActProcess is the process name of a campaigner's act loop.
+func ActProcess(name string) string { return name + ":a" }
+
 // Run drives the campaigner until ctx is done. It starts the observer,
-// then runs the election and reader loops.
+// then runs the election, reader and act loops.
 func (c *Client) Run(ctx context.Context) {
 	go c.dispatchEvents(ctx)
 	c.Conn.Invoke(ctx, c.Name, Command{Op: OpObserve, TimeoutMS: ms(c.cfg.OpTimeout)}, nil)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); c.electionLoop(ctx) }()
 	go func() { defer wg.Done(); c.readLoop(ctx) }()
+	go func() { defer wg.Done(); c.actLoop(ctx) }()
 	wg.Wait()
+}
+
+// writeValue is the next value this client writes: NAME/TERM/N, TERM
+// the term's seq for a leader's write and "a" for an act (whose term the
+// campaigner names when it answers), N counting every write and act of
+// the client, so no value is written twice in a run, even by a leader
+// given the same term again.
+func (c *Client) writeValue(term string) string {
+	return fmt.Sprintf("%s/%s/%d", c.Name, term, c.writes.Add(1))
 }
 
 // dispatchEvents turns campaigner events into loop signals: a lost term,
@@ -144,11 +179,11 @@ func (c *Client) lead(ctx context.Context, tok histories.Token) (lost bool) {
 		}
 		if n%3 == 1 && !c.noLeaseTTL.Load() {
 			r := c.Conn.Invoke(ctx, c.Name, Command{Op: OpLeaseTTL, TimeoutMS: ms(c.cfg.OpTimeout)}, &tok)
-			if r.Type == histories.Fail && (strings.HasPrefix(r.Error, ErrUnsupported) || strings.HasPrefix(r.Error, "unknown op")) {
+			if r.Type == histories.Fail && Unsupported(r.Error) {
 				c.noLeaseTTL.Store(true)
 			}
 		}
-		value := fmt.Sprintf("%s/%d/%d", c.Name, tok.Seq, n)
+		value := c.writeValue(strconv.FormatInt(tok.Seq, 10))
 		done := c.Conn.Invoke(ctx, c.Name, Command{Op: OpWrite, Key: c.cfg.RegisterKey, Value: value, TimeoutMS: ms(c.cfg.OpTimeout)}, &tok)
 		if done.Type == histories.Fail {
 			return false // fenced out: step down
@@ -156,6 +191,36 @@ func (c *Client) lead(ctx context.Context, tok histories.Token) (lost bool) {
 		wait.For(ctx, c.cfg.WriteInterval)
 	}
 	return false
+}
+
+// actLoop asks the campaigner to act every ActMin to ActMax (jittered
+// by its own seeded rng) until ctx is done, or the campaigner says it
+// does not act. The act is invoked with no token: the campaigner names
+// the term it acted under in its answer.
+func (c *Client) actLoop(ctx context.Context) {
+	if c.cfg.ActMax <= 0 {
+		return
+	}
+	for {
+		if !wait.For(ctx, c.actPause()) {
+			return
+		}
+		done := c.Conn.Invoke(ctx, ActProcess(c.Name), Command{Op: OpAct, Key: c.cfg.RegisterKey, Value: c.writeValue("a"), TimeoutMS: ms(c.cfg.OpTimeout)}, nil)
+		if done.Type == histories.Fail && Unsupported(done.Error) {
+			return // as with lease-ttl: not asked again
+		}
+	}
+}
+
+// actPause is the time before the act loop's next act.
+func (c *Client) actPause() time.Duration {
+	d := c.cfg.ActMin
+	if span := c.cfg.ActMax - c.cfg.ActMin; span > 0 {
+		c.mu.Lock()
+		d += time.Duration(c.actRng.Int64N(int64(span)))
+		c.mu.Unlock()
+	}
+	return d
 }
 
 func (c *Client) readLoop(ctx context.Context) {

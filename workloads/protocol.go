@@ -1,6 +1,10 @@
 package workloads
 
-import "github.com/election-harness/harness/histories"
+import (
+	"strings"
+
+	"github.com/election-harness/harness/histories"
+)
 
 // The campaigner protocol: the harness writes one Command per line to a
 // campaigner's stdin and reads one Reply per line from its stdout. Replies
@@ -27,10 +31,32 @@ const (
 	// promises no such time replies fail with an error starting
 	// "unsupported", and is not asked again.
 	OpLeaseTTL = histories.FLeaseTTL
+	// OpAct asks a campaigner, whatever the harness believes of it, to
+	// act now if it believes it leads: check its leadership as its code
+	// does, do the leader's work, and write Value to Key, fenced by its
+	// term if its recipe fences. ok carries the Token of the term it
+	// acted under (the write happened); fail with an error starting
+	// NotLeader says it does not believe it leads, or its fence refused
+	// the write (nothing written); info, the outcome is unknown. The
+	// harness records an act as a register write (F "write") whose
+	// invoke has no token and whose completion carries the reply's. A
+	// campaigner that does not act replies fail with an error starting
+	// "unsupported" (or "unknown op"), and is not asked again.
+	OpAct = "act"
 )
 
 // ErrUnsupported prefixes the error of an op a campaigner does not do.
 const ErrUnsupported = "unsupported"
+
+// NotLeader prefixes the error of an act that wrote nothing because the
+// campaigner does not believe it leads, or its fence refused the write.
+const NotLeader = "not leader"
+
+// Unsupported reports whether a fail reply's error says the campaigner
+// does not do the op: it starts "unsupported" or "unknown op".
+func Unsupported(errText string) bool {
+	return strings.HasPrefix(errText, ErrUnsupported) || strings.HasPrefix(errText, "unknown op")
+}
 
 // Reply types besides ok/fail/info.
 const (
@@ -48,9 +74,10 @@ const (
 type Command struct {
 	ID int64  `json:"id"`
 	Op string `json:"op"`
-	// Key is the register key for read and write.
+	// Key is the register key for read, write and act.
 	Key string `json:"key,omitempty"`
-	// Value: for campaign, the value to proclaim; for write, the value.
+	// Value: for campaign, the value to proclaim; for write and act, the
+	// value.
 	Value string `json:"value,omitempty"`
 	// TimeoutMS bounds the operation inside the campaigner; the harness
 	// waits a little longer before recording it as info.

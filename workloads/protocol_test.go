@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +24,11 @@ type scriptedRecipe struct {
 	lost     chan histories.Token
 	writeErr error
 	block    chan struct{} // Read blocks on it
+	// notLeading makes Leading say no.
+	notLeading atomic.Bool
+	// wroteAs is the term of the last Write.
+	mu      sync.Mutex
+	wroteAs histories.Token
 }
 
 func (s *scriptedRecipe) Campaign(ctx context.Context, value string) (histories.Token, error) {
@@ -28,9 +36,15 @@ func (s *scriptedRecipe) Campaign(ctx context.Context, value string) (histories.
 }
 func (s *scriptedRecipe) Resign(ctx context.Context) error { return nil }
 func (s *scriptedRecipe) Leading(ctx context.Context) (histories.Token, bool) {
+	if s.notLeading.Load() {
+		return histories.Token{}, false
+	}
 	return histories.Token{Key: "/e/c1", Seq: 42}, true
 }
-func (s *scriptedRecipe) Write(ctx context.Context, key, value string) error {
+func (s *scriptedRecipe) Write(ctx context.Context, tok histories.Token, key, value string) error {
+	s.mu.Lock()
+	s.wroteAs = tok
+	s.mu.Unlock()
 	return s.writeErr
 }
 func (s *scriptedRecipe) Read(ctx context.Context, key string) (string, error) {
@@ -116,6 +130,43 @@ func TestProtocolRecordsOutcomes(t *testing.T) {
 		t.Fatalf("read completion %+v, want ok v", got)
 	}
 
+	// Acts: a write of the term the campaigner believes it leads, asked
+	// with no token; the completion names the term.
+	acts := []struct {
+		name       string
+		notLeading bool
+		writeErr   error
+		want       histories.Type
+		token      bool   // the completion carries the term
+		errPrefix  string // the completion's error starts so
+	}{
+		{"act", false, nil, histories.OK, true, ""},
+		{"act not leading", true, nil, histories.Fail, false, NotLeader},
+		{"act fenced out", false, fmt.Errorf("fence: gone: %w", ErrDefinite), histories.Fail, false, NotLeader},
+		{"act unknown outcome", false, errors.New("connection reset"), histories.Info, true, ""},
+	}
+	for _, c := range acts {
+		recipe.notLeading.Store(c.notLeading)
+		recipe.writeErr = c.writeErr
+		got := conn.Invoke(ctx, "c1:a", Command{Op: OpAct, Key: "k", Value: c.name, TimeoutMS: 1000}, nil)
+		if got.Type != c.want || got.F != histories.FWrite || got.Value != c.name || got.Process != "c1:a" {
+			t.Errorf("%s: completion %+v, want %s of a write of the value by c1:a", c.name, got, c.want)
+		}
+		if c.token != (got.Token != nil) || (got.Token != nil && *got.Token != tok) {
+			t.Errorf("%s: completion token %v, want it: %v (the term %v)", c.name, got.Token, c.token, tok)
+		}
+		if !strings.HasPrefix(got.Error, c.errPrefix) {
+			t.Errorf("%s: error %q, want it to start %q", c.name, got.Error, c.errPrefix)
+		}
+	}
+	recipe.notLeading.Store(false)
+	recipe.writeErr = nil
+	recipe.mu.Lock()
+	if recipe.wroteAs != tok {
+		t.Errorf("the act wrote as %v, want the term Leading gave, %v", recipe.wroteAs, tok)
+	}
+	recipe.mu.Unlock()
+
 	recipe.lost <- tok
 	if ev := <-conn.Events; ev.Event != EventLost || ev.Token == nil || *ev.Token != tok {
 		t.Fatalf("event %+v, want lost %v", ev, tok)
@@ -138,6 +189,9 @@ func TestProtocolRecordsOutcomes(t *testing.T) {
 		switch {
 		case e.Type == histories.Invoke:
 			invokes[e.Op] = true
+			if e.Process == "c1:a" && (e.F != histories.FWrite || e.Token != nil) {
+				t.Errorf("an act's invoke %+v, want a write with no token", e)
+			}
 		case e.IsCompletion():
 			if !invokes[e.Op] {
 				t.Errorf("completion before its invoke: %+v", e)
@@ -149,8 +203,8 @@ func TestProtocolRecordsOutcomes(t *testing.T) {
 			observed++
 		}
 	}
-	if len(invokes) != len(completions) || len(invokes) != 8 {
-		t.Errorf("%d invokes, %d completions; want 8 each", len(invokes), len(completions))
+	if len(invokes) != len(completions) || len(invokes) != 12 {
+		t.Errorf("%d invokes, %d completions; want 12 each", len(invokes), len(completions))
 	}
 	if lost != 1 || observed != 1 {
 		t.Errorf("recorded %d lost and %d observed events; want 1 each", lost, observed)

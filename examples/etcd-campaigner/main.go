@@ -11,7 +11,11 @@
 //
 // Building with -ldflags "-X main.fencing=off" makes it deliberately
 // broken: the leader writes without a fence, which the harness catches
-// under pauses.
+// under pauses. Building with -ldflags "-X main.recreate=on" breaks it
+// another way: a leader whose session ends "recovers" by creating a new
+// session and putting its leader key back under it, reports nothing,
+// and goes on believing it leads and acting, its writes fenced by the
+// re-created key, which exists but does not lead.
 package main
 
 import (
@@ -31,8 +35,12 @@ import (
 	"go.uber.org/zap"
 )
 
-// fencing is "on" unless the build says otherwise (see above).
-var fencing = "on"
+// fencing is "on" and recreate "off" unless the build says otherwise
+// (see above).
+var (
+	fencing  = "on"
+	recreate = "off"
+)
 
 // command is a line from the harness.
 type command struct {
@@ -141,8 +149,20 @@ func (c *campaigner) do(cmd command) reply {
 			}
 		}
 	case "write":
-		if err := c.write(timeout, cmd.Key, cmd.Value); err != nil {
+		if _, err := c.act(timeout, cmd.Key, cmd.Value); err != nil {
 			return reply{ID: cmd.ID, Type: outcome(ctx, err), Error: err.Error()}
+		}
+	case "act":
+		// Asked whatever the harness believes: act if this campaigner
+		// believes it leads, and say under which term.
+		tok, err := c.act(timeout, cmd.Key, cmd.Value)
+		switch {
+		case err == nil:
+			r.Token = tok
+		case errors.Is(err, errRefused):
+			return reply{ID: cmd.ID, Type: "fail", Error: "not leader: " + err.Error()}
+		default:
+			return reply{ID: cmd.ID, Type: "info", Token: tok, Error: err.Error()}
 		}
 	case "read":
 		resp, err := c.cli.Get(ctx, cmd.Key)
@@ -201,48 +221,98 @@ func (c *campaigner) campaign(ctx context.Context, value string) (*token, error)
 	c.mu.Lock()
 	c.sess, c.elec, c.tok = sess, elec, tok
 	c.mu.Unlock()
-	go func() {
-		<-sess.Done()
-		c.mu.Lock()
-		current := c.tok == tok
-		if current {
-			c.sess, c.elec, c.tok = nil, nil, nil
-		}
-		c.mu.Unlock()
-		if current {
-			c.send(reply{Type: "event", Event: "lost", Token: tok})
-		}
-	}()
+	go c.watch(sess, tok, value)
 	return tok, nil
 }
 
-// write is the leader's work: check, work a little, write. The timeout
-// is the store call's, as a request timeout would be: a leader that
-// stalls while it works still writes when it wakes.
-func (c *campaigner) write(timeout time.Duration, key, value string) error {
+// watch tells the harness the term is lost when its session ends while
+// it is still the current term.
+func (c *campaigner) watch(sess *concurrency.Session, tok *token, value string) {
+	<-sess.Done()
 	c.mu.Lock()
-	elec := c.elec
+	current := c.tok == tok
+	if current && recreate != "on" {
+		c.sess, c.elec, c.tok = nil, nil, nil
+	}
 	c.mu.Unlock()
-	if elec == nil {
-		return fmt.Errorf("%w: not the leader", errRefused)
+	if !current {
+		return
+	}
+	if recreate != "on" {
+		c.send(reply{Type: "event", Event: "lost", Token: tok})
+		return
+	}
+	c.recreateKey(tok, value)
+}
+
+// recreateKey is the deliberate bug of -X main.recreate=on, as a leader
+// that "heals itself" is written: the session is gone, so get a new one,
+// put the leader key back under it, and carry on as leader. The harness
+// hears nothing. The key exists again, so writes fenced by it pass; but
+// it was created after the keys of every campaigner now waiting, so it
+// does not lead: another campaigner does. And the belief is set when
+// the recovery ends, whatever happened meanwhile (a resign).
+func (c *campaigner) recreateKey(old *token, value string) {
+	for {
+		sess, err := concurrency.NewSession(c.cli, concurrency.WithTTL(c.ttl))
+		if err != nil {
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		resp, err := c.cli.Txn(ctx).Then(
+			clientv3.OpPut(old.Key, value, clientv3.WithLease(sess.Lease())),
+			clientv3.OpGet(old.Key)).Commit()
+		cancel()
+		if err != nil {
+			sess.Close()
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		kvs := resp.Responses[1].GetResponseRange().Kvs
+		if len(kvs) == 0 {
+			sess.Close()
+			continue
+		}
+		rev := kvs[0].CreateRevision
+		tok := &token{Key: old.Key, Seq: rev, Session: fmt.Sprintf("%x", sess.Lease())}
+		c.mu.Lock()
+		c.sess, c.elec, c.tok = sess, concurrency.ResumeElection(sess, c.prefix, old.Key, rev), tok
+		c.mu.Unlock()
+		fmt.Fprintf(os.Stderr, "session of %s@%d ended: re-created the leader key as %s@%d and carry on leading\n", old.Key, old.Seq, tok.Key, tok.Seq)
+		go c.watch(sess, tok, value)
+		return
+	}
+}
+
+// act is the leader's work: check, work a little, write, fenced by the
+// term checked. The timeout is the store call's, as a request timeout
+// would be: a leader that stalls while it works still writes when it
+// wakes. It returns the term it acted under.
+func (c *campaigner) act(timeout time.Duration, key, value string) (*token, error) {
+	c.mu.Lock()
+	tok := c.tok
+	c.mu.Unlock()
+	if tok == nil {
+		return nil, fmt.Errorf("%w: not the leader", errRefused)
 	}
 	time.Sleep(100 * time.Millisecond) // the work
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if fencing == "off" {
 		_, err := c.cli.Put(ctx, key, value)
-		return err
+		return tok, err
 	}
 	resp, err := c.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(elec.Key()), "=", elec.Rev())).
+		If(clientv3.Compare(clientv3.CreateRevision(tok.Key), "=", tok.Seq)).
 		Then(clientv3.OpPut(key, value)).Commit()
 	if err != nil {
-		return err
+		return tok, err
 	}
 	if !resp.Succeeded {
-		return fmt.Errorf("%w: fenced out", errRefused)
+		return nil, fmt.Errorf("%w: fenced out", errRefused)
 	}
-	return nil
+	return tok, nil
 }
 
 // observe reports every leader it sees, until the process ends.
