@@ -116,6 +116,23 @@ func TestBlindSpotsOfFencing(t *testing.T) {
 				b.phase(400, histories.PhaseRecord)
 				return b
 			}},
+		{name: "an act under a re-created key that waits behind the leader", want: Invalid,
+			wantMsg: `write by a non-leader: c2:a wrote "c2/a/1" under term /eh/t/election/c2@12, landing at revision 14 while its key waited behind another leader`,
+			build: func() *builder {
+				b := &builder{nextOp: 1000}
+				for _, e := range every("in-reign")().events {
+					if e.Time == ms(3300) {
+						op := b.invoke(250, "c2:a", histories.FWrite, testRegister, "c2/a/1", nil)
+						b.storePut(255, testRegister, "c2/a/1", 14, 11)
+						b.complete(260, op, histories.OK, "", token("c2", 12))
+					}
+					if (e.F == histories.FStorePut || e.F == histories.FStoreDelete) && e.Revision >= 14 {
+						e.Revision++
+					}
+					b.add(float64(e.Time)/1e6, e)
+				}
+				return b
+			}},
 		{name: "every put removed from a record of every change", want: Invalid, wantMsg: "lost write",
 			build: func() *builder { return withoutRegisterPuts(every("in-reign")()) }},
 		{name: "every put removed from a sampled record: unknown, not valid", want: Unknown, wantMsg: "no write's landing could be checked",

@@ -142,7 +142,12 @@ func outsideReign(rec *record, w *op, tok histories.Token, put histories.Event) 
 		if rec.electionEvents == 0 || rec.inGap(id) {
 			return "", nil
 		}
-		if first, existed := rec.keys[id]; existed && first.Revision < put.Revision {
+		first, existed := rec.keys[id]
+		if existed && first.Revision > put.Revision {
+			return fmt.Sprintf("write before its term existed: %s wrote %q under term %s, landing at revision %d, before the term's key was created at revision %d",
+				w.process(), w.invoke.Value, tok, put.Revision, first.Revision), []histories.Event{w.invoke, w.done, put, first}
+		}
+		if existed {
 			if del, gone := rec.deleted[id]; gone && del.Revision < put.Revision {
 				return fmt.Sprintf("stale-leader write: %s wrote %q under term %s, which never led, landing at revision %d after its key was deleted at revision %d",
 					w.process(), w.invoke.Value, tok, put.Revision, del.Revision), []histories.Event{first, del, w.invoke, w.done, put}
