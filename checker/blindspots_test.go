@@ -116,8 +116,8 @@ func TestBlindSpotsOfFencing(t *testing.T) {
 				b.phase(400, histories.PhaseRecord)
 				return b
 			}},
-		{name: "an act under a re-created key that waits behind the leader", want: Invalid,
-			wantMsg: `write by a non-leader: c2:a wrote "c2/a/1" under term /eh/t/election/c2@12, landing at revision 14 while its key waited behind another leader`,
+		{name: "an act by a campaigner whose key still waits behind the leader", want: Invalid,
+			wantMsg: `write before its term led: c2:a wrote "c2/a/1" under term /eh/t/election/c2@12, landing at revision 14, before the term began to lead at revision 15`,
 			build: func() *builder {
 				b := &builder{nextOp: 1000}
 				for _, e := range every("in-reign")().events {
