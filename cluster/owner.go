@@ -94,8 +94,12 @@ func bootID() string {
 // errNoProcess: no process has this PID.
 var errNoProcess = errors.New("no such process")
 
+// errZombie: the process has exited, and its parent has not yet
+// reaped it.
+var errZombie = errors.New("exited (a zombie)")
+
 // ProcessStart is field 22 of /proc/PID/stat, the process's start time
-// in clock ticks since boot.
+// in clock ticks since boot. A zombie has exited: errZombie.
 func ProcessStart(pid int) (uint64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if errors.Is(err, os.ErrNotExist) {
@@ -104,27 +108,32 @@ func ProcessStart(pid int) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("reading /proc/%d/stat: %w", pid, err)
 	}
-	return parseStatStart(string(b))
+	start, zombie, err := parseStat(string(b))
+	if err == nil && zombie {
+		return start, errZombie
+	}
+	return start, err
 }
 
-// parseStatStart takes field 22 of a /proc/PID/stat line. Field 2, the
-// command name in parentheses, may hold spaces and parentheses itself:
-// the fields that follow start after its last ')'.
-func parseStatStart(stat string) (uint64, error) {
+// parseStat takes field 22 (start time) and field 3 (state: Z for a
+// zombie) of a /proc/PID/stat line. Field 2, the command name in
+// parentheses, may hold spaces and parentheses itself: the fields that
+// follow start after its last ')'.
+func parseStat(stat string) (start uint64, zombie bool, err error) {
 	i := strings.LastIndexByte(stat, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("malformed /proc stat line %q", stat)
+		return 0, false, fmt.Errorf("malformed /proc stat line %q", stat)
 	}
 	// After ") " come fields 3, 4, ...: field 22 is the 20th.
 	f := strings.Fields(stat[i+1:])
 	if len(f) < 20 {
-		return 0, fmt.Errorf("malformed /proc stat line: %d fields after the command", len(f))
+		return 0, false, fmt.Errorf("malformed /proc stat line: %d fields after the command", len(f))
 	}
 	v, err := strconv.ParseUint(f[19], 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("malformed start time in /proc stat line: %w", err)
+		return 0, false, fmt.Errorf("malformed start time in /proc stat line: %w", err)
 	}
-	return v, nil
+	return v, f[0] == "Z", nil
 }
 
 // Liveness is what this host can tell of an owner.
@@ -155,8 +164,10 @@ func (o Owner) Check() (Liveness, string) {
 	}
 	start, err := ProcessStart(o.PID)
 	switch {
-	case errors.Is(err, errNoProcess):
+	case errors.Is(err, errNoProcess), errors.Is(err, errZombie) && start == o.Start:
 		return OwnerGone, fmt.Sprintf("owner %v has exited", o)
+	case errors.Is(err, errZombie):
+		return OwnerGone, fmt.Sprintf("owner %v has exited (PID %d is now another process, started at %d, exited too)", o, o.PID, start)
 	case err != nil:
 		return OwnerAlive, fmt.Sprintf("cannot tell whether owner %v runs (%v): kept", o, err)
 	case start != o.Start:
