@@ -43,8 +43,10 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./checker/ | tee bench.out
 	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./reports/ ./cmd/harness/ | tee -a bench.out
 
+# Removes the containers and networks of runs whose harness process is
+# gone (never a live run's; `bin/harness clean --dry-run` lists them).
 clean: build
-	./$(BIN) clean
+	./$(BIN) clean $(CLEAN_FLAGS)
 
 # Detection rates of every unsafe control and of the safe recipes, and
 # the known-bug rows. `make detection` runs the suites (detection,

@@ -15,7 +15,11 @@ import (
 
 // Config configures an agent.
 type Config struct {
-	Name        string
+	Name string
+	// RunID is the run this agent's node belongs to; requests naming
+	// another run (HeaderRun), or none, are refused with 409. "" accepts
+	// every request.
+	RunID       string
 	ControlAddr string // ":7070"
 	// StdioAddr relays the process's stdin/stdout over TCP (campaigners);
 	// "" leaves stdout on the agent's stdout.
@@ -34,6 +38,7 @@ type Config struct {
 // agent is one running agent.
 type agent struct {
 	name  string
+	runID string
 	sup   *supervisor
 	fw    *firewall
 	delay delayer
@@ -51,7 +56,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &agent{name: cfg.Name, log: log, fw: &firewall{opts: cfg.nftOpts}, clock: skewer{tracer: cfg.ClockTracer},
+	a := &agent{name: cfg.Name, runID: cfg.RunID, log: log, fw: &firewall{opts: cfg.nftOpts}, clock: skewer{tracer: cfg.ClockTracer},
 		sup: &supervisor{argv: cfg.Command, env: cfg.Env, dataDir: cfg.DataDir, log: log}}
 
 	if cfg.StdioAddr != "" {
@@ -176,7 +181,29 @@ func (a *agent) handler() http.Handler {
 			return errors.Join(a.fw.heal(), a.delay.heal(), a.clock.heal(a.sup.status().PID), a.sup.resume(), a.sup.start())
 		})
 	})
-	return mux
+	return a.checkRun(mux)
+}
+
+// checkRun refuses, with 409 Conflict, a request that does not name
+// this agent's run.
+func (a *agent) checkRun(next http.Handler) http.Handler {
+	if a.runID == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := r.Header.Get(HeaderRun)
+		if got == a.runID {
+			next.ServeHTTP(w, r)
+			return
+		}
+		what := fmt.Sprintf("a request for run %q", got)
+		if got == "" {
+			what = "a request that names no run (header " + HeaderRun + ")"
+		}
+		a.log.Warn("refused a request for another run", "got", got, "method", r.Method, "path", r.URL.Path)
+		writeJSON(w, http.StatusConflict, ErrorReply{Error: fmt.Sprintf(
+			"agent of node %s belongs to run %s and refuses %s: %s %s was meant for another run's node", a.name, a.runID, what, r.Method, r.URL.Path)})
+	})
 }
 
 // do runs one fault action, logs it, and answers with the new status.

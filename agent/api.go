@@ -11,6 +11,13 @@ const (
 	StdioPort   = 7071
 )
 
+// HeaderRun names the run a control request is for. An agent started
+// for a run (Config.RunID) answers only requests naming that run, and
+// refuses any other with 409 Conflict: two runs on one daemon can reuse
+// each other's addresses (each has its own network), and a harness must
+// never fault another run's node.
+const HeaderRun = "X-Election-Harness-Run"
+
 // Paths of the control API.
 const (
 	PathStatus    = "/v1/status"    // GET  -> Status

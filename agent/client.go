@@ -16,13 +16,17 @@ const defaultTimeout = 5 * time.Second
 
 // Client is the harness's handle to one agent's control API.
 type Client struct {
-	addr string
-	http *http.Client
+	addr  string
+	runID string
+	http  *http.Client
 }
 
-// NewClient returns a client of the agent at addr ("host:port").
-func NewClient(addr string) *Client {
-	return &Client{addr: addr, http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
+// NewClient returns a client of the agent at addr ("host:port") of run
+// runID: every request names the run (HeaderRun), and an agent of
+// another run refuses it (409), so that a run never acts on another's
+// node that took its address.
+func NewClient(addr, runID string) *Client {
+	return &Client{addr: addr, runID: runID, http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
 }
 
 // Addr is the agent's control address.
@@ -141,6 +145,9 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 	req, err := http.NewRequestWithContext(ctx, method, "http://"+c.addr+path, rd)
 	if err != nil {
 		return fmt.Errorf("agent %s %s: %w", method, path, err)
+	}
+	if c.runID != "" {
+		req.Header.Set(HeaderRun, c.runID)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"net/netip"
+	"time"
 
 	"github.com/election-harness/harness/agent"
 )
@@ -71,4 +72,21 @@ type Backend interface {
 	// Start allocates addresses, starts every node, and waits until each
 	// agent answers. On error nothing is left running.
 	Start(ctx context.Context, spec Spec) (Cluster, error)
+}
+
+// Lost says that a run's cluster is gone from under it: a node's
+// container disappeared or stopped, or the engine stopped answering.
+type Lost struct {
+	Run, Node, Container string
+	At                   time.Time
+	// What happened, in a sentence naming the container (or engine).
+	What string
+}
+
+// Watcher is a Cluster that can watch its nodes' containers.
+type Watcher interface {
+	// Watch checks every interval that every node's container still
+	// runs and the engine answers, until ctx is done; it sends the first
+	// loss on the channel, then closes it.
+	Watch(ctx context.Context, interval time.Duration) <-chan Lost
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/testcontainers/testcontainers-go"
@@ -51,11 +50,17 @@ type Docker struct {
 	provider *testcontainers.DockerProvider
 	cli      client.APIClient
 	opts     DockerOptions
+	engine   Engine
 }
 
-// NewDocker connects to the Docker daemon. The Ryuk reaper is turned off
-// (its image cannot be pulled here); the harness removes what it creates
-// itself, by label.
+// NewDocker connects to the one Docker engine DOCKER_HOST or the
+// current Docker context names (ResolveEngine), and to no other: when it
+// cannot be reached the error names it, and nothing is created
+// anywhere. (testcontainers-go, left to itself, falls back to the
+// default socket and others when the named engine does not answer: the
+// harness checks the engine itself, then pins testcontainers to it.)
+// The Ryuk reaper is turned off (its image cannot be pulled here); the
+// harness removes what it creates itself, by label.
 func NewDocker(ctx context.Context, opts DockerOptions) (d *Docker, err error) {
 	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
 		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
@@ -63,13 +68,32 @@ func NewDocker(ctx context.Context, opts DockerOptions) (d *Docker, err error) {
 	if opts.AgentTimeout == 0 {
 		opts.AgentTimeout = 30 * time.Second
 	}
-	unreachable := func(cause any) error {
-		host := os.Getenv("DOCKER_HOST")
-		if host == "" {
-			host = "unix:///var/run/docker.sock"
-		}
-		return &SetupError{fmt.Errorf("cannot reach the Docker daemon at %s: %v; is it running? start it (`systemctl start docker` or `dockerd &`) or set DOCKER_HOST", host, cause)}
+	eng, err := ResolveEngine()
+	if err != nil {
+		return nil, &SetupError{fmt.Errorf("finding the Docker engine to use: %w", err)}
 	}
+	if why := eng.remote(); why != "" {
+		return nil, &SetupError{fmt.Errorf("the Docker engine %v is not usable from here: %s. The harness reaches every node at its address on the run's bridge network, which only the engine's own host can route; run the harness on that host (see \"Running the clusters on a bigger remote host\" in README.md)", eng, why)}
+	}
+	unreachable := func(cause any) error {
+		return &SetupError{fmt.Errorf("cannot reach the Docker engine at %v: %v; nothing was started, and no other engine is tried. Start it (`systemctl start docker` or `dockerd &`), or name another with DOCKER_HOST or `docker context use`", eng, cause)}
+	}
+	// The harness's own look first, with a deadline: testcontainers
+	// would try other engines.
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithHost(eng.Host), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err = cli.Ping(pctx)
+	cancel()
+	cli.Close()
+	if err != nil {
+		return nil, unreachable(err)
+	}
+	// testcontainers takes DOCKER_HOST before every fallback (only a
+	// tc.host in ~/.testcontainers.properties comes first: checked below).
+	os.Setenv("DOCKER_HOST", eng.Host)
 	// testcontainers panics when it finds no Docker host at all.
 	defer func() {
 		if r := recover(); r != nil {
@@ -80,13 +104,19 @@ func NewDocker(ctx context.Context, opts DockerOptions) (d *Docker, err error) {
 	if err != nil {
 		return nil, unreachable(err)
 	}
+	if got := p.Client().DaemonHost(); got != eng.Host {
+		return nil, &SetupError{fmt.Errorf("testcontainers-go chose the Docker engine %s, not %v (a tc.host in ~/.testcontainers.properties?); the harness uses only the engine named", got, eng)}
+	}
 	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := p.Health(hctx); err != nil {
 		return nil, unreachable(err)
 	}
-	return &Docker{provider: p, cli: p.Client(), opts: opts}, nil
+	return &Docker{provider: p, cli: p.Client(), opts: opts, engine: eng}, nil
 }
+
+// Engine is the Docker engine in use.
+func (d *Docker) Engine() Engine { return d.engine }
 
 // ImageSpec describes a node image.
 type ImageSpec struct {
@@ -149,8 +179,13 @@ func (d *Docker) buildImage(ctx context.Context, repo, tag, dockerfile string, f
 
 // Start implements Backend.
 func (d *Docker) Start(ctx context.Context, spec Spec) (_ Cluster, err error) {
-	labels := map[string]string{LabelHarness: "1", LabelRun: spec.RunID}
-	c := &dockerCluster{d: d}
+	owner, err := Self()
+	if err != nil {
+		return nil, &SetupError{fmt.Errorf("naming this process as the run's owner: %w", err)}
+	}
+	labels := owner.Labels()
+	labels[LabelHarness], labels[LabelRun] = "1", spec.RunID
+	c := &dockerCluster{d: d, runID: spec.RunID}
 	defer func() {
 		if err != nil {
 			c.Close(context.WithoutCancel(ctx))
@@ -218,7 +253,7 @@ func (d *Docker) createNetwork(ctx context.Context, labels map[string]string, c 
 
 func (d *Docker) startNode(ctx context.Context, spec Spec, n NodeSpec, addrs map[string]netip.Addr, labels map[string]string, netName string) (*dockerNode, error) {
 	ip := addrs[n.Name]
-	args := []string{"--name", n.Name, "--data", n.DataDir}
+	args := []string{"--name", n.Name, "--data", n.DataDir, "--run", spec.RunID}
 	if n.Role == RoleCampaigner {
 		args = append(args, "--stdio")
 	}
@@ -255,7 +290,7 @@ func (d *Docker) startNode(ctx context.Context, spec Spec, n NodeSpec, addrs map
 		return nil, fmt.Errorf("starting node %s: %w", n.Name, err)
 	}
 	return &dockerNode{name: n.Name, role: n.Role, ip: ip, ctr: ctr, cli: d.cli,
-		agent: agent.NewClient(netip.AddrPortFrom(ip, agent.ControlPort).String())}, nil
+		agent: agent.NewClient(netip.AddrPortFrom(ip, agent.ControlPort).String(), spec.RunID)}, nil
 }
 
 // waitAgent waits until the node's agent answers from the host.
@@ -276,78 +311,13 @@ func (d *Docker) waitAgent(ctx context.Context, n *dockerNode) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	logs, _ := n.Logs(context.WithoutCancel(ctx))
-	return fmt.Errorf("node %s: agent did not answer at %s within %v: %v\nlast log lines:\n%s",
-		n.name, n.agent.Addr(), d.opts.AgentTimeout, last, tailLines(string(logs), 20))
-}
-
-// CleanReport says what Clean removed.
-type CleanReport struct {
-	Containers, Networks int
-	// Phantoms are networks with no container that the daemon will not
-	// remove: it kept an endpoint of a removed container (a daemon bug;
-	// restarting dockerd drops them). They hold nothing of a run.
-	Phantoms []string
-}
-
-func (r CleanReport) String() string {
-	s := fmt.Sprintf("removed %d container(s) and %d network(s)", r.Containers, r.Networks)
-	if len(r.Phantoms) > 0 {
-		s += fmt.Sprintf("; %d network(s) with no container that the daemon will not remove (a phantom endpoint; restart dockerd to drop them): %s",
-			len(r.Phantoms), strings.Join(r.Phantoms, ", "))
-	}
-	return s
-}
-
-// phantom reports whether a network that refused removal has no
-// container left: the daemon kept the endpoint of a removed one.
-func (d *Docker) phantom(ctx context.Context, id string, removeErr error) bool {
-	if removeErr == nil || !strings.Contains(removeErr.Error(), "active endpoints") {
-		return false
-	}
-	n, err := d.cli.NetworkInspect(ctx, id, network.InspectOptions{})
-	return err == nil && len(n.Containers) == 0
-}
-
-// Clean removes every container and network labelled by the harness,
-// from any run, in any state. Built images are kept: they are a cache.
-func (d *Docker) Clean(ctx context.Context) (CleanReport, error) {
-	var rep CleanReport
-	f := filters.NewArgs(filters.Arg("label", LabelHarness+"=1"))
-	ctrs, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
-	if err != nil {
-		return rep, fmt.Errorf("listing containers: %w", err)
-	}
-	var errs []error
-	for _, c := range ctrs {
-		if c.State == "paused" {
-			_ = d.cli.ContainerUnpause(ctx, c.ID) // a frozen container does not stop
-		}
-		if err := d.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
-			errs = append(errs, fmt.Errorf("removing container %s: %w", c.ID[:12], err))
-			continue
-		}
-		rep.Containers++
-	}
-	nets, err := d.cli.NetworkList(ctx, network.ListOptions{Filters: f})
-	if err != nil {
-		return rep, errors.Join(append(errs, fmt.Errorf("listing networks: %w", err))...)
-	}
-	for _, n := range nets {
-		if err := d.cli.NetworkRemove(ctx, n.ID); err != nil {
-			if d.phantom(ctx, n.ID, err) {
-				rep.Phantoms = append(rep.Phantoms, n.Name)
-				continue
-			}
-			errs = append(errs, fmt.Errorf("removing network %s: %w", n.Name, err))
-			continue
-		}
-		rep.Networks++
-	}
-	return rep, errors.Join(errs...)
+	return fmt.Errorf("node %s: agent did not answer at %s within %v: %v (the harness reaches nodes through the run network's gateway: the Docker engine %v must run on this machine)\nlast log lines:\n%s",
+		n.name, n.agent.Addr(), d.opts.AgentTimeout, last, d.engine, tailLines(string(logs), 20))
 }
 
 type dockerCluster struct {
 	d       *Docker
+	runID   string
 	network *testcontainers.DockerNetwork
 	netName string
 	nodes   []*dockerNode
@@ -383,7 +353,7 @@ func (c *dockerCluster) Close(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				_ = n.Thaw(ctx) // a frozen container does not stop
-				if err := n.ctr.Terminate(ctx, testcontainers.StopTimeout(2*time.Second)); err != nil {
+				if err := n.ctr.Terminate(ctx, testcontainers.StopTimeout(2*time.Second)); err != nil && !isNotFound(err) {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("removing %s: %w", n.name, err))
 					mu.Unlock()
@@ -399,6 +369,12 @@ func (c *dockerCluster) Close(ctx context.Context) error {
 		c.closeErr = errors.Join(errs...)
 	})
 	return c.closeErr
+}
+
+// isNotFound: what was to be removed is already gone (a node container
+// removed under a run's feet).
+func isNotFound(err error) bool {
+	return client.IsErrNotFound(err) || strings.Contains(err.Error(), "No such container")
 }
 
 // removeNetwork retries: on a busy daemon a removed container's endpoint

@@ -20,10 +20,10 @@ import (
 
 // agentCmd is the entry point of every node container.
 func agentCmd() *cobra.Command {
-	var name, data string
+	var name, data, runID string
 	var stdio bool
 	c := &cobra.Command{
-		Use:    "agent --name NAME --data DIR [--stdio] -- COMMAND [ARG...]",
+		Use:    "agent --name NAME --data DIR [--run ID] [--stdio] -- COMMAND [ARG...]",
 		Short:  "In-node supervisor (the entry point of every node image)",
 		Hidden: true,
 		Args:   cobra.MinimumNArgs(1),
@@ -37,6 +37,7 @@ func agentCmd() *cobra.Command {
 			cfg := agent.Config{
 				ClockTracer: []string{self, "clock-tracer"},
 				Name:        name,
+				RunID:       runID,
 				ControlAddr: fmt.Sprintf(":%d", agent.ControlPort),
 				DataDir:     data,
 				Command:     args,
@@ -50,6 +51,7 @@ func agentCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&name, "name", "", "node name")
 	c.Flags().StringVar(&data, "data", "/data", "the process's data directory")
+	c.Flags().StringVar(&runID, "run", "", "the run this node belongs to: control requests for another run are refused (409)")
 	c.Flags().BoolVar(&stdio, "stdio", false, "relay the process's stdin/stdout (campaigners)")
 	return c
 }

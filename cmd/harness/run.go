@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -243,7 +244,7 @@ func runTest(parent context.Context, f runFlags) error {
 			fmt.Fprintf(os.Stderr, "harness: updating the store's index: %v\n", err)
 		}
 	}()
-	r := &runner{cfg: cfg, db: d, dir: dir, rec: rec, log: log, kinds: kinds, live: workloads.NewLive()}
+	r := &runner{cfg: cfg, db: d, dir: dir, rec: rec, log: log, kinds: kinds, live: workloads.NewLive(), stop: cancel}
 	rec.OnRecord(r.live.Observe)
 	runErr := r.run(ctx, prep.docker)
 	if cerr := rec.Close(); cerr != nil && runErr == nil {
@@ -253,6 +254,9 @@ func runTest(parent context.Context, f runFlags) error {
 	case <-interrupted:
 		r.interrupted = true
 	default:
+	}
+	if l := r.lost.Load(); l != nil {
+		return r.lostVerdict(*l, runErr)
 	}
 	var leftBehind *cleanupError
 	if errors.As(runErr, &leftBehind) && !r.interrupted {
@@ -294,6 +298,63 @@ type runner struct {
 	kinds       []string
 	live        *workloads.Live
 	interrupted bool
+	// stop ends the run as Ctrl-C does: the nemesis and the workload
+	// stop, faults are healed, the cluster removed, the history checked.
+	stop context.CancelFunc
+	// lost is set when the run's cluster went from under it.
+	lost atomic.Pointer[cluster.Lost]
+}
+
+// watchInterval is how often a run checks that its containers are there.
+const watchInterval = time.Second
+
+// watch stops the run, as Ctrl-C does, as soon as one of its node
+// containers disappears or stops, or the engine stops answering.
+func (r *runner) watch(ctx context.Context, cl cluster.Cluster) {
+	w, ok := cl.(cluster.Watcher)
+	if !ok {
+		return
+	}
+	go func() {
+		l, ok := <-w.Watch(ctx, watchInterval)
+		if !ok {
+			return
+		}
+		r.lost.Store(&l)
+		fmt.Fprintf(os.Stderr, "\n%s at %s: stopping the nemesis and the workload, then checking what was recorded\n",
+			l.What, l.At.UTC().Format(time.RFC3339))
+		r.stop()
+	}()
+}
+
+// lostVerdict ends a run whose cluster went from under it: what was
+// recorded until then is checked and reported (history.jsonl is whole
+// up to there), and the run exits 3 saying what happened; a crash of
+// the checker is still exit 4.
+func (r *runner) lostVerdict(l cluster.Lost, runErr error) error {
+	what := fmt.Sprintf("%s at %s; results cover until then", l.What, l.At.UTC().Format(time.RFC3339))
+	checked := "the recorded part checks VALID (but the run did not finish: no verdict)"
+	if err := checkRun(r.dir, os.Stdout, true); err != nil {
+		var ee *exitError
+		switch {
+		case !errors.As(err, &ee):
+			checked = fmt.Sprintf("checking the recorded part failed: %v", err)
+		case ee.code == exitCrash:
+			fmt.Fprintf(os.Stderr, "harness: %s\n", what)
+			return err
+		case ee.code == exitInvalid:
+			checked = "the recorded part is INVALID: anomalies found before the loss (see results.json)"
+		case ee.code == exitUnknown:
+			checked = "the recorded part is UNKNOWN"
+		default:
+			checked = fmt.Sprintf("checking the recorded part failed: %v", ee)
+		}
+	}
+	var leftBehind *cleanupError
+	if errors.As(runErr, &leftBehind) {
+		checked += fmt.Sprintf("; %v", leftBehind)
+	}
+	return setupError("%s (%s); run directory %s", what, checked, r.dir)
 }
 
 func (r *runner) run(ctx context.Context, docker *cluster.Docker) (err error) {
@@ -318,7 +379,11 @@ func (r *runner) run(ctx context.Context, docker *cluster.Docker) (err error) {
 		AimWait:    time.Duration(r.cfg.LeaseExpiry),
 		Membership: membership{db: r.db, members: members, dataDir: memberDataDir}}
 	defer func() {
-		hctx, cancel := context.WithTimeout(cleanup, 30*time.Second)
+		healFor := 30 * time.Second
+		if r.lost.Load() != nil {
+			healFor = 5 * time.Second // a node that is gone never heals
+		}
+		hctx, cancel := context.WithTimeout(cleanup, healFor)
 		if herr := exec.HealAll(hctx); herr != nil {
 			r.log.Warn("healing before removal", "err", herr)
 		}
@@ -332,6 +397,11 @@ func (r *runner) run(ctx context.Context, docker *cluster.Docker) (err error) {
 		}
 		cancel()
 	}()
+	// Deferred after the cleanup above, so that it runs before it: the
+	// run's own removal of its cluster is no loss.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	r.watch(watchCtx, cl)
 
 	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	err = r.db.WaitReady(rctx, members)
