@@ -6,8 +6,17 @@ export CGO_ENABLED := 0
 
 .PHONY: build run test unit bench vet clean browser detection detection-doc
 
+# -buildvcs=auto stamps the git revision (`harness version`, config.json,
+# reports) even where GOFLAGS says -buildvcs=false. In a git worktree,
+# whose .git is a file, go build stamps nothing: the revision is passed
+# from git instead (the go command's stamp wins where there is one).
+# Outside a checkout the binary says "(devel)".
+GIT_REV   := $(shell git rev-parse HEAD 2>/dev/null)
+GIT_DIRTY := $(shell test -n "$$(git status --porcelain 2>/dev/null)" && echo true)
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/harness
+	$(GO) build -trimpath -buildvcs=auto \
+		-ldflags "-X main.linkRevision=$(GIT_REV) -X main.linkModified=$(GIT_DIRTY)" \
+		-o $(BIN) ./cmd/harness
 
 # The default test: 3 etcd members, 5 campaigners, etcd-election,
 # partitions, pauses and kills for 60 s. Builds etcd on first use (cached).
