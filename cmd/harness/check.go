@@ -37,7 +37,12 @@ func checkCmd() *cobra.Command {
 			if note := versionNote(cfg.HarnessVersion, harnessVersion()); note != "" {
 				fmt.Fprintln(os.Stderr, note)
 			}
-			return checkRun(dir, os.Stdout, false)
+			err := checkRun(dir, os.Stdout, false)
+			var ee *exitError
+			if errors.As(err, &ee) && ee.code == exitSetup {
+				writeSetupJUnit(dir, cfg, err)
+			}
+			return err
 		})
 	c.Long = `Re-check a stored run offline: read history.jsonl strictly (a malformed line is
 refused with FILE:LINE), check it in a child process, and rewrite results.json,

@@ -299,7 +299,8 @@ func runTest(parent context.Context, f runFlags) (err error) {
 }
 
 // writeSetupJUnit records in the run directory's junit.xml that the
-// harness could not run the test, or was interrupted (exit 3): a CI job
+// harness could not run or check the test, or was interrupted (exit 3;
+// `run` and `check` write it): a CI job
 // that reads junit.xml sees an error, never a missing file or a green
 // suite. A junit.xml already there holds a verdict the check reached
 // (the run ended, then its cluster could not be removed): the error is
@@ -307,7 +308,7 @@ func runTest(parent context.Context, f runFlags) (err error) {
 func writeSetupJUnit(dir histories.RunDir, cfg RunConfig, cause error) {
 	tc := reports.JUnitCase{Name: "harness setup and cleanup", Classname: "election." + cfg.Test,
 		Error: &reports.JUnitProblem{Message: "setup failed (exit 3): " + cause.Error(), Type: "setup",
-			Body: "The harness could not run the test, or it was interrupted: this is no verdict on the recipe or the database.\n" + cause.Error() + "\n"}}
+			Body: "The harness could not run or check the test, or it was interrupted: this is no verdict on the recipe or the database.\n" + cause.Error() + "\n"}}
 	path := dir.Path(histories.JUnitFile)
 	var err error
 	if _, serr := os.Stat(path); serr == nil {

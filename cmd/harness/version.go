@@ -79,13 +79,18 @@ func (v buildVersion) String() string {
 func harnessVersion() string { return currentVersion().String() }
 
 func versionCmd() *cobra.Command {
-	return &cobra.Command{
+	var short bool
+	c := &cobra.Command{
 		Use:   "version",
 		Short: "Print the harness's module version and VCS revision",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := currentVersion()
 			w := cmd.OutOrStdout()
+			if short {
+				fmt.Fprintln(w, v)
+				return nil
+			}
 			fmt.Fprintf(w, "harness %s\n", v.Module)
 			if v.Revision == "" {
 				fmt.Fprintln(w, "revision: unknown (built without VCS information: a test binary, or outside a git checkout)")
@@ -102,6 +107,8 @@ func versionCmd() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&short, "short", false, "print the one line that config.json, reports and junit.xml record")
+	return c
 }
 
 // versionNote is the line `harness check` prints when the run was
