@@ -154,3 +154,34 @@ func TestCheckSetupFailureLeavesJUnit(t *testing.T) {
 		t.Error("results.json written by a check that could not be made")
 	}
 }
+
+// A run whose database never serves (the harness itself given as the
+// etcd binary) exits 3, and its run directory still has a junit.xml: one
+// error, the run's properties, valid against the Ant schema; config.json
+// records the harness version.
+func TestRunSetupFailureLeavesJUnit(t *testing.T) {
+	needDocker(t)
+	store := t.TempDir()
+	r := harness(t, "run", "--binary", harnessBin, "--nemesis", "none", "--time-limit", "5s", "--store", store)
+	if r.code != exitSetup {
+		t.Fatalf("exit %d, want 3\n%s", r.code, tail(r.stderr, 2000))
+	}
+	dir := latestRun(t, store)
+	if l := leftovers(t, dir); l != "" {
+		t.Errorf("left behind: %s", l)
+	}
+	junitPath := filepath.Join(dir, histories.JUnitFile)
+	xsdcheck.Validate(t, junitSchema, junitPath)
+	props, errs := junitProps(t, junitPath)
+	self := strings.TrimSpace(harness(t, "version", "--short").stdout)
+	if len(errs) != 1 || errs[0] != "setup" {
+		t.Fatalf("junit errors %v, want one setup error", errs)
+	}
+	if props["harness_version"] != self || props["db"] != "etcd" || props["seed"] != "1" || !strings.HasPrefix(props["reproduce"], "harness run") {
+		t.Errorf("junit properties %v", props)
+	}
+	cfg, err := readConfig(histories.RunDir(dir))
+	if err != nil || cfg.HarnessVersion != self {
+		t.Errorf("config.json harness_version %q, want %q (%v)", cfg.HarnessVersion, self, err)
+	}
+}
