@@ -4,10 +4,19 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit bench vet clean browser detection detection-doc
+.PHONY: build run test unit bench vet clean browser xmllint detection detection-doc
 
+# -buildvcs=auto stamps the git revision (`harness version`, config.json,
+# reports) even where GOFLAGS says -buildvcs=false. In a git worktree,
+# whose .git is a file, go build stamps nothing: the revision is passed
+# from git instead (the go command's stamp wins where there is one).
+# Outside a checkout the binary says "(devel)".
+GIT_REV   := $(shell git rev-parse HEAD 2>/dev/null)
+GIT_DIRTY := $(shell test -n "$$(git status --porcelain 2>/dev/null)" && echo true)
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/harness
+	$(GO) build -trimpath -buildvcs=auto \
+		-ldflags "-X main.linkRevision=$(GIT_REV) -X main.linkModified=$(GIT_DIRTY)" \
+		-o $(BIN) ./cmd/harness
 
 # The default test: 3 etcd members, 5 campaigners, etcd-election,
 # partitions, pauses and kills for 60 s. Builds etcd on first use (cached).
@@ -22,7 +31,9 @@ vet:
 # Unit and integration tests. Integration tests start real etcd clusters
 # in Docker; with CI=true they fail rather than skip when Docker is absent.
 # The report test opens reports in Debian's headless Chromium.
-test: build vet browser
+# The JUnit test validates junit.xml against reports/testdata/junit.xsd
+# with Debian's xmllint (libxml2-utils).
+test: build vet browser xmllint
 	$(GO) test -count=1 -timeout 80m ./...
 
 browser:
@@ -32,7 +43,14 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "no chromium: the report test will skip (apt-get install chromium)"; fi; }
 
-unit:
+xmllint:
+	@command -v xmllint >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing libxml2-utils (xmllint) for the JUnit schema test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null; \
+	  else echo "no xmllint: the JUnit schema test will skip (apt-get install libxml2-utils)"; fi; }
+
+unit: xmllint
 	$(GO) test -count=1 -short ./...
 
 # Speed figures: the checker's events/s and peak heap at 10k, 100k, 1M

@@ -39,6 +39,8 @@ type RunSummary struct {
 	// Verdict is valid, invalid or unknown; "unchecked" without results.
 	Verdict string
 	Summary string
+	// HarnessVersion is the harness that recorded the run.
+	HarnessVersion string
 }
 
 // runConfig is the part of a run's config.json the index shows.
@@ -50,6 +52,8 @@ type runConfig struct {
 	Nemesis []string  `json:"nemesis"`
 	Seed    int64     `json:"seed"`
 	Started time.Time `json:"started"`
+	// HarnessVersion: "" in runs recorded before it was kept.
+	HarnessVersion string `json:"harness_version"`
 }
 
 // ScanStore lists every run under store (STORE/TEST/STAMP holding a
@@ -97,6 +101,10 @@ func summarize(dir, rel string) RunSummary {
 		return s
 	}
 	s.DB, s.Version, s.Recipe, s.Seed, s.Started = cfg.DB, cfg.Version, cfg.Recipe, cfg.Seed, cfg.Started
+	s.HarnessVersion = cfg.HarnessVersion
+	if s.HarnessVersion == "" {
+		s.HarnessVersion = "not recorded"
+	}
 	s.Nemesis = "none"
 	if len(cfg.Nemesis) > 0 {
 		s.Nemesis = strings.Join(cfg.Nemesis, ",")

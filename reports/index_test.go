@@ -24,8 +24,12 @@ func storeWithRuns(t *testing.T) string {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
+		hv := "v1.0.0 (0123456789ab+dirty)"
+		if stale == nil {
+			hv = "" // recorded before versions were kept
+		}
 		cfg, _ := json.Marshal(runConfig{Test: test, DB: "etcd", Version: "v3.6.16", Recipe: strings.TrimSuffix(test, "-pause"),
-			Nemesis: []string{"pause"}, Seed: 7, Started: started})
+			Nemesis: []string{"pause"}, Seed: 7, Started: started, HarnessVersion: hv})
 		if err := os.WriteFile(filepath.Join(dir, histories.ConfigFile), cfg, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -115,5 +119,12 @@ func TestWriteIndex(t *testing.T) {
 	}
 	if n := strings.Count(string(b), `<tr class="run"`); n != 3 {
 		t.Errorf("index.html lists %d runs, want 3", n)
+	}
+	// The harness column: who recorded each run.
+	if n := strings.Count(string(b), `<td class="harness">v1.0.0 (0123456789ab&#43;dirty)</td>`); n != 2 {
+		t.Errorf("index.html names the recording harness of %d runs, want 2", n)
+	}
+	if !strings.Contains(string(b), `<td class="harness">not recorded</td>`) || !strings.Contains(string(b), "<th>harness</th>") {
+		t.Errorf("index.html has no harness column, or does not say a version was not recorded")
 	}
 }

@@ -1,6 +1,8 @@
 package reports
 
 import (
+	"time"
+
 	"github.com/election-harness/harness/checker"
 	"github.com/election-harness/harness/histories"
 )
@@ -21,6 +23,22 @@ type Input struct {
 	Events  []histories.Event
 	// NodeLogs are the run directory's node log files, relative to it.
 	NodeLogs []string
+
+	// What junit.xml says of the run besides its checks.
+	// SuiteName names the run's test suite, unique per run (test, db
+	// version, seed); "" is Title.
+	SuiteName string
+	// Started is when the run started.
+	Started time.Time
+	// Duration is how long the run took; 0 is from its start to its
+	// last event.
+	Duration time.Duration
+	// Hostname is the machine the run ran on.
+	Hostname string
+	// Properties are the run's junit properties (db, version, nodes,
+	// recipe, nemesis, seed, harness version, run directory, the
+	// command that reproduces it).
+	Properties []Fact
 }
 
 // Fact is one labelled run parameter.

@@ -33,7 +33,17 @@ the checker's output is in check-stderr.log in the run directory).`
 
 func checkCmd() *cobra.Command {
 	c := runDirCmd("check RUN_DIR", "Re-check a stored run offline; rewrite results.json, report.html and junit.xml",
-		func(dir histories.RunDir, cfg RunConfig) error { return checkRun(dir, os.Stdout, false) })
+		func(dir histories.RunDir, cfg RunConfig) error {
+			if note := versionNote(cfg.HarnessVersion, harnessVersion()); note != "" {
+				fmt.Fprintln(os.Stderr, note)
+			}
+			err := checkRun(dir, os.Stdout, false)
+			var ee *exitError
+			if errors.As(err, &ee) && ee.code == exitSetup {
+				writeSetupJUnit(dir, cfg, err)
+			}
+			return err
+		})
 	c.Long = `Re-check a stored run offline: read history.jsonl strictly (a malformed line is
 refused with FILE:LINE), check it in a child process, and rewrite results.json,
 report.html and junit.xml (those of an earlier check are removed first; results.json
@@ -344,7 +354,8 @@ func (o *outputs) discard() {
 
 func writeReports(o *outputs, cfg RunConfig, res checker.Results, events []histories.Event) error {
 	in := reports.Input{Title: cfg.Test, Facts: cfg.facts(), Config: cfg, Command: cfg.Command, Options: cfg.CheckerOptions(),
-		Results: res, Events: events, NodeLogs: nodeLogs(o.dir)}
+		Results: res, Events: events, NodeLogs: nodeLogs(o.dir),
+		SuiteName: cfg.suiteName(), Started: cfg.Started, Hostname: cfg.hostname(), Properties: cfg.junitProperties(o.dir)}
 	if err := o.write(histories.ReportFile, func(path string) error { return reports.WriteHTML(path, in) }); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}

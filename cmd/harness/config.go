@@ -46,6 +46,11 @@ type RunConfig struct {
 	LivenessBound  Duration `json:"liveness_bound"`
 	// Command reproduces the run.
 	Command string `json:"command"`
+	// HarnessVersion is the version of the harness that recorded the
+	// run (`harness version`); "" in runs recorded before it was kept.
+	HarnessVersion string `json:"harness_version"`
+	// Hostname is the machine the run ran on.
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // Duration marshals as a Go duration string ("5s").
@@ -98,7 +103,50 @@ func (c RunConfig) facts() []reports.Fact {
 		{Name: "read consistency", Value: c.readConsistency()},
 		{Name: "time limit", Value: time.Duration(c.TimeLimit).String()}, {Name: "seed", Value: fmt.Sprint(c.Seed)},
 		{Name: "started", Value: c.Started.Format(time.RFC3339)},
+		{Name: "harness", Value: c.harnessVersion()},
 	}
+}
+
+// harnessVersion is the recorded harness version, or says there is none.
+func (c RunConfig) harnessVersion() string {
+	if c.HarnessVersion == "" {
+		return "not recorded"
+	}
+	return c.HarnessVersion
+}
+
+// suiteName is the run's junit test suite name, unique per run: test,
+// db version and seed.
+func (c RunConfig) suiteName() string {
+	return fmt.Sprintf("%s %s %s seed %d", c.Test, c.DB, c.Version, c.Seed)
+}
+
+// junitProperties are what junit.xml says the run was.
+func (c RunConfig) junitProperties(dir histories.RunDir) []reports.Fact {
+	nem := "none"
+	if len(c.Nemesis) > 0 {
+		nem = strings.Join(c.Nemesis, ",")
+	}
+	return []reports.Fact{
+		{Name: "db", Value: c.DB}, {Name: "version", Value: c.Version},
+		{Name: "nodes", Value: fmt.Sprint(c.Nodes)}, {Name: "campaigners", Value: fmt.Sprint(c.Campaigners)},
+		{Name: "recipe", Value: c.Recipe}, {Name: "nemesis", Value: nem},
+		{Name: "nemesis_interval", Value: time.Duration(c.NemesisInterval).String()},
+		{Name: "time_limit", Value: time.Duration(c.TimeLimit).String()},
+		{Name: "seed", Value: fmt.Sprint(c.Seed)},
+		{Name: "started", Value: c.Started.Format(time.RFC3339)},
+		{Name: "harness_version", Value: c.harnessVersion()},
+		{Name: "run_dir", Value: string(dir)},
+		{Name: "reproduce", Value: c.Command},
+	}
+}
+
+// hostname is the recorded host, or "unknown".
+func (c RunConfig) hostname() string {
+	if c.Hostname == "" {
+		return "unknown"
+	}
+	return c.Hostname
 }
 
 func writeConfig(dir histories.RunDir, c RunConfig) error {

@@ -2,8 +2,9 @@
 // leader-election correctness on etcd and Consul: it starts a real
 // cluster in containers, runs competing campaigners under a nemesis,
 // records a history, checks it and writes a report (run, check, report,
-// serve, suite, suite-merge, build, clean). It is also the in-node entry
-// point inside every node image: agent, clock-tracer, campaigner.
+// serve, suite, suite-merge, build, clean, version). It is also the
+// in-node entry point inside every node image: agent, clock-tracer,
+// campaigner.
 package main
 
 import (
@@ -61,7 +62,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), checkCmd(), reportCmd(), serveCmd(), suiteCmd(), suiteMergeCmd(), buildCmd(), cleanCmd(), agentCmd(), clockTracerCmd(), campaignerCmd(), checkChildCmd())
+	root.AddCommand(runCmd(), checkCmd(), reportCmd(), serveCmd(), suiteCmd(), suiteMergeCmd(), buildCmd(), cleanCmd(), agentCmd(), clockTracerCmd(), campaignerCmd(), checkChildCmd(), versionCmd())
 	err := root.Execute()
 	if err == nil {
 		return

@@ -165,8 +165,9 @@ func perDB(value func(db.Defaults) time.Duration) string {
 }
 
 // runTest is `harness run`: every exit path heals faults and removes the
-// cluster, and the verdict becomes the exit code.
-func runTest(parent context.Context, f runFlags) error {
+// cluster, and the verdict becomes the exit code. Once the run has a
+// directory, an exit 3 leaves a junit.xml there saying so.
+func runTest(parent context.Context, f runFlags) (err error) {
 	if path, ok := strings.CutPrefix(f.recipe, workloads.ExecPrefix); ok && path != "" {
 		abs, err := filepath.Abs(path)
 		if err != nil {
@@ -194,6 +195,10 @@ func runTest(parent context.Context, f runFlags) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	interrupted := make(chan struct{})
+	// abandoned is what a second Ctrl-C does before it exits: once there
+	// is a run directory, write its junit.xml.
+	var abandonMu sync.Mutex
+	abandoned := func() {}
 	go func() {
 		select {
 		case <-sigs:
@@ -204,6 +209,8 @@ func runTest(parent context.Context, f runFlags) error {
 			return
 		}
 		<-sigs
+		abandonMu.Lock() // held until the exit: nothing else writes junit.xml
+		abandoned()
 		os.Exit(exitSetup)
 	}()
 
@@ -222,13 +229,27 @@ func runTest(parent context.Context, f runFlags) error {
 		Nemesis: kinds, NemesisInterval: Duration(f.interval), LeaseExpiry: Duration(d.LeaseExpiry(f.ttl)), TimeLimit: Duration(f.timeLimit),
 		Seed: f.seed, Store: f.store,
 		ElectionPrefix: prefix + "election/", RegisterPrefix: prefix + "register/", RegisterKey: prefix + "register/r",
-		LivenessBound: Duration(d.LivenessBound(f.ttl)),
+		LivenessBound: Duration(d.LivenessBound(f.ttl)), HarnessVersion: harnessVersion(),
 	}
+	cfg.Hostname, _ = os.Hostname()
 	cfg.Command = reproduceCommand(cfg)
 	dir, err := histories.NewRunDir(f.store, cfg.Test, cfg.Started)
 	if err != nil {
 		return setupError("%v", err)
 	}
+	abandonMu.Lock()
+	abandoned = func() {
+		writeSetupJUnit(dir, cfg, errors.New("interrupted twice: the run was abandoned, its containers left behind (`harness clean` removes them)"))
+	}
+	abandonMu.Unlock()
+	defer func() {
+		var ee *exitError
+		if errors.As(err, &ee) && ee.code == exitSetup {
+			abandonMu.Lock()
+			defer abandonMu.Unlock()
+			writeSetupJUnit(dir, cfg, err)
+		}
+	}()
 	if err := writeConfig(dir, cfg); err != nil {
 		return setupError("%v", err)
 	}
@@ -279,6 +300,35 @@ func runTest(parent context.Context, f runFlags) error {
 		return setupError("%v", runErr)
 	}
 	return checkRun(dir, os.Stdout, r.interrupted)
+}
+
+// writeSetupJUnit records in the run directory's junit.xml that the
+// harness could not run or check the test, or was interrupted (exit 3;
+// `run` and `check` write it): a CI job
+// that reads junit.xml sees an error, never a missing file or a green
+// suite. A junit.xml already there holds a verdict the check reached
+// (the run ended, then its cluster could not be removed): the error is
+// added to it as a test case of its own.
+func writeSetupJUnit(dir histories.RunDir, cfg RunConfig, cause error) {
+	tc := reports.JUnitCase{Name: "harness setup and cleanup", Classname: "election." + cfg.Test,
+		Error: &reports.JUnitProblem{Message: "setup failed (exit 3): " + cause.Error(), Type: "setup",
+			Body: "The harness could not run or check the test, or it was interrupted: this is no verdict on the recipe or the database.\n" + cause.Error() + "\n"}}
+	path := dir.Path(histories.JUnitFile)
+	var err error
+	if _, serr := os.Stat(path); serr == nil {
+		err = reports.AddJUnitCase(path, tc)
+	} else {
+		tmp := path + tmpSuffix
+		err = reports.WriteJUnitSuite(tmp, reports.JUnitSuite{Name: cfg.suiteName(), Package: "election", Started: cfg.Started,
+			Hostname: cfg.hostname(), Duration: time.Since(cfg.Started), Properties: cfg.junitProperties(dir), Cases: []reports.JUnitCase{tc},
+			SystemOut: "SETUP FAILED (exit 3): " + cause.Error() + "\n"})
+		if err == nil {
+			err = os.Rename(tmp, path)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "harness: writing junit.xml of the failed setup: %v\n", err)
+	}
 }
 
 // cleanupError is a run that ended but whose cluster could not be

@@ -330,9 +330,12 @@ func lastLine(s string) string {
 
 // SuiteResults is suite.json: every outcome of a suite (or of a shard).
 type SuiteResults struct {
-	Name     string    `json:"name"`
-	Shard    string    `json:"shard,omitempty"`
-	Outcomes []Outcome `json:"outcomes"`
+	Name  string `json:"name"`
+	Shard string `json:"shard,omitempty"`
+	// Started is when the suite (its earliest shard) started.
+	Started        time.Time `json:"started,omitzero"`
+	HarnessVersion string    `json:"harness_version,omitempty"`
+	Outcomes       []Outcome `json:"outcomes"`
 }
 
 func suiteCmd() *cobra.Command {
@@ -381,7 +384,7 @@ anything else: valid), 1 otherwise. Writes suite.json, junit.xml and suite.md
 			// which clean up; what finished is still written.
 			ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			res := SuiteResults{Name: s.Name, Shard: shardSpec, Outcomes: make([]Outcome, len(entries))}
+			res := SuiteResults{Name: s.Name, Shard: shardSpec, Started: time.Now().UTC(), HarnessVersion: harnessVersion(), Outcomes: make([]Outcome, len(entries))}
 			fmt.Fprintf(os.Stderr, "suite %s: %d runs, %d at a time\n", s.Name, len(entries), parallel)
 			var wg sync.WaitGroup
 			var logMu sync.Mutex
@@ -440,6 +443,14 @@ func suiteMergeCmd() *cobra.Command {
 					return setupError("%s is of suite %q, not %q", path, r.Name, merged.Name)
 				}
 				merged.Name = r.Name
+				if !r.Started.IsZero() && (merged.Started.IsZero() || r.Started.Before(merged.Started)) {
+					merged.Started = r.Started
+				}
+				if merged.HarnessVersion == "" {
+					merged.HarnessVersion = r.HarnessVersion
+				} else if r.HarnessVersion != "" && r.HarnessVersion != merged.HarnessVersion {
+					merged.HarnessVersion = "mixed"
+				}
 				merged.Outcomes = append(merged.Outcomes, r.Outcomes...)
 			}
 			if reread {
@@ -518,17 +529,42 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// writeSuiteJUnit writes one test case per run; a run that did not find
-// what it should is a failure naming what it found.
+// writeSuiteJUnit writes one test case per run, timed as the run took;
+// a run that did not find what it should is a failure naming what it
+// found. The suite's time is the sum of its runs' (more than the wall
+// clock's when runs ran in parallel or in shards), and its system-out
+// lists every run with its verdict and informational findings.
 func writeSuiteJUnit(path string, res SuiteResults) error {
 	var cases []reports.JUnitCase
+	var out strings.Builder
+	total := 0.0
 	for _, o := range res.Outcomes {
-		tc := reports.JUnitCase{Name: o.Entry.String(), Classname: "suite." + res.Name, Seconds: o.Seconds}
+		tc := reports.JUnitCase{Name: o.Entry.String(), Classname: "suite." + res.Name}
+		tc.SetSeconds(o.Seconds)
+		total += o.Seconds
 		if !o.Met() {
 			tc.Failure = &reports.JUnitProblem{Message: fmt.Sprintf("expected %s, found %s: %s", o.Expect, o.Verdict, o.Summary),
 				Type: "unexpected", Body: "run directory: " + o.RunDir}
 		}
 		cases = append(cases, tc)
+		fmt.Fprintf(&out, "%s: %s (expected %s): %s", o.Entry, o.Verdict, o.Expect, o.Summary)
+		if len(o.Informational) > 0 {
+			fmt.Fprintf(&out, "; informational findings: %s", strings.Join(o.Informational, ", "))
+		}
+		if o.RunDir != "" {
+			fmt.Fprintf(&out, "; %s", o.RunDir)
+		}
+		out.WriteByte('\n')
 	}
-	return reports.WriteJUnitSuite(path, res.Name, cases)
+	host, _ := os.Hostname()
+	hv := res.HarnessVersion
+	if hv == "" {
+		hv = "not recorded"
+	}
+	props := []reports.Fact{{Name: "suite", Value: res.Name}, {Name: "harness_version", Value: hv}}
+	if res.Shard != "" {
+		props = append(props, reports.Fact{Name: "shard", Value: res.Shard})
+	}
+	return reports.WriteJUnitSuite(path, reports.JUnitSuite{Name: res.Name, Package: "suite", Started: res.Started, Hostname: host,
+		Duration: time.Duration(total * float64(time.Second)), Properties: props, Cases: cases, SystemOut: out.String()})
 }

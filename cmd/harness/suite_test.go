@@ -12,6 +12,7 @@ import (
 
 	"github.com/election-harness/harness/checker"
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/internal/xsdcheck"
 )
 
 func writeSuite(t *testing.T, body string) string {
@@ -159,6 +160,7 @@ func TestSuiteMergeJoinsShards(t *testing.T) {
 	if r.code != exitInvalid || !strings.Contains(r.stdout, "1 of 2 runs found what they should") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	xsdcheck.Validate(t, junitSchema, filepath.Join(out, "junit.xml"))
 	suites, err := junit.IngestFile(filepath.Join(out, "junit.xml"))
 	if err != nil || len(suites) != 1 || len(suites[0].Tests) != 2 {
 		t.Fatalf("junit.xml: %v %+v", err, suites)
