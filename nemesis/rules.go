@@ -162,8 +162,9 @@ func Preconditions(entries []string, members int) (notes []string, err error) {
 			if !ok {
 				return nil, fmt.Errorf("%s has no rule %q", kind, name)
 			}
-			if why := r.RunsWith(members); why != "" {
-				return nil, fmt.Errorf("%s: %s (use --nodes %d or more, or another rule: harness faults lists them)", e, why, r.MinMembers)
+			if r.RunsWith(members) != "" {
+				return nil, fmt.Errorf("%s needs %d members, not %d, and a named rule is never replaced by another: give --nodes %d or more, or name another rule (harness faults lists them)",
+					e, r.MinMembers, members, r.MinMembers)
 			}
 			continue
 		}

@@ -45,9 +45,9 @@ func TestPreconditions(t *testing.T) {
 	}{
 		{[]string{"partition", "pause", "kill"}, 5, "", ""},
 		{[]string{"partition", "pause", "kill"}, 3, "", "partition: rule majorities-ring needs 5 members, runs as bridge with 3"},
-		{[]string{"partition:majorities-ring"}, 3, "partition:majorities-ring: needs 5 members, runs as bridge with 3", ""},
+		{[]string{"partition:majorities-ring"}, 3, "partition:majorities-ring needs 5 members, not 3", ""},
 		{[]string{"partition:majorities-ring"}, 5, "", ""},
-		{[]string{"partition:bridge"}, 2, "needs 3 members, is not applied with 2", ""},
+		{[]string{"partition:bridge"}, 2, "partition:bridge needs 3 members, not 2", ""},
 		{[]string{"wipe"}, 2, "wipe: no rule of it can run with 2 members (it needs 3)", ""},
 		{[]string{"wipe:raft-leader"}, 1, "needs 3 members", ""},
 		{[]string{"clock"}, 1, "", "clock: rule others-slow needs 2 members, is not applied with 1"},
