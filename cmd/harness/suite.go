@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
 	"github.com/election-harness/harness/reports"
@@ -272,6 +274,37 @@ func (s Suite) runArgs(e Entry, store string) []string {
 	return args
 }
 
+// validate checks every entry as its `harness run` would check its
+// flags, before any runs: a suite with an entry that cannot run is
+// refused whole, naming each such entry. It returns the notes of the
+// entries' runs, each once.
+func (s Suite) validate(entries []Entry, store string) ([]string, error) {
+	var bad, notes []string
+	for _, e := range entries {
+		var f runFlags
+		c := runCmdWith(&f, nil)
+		err := c.ParseFlags(s.runArgs(e, store)[1:])
+		if err == nil {
+			f.explicit = map[string]bool{}
+			c.Flags().Visit(func(fl *pflag.Flag) { f.explicit[fl.Name] = true })
+			_, _, err = f.validate()
+		}
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("[%d] %s: %v", e.Index, e, err))
+			continue
+		}
+		for _, n := range f.notes {
+			if !slices.Contains(notes, n) {
+				notes = append(notes, n)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%d of %d runs cannot run (none was started):\n  %s", len(bad), len(entries), strings.Join(bad, "\n  "))
+	}
+	return notes, nil
+}
+
 // runEntry runs one entry as a `harness run` of its own and reads what
 // it found from its exit code and results.json.
 func (s Suite) runEntry(ctx context.Context, self string, e Entry, store string, log io.Writer) Outcome {
@@ -360,6 +393,10 @@ anything else: valid), 1 otherwise. Writes suite.json, junit.xml and suite.md
 			if entries, err = shard(entries, shardSpec); err != nil {
 				return setupError("%v", err)
 			}
+			notes, err := s.validate(entries, store)
+			if err != nil {
+				return setupError("%s: %v", args[0], err)
+			}
 			if list {
 				for _, e := range entries {
 					fmt.Printf("%d\t%s\texpect %s\n", e.Index, e, e.Expect)
@@ -368,6 +405,15 @@ anything else: valid), 1 otherwise. Writes suite.json, junit.xml and suite.md
 			}
 			if parallel < 1 {
 				return setupError("--parallel %d: want at least 1", parallel)
+			}
+			if err := checkStore(store); err != nil {
+				return setupError("%v", err)
+			}
+			if err := checkStore(out); err != nil {
+				return setupError("--out: %v", strings.TrimPrefix(err.Error(), "--store "))
+			}
+			for _, n := range notes {
+				fmt.Fprintf(os.Stderr, "harness: note: --nemesis %s\n", n)
 			}
 			self, err := os.Executable()
 			if err != nil {
