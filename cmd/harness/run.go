@@ -83,8 +83,7 @@ Exit codes:
   harness run --recipe exec:./campaigner --nemesis none --time-limit 30s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.explicit = map[string]bool{}
-			cmd.Flags().Visit(func(fl *pflag.Flag) { f.explicit[fl.Name] = true })
+			f.explicit = givenFlags(cmd)
 			return run(cmd)
 		},
 	}
@@ -104,6 +103,25 @@ Exit codes:
 	fl.StringVar(&f.cacheDir, "cache", db.DefaultCacheDir(), "cache of built database binaries")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log every step")
 	return c
+}
+
+// parseRunFlags parses `harness run`'s flags as the command does,
+// without running anything.
+func parseRunFlags(args []string) (runFlags, error) {
+	var f runFlags
+	c := runCmdWith(&f, nil)
+	if err := c.ParseFlags(args); err != nil {
+		return f, err
+	}
+	f.explicit = givenFlags(c)
+	return f, nil
+}
+
+// givenFlags are the flags given on c's command line.
+func givenFlags(c *cobra.Command) map[string]bool {
+	given := map[string]bool{}
+	c.Flags().Visit(func(fl *pflag.Flag) { given[fl.Name] = true })
+	return given
 }
 
 // minFaults is the fewest faults a run with a nemesis must plan: fewer,

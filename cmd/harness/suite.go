@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
 	"github.com/election-harness/harness/reports"
@@ -281,12 +280,8 @@ func (s Suite) runArgs(e Entry, store string) []string {
 func (s Suite) validate(entries []Entry, store string) ([]string, error) {
 	var bad, notes []string
 	for _, e := range entries {
-		var f runFlags
-		c := runCmdWith(&f, nil)
-		err := c.ParseFlags(s.runArgs(e, store)[1:])
+		f, err := parseRunFlags(s.runArgs(e, store)[1:])
 		if err == nil {
-			f.explicit = map[string]bool{}
-			c.Flags().Visit(func(fl *pflag.Flag) { f.explicit[fl.Name] = true })
 			_, _, err = f.validate()
 		}
 		if err != nil {
