@@ -76,3 +76,20 @@ func TestReadmeFaultsTableNamesEveryRule(t *testing.T) {
 		t.Errorf("README's Faults table has %d kind rows; the nemesis has %d kinds", rows, len(nemesis.Kinds))
 	}
 }
+
+// TestHelpHasExamplesAndExitCodes: run, check and suite say how they are
+// used and what their exit codes mean.
+func TestHelpHasExamplesAndExitCodes(t *testing.T) {
+	for _, cmd := range []string{"run", "check", "suite", "faults"} {
+		r := harness(t, cmd, "--help")
+		if r.code != 0 {
+			t.Errorf("%s --help: exit %d", cmd, r.code)
+		}
+		if !strings.Contains(r.stdout, "Examples:\n  harness "+cmd) {
+			t.Errorf("%s --help has no examples:\n%s", cmd, r.stdout)
+		}
+		if cmd != "faults" && !strings.Contains(r.stdout, "0 valid, 1 invalid (anomalies found), 2 unknown") {
+			t.Errorf("%s --help does not give the exit codes:\n%s", cmd, r.stdout)
+		}
+	}
+}

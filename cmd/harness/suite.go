@@ -374,7 +374,19 @@ func suiteCmd() *cobra.Command {
 Exit 0 when every entry found what it should (a known-unsafe control: invalid;
 anything else: valid), 1 otherwise. Writes suite.json, junit.xml and suite.md
 (detection rates and times, per recipe and nemesis) into --out;
-` + "`harness suite-merge`" + ` joins the suite.json of shards run on different machines.`,
+` + "`harness suite-merge`" + ` joins the suite.json of shards run on different machines.
+
+Every entry is checked as its run would be (durations, named rules against
+--nodes, at least ` + fmt.Sprint(minFaults) + ` faults planned; see ` + "`harness run --help`" + `) before any runs.
+
+Exit codes: 0 every run found what it should, 1 some did not (a run that could
+not run counts as not found), 3 the suite could not run (a bad suite file, an
+entry that cannot run, an unwritable --store or --out; nothing was run), 4 the
+harness crashed. A run's own codes are:
+` + exitCodesHelp,
+		Example: `  harness suite suites/controls.yaml --store /tmp/store --out /tmp/out
+  harness suite suites/detection.yaml --list
+  harness suite suites/detection.yaml --parallel 2 --shard 1/4`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := loadSuite(args[0])
