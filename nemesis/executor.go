@@ -216,6 +216,11 @@ func (x *Executor) HealAll(ctx context.Context) error {
 
 func (x *Executor) resolve(rng *rand.Rand, s Step) (*fault, error) {
 	ev := histories.Fault{Kind: s.Kind, Params: map[string]string{"rule": s.Rule, "duration": s.Duration.String()}}
+	// A rule that cannot do what it says with this cluster is not
+	// applied (one with a fallback is carried out as that).
+	if r, ok := LookupRule(s.Kind, s.Rule); ok && len(x.Members) < r.MinMembers && r.Fallback == "" {
+		return nil, fmt.Errorf("%s:%s %s", s.Kind, s.Rule, r.RunsWith(len(x.Members)))
+	}
 	switch s.Kind {
 	case KindPause, KindFreeze, KindKill:
 		n, err := x.target(rng, s.Rule)

@@ -82,10 +82,11 @@ func (x *Executor) grudge(rng *rand.Rand, rule string) (grudge, error) {
 	case GrudgeBridge:
 		return x.bridge(rng, g)
 	case GrudgeRing:
-		if len(x.Members) < 5 {
+		if r, _ := LookupRule(KindPartition, GrudgeRing); len(x.Members) < r.MinMembers {
 			// Three or four members have no ring of distinct majorities
-			// with symmetric cuts; a bridge is the nearest.
-			g.params["as"] = "bridge: a majorities ring needs 5 members"
+			// with symmetric cuts; a bridge is the nearest. (Dealt at
+			// random only: a run that names the rule is refused.)
+			g.params["as"] = fmt.Sprintf("%s: a majorities ring needs %d members", r.Fallback, r.MinMembers)
 			return x.bridge(rng, g)
 		}
 		ring := shuffled(rng, x.Members)

@@ -20,9 +20,6 @@ const (
 	KindWipe      = "wipe"      // a member's data lost: removed, and rejoined empty
 )
 
-// Kinds lists the kinds this nemesis can inject, in --nemesis order.
-var Kinds = []string{KindPartition, KindPause, KindFreeze, KindKill, KindWipe, KindLoss, KindDelay, KindClock}
-
 // Target rules: who a fault acts on, resolved from live state.
 const (
 	TargetRaftLeader       = "raft-leader"       // the member leading raft
@@ -55,31 +52,6 @@ const (
 	ClockIsolateSlowRaftLeader = "isolate-slow-raft-leader"
 )
 
-type weighted struct {
-	rule   string
-	weight int
-}
-
-// rules per kind, weighted: faults on the leaders find the bugs, so they
-// come up most often.
-var rules = map[string][]weighted{
-	KindPartition: {{GrudgeIsolateRaftLeader, 2}, {GrudgeMajorityMinority, 2}, {GrudgeIsolateElectionLeader, 3}, {GrudgeIsolateMember, 1},
-		{GrudgeBridge, 1}, {GrudgeRing, 1}, {GrudgeLeaderDeaf, 1}, {GrudgeLeaderMute, 1}},
-	// A stopped election leader is what leases fail on (and a stopped
-	// raft leader, what lessors do): stops mostly aim there; a stopped
-	// campaigner that waits in its campaign wakes to an expired session.
-	// A random member (weight 0) is stopped only when asked for:
-	// pause:random-member.
-	KindPause:  {{TargetElectionLeader, 4}, {TargetRaftLeader, 1}, {TargetRandomCampaigner, 1}, {TargetRandomMember, 0}},
-	KindFreeze: {{TargetElectionLeader, 4}, {TargetRaftLeader, 1}, {TargetRandomCampaigner, 1}, {TargetRandomMember, 0}},
-	KindKill:   {{TargetElectionLeader, 2}, {TargetRaftLeader, 2}, {TargetRandomMember, 1}, {TargetRandomCampaigner, 1}},
-	KindLoss:   {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},
-	KindDelay:  {{TargetRaftLeader, 2}, {TargetElectionLeader, 2}, {TargetRandomMember, 1}},
-	KindWipe:   {{TargetRaftLeader, 1}, {TargetRandomMember, 1}},
-	KindClock: {{ClockSlowElectionLeader, 3}, {ClockSlowCampaigners, 2}, {ClockSlowRaftLeader, 2}, {ClockOthersSlow, 1},
-		{ClockBumpElectionLeader, 1}, {ClockStrobeRaftLeader, 1}, {ClockIsolateSlowRaftLeader, 1}},
-}
-
 // Step is one planned fault.
 type Step struct {
 	// Start is the offset from the start of the workload.
@@ -107,10 +79,10 @@ func ParseKinds(s string) ([]string, error) {
 		if !slices.Contains(Kinds, kind) {
 			return nil, fmt.Errorf("unknown nemesis %q (want a comma-separated list of %s, each optionally KIND:RULE, or none)", k, strings.Join(Kinds, ", "))
 		}
-		if narrowed && !slices.ContainsFunc(rules[kind], func(w weighted) bool { return w.rule == rule }) {
+		if _, ok := LookupRule(kind, rule); narrowed && !ok {
 			var known []string
-			for _, w := range rules[kind] {
-				known = append(known, w.rule)
+			for _, r := range Rules(kind) {
+				known = append(known, r.Name)
 			}
 			return nil, fmt.Errorf("nemesis %q: %s has no rule %q (its rules: %s)", k, kind, rule, strings.Join(known, ", "))
 		}
@@ -123,12 +95,12 @@ func ParseKinds(s string) ([]string, error) {
 
 // ruleChoices are the rules a --nemesis entry allows: KIND for all its
 // rules, KIND:RULE for that one.
-func ruleChoices(entry string) (string, []weighted) {
+func ruleChoices(entry string) (string, []Rule) {
 	kind, rule, narrowed := strings.Cut(entry, ":")
 	if !narrowed {
-		return kind, rules[kind]
+		return kind, Rules(kind)
 	}
-	return kind, []weighted{{rule, 1}}
+	return kind, []Rule{{Kind: kind, Name: rule, Weight: 1}}
 }
 
 // Pace sets how often faults come and how long they last.
@@ -191,11 +163,11 @@ func Plan(seed int64, kinds []string, p Pace) []Step {
 }
 
 // cards is a deck of rules, each as many times as its weight.
-func cards(ws []weighted) []string {
+func cards(rs []Rule) []string {
 	var out []string
-	for _, w := range ws {
-		for range w.weight {
-			out = append(out, w.rule)
+	for _, r := range rs {
+		for range r.Weight {
+			out = append(out, r.Name)
 		}
 	}
 	return out

@@ -49,6 +49,9 @@ refused with FILE:LINE), check it in a child process, and rewrite results.json,
 report.html and junit.xml (those of an earlier check are removed first; results.json
 is written last, and only with a complete verdict). Exit codes:
 ` + exitCodesHelp
+	c.Example = `  harness check store/latest
+  harness check store/etcd-election-partition+pause+kill/20250101T120000
+  harness check store/latest && echo valid`
 	return c
 }
 

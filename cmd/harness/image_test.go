@@ -57,7 +57,7 @@ func TestRunFromAnImage(t *testing.T) {
 	}
 	ref := userImage(t, map[string]string{"/usr/local/bin/etcd": etcdBin})
 	store := t.TempDir()
-	r := harness(t, "run", "--image", ref, "--nemesis", "pause", "--time-limit", "20s", "--seed", "1", "--store", store)
+	r := harness(t, "run", "--image", ref, "--nemesis", "pause", "--time-limit", "35s", "--seed", "1", "--store", store)
 	t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
 	if r.code != 0 {
 		t.Fatalf("run --image %s: exit %d, want 0", ref, r.code)
@@ -89,7 +89,7 @@ func TestRunFromAnImage(t *testing.T) {
 		{[]string{"--image", empty}, "has no etcd binary (looked in /etcd, /usr/local/bin/etcd"},
 		{[]string{"--image", ref, "--binary", etcdBin}, "--binary and --image: give one"},
 	} {
-		r := harness(t, append([]string{"run", "--time-limit", "5s", "--store", t.TempDir()}, tc.args...)...)
+		r := harness(t, append([]string{"run", "--nemesis", "none", "--time-limit", "5s", "--store", t.TempDir()}, tc.args...)...)
 		if r.code != exitSetup || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("harness run %v: exit %d, stderr %q; want exit %d naming %q", tc.args, r.code, tail(r.stderr, 500), exitSetup, tc.want)
 		}

@@ -56,25 +56,38 @@ func main() {
 			os.Exit(exitCrash)
 		}
 	}()
+	code, msg := exitCode(newRoot().Execute())
+	if msg != "" {
+		fmt.Fprintln(os.Stderr, "harness:", msg)
+	}
+	os.Exit(code)
+}
+
+// newRoot is the harness command with all its subcommands.
+func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "harness",
 		Short:         "Fault-injection harness for leader election on etcd and Consul",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), checkCmd(), reportCmd(), serveCmd(), suiteCmd(), suiteMergeCmd(), buildCmd(), cleanCmd(), agentCmd(), clockTracerCmd(), campaignerCmd(), checkChildCmd(), versionCmd())
-	err := root.Execute()
+	root.AddCommand(runCmd(), checkCmd(), reportCmd(), serveCmd(), suiteCmd(), suiteMergeCmd(), faultsCmd(), buildCmd(), cleanCmd(), agentCmd(), clockTracerCmd(), campaignerCmd(), checkChildCmd(), versionCmd())
+	return root
+}
+
+// exitCode is the exit code of what a command returned, and the message
+// to print ("" for none).
+func exitCode(err error) (int, string) {
 	if err == nil {
-		return
+		return exitValid, ""
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "harness:", ee.err)
+			return ee.code, ee.err.Error()
 		}
-		os.Exit(ee.code)
+		return ee.code, ""
 	}
 	// Flag and argument errors from cobra: the harness could not run.
-	fmt.Fprintln(os.Stderr, "harness:", err)
-	os.Exit(exitSetup)
+	return exitSetup, err.Error()
 }

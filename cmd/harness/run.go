@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/election-harness/harness/agent"
 	"github.com/election-harness/harness/cluster"
@@ -43,18 +44,48 @@ type runFlags struct {
 	store, cacheDir     string
 	consistency         string
 	verbose             bool
+	// explicit are the flags given on the command line: a duration
+	// given must be positive, where one left out takes the default.
+	explicit map[string]bool
+	// notes are what validate found worth saying once at the start: the
+	// rules of a kind dealt at random that degrade with --nodes.
+	notes []string
 }
 
 func runCmd() *cobra.Command {
 	var f runFlags
+	return runCmdWith(&f, func(cmd *cobra.Command) error { return runTest(cmd.Context(), f) })
+}
+
+// runCmdWith is `harness run` parsing its flags into f; suites parse
+// their entries with it, so an entry is checked as its run would be.
+func runCmdWith(f *runFlags, run func(cmd *cobra.Command) error) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run",
 		Short: "Run one test: cluster, campaigners, nemesis, check, report",
-		Long: `Run one test and exit with its verdict:
+		Long: `Run one test and exit with its verdict.
+
+Everything that can be checked before a build or a container is: a duration
+given must be positive (leave a flag out for its default); a rule named as
+KIND:RULE must be able to run with --nodes (` + "`harness faults`" + ` lists the rules and
+what they need; it is never replaced by another); the fault plan, a function
+of --seed, --nemesis, --nemesis-interval, --time-limit and the TTL, must
+deal at least ` + fmt.Sprint(minFaults) + ` faults (about one every two intervals after a quiet
+first one), or the run would test little under failure (--nemesis none is
+allowed, and says it tested nothing under failure); --store must be
+writable. Any of these exits 3 at once.
+
+Exit codes:
 ` + exitCodesHelp,
+		Example: `  harness run                                        # etcd, partition,pause,kill, 90 s
+  harness run --nemesis pause:election-leader --seed 7
+  harness run --db consul --recipe consul-session --nemesis partition,clock
+  harness run --nodes 5 --nemesis partition:majorities-ring --time-limit 120s
+  harness run --recipe exec:./campaigner --nemesis none --time-limit 30s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runTest(cmd.Context(), f)
+			f.explicit = givenFlags(cmd)
+			return run(cmd)
 		},
 	}
 	fl := c.Flags()
@@ -75,14 +106,47 @@ func runCmd() *cobra.Command {
 	return c
 }
 
+// parseRunFlags parses `harness run`'s flags as the command does,
+// without running anything.
+func parseRunFlags(args []string) (runFlags, error) {
+	var f runFlags
+	c := runCmdWith(&f, nil)
+	if err := c.ParseFlags(args); err != nil {
+		return f, err
+	}
+	f.explicit = givenFlags(c)
+	return f, nil
+}
+
+// givenFlags are the flags given on c's command line.
+func givenFlags(c *cobra.Command) map[string]bool {
+	given := map[string]bool{}
+	c.Flags().Visit(func(fl *pflag.Flag) { given[fl.Name] = true })
+	return given
+}
+
+// minFaults is the fewest faults a run with a nemesis must plan: fewer,
+// and a valid verdict would say little about failure.
+const minFaults = 3
+
 // validate checks flag values before anything is started, filling in
-// the database's defaults for those left out.
+// the database's defaults for those left out. It starts, builds and
+// writes nothing, and takes no time: a run it refuses exits at once.
 func (f *runFlags) validate() (db.DB, []string, error) {
 	d, err := lookupDB(f.db)
 	if err != nil {
 		return nil, nil, err
 	}
 	def := d.Defaults()
+	for _, dur := range []struct {
+		flag string
+		v    time.Duration
+		def  time.Duration
+	}{{"ttl", f.ttl, def.TTL}, {"time-limit", f.timeLimit, def.TimeLimit}, {"nemesis-interval", f.interval, def.NemesisInterval}} {
+		if f.explicit[dur.flag] && dur.v <= 0 {
+			return nil, nil, fmt.Errorf("--%s %v: want a positive duration (leave --%s out for %s's default, %v)", dur.flag, dur.v, dur.flag, d.Name(), dur.def)
+		}
+	}
 	if f.recipe == "" {
 		f.recipe = def.Recipe
 	}
@@ -139,7 +203,67 @@ func (f *runFlags) validate() (db.DB, []string, error) {
 	if len(kinds) > 0 && f.interval < time.Second {
 		return nil, nil, fmt.Errorf("--nemesis-interval %v: want at least 1s", f.interval)
 	}
+	if f.notes, err = nemesis.Preconditions(kinds, f.nodes); err != nil {
+		return nil, nil, fmt.Errorf("--nemesis %w", err)
+	}
+	if err := f.checkFaultCount(d, kinds); err != nil {
+		return nil, nil, err
+	}
 	return d, kinds, nil
+}
+
+// checkFaultCount refuses a run whose fault plan deals fewer than
+// minFaults faults, naming the time limit and the interval that would
+// deal enough. The plan is the one the run would follow: the same seed,
+// kinds and pace give the same steps.
+func (f *runFlags) checkFaultCount(d db.DB, kinds []string) error {
+	if len(kinds) == 0 {
+		return nil
+	}
+	planned := func(interval, limit time.Duration) int {
+		return len(nemesis.Plan(f.seed, kinds, nemesis.Pace{Interval: interval, TimeLimit: limit, LeaseExpiry: d.LeaseExpiry(f.ttl)}))
+	}
+	n := planned(f.interval, f.timeLimit)
+	if n >= minFaults {
+		return nil
+	}
+	// A longer time limit keeps the plan's steps and adds to them.
+	limit := f.timeLimit.Truncate(time.Second)
+	for planned(f.interval, limit) < minFaults && limit < f.timeLimit+100*f.interval {
+		limit += time.Second
+	}
+	fix := fmt.Sprintf("give --time-limit %v or more", limit)
+	for i := f.interval.Truncate(time.Second); i >= time.Second; i -= time.Second {
+		if i < f.interval && planned(i, f.timeLimit) >= minFaults {
+			fix += fmt.Sprintf(", or --nemesis-interval %v or less", i)
+			break
+		}
+	}
+	faults := "faults"
+	if n == 1 {
+		faults = "fault"
+	}
+	return fmt.Errorf("--time-limit %v with --nemesis-interval %v deals %d %s (seed %d, --nemesis %s): a run under faults needs at least %d "+
+		"(the first comes after one quiet interval, then about one every two intervals): %s; or --nemesis none for a run without faults",
+		f.timeLimit, f.interval, n, faults, f.seed, strings.Join(kinds, ","), minFaults, fix)
+}
+
+// checkStore makes the store directory and proves it writable (a probe
+// file created and removed), before anything is built or started.
+func checkStore(store string) error {
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		return fmt.Errorf("--store %s: cannot create it: %w (give a writable directory)", store, err)
+	}
+	probe, err := os.CreateTemp(store, ".write-probe-*")
+	if err != nil {
+		return fmt.Errorf("--store %s: not writable: %w (give a writable directory)", store, err)
+	}
+	name := probe.Name()
+	err = errors.Join(probe.Close(), os.Remove(name))
+	if err != nil {
+		return fmt.Errorf("--store %s: %w", store, err)
+	}
+	return nil
 }
 
 // databases are the databases --db names.
@@ -178,6 +302,12 @@ func runTest(parent context.Context, f runFlags) (err error) {
 	d, kinds, err := f.validate()
 	if err != nil {
 		return setupError("%v", err)
+	}
+	if err := checkStore(f.store); err != nil {
+		return setupError("%v", err)
+	}
+	for _, n := range f.notes {
+		fmt.Fprintf(os.Stderr, "harness: note: --nemesis %s\n", n)
 	}
 	f.src.defaultVersion(d)
 	logLevel := slog.LevelWarn

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -272,6 +273,33 @@ func (s Suite) runArgs(e Entry, store string) []string {
 	return args
 }
 
+// validate checks every entry as its `harness run` would check its
+// flags, before any runs: a suite with an entry that cannot run is
+// refused whole, naming each such entry. It returns the notes of the
+// entries' runs, each once.
+func (s Suite) validate(entries []Entry, store string) ([]string, error) {
+	var bad, notes []string
+	for _, e := range entries {
+		f, err := parseRunFlags(s.runArgs(e, store)[1:])
+		if err == nil {
+			_, _, err = f.validate()
+		}
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("[%d] %s: %v", e.Index, e, err))
+			continue
+		}
+		for _, n := range f.notes {
+			if !slices.Contains(notes, n) {
+				notes = append(notes, n)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%d of %d runs cannot run (none was started):\n  %s", len(bad), len(entries), strings.Join(bad, "\n  "))
+	}
+	return notes, nil
+}
+
 // runEntry runs one entry as a `harness run` of its own and reads what
 // it found from its exit code and results.json.
 func (s Suite) runEntry(ctx context.Context, self string, e Entry, store string, log io.Writer) Outcome {
@@ -349,7 +377,19 @@ func suiteCmd() *cobra.Command {
 Exit 0 when every entry found what it should (a known-unsafe control: invalid;
 anything else: valid), 1 otherwise. Writes suite.json, junit.xml and suite.md
 (detection rates and times, per recipe and nemesis) into --out;
-` + "`harness suite-merge`" + ` joins the suite.json of shards run on different machines.`,
+` + "`harness suite-merge`" + ` joins the suite.json of shards run on different machines.
+
+Every entry is checked as its run would be (durations, named rules against
+--nodes, at least ` + fmt.Sprint(minFaults) + ` faults planned; see ` + "`harness run --help`" + `) before any runs.
+
+Exit codes: 0 every run found what it should, 1 some did not (a run that could
+not run counts as not found), 3 the suite could not run (a bad suite file, an
+entry that cannot run, an unwritable --store or --out; nothing was run), 4 the
+harness crashed. A run's own codes are:
+` + exitCodesHelp,
+		Example: `  harness suite suites/controls.yaml --store /tmp/store --out /tmp/out
+  harness suite suites/detection.yaml --list
+  harness suite suites/detection.yaml --parallel 2 --shard 1/4`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := loadSuite(args[0])
@@ -363,6 +403,10 @@ anything else: valid), 1 otherwise. Writes suite.json, junit.xml and suite.md
 			if entries, err = shard(entries, shardSpec); err != nil {
 				return setupError("%v", err)
 			}
+			notes, err := s.validate(entries, store)
+			if err != nil {
+				return setupError("%s: %v", args[0], err)
+			}
 			if list {
 				for _, e := range entries {
 					fmt.Printf("%d\t%s\texpect %s\n", e.Index, e, e.Expect)
@@ -371,6 +415,15 @@ anything else: valid), 1 otherwise. Writes suite.json, junit.xml and suite.md
 			}
 			if parallel < 1 {
 				return setupError("--parallel %d: want at least 1", parallel)
+			}
+			if err := checkStore(store); err != nil {
+				return setupError("%v", err)
+			}
+			if err := checkStore(out); err != nil {
+				return setupError("--out: %v", strings.TrimPrefix(err.Error(), "--store "))
+			}
+			for _, n := range notes {
+				fmt.Fprintf(os.Stderr, "harness: note: --nemesis %s\n", n)
 			}
 			self, err := os.Executable()
 			if err != nil {
