@@ -26,6 +26,10 @@ type Coverage struct {
 	// Failovers are the gaps between one believed leader and the next.
 	Failovers int64 `json:"failovers"`
 	Terms     int64 `json:"terms"`
+	// WorkloadStart is when the workload began (the start phase), in
+	// the history's time: how long the cluster took to come up, which
+	// depends on the machine, not on what the run found.
+	WorkloadStart int64 `json:"workload_start_ns,omitempty"`
 }
 
 // String is the coverage in one line, for the console and reports.
@@ -77,6 +81,9 @@ func faultSpans(h *history) []faultSpan {
 // coverage measures what the run exercised.
 func coverage(h *history, rec *record) Coverage {
 	cov := Coverage{FaultsStarted: map[string]int64{}}
+	if p, ok := h.phases[histories.PhaseStart]; ok {
+		cov.WorkloadStart = p.Time
+	}
 	spans := faultSpans(h)
 	for _, s := range spans {
 		name := s.kind

@@ -15,7 +15,9 @@ import (
 )
 
 // detectSeconds is when a run's first anomaly happened: the earliest
-// event its first failing check cites, in seconds since the run began.
+// event its first failing check cites, in seconds since the workload
+// began (results from before the workload's start was recorded count
+// from the history's first event).
 func detectSeconds(res checker.Results) (float64, bool) {
 	for _, c := range res.Checks {
 		if c.Informational || c.Verdict != checker.Invalid || len(c.Evidence) == 0 {
@@ -28,7 +30,9 @@ func detectSeconds(res checker.Results) (float64, bool) {
 			}
 		}
 		if first >= 0 {
-			return float64(first) / 1e9, true
+			// From the workload's start: the cluster's start-up time is
+			// the machine's, not the harness's to find anything in.
+			return float64(first-res.Coverage.WorkloadStart) / 1e9, true
 		}
 	}
 	return 0, false
