@@ -135,7 +135,7 @@ func suiteMarkdown(res SuiteResults) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Suite %s\n\n", res.Name)
-	b.WriteString("Anomalies found per run, and when the first one happened (seconds into the run).\n\n")
+	b.WriteString("Anomalies found per run, and when the first one happened (seconds after the workload began; suites measured before 2026-12-01 counted from the run's start, the cluster's start-up included).\n\n")
 	b.WriteString("| database | recipe | nemesis | expected | runs | found anomalies | as expected | unknown or error | median time to first anomaly | informational findings |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, k := range order {
