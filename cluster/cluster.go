@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"time"
 
@@ -50,6 +51,9 @@ type Node interface {
 	IP() netip.Addr
 	// Agent is the control channel to the node's agent.
 	Agent() *agent.Client
+	// DialStdio connects to the standard input and output of the node's
+	// process (a campaigner's), through its agent.
+	DialStdio(ctx context.Context) (net.Conn, error)
 	// Logs returns everything the node's agent and process wrote.
 	Logs(ctx context.Context) ([]byte, error)
 	// Freeze stops every process of the node, agent included, with the
@@ -66,12 +70,32 @@ type Cluster interface {
 	Close(ctx context.Context) error
 }
 
-// Backend starts clusters. Docker is the first; a local netns or
-// Kubernetes backend is another implementation of this interface.
+// Backend prepares node images and starts clusters, and removes what
+// runs left behind. Docker is the first; a local netns or Kubernetes
+// backend is another implementation of this interface.
 type Backend interface {
+	// Name names the backend in messages: "docker".
+	Name() string
+	// Capabilities say which faults the backend's nodes can take.
+	Capabilities() Capabilities
+	// BuildImage makes (or finds, by content) the node image of spec.
+	BuildImage(ctx context.Context, spec ImageSpec) (string, error)
+	// ImageFrom makes the node image from an existing image that holds
+	// the database binary, copying the harness in.
+	ImageFrom(ctx context.Context, spec ImageSpec, base string) (string, error)
 	// Start allocates addresses, starts every node, and waits until each
 	// agent answers. On error nothing is left running.
 	Start(ctx context.Context, spec Spec) (Cluster, error)
+	// Clean removes what runs left behind, as opts says.
+	Clean(ctx context.Context, opts CleanOptions) (CleanReport, error)
+}
+
+// Capabilities are what a backend's nodes can do beyond running
+// processes, which every backend does (the agent pauses, kills and
+// partitions inside the node).
+type Capabilities struct {
+	// Freeze: Node.Freeze stops every process of a node, agent included.
+	Freeze bool
 }
 
 // Lost says that a run's cluster is gone from under it: a node's

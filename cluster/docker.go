@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -431,6 +432,16 @@ func (n *dockerNode) Name() string         { return n.name }
 func (n *dockerNode) Role() string         { return n.role }
 func (n *dockerNode) IP() netip.Addr       { return n.ip }
 func (n *dockerNode) Agent() *agent.Client { return n.agent }
+
+func (n *dockerNode) DialStdio(ctx context.Context) (net.Conn, error) {
+	return n.agent.DialStdio(ctx, netip.AddrPortFrom(n.ip, agent.StdioPort).String())
+}
+
+// Name is "docker".
+func (d *Docker) Name() string { return "docker" }
+
+// Capabilities: docker pause freezes a container's cgroup.
+func (d *Docker) Capabilities() Capabilities { return Capabilities{Freeze: true} }
 
 // Logs returns the container's stdout and stderr, interleaved as Docker
 // stored them.

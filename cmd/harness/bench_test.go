@@ -9,6 +9,7 @@ import (
 
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/run"
 )
 
 // BenchmarkWarmStart measures a warm start: with the etcd binary and the
@@ -18,17 +19,21 @@ import (
 func BenchmarkWarmStart(b *testing.B) {
 	ctx := context.Background()
 	d := db.Etcd{}
-	prep, err := prepareImageWith(ctx, d, dbSource{version: d.DefaultVersion()}, db.DefaultCacheDir(), harnessBin, io.Discard)
+	docker, err := cluster.NewDocker(ctx, cluster.DockerOptions{})
+	if err != nil {
+		b.Fatalf("connecting to Docker: %v", err)
+	}
+	prep, err := run.PrepareImage(ctx, docker, d, run.Source{Version: d.DefaultVersion()}, db.DefaultCacheDir(), harnessBin, io.Discard)
 	if err != nil {
 		b.Fatalf("preparing the image: %v", err)
 	}
-	r := &runner{cfg: RunConfig{Image: prep.image, Nodes: 3, RunID: "bench", Recipe: "etcd-election", TTL: Duration(3 * time.Second)}, db: d}
+	cfg := run.Config{Image: prep.Name, Nodes: 3, RunID: "bench", Recipe: "etcd-election", TTL: run.Duration(3 * time.Second)}
 	var total time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r.cfg.RunID = fmt.Sprintf("bench%d", i)
+		cfg.RunID = fmt.Sprintf("bench%d", i)
 		start := time.Now()
-		cl, err := prep.docker.Start(ctx, r.clusterSpec())
+		cl, err := docker.Start(ctx, run.ClusterSpec(cfg, d))
 		if err != nil {
 			b.Fatalf("starting: %v", err)
 		}

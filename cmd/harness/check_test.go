@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/run"
 )
 
 // offlineRun writes a run directory with a config and the given history
@@ -17,9 +18,9 @@ import (
 func offlineRun(t *testing.T, lines []string) string {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := RunConfig{Test: "etcd-election-none", RunID: "t", DB: "etcd", Version: "v3.6.16", Nodes: 3, Campaigners: 2,
-		Recipe: "etcd-election", TTL: Duration(3 * time.Second), ElectionPrefix: "/eh/t/election/",
-		RegisterPrefix: "/eh/t/register/", RegisterKey: "/eh/t/register/r", LivenessBound: Duration(16 * time.Second)}
+	cfg := run.Config{Test: "etcd-election-none", RunID: "t", DB: "etcd", Version: "v3.6.16", Nodes: 3, Campaigners: 2,
+		Recipe: "etcd-election", TTL: run.Duration(3 * time.Second), ElectionPrefix: "/eh/t/election/",
+		RegisterPrefix: "/eh/t/register/", RegisterKey: "/eh/t/register/r", LivenessBound: run.Duration(16 * time.Second)}
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/election-harness/harness/nemesis"
+	"github.com/election-harness/harness/run"
 )
 
 func faultsCmd() *cobra.Command {
@@ -37,7 +38,7 @@ func writeFaults(w io.Writer) {
 	for _, k := range nemesis.KindTable {
 		line := fmt.Sprintf("%s: %s", k.Name, k.Does)
 		var not []string
-		for _, d := range databases {
+		for _, d := range run.Databases() {
 			if slices.Contains(d.Defaults().Unsupported, k.Name) {
 				not = append(not, d.Name())
 			}

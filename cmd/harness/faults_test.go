@@ -18,6 +18,7 @@ import (
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/nemesis"
+	"github.com/election-harness/harness/run"
 	"github.com/election-harness/harness/workloads"
 )
 
@@ -35,13 +36,17 @@ func startFaultCluster(t *testing.T) *faultCluster {
 	t.Helper()
 	ctx := context.Background()
 	d := db.Etcd{}
-	prep, err := prepareImageWith(ctx, d, dbSource{version: d.DefaultVersion()}, db.DefaultCacheDir(), harnessBin, io.Discard)
+	docker, err := cluster.NewDocker(ctx, cluster.DockerOptions{})
+	if err != nil {
+		t.Fatalf("connecting to Docker: %v", err)
+	}
+	prep, err := run.PrepareImage(ctx, docker, d, run.Source{Version: d.DefaultVersion()}, db.DefaultCacheDir(), harnessBin, io.Discard)
 	if err != nil {
 		t.Fatalf("preparing the image: %v", err)
 	}
-	r := &runner{cfg: RunConfig{Image: prep.image, Nodes: 3, Campaigners: 2, RunID: fmt.Sprintf("faults%d", time.Now().UnixNano()%1e6),
-		Recipe: "etcd-election", TTL: Duration(3 * time.Second), ElectionPrefix: "/eh/f/election/"}, db: d}
-	cl, err := prep.docker.Start(ctx, r.clusterSpec())
+	spec := run.ClusterSpec(run.Config{Image: prep.Name, Nodes: 3, Campaigners: 2, RunID: fmt.Sprintf("faults%d", time.Now().UnixNano()%1e6),
+		Recipe: "etcd-election", TTL: run.Duration(3 * time.Second), ElectionPrefix: "/eh/f/election/"}, d)
+	cl, err := docker.Start(ctx, spec)
 	if err != nil {
 		t.Fatalf("starting the cluster: %v", err)
 	}
@@ -61,7 +66,7 @@ func startFaultCluster(t *testing.T) *faultCluster {
 		t.Fatal(err)
 	}
 	fc.exec = &nemesis.Executor{Members: fc.memberNodes, Campaigners: campaigners, Leaders: noLeaders{}, Recorder: rec,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Membership: membership{db: d, members: fc.members, dataDir: memberDataDir}}
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Membership: run.Membership{DB: d, Members: fc.members, DataDir: "/data"}}
 	t.Cleanup(func() {
 		hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()

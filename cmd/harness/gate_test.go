@@ -130,33 +130,3 @@ func TestSuiteRefusesBeforeRunningAny(t *testing.T) {
 	}
 	refusedUpFront(t, "--store /proc/x: cannot create it", "suite", writeSuite(t, "matrix:\n  recipe: [etcd-election]\n"), "--store", "/proc/x")
 }
-
-// TestRunFlagsMeanWhatTheySay checks validate in process: left out, a
-// duration takes the database's default; --nemesis none may be short;
-// random rules that degrade with --nodes are noted, once each.
-func TestRunFlagsMeanWhatTheySay(t *testing.T) {
-	validate := func(args ...string) runFlags {
-		t.Helper()
-		f, err := parseRunFlags(args)
-		if err == nil {
-			_, _, err = f.validate()
-		}
-		if err != nil {
-			t.Fatalf("%v: %v", args, err)
-		}
-		return f
-	}
-	f := validate()
-	if f.ttl != 3*time.Second || f.timeLimit != 90*time.Second || f.interval != 5*time.Second {
-		t.Errorf("defaults: ttl %v, time limit %v, interval %v", f.ttl, f.timeLimit, f.interval)
-	}
-	if len(f.notes) != 1 || !strings.Contains(f.notes[0], "partition: rule majorities-ring needs 5 members, runs as bridge with 3") {
-		t.Errorf("--nodes 3 notes: %q; want the ring's fallback, once", f.notes)
-	}
-	if f := validate("--nodes", "5"); len(f.notes) != 0 {
-		t.Errorf("--nodes 5 notes: %q; want none", f.notes)
-	}
-	validate("--nemesis", "none", "--time-limit", "5s")
-	validate("--nodes", "5", "--nemesis", "partition:majorities-ring")
-	validate("--time-limit", "30s", "--seed", "1") // 3 faults
-}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/run"
 )
 
 // userImage builds a FROM-scratch image the way a team might ship its own
@@ -68,7 +69,7 @@ func TestRunFromAnImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg RunConfig
+	var cfg run.Config
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		t.Fatal(err)
 	}

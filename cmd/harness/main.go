@@ -14,6 +14,9 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/election-harness/harness/checker"
+	"github.com/election-harness/harness/run"
 )
 
 // Exit codes of the CLI contract.
@@ -90,4 +93,25 @@ func exitCode(err error) (int, string) {
 	}
 	// Flag and argument errors from cobra: the harness could not run.
 	return exitSetup, err.Error()
+}
+
+// runError is the exit code of an error of the engine: a crash of the
+// checker exits 4, anything else 3 (no verdict).
+func runError(err error) error {
+	if run.IsCrash(err) {
+		return &exitError{code: exitCrash, err: err}
+	}
+	return &exitError{code: exitSetup, err: err}
+}
+
+// verdictError is the exit code of a verdict.
+func verdictError(v checker.Verdict) error {
+	switch v {
+	case checker.Valid:
+		return nil
+	case checker.Invalid:
+		return &exitError{code: exitInvalid}
+	default:
+		return &exitError{code: exitUnknown}
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/run"
 )
 
 // harnessBin is the harness built once for these tests, static like the
@@ -113,7 +114,7 @@ func latestRun(t *testing.T, store string) string {
 // this run's test.
 func leftovers(t *testing.T, dir string) string {
 	t.Helper()
-	var cfg RunConfig
+	var cfg run.Config
 	b, err := os.ReadFile(filepath.Join(dir, histories.ConfigFile))
 	if err == nil {
 		err = json.Unmarshal(b, &cfg)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/run"
 )
 
 // shortRun is about the shortest run the harness accepts: 15 s with
@@ -93,7 +94,7 @@ func (r *bgRun) wait(t *testing.T, within time.Duration) int {
 
 func runID(t *testing.T, dir string) string {
 	t.Helper()
-	var cfg RunConfig
+	var cfg run.Config
 	b, err := os.ReadFile(filepath.Join(dir, histories.ConfigFile))
 	if err == nil {
 		err = json.Unmarshal(b, &cfg)

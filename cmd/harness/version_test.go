@@ -10,6 +10,7 @@ import (
 
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/internal/xsdcheck"
+	"github.com/election-harness/harness/run"
 )
 
 // junitSchema is the Ant JUnit schema the reports package validates
@@ -180,7 +181,7 @@ func TestRunSetupFailureLeavesJUnit(t *testing.T) {
 	if props["harness_version"] != self || props["db"] != "etcd" || props["seed"] != "1" || !strings.HasPrefix(props["reproduce"], "harness run") {
 		t.Errorf("junit properties %v", props)
 	}
-	cfg, err := readConfig(histories.RunDir(dir))
+	cfg, err := run.ReadConfig(histories.RunDir(dir))
 	if err != nil || cfg.HarnessVersion != self {
 		t.Errorf("config.json harness_version %q, want %q (%v)", cfg.HarnessVersion, self, err)
 	}

@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"context"
@@ -30,13 +30,17 @@ type statusLine struct {
 	done   bool
 }
 
-func newStatusLine(w *os.File, rec *histories.Recorder, live *workloads.Live, total time.Duration) *statusLine {
+func newStatusLine(w io.Writer, rec *histories.Recorder, live *workloads.Live, total time.Duration) *statusLine {
 	s := &statusLine{w: w, tty: isTerminal(w), rec: rec, live: live, total: total, start: time.Now(), phase: "running", faults: map[int64]string{}}
 	rec.OnRecord(s.observe)
 	return s
 }
 
-func isTerminal(f *os.File) bool {
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

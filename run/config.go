@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"encoding/json"
@@ -14,23 +14,27 @@ import (
 	"github.com/election-harness/harness/workloads"
 )
 
-// RunConfig is config.json: everything that defines a run, enough to
-// re-check it offline and to reproduce it.
-type RunConfig struct {
-	Test        string    `json:"test"`
-	RunID       string    `json:"run_id"`
-	Started     time.Time `json:"started"`
-	DB          string    `json:"db"`
-	Version     string    `json:"version"`
-	Binary      string    `json:"binary,omitempty"`
-	FromImage   string    `json:"from_image,omitempty"` // --image: the user's image the node image was made from
-	Image       string    `json:"image,omitempty"`
-	Nodes       int       `json:"nodes"`
-	Campaigners int       `json:"campaigners"`
-	Recipe      string    `json:"recipe"`
-	TTL         Duration  `json:"ttl"`
-	// Consistency is the read consistency mode (Consul); empty for etcd,
-	// whose reads are linearizable.
+// Config is one run: every setting (the CLI's flags are bound to it by
+// Flags, the reproduce command is derived from it by Args, suites fill
+// it in), and what the run derived from them. It is config.json: enough
+// to re-check the run offline and to reproduce it.
+type Config struct {
+	Test    string    `json:"test"`
+	RunID   string    `json:"run_id"`
+	Started time.Time `json:"started"`
+	// DB is the database's name, as its driver registers it.
+	DB        string `json:"db"`
+	Version   string `json:"version"`
+	Binary    string `json:"binary,omitempty"`
+	FromImage string `json:"from_image,omitempty"` // --image: the user's image the node image was made from
+	// Image is the node image the run used.
+	Image       string   `json:"image,omitempty"`
+	Nodes       int      `json:"nodes"`
+	Campaigners int      `json:"campaigners"`
+	Recipe      string   `json:"recipe"`
+	TTL         Duration `json:"ttl"`
+	// Consistency is the read consistency mode, for a database with
+	// several; empty where reads are always linearizable.
 	Consistency     string   `json:"consistency,omitempty"`
 	Nemesis         []string `json:"nemesis"`
 	NemesisInterval Duration `json:"nemesis_interval"`
@@ -51,6 +55,8 @@ type RunConfig struct {
 	HarnessVersion string `json:"harness_version"`
 	// Hostname is the machine the run ran on.
 	Hostname string `json:"hostname,omitempty"`
+	// CacheDir holds built database binaries; not part of the run.
+	CacheDir string `json:"-"`
 }
 
 // Duration marshals as a Go duration string ("5s").
@@ -72,7 +78,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 }
 
 // CheckerOptions derives the checker's options from the run.
-func (c RunConfig) CheckerOptions() checker.Options {
+func (c Config) CheckerOptions() checker.Options {
 	return checker.Options{
 		ElectionPrefix:  c.ElectionPrefix,
 		RegisterPrefix:  c.RegisterPrefix,
@@ -83,15 +89,15 @@ func (c RunConfig) CheckerOptions() checker.Options {
 	}
 }
 
-func (c RunConfig) readConsistency() string {
+func (c Config) readConsistency() string {
 	if c.Consistency == "" {
 		return "linearizable (" + c.DB + ")"
 	}
 	return c.Consistency
 }
 
-// facts are the parameters a report shows first.
-func (c RunConfig) facts() []reports.Fact {
+// Facts are the parameters a report shows first.
+func (c Config) Facts() []reports.Fact {
 	nem := "none"
 	if len(c.Nemesis) > 0 {
 		nem = strings.Join(c.Nemesis, ",") + " every " + time.Duration(c.NemesisInterval).String()
@@ -108,21 +114,21 @@ func (c RunConfig) facts() []reports.Fact {
 }
 
 // harnessVersion is the recorded harness version, or says there is none.
-func (c RunConfig) harnessVersion() string {
+func (c Config) harnessVersion() string {
 	if c.HarnessVersion == "" {
 		return "not recorded"
 	}
 	return c.HarnessVersion
 }
 
-// suiteName is the run's junit test suite name, unique per run: test,
+// SuiteName is the run's junit test suite name, unique per run: test,
 // db version and seed.
-func (c RunConfig) suiteName() string {
+func (c Config) SuiteName() string {
 	return fmt.Sprintf("%s %s %s seed %d", c.Test, c.DB, c.Version, c.Seed)
 }
 
 // junitProperties are what junit.xml says the run was.
-func (c RunConfig) junitProperties(dir histories.RunDir) []reports.Fact {
+func (c Config) junitProperties(dir histories.RunDir) []reports.Fact {
 	nem := "none"
 	if len(c.Nemesis) > 0 {
 		nem = strings.Join(c.Nemesis, ",")
@@ -142,14 +148,15 @@ func (c RunConfig) junitProperties(dir histories.RunDir) []reports.Fact {
 }
 
 // hostname is the recorded host, or "unknown".
-func (c RunConfig) hostname() string {
+func (c Config) hostname() string {
 	if c.Hostname == "" {
 		return "unknown"
 	}
 	return c.Hostname
 }
 
-func writeConfig(dir histories.RunDir, c RunConfig) error {
+// WriteConfig writes config.json into a run directory.
+func WriteConfig(dir histories.RunDir, c Config) error {
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding config: %w", err)
@@ -160,8 +167,9 @@ func writeConfig(dir histories.RunDir, c RunConfig) error {
 	return nil
 }
 
-func readConfig(dir histories.RunDir) (RunConfig, error) {
-	var c RunConfig
+// ReadConfig reads a run directory's config.json.
+func ReadConfig(dir histories.RunDir) (Config, error) {
+	var c Config
 	b, err := os.ReadFile(dir.Path(histories.ConfigFile))
 	if err != nil {
 		return c, fmt.Errorf("reading run config: %w (is %s a run directory?)", err, dir)

@@ -1,0 +1,246 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/election-harness/harness/checker"
+	"github.com/election-harness/harness/cluster"
+	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/nemesis"
+	"github.com/election-harness/harness/workloads"
+)
+
+// runner holds one run's moving parts.
+type runner struct {
+	cfg    Config
+	db     db.DB
+	dir    histories.RunDir
+	rec    *histories.Recorder
+	log    *slog.Logger
+	stderr io.Writer
+	live   *workloads.Live
+	// stop ends the run as Ctrl-C does: the nemesis and the workload
+	// stop, faults are healed, the cluster removed, the history checked.
+	stop context.CancelFunc
+	// lost is set when the run's cluster went from under it.
+	lost atomic.Pointer[cluster.Lost]
+}
+
+// watchInterval is how often a run checks that its containers are there.
+const watchInterval = time.Second
+
+// watch stops the run, as Ctrl-C does, as soon as one of its node
+// containers disappears or stops, or the engine stops answering.
+func (r *runner) watch(ctx context.Context, cl cluster.Cluster) {
+	w, ok := cl.(cluster.Watcher)
+	if !ok {
+		return
+	}
+	go func() {
+		l, ok := <-w.Watch(ctx, watchInterval)
+		if !ok {
+			return
+		}
+		r.lost.Store(&l)
+		fmt.Fprintf(r.stderr, "\n%s at %s: stopping the nemesis and the workload, then checking what was recorded\n",
+			l.What, l.At.UTC().Format(time.RFC3339))
+		r.stop()
+	}()
+}
+
+// lostVerdict ends a run whose cluster went from under it: what was
+// recorded until then is checked and reported (history.jsonl is whole
+// up to there), and the run is a SetupError saying what happened; a
+// crash of the checker is still a CrashError.
+func (r *runner) lostVerdict(l cluster.Lost, runErr error, opts CheckOptions, res *Result) (Result, error) {
+	what := fmt.Sprintf("%s at %s; results cover until then", l.What, l.At.UTC().Format(time.RFC3339))
+	opts.Interrupted = true
+	checked := "the recorded part checks VALID (but the run did not finish: no verdict)"
+	results, err := Check(r.dir, opts)
+	switch {
+	case IsCrash(err):
+		fmt.Fprintf(r.stderr, "harness: %s\n", what)
+		return *res, err
+	case err != nil:
+		checked = fmt.Sprintf("checking the recorded part failed: %v", err)
+	case results.Valid == checker.Invalid:
+		checked = "the recorded part is INVALID: anomalies found before the loss (see results.json)"
+	case results.Valid == checker.Unknown:
+		checked = "the recorded part is UNKNOWN"
+	}
+	if err == nil {
+		res.Results = &results
+	}
+	if le := (*cleanupError)(nil); asCleanup(runErr, &le) {
+		checked += fmt.Sprintf("; %v", le)
+	}
+	return *res, setupErrorf("%s (%s); run directory %s", what, checked, r.dir)
+}
+
+func (r *runner) run(ctx context.Context, backend cluster.Backend) (err error) {
+	cl, err := backend.Start(ctx, r.clusterSpec())
+	if err != nil {
+		return fmt.Errorf("starting the cluster: %w", err)
+	}
+	var members []db.Member
+	// Every exit path: heal, save logs, remove the cluster, even if ctx
+	// is cancelled (Ctrl-C).
+	cleanup := context.WithoutCancel(ctx)
+	var memberNodes, campaignerNodes []nemesis.Node
+	for _, n := range cl.Nodes() {
+		if n.Role() == cluster.RoleMember {
+			memberNodes = append(memberNodes, n)
+			members = append(members, db.Member{Name: n.Name(), IP: n.IP()})
+		} else {
+			campaignerNodes = append(campaignerNodes, n)
+		}
+	}
+	exec := &nemesis.Executor{Members: memberNodes, Campaigners: campaignerNodes, Leaders: r.live, Recorder: r.rec, Log: r.log,
+		AimWait:    time.Duration(r.cfg.LeaseExpiry),
+		Membership: Membership{DB: r.db, Members: members, DataDir: memberDataDir}}
+	defer func() {
+		healFor := 30 * time.Second
+		if r.lost.Load() != nil {
+			healFor = 5 * time.Second // a node that is gone never heals
+		}
+		hctx, cancel := context.WithTimeout(cleanup, healFor)
+		if herr := exec.HealAll(hctx); herr != nil {
+			r.log.Warn("healing before removal", "err", herr)
+		}
+		cancel()
+		lctx, cancel := context.WithTimeout(cleanup, 30*time.Second)
+		saveLogs(lctx, r.dir, cl.Nodes(), r.log)
+		cancel()
+		cctx, cancel := context.WithTimeout(cleanup, 2*time.Minute)
+		if cerr := cl.Close(cctx); cerr != nil && err == nil {
+			err = &cleanupError{fmt.Errorf("removing the cluster: %w (run `harness clean`)", cerr)}
+		}
+		cancel()
+	}()
+	// Deferred after the cleanup above, so that it runs before it: the
+	// run's own removal of its cluster is no loss.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	r.watch(watchCtx, cl)
+
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	err = r.db.WaitReady(rctx, members)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("waiting for %s to serve: %w", r.db.Name(), err)
+	}
+	return r.workload(ctx, members, cl, exec)
+}
+
+// userCampaigner is where a user's campaigner lives in its node.
+const userCampaigner = "/campaigner"
+
+// memberDataDir is where a member keeps its data inside its node.
+const memberDataDir = "/data"
+
+// Membership lets the nemesis remove a wiped member and add it back,
+// through the database's own membership changes.
+type Membership struct {
+	DB      db.DB
+	Members []db.Member
+	DataDir string
+}
+
+func (m Membership) member(name string) (db.Member, error) {
+	for _, mem := range m.Members {
+		if mem.Name == name {
+			return mem, nil
+		}
+	}
+	return db.Member{}, fmt.Errorf("no member %q", name)
+}
+
+func (m Membership) Remove(ctx context.Context, name string) error {
+	mem, err := m.member(name)
+	if err != nil {
+		return err
+	}
+	return m.DB.RemoveMember(ctx, m.Members, mem)
+}
+
+func (m Membership) Rejoin(ctx context.Context, name string) ([]string, error) {
+	mem, err := m.member(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.DB.RemoveMember(ctx, m.Members, mem); err != nil {
+		return nil, err
+	}
+	return m.DB.AddMember(ctx, m.Members, mem, m.DataDir)
+}
+
+// clusterSpec names members n1..nN and campaigners c1..cM.
+func (r *runner) clusterSpec() cluster.Spec { return ClusterSpec(r.cfg, r.db) }
+
+// ClusterSpec is the cluster of run cfg on database d: members n1..nN
+// and campaigners c1..cM. (Tests of the nemesis start it too.)
+func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
+	spec := cluster.Spec{RunID: cfg.RunID, Image: cfg.Image}
+	var names []string
+	for i := 1; i <= cfg.Nodes; i++ {
+		names = append(names, fmt.Sprintf("n%d", i))
+	}
+	membersOf := func(addrs map[string]netip.Addr) []db.Member {
+		ms := make([]db.Member, len(names))
+		for i, n := range names {
+			ms[i] = db.Member{Name: n, IP: addrs[n]}
+		}
+		return ms
+	}
+	for _, n := range names {
+		spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: n, Role: cluster.RoleMember, DataDir: memberDataDir,
+			Command: func(addrs map[string]netip.Addr) []string {
+				return d.MemberCommand(db.Member{Name: n, IP: addrs[n]}, membersOf(addrs), memberDataDir)
+			}})
+	}
+	// A user's campaigner (exec:PATH) is copied into each campaigner
+	// node and started with the flags the built-in one takes.
+	program := append([]string{"/harness", "campaigner", "--recipe", cfg.Recipe}, campaignerArgs(cfg)...)
+	var files []cluster.File
+	if path, ok := strings.CutPrefix(cfg.Recipe, workloads.ExecPrefix); ok {
+		program = []string{userCampaigner}
+		files = []cluster.File{{HostPath: path, NodePath: userCampaigner, Mode: 0o755}}
+	}
+	for i := 1; i <= cfg.Campaigners; i++ {
+		name := fmt.Sprintf("c%d", i)
+		spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: name, Role: cluster.RoleCampaigner, DataDir: "/data", Files: files,
+			Command: func(addrs map[string]netip.Addr) []string {
+				return append(slices.Clone(program), "--name", name,
+					"--endpoints", strings.Join(d.ClientEndpoints(membersOf(addrs)), ","),
+					"--ttl", time.Duration(cfg.TTL).String(),
+					// concurrency.Election adds the "/" itself.
+					"--prefix", strings.TrimSuffix(cfg.ElectionPrefix, "/"))
+			}})
+	}
+	return spec
+}
+
+// saveLogs writes every node's log under nodes/.
+func saveLogs(ctx context.Context, dir histories.RunDir, nodes []cluster.Node, log *slog.Logger) {
+	for _, n := range nodes {
+		b, err := n.Logs(ctx)
+		if err != nil {
+			log.Warn("reading node log", "node", n.Name(), "err", err)
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir.Path(histories.NodesDir), n.Name()+".log"), b, 0o644); err != nil {
+			log.Warn("saving node log", "node", n.Name(), "err", err)
+		}
+	}
+}

@@ -1,0 +1,326 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/nemesis"
+	"github.com/election-harness/harness/workloads"
+)
+
+// DefaultNemesis is the nemesis of a run that names none.
+const DefaultNemesis = "partition,pause,kill"
+
+// NewConfig is a run's settings before any are given: what `harness
+// run` with no flags does.
+func NewConfig() Config {
+	return Config{DB: "etcd", Nodes: 3, Campaigners: 5, Nemesis: strings.Split(DefaultNemesis, ","), Seed: 1, Store: "store", CacheDir: db.DefaultCacheDir()}
+}
+
+// Flags binds every run setting to a flag of fl, with c's values as the
+// defaults. Args is derived from the same flags, so a setting has one
+// name everywhere.
+func (c *Config) Flags(fl *pflag.FlagSet) {
+	fl.StringVar(&c.DB, "db", c.DB, "database: "+strings.Join(dbNames(), " or "))
+	fl.StringVar(&c.Version, "version", c.Version, "database version to build (default: the pinned version of --db)")
+	fl.StringVar(&c.Binary, "binary", c.Binary, "use this static database binary instead of building one")
+	fl.StringVar(&c.FromImage, "image", c.FromImage, "use this image, already on the Docker daemon, which holds the database binary (the agent is copied in)")
+	fl.IntVar(&c.Nodes, "nodes", c.Nodes, "database members (3 or 5)")
+	fl.IntVar(&c.Campaigners, "campaigners", c.Campaigners, "competing campaigners")
+	fl.StringVar(&c.Recipe, "recipe", c.Recipe, "election recipe: "+strings.Join(workloads.RecipeNames(), ", ")+", or exec:PATH (your own campaigner) (default: the database's)")
+	fl.DurationVar((*time.Duration)(&c.TTL), "ttl", time.Duration(c.TTL), "session (lease) TTL (default "+perDB(func(d db.Defaults) time.Duration { return d.TTL })+")")
+	fl.StringVar(&c.Consistency, "consistency", c.Consistency, "read consistency, for a database with several modes: "+readModesHelp())
+	fl.Var(nemesisValue{&c.Nemesis}, "nemesis", "faults: a comma-separated list of "+strings.Join(nemesis.Kinds, ", ")+" (KIND:RULE for one rule of a kind), or none")
+	fl.DurationVar((*time.Duration)(&c.NemesisInterval), "nemesis-interval", time.Duration(c.NemesisInterval), "mean time between faults (default "+perDB(func(d db.Defaults) time.Duration { return d.NemesisInterval })+")")
+	fl.DurationVar((*time.Duration)(&c.TimeLimit), "time-limit", time.Duration(c.TimeLimit), "how long the workload runs under faults (default "+perDB(func(d db.Defaults) time.Duration { return d.TimeLimit })+")")
+	fl.Int64Var(&c.Seed, "seed", c.Seed, "seed of the fault schedule and the workload")
+	fl.StringVar(&c.Store, "store", c.Store, "directory of run results")
+	fl.StringVar(&c.CacheDir, "cache", c.CacheDir, "cache of built database binaries")
+	for _, name := range notReproduced {
+		if f := fl.Lookup(name); f != nil {
+			f.Annotations = map[string][]string{notReproducedAnnotation: {"true"}}
+		}
+	}
+}
+
+// notReproduced are the flags that say where a run keeps things, not
+// what it tests: the reproduce command leaves them out.
+var notReproduced = []string{"store", "cache"}
+
+const notReproducedAnnotation = "harness/not-reproduced"
+
+// Args are the `harness run` arguments of the run c: every setting that
+// decides what it tests, from the flags Flags binds.
+func (c Config) Args() []string {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	fs.SortFlags = false
+	cc := c
+	cc.Flags(fs)
+	args := []string{}
+	fs.VisitAll(func(f *pflag.Flag) {
+		if _, skip := f.Annotations[notReproducedAnnotation]; skip {
+			return
+		}
+		v := f.Value.String()
+		if v == "" || (f.Value.Type() == "int" && v == "0") {
+			return
+		}
+		args = append(args, "--"+f.Name, v)
+	})
+	return args
+}
+
+// CommandLine is the shell command that runs the test c again.
+func (c Config) CommandLine() string {
+	var parts []string
+	for _, a := range append([]string{"harness", "run"}, c.Args()...) {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"$`\\|&;<>()*?[]#~") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+// nemesisValue is --nemesis: the kinds as given; Validate checks them.
+type nemesisValue struct{ kinds *[]string }
+
+func (v nemesisValue) String() string {
+	if v.kinds == nil || len(*v.kinds) == 0 {
+		return "none"
+	}
+	return strings.Join(*v.kinds, ",")
+}
+
+func (v nemesisValue) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "none" {
+		*v.kinds = nil
+		return nil
+	}
+	*v.kinds = strings.Split(s, ",")
+	return nil
+}
+
+func (nemesisValue) Type() string { return "kinds" }
+
+// DurationSettings are the settings whose zero means "the database's
+// default": given explicitly, each must be positive.
+var DurationSettings = []string{"ttl", "time-limit", "nemesis-interval"}
+
+// CheckGiven refuses a duration given explicitly (given says which
+// flags were) that is not positive: left out, it takes the default.
+func (c Config) CheckGiven(given func(flag string) bool) error {
+	d, err := LookupDB(c.DB)
+	if err != nil {
+		return err
+	}
+	def := d.Defaults()
+	for _, dur := range []struct {
+		flag string
+		v    Duration
+		def  time.Duration
+	}{{"ttl", c.TTL, def.TTL}, {"time-limit", c.TimeLimit, def.TimeLimit}, {"nemesis-interval", c.NemesisInterval, def.NemesisInterval}} {
+		if given(dur.flag) && dur.v <= 0 {
+			return fmt.Errorf("--%s %v: want a positive duration (leave --%s out for %s's default, %v)", dur.flag, time.Duration(dur.v), dur.flag, d.Name(), dur.def)
+		}
+	}
+	return nil
+}
+
+// MinFaults is the fewest faults a run with a nemesis must plan: fewer,
+// and a valid verdict would say little about failure.
+const MinFaults = 3
+
+// Validate checks the settings before anything is started, filling in
+// the database's defaults for those left out and putting the nemesis
+// kinds in their canonical form. It starts, builds and writes nothing,
+// and takes no time: a run it refuses is refused at once. It returns
+// what is worth saying once at the start (the rules of a kind dealt at
+// random that degrade with Nodes).
+func (c *Config) Validate() (notes []string, err error) {
+	d, err := LookupDB(c.DB)
+	if err != nil {
+		return nil, err
+	}
+	def := d.Defaults()
+	for _, dur := range []struct {
+		flag string
+		v    Duration
+	}{{"ttl", c.TTL}, {"time-limit", c.TimeLimit}, {"nemesis-interval", c.NemesisInterval}} {
+		if dur.v < 0 {
+			return nil, fmt.Errorf("--%s %v: want a positive duration (leave --%s out for %s's default)", dur.flag, time.Duration(dur.v), dur.flag, d.Name())
+		}
+	}
+	if c.Recipe == "" {
+		c.Recipe = def.Recipe
+	}
+	if c.TTL == 0 {
+		c.TTL = Duration(def.TTL)
+	}
+	if c.TimeLimit == 0 {
+		c.TimeLimit = Duration(def.TimeLimit)
+	}
+	if c.NemesisInterval == 0 {
+		c.NemesisInterval = Duration(def.NemesisInterval)
+	}
+	if c.Version == "" && c.FromImage == "" {
+		// A --binary keeps the pinned version as its image's label; an
+		// image has the version it has.
+		c.Version = d.DefaultVersion()
+	}
+	if c.Consistency, err = readMode(d, c.Consistency); err != nil {
+		return nil, err
+	}
+	if c.Nodes < 1 || c.Nodes > 9 {
+		return nil, fmt.Errorf("--nodes %d: want 1 to 9 members (3 or 5 are usual)", c.Nodes)
+	}
+	if c.Campaigners < 1 || c.Campaigners > 32 {
+		return nil, fmt.Errorf("--campaigners %d: want 1 to 32", c.Campaigners)
+	}
+	if c.Binary != "" && c.FromImage != "" {
+		return nil, fmt.Errorf("--binary and --image: give one (an image holds its own binary)")
+	}
+	if err := checkRecipe(d, c.Recipe); err != nil {
+		return nil, fmt.Errorf("--recipe: %w", err)
+	}
+	if time.Duration(c.TTL) < def.MinTTL {
+		return nil, fmt.Errorf("--ttl %v: want at least %v for %s", time.Duration(c.TTL), def.MinTTL, d.Name())
+	}
+	kinds, err := nemesis.ParseKinds(strings.Join(c.Nemesis, ","))
+	if err != nil {
+		return nil, fmt.Errorf("--nemesis: %w", err)
+	}
+	c.Nemesis = kinds
+	for _, k := range kinds {
+		kind, _, _ := strings.Cut(k, ":")
+		if slices.Contains(def.Unsupported, kind) {
+			return nil, fmt.Errorf("--nemesis %s: not supported for %s", kind, d.Name())
+		}
+	}
+	if time.Duration(c.TimeLimit) < 5*time.Second {
+		return nil, fmt.Errorf("--time-limit %v: want at least 5s", time.Duration(c.TimeLimit))
+	}
+	if len(kinds) > 0 && time.Duration(c.NemesisInterval) < time.Second {
+		return nil, fmt.Errorf("--nemesis-interval %v: want at least 1s", time.Duration(c.NemesisInterval))
+	}
+	if notes, err = nemesis.Preconditions(kinds, c.Nodes); err != nil {
+		return nil, fmt.Errorf("--nemesis %w", err)
+	}
+	if err := c.checkFaultCount(d); err != nil {
+		return nil, err
+	}
+	return notes, nil
+}
+
+// checkRecipe checks that recipe can elect through d: a built-in recipe
+// of d's, or the user's own campaigner, a static binary.
+func checkRecipe(d db.DB, recipe string) error {
+	info, err := workloads.LookupRecipe(recipe)
+	if err != nil {
+		return err
+	}
+	if info.Exec != "" {
+		if err := CheckStatic(info.Exec); err != nil {
+			return fmt.Errorf("%w; node images are FROM scratch: build it with CGO_ENABLED=0", err)
+		}
+		return nil
+	}
+	return RecipeElectsThrough(recipe, info.DB, d.Name())
+}
+
+// RecipeElectsThrough refuses a built-in recipe of another database
+// than the run's.
+func RecipeElectsThrough(recipe, recipeDB, runDB string) error {
+	if recipeDB != runDB {
+		return fmt.Errorf("%s elects through %s, not --db %s", recipe, recipeDB, runDB)
+	}
+	return nil
+}
+
+// checkFaultCount refuses a run whose fault plan deals fewer than
+// MinFaults faults, naming the time limit and the interval that would
+// deal enough. The plan is the one the run would follow: the same seed,
+// kinds and pace give the same steps.
+func (c *Config) checkFaultCount(d db.DB) error {
+	kinds := c.Nemesis
+	if len(kinds) == 0 {
+		return nil
+	}
+	ttl, interval, timeLimit := time.Duration(c.TTL), time.Duration(c.NemesisInterval), time.Duration(c.TimeLimit)
+	planned := func(interval, limit time.Duration) int {
+		return len(nemesis.Plan(c.Seed, kinds, nemesis.Pace{Interval: interval, TimeLimit: limit, LeaseExpiry: d.LeaseExpiry(ttl)}))
+	}
+	n := planned(interval, timeLimit)
+	if n >= MinFaults {
+		return nil
+	}
+	// A longer time limit keeps the plan's steps and adds to them.
+	limit := timeLimit.Truncate(time.Second)
+	for planned(interval, limit) < MinFaults && limit < timeLimit+100*interval {
+		limit += time.Second
+	}
+	fix := fmt.Sprintf("give --time-limit %v or more", limit)
+	for i := interval.Truncate(time.Second); i >= time.Second; i -= time.Second {
+		if i < interval && planned(i, timeLimit) >= MinFaults {
+			fix += fmt.Sprintf(", or --nemesis-interval %v or less", i)
+			break
+		}
+	}
+	faults := "faults"
+	if n == 1 {
+		faults = "fault"
+	}
+	return fmt.Errorf("--time-limit %v with --nemesis-interval %v deals %d %s (seed %d, --nemesis %s): a run under faults needs at least %d "+
+		"(the first comes after one quiet interval, then about one every two intervals): %s; or --nemesis none for a run without faults",
+		timeLimit, interval, n, faults, c.Seed, strings.Join(kinds, ","), MinFaults, fix)
+}
+
+// CheckStore makes the store directory and proves it writable (a probe
+// file created and removed), before anything is built or started.
+func CheckStore(store string) error {
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		return fmt.Errorf("--store %s: cannot create it: %w (give a writable directory)", store, err)
+	}
+	probe, err := os.CreateTemp(store, ".write-probe-*")
+	if err != nil {
+		return fmt.Errorf("--store %s: not writable: %w (give a writable directory)", store, err)
+	}
+	name := probe.Name()
+	err = errors.Join(probe.Close(), os.Remove(name))
+	if err != nil {
+		return fmt.Errorf("--store %s: %w", store, err)
+	}
+	return nil
+}
+
+// absRecipe makes an exec:PATH recipe's path absolute, so that
+// config.json reproduces the run from anywhere.
+func (c *Config) absRecipe() error {
+	if path, ok := strings.CutPrefix(c.Recipe, workloads.ExecPrefix); ok && path != "" {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return fmt.Errorf("--recipe: %w", err)
+		}
+		c.Recipe = workloads.ExecPrefix + abs
+	}
+	return nil
+}
+
+// perDB says a default per database, for flag help: "5s for etcd, 10s
+// for consul".
+func perDB(value func(db.Defaults) time.Duration) string {
+	var parts []string
+	for _, d := range databases {
+		parts = append(parts, fmt.Sprintf("%gs for %s", value(d.Defaults()).Seconds(), d.Name()))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,217 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/election-harness/harness/cluster"
+	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/internal/wait"
+	"github.com/election-harness/harness/nemesis"
+	"github.com/election-harness/harness/workloads"
+)
+
+// workload is the test proper, phase by phase, as the history names the
+// phases: start (probes, the store's record, the campaigners), faults
+// until the time limit, heal, quiet (the election recovers), final
+// reads, end, record (the store's record read to its end).
+type workload struct {
+	r       *runner
+	members []db.Member
+	cl      cluster.Cluster
+	exec    *nemesis.Executor
+
+	bg      sync.WaitGroup // probes, the store's record, the status line
+	stopBg  context.CancelFunc
+	record  db.StoreRecord
+	status  *statusLine
+	clients []*workloads.Client
+	conns   []net.Conn
+	// campaigners run until stopCampaigners, after the final reads.
+	campaigners     sync.WaitGroup
+	stopCampaigners context.CancelFunc
+}
+
+// phase records that the run entered phase p.
+func (w *workload) phase(p string) {
+	w.r.rec.Record(histories.Event{Type: histories.Info, Process: histories.ProcessHarness, F: histories.FPhase, Value: p})
+}
+
+// workload runs the phases in order; every exit path stops what the
+// phases started.
+func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.Cluster, exec *nemesis.Executor) error {
+	w := &workload{r: r, members: members, cl: cl, exec: exec}
+	bgCtx, stopBg := context.WithCancel(ctx)
+	w.stopBg = stopBg
+	defer func() {
+		stopBg()
+		w.bg.Wait()
+		if w.stopCampaigners != nil {
+			w.stopCampaigners()
+		}
+		w.campaigners.Wait()
+		for _, c := range w.conns {
+			c.Close()
+		}
+	}()
+	if err := w.start(ctx, bgCtx); err != nil {
+		return err
+	}
+	if err := w.faults(ctx); err != nil {
+		return err
+	}
+	if err := w.heal(ctx); err != nil {
+		return err
+	}
+	if err := w.quiet(ctx); err != nil {
+		return err
+	}
+	w.finalReads(ctx)
+	return w.readRecord(ctx)
+}
+
+// start opens the store's record (live, from the first revision), the
+// probes of every member's raft view and the campaigners' connections,
+// then starts the campaigners: phase start.
+func (w *workload) start(ctx, bgCtx context.Context) error {
+	r := w.r
+	record, err := r.db.NewRecord(w.members, "eh/"+r.cfg.RunID+"/")
+	if err != nil {
+		return fmt.Errorf("opening the store record: %w", err)
+	}
+	w.record = record
+	r.rec.Record(histories.Event{Type: histories.Info, Process: histories.ProcessStore, F: histories.FStoreRecord, Value: record.Kind()})
+	w.bg.Add(1)
+	go func() {
+		defer w.bg.Done()
+		if err := record.Run(bgCtx, func(e histories.Event) { r.rec.Record(e) }); err != nil && bgCtx.Err() == nil {
+			r.log.Warn("store record stopped", "err", err)
+		}
+	}()
+
+	probes := map[string]db.Probe{}
+	for _, m := range w.members {
+		p, err := r.db.NewProbe(m)
+		if err != nil {
+			return fmt.Errorf("probing %s: %w", m.Name, err)
+		}
+		probes[m.Name] = p
+	}
+	w.bg.Add(1)
+	go func() {
+		defer w.bg.Done()
+		defer func() {
+			for _, p := range probes {
+				p.Close()
+			}
+		}()
+		workloads.RunProbes(bgCtx, r.rec, probes, 250*time.Millisecond, 500*time.Millisecond)
+	}()
+
+	for i, n := range w.cl.Nodes() {
+		if n.Role() != cluster.RoleCampaigner {
+			continue
+		}
+		conn, err := n.DialStdio(ctx)
+		if err != nil {
+			return fmt.Errorf("connecting to campaigner %s: %w", n.Name(), err)
+		}
+		w.conns = append(w.conns, conn)
+		wc := workloads.NewConn(n.Name(), conn, r.rec, r.log)
+		w.clients = append(w.clients, workloads.NewClient(n.Name(), wc, workloads.DefaultClientConfig(r.cfg.RegisterKey, uint64(r.cfg.Seed)*1000+uint64(i))))
+	}
+
+	w.status = newStatusLine(r.stderr, r.rec, r.live, time.Duration(r.cfg.TimeLimit))
+	w.bg.Add(1)
+	go func() { defer w.bg.Done(); w.status.run(bgCtx) }()
+
+	w.phase(histories.PhaseStart)
+	cctx, stop := context.WithCancel(ctx)
+	w.stopCampaigners = stop
+	for _, c := range w.clients {
+		w.campaigners.Add(1)
+		go func() { defer w.campaigners.Done(); c.Run(cctx) }()
+	}
+	return nil
+}
+
+// faults runs the nemesis's plan until the time limit.
+func (w *workload) faults(ctx context.Context) error {
+	cfg := w.r.cfg
+	nctx, stop := context.WithTimeout(ctx, time.Duration(cfg.TimeLimit))
+	defer stop()
+	w.exec.Run(nctx, time.Now(), nemesis.Plan(cfg.Seed, cfg.Nemesis, nemesis.Pace{
+		Interval: time.Duration(cfg.NemesisInterval), TimeLimit: time.Duration(cfg.TimeLimit), LeaseExpiry: time.Duration(cfg.LeaseExpiry)}))
+	<-nctx.Done()
+	return ctx.Err()
+}
+
+// heal heals every fault: phase heal.
+func (w *workload) heal(ctx context.Context) error {
+	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err := w.exec.HealAll(hctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("healing faults: %w", err)
+	}
+	w.phase(histories.PhaseHeal)
+	return nil
+}
+
+// quiet gives the election time to recover: until a leader has written
+// since the heal (plus a margin for the checker's liveness window), or
+// the liveness bound has passed; then phase quiet.
+func (w *workload) quiet(ctx context.Context) error {
+	w.status.setPhase("recovering")
+	bound := time.Duration(w.r.cfg.LivenessBound)
+	healed := time.Now()
+	for time.Since(healed) < bound+2*time.Second && !w.r.live.LeaderSinceHeal() && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !wait.For(ctx, 3*time.Second) {
+		return ctx.Err()
+	}
+	w.phase(histories.PhaseQuiet)
+	return nil
+}
+
+// finalReads has every campaigner read the register once more, with the
+// workload still running so a leader keeps leading; then the
+// campaigners stop, and phase end.
+func (w *workload) finalReads(ctx context.Context) {
+	w.status.setPhase("final reads")
+	w.phase(histories.PhaseFinalReads)
+	var fr sync.WaitGroup
+	for _, c := range w.clients {
+		fr.Add(1)
+		go func() { defer fr.Done(); c.Read(ctx, 10*time.Second) }()
+	}
+	fr.Wait()
+	w.stopCampaigners()
+	w.campaigners.Wait()
+	// Nothing the campaigners say from here on belongs to the run: their
+	// observers would report changes past the store record's horizon.
+	for _, conn := range w.conns {
+		conn.Close()
+	}
+	w.phase(histories.PhaseEnd)
+}
+
+// readRecord reads the store's record to its end, which it must reach
+// before it is checked: phase record.
+func (w *workload) readRecord(ctx context.Context) error {
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err := w.record.Sync(sctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("reading the store's record to the end: %w", err)
+	}
+	w.phase(histories.PhaseRecord)
+	w.stopBg()
+	w.status.finish()
+	return nil
+}

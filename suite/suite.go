@@ -1,0 +1,241 @@
+package suite
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/election-harness/harness/run"
+	"github.com/election-harness/harness/workloads"
+)
+
+// Suite is a suite file: a matrix of runs and what each should find.
+//
+//	name: nightly
+//	defaults: {time_limit: 30s, nodes: 3}
+//	matrix:
+//	  db: [etcd]
+//	  version: [v3.6.16, v3.5.21]
+//	  recipe: [etcd-election, etcd-unfenced]
+//	  nemesis: ["partition,pause,kill", clock]
+//	  seeds: 5            # 1..5; or a list [1, 7, 9]
+//
+// Several matrices (matrices: [{...}, {...}]) cross separately, one after
+// another: controls under one nemesis and the safe recipe under many,
+// say. A known-unsafe control is expected invalid, anything else valid;
+// expect: {recipe: verdict} says otherwise.
+type Suite struct {
+	Name     string            `yaml:"name"`
+	Defaults SuiteDefaults     `yaml:"defaults"`
+	Matrix   SuiteMatrix       `yaml:"matrix"`
+	Matrices []SuiteMatrix     `yaml:"matrices"`
+	Expect   map[string]string `yaml:"expect"`
+}
+
+// SuiteDefaults are the run flags every entry shares.
+type SuiteDefaults struct {
+	TimeLimit       string `yaml:"time_limit"`
+	Nodes           int    `yaml:"nodes"`
+	Campaigners     int    `yaml:"campaigners"`
+	TTL             string `yaml:"ttl"`
+	NemesisInterval string `yaml:"nemesis_interval"`
+}
+
+// SuiteMatrix is crossed into entries.
+type SuiteMatrix struct {
+	DB      []string `yaml:"db"`
+	Version []string `yaml:"version"`
+	Recipe  []string `yaml:"recipe"`
+	Nemesis []string `yaml:"nemesis"`
+	// Consistency lists Consul read modes (--consistency); empty: the
+	// database's default.
+	Consistency []string  `yaml:"consistency"`
+	Seeds       SeedRange `yaml:"seeds"`
+}
+
+// SeedRange is N (meaning 1..N) or a list of seeds.
+type SeedRange []int64
+
+func (s *SeedRange) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		k, err := strconv.Atoi(n.Value)
+		if err != nil || k < 1 {
+			return fmt.Errorf("line %d: seeds: want a count (5 means 1 to 5) or a list, not %q", n.Line, n.Value)
+		}
+		for i := 1; i <= k; i++ {
+			*s = append(*s, int64(i))
+		}
+		return nil
+	}
+	var list []int64
+	if err := n.Decode(&list); err != nil {
+		return fmt.Errorf("line %d: seeds: %w", n.Line, err)
+	}
+	*s = list
+	return nil
+}
+
+// Entry is one run of a suite.
+type Entry struct {
+	Index   int    `json:"index"`
+	DB      string `json:"db"`
+	Version string `json:"version,omitempty"`
+	Recipe  string `json:"recipe"`
+	Nemesis string `json:"nemesis"`
+	// Consistency is the read mode, if the entry names one.
+	Consistency string `json:"consistency,omitempty"`
+	Seed        int64  `json:"seed"`
+	Expect      string `json:"expect"` // valid or invalid
+}
+
+func (e Entry) String() string {
+	v := e.Version
+	if v == "" {
+		v = "default"
+	}
+	return fmt.Sprintf("%s %s %s %s seed %d", e.DB, v, e.recipeLabel(), e.Nemesis, e.Seed)
+}
+
+// recipeLabel is the recipe, with its read mode if the entry names one.
+func (e Entry) recipeLabel() string {
+	if e.Consistency != "" {
+		return e.Recipe + " (" + e.Consistency + " reads)"
+	}
+	return e.Recipe
+}
+
+// Outcome is what one entry's run found.
+type Outcome struct {
+	Entry
+	Verdict string  `json:"verdict"` // valid, invalid, unknown, or error
+	Summary string  `json:"summary"`
+	RunDir  string  `json:"run_dir,omitempty"`
+	Seconds float64 `json:"seconds"`
+	// What the run's results.json said besides the verdict, kept here so
+	// that suite.json alone (a shard's, from another machine; the copy
+	// in docs/results) makes the table.
+	FirstAnomaly  *float64 `json:"first_anomaly_seconds,omitempty"`
+	Informational []string `json:"informational,omitempty"`
+}
+
+// Met reports whether the outcome is what the entry expected.
+func (o Outcome) Met() bool { return o.Verdict == o.Expect }
+
+// Load reads and checks a suite file.
+func Load(path string) (Suite, error) {
+	var s Suite
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return s, fmt.Errorf("reading the suite: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil {
+		return s, fmt.Errorf("%s: %w", path, err)
+	}
+	if s.Name == "" {
+		s.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	if len(s.Matrix.Recipe) == 0 && len(s.Matrices) == 0 {
+		return s, fmt.Errorf("%s: matrix.recipe is empty: name at least one recipe", path)
+	}
+	for i, m := range s.Matrices {
+		if len(m.Recipe) == 0 {
+			return s, fmt.Errorf("%s: matrices[%d].recipe is empty: name at least one recipe", path, i)
+		}
+	}
+	for recipe, v := range s.Expect {
+		if v != "valid" && v != "invalid" {
+			return s, fmt.Errorf("%s: expect.%s is %q: want valid or invalid", path, recipe, v)
+		}
+	}
+	return s, nil
+}
+
+// Entries crosses the matrix, in a fixed order (so shards agree).
+func (s Suite) Entries() ([]Entry, error) {
+	matrices := s.Matrices
+	if len(s.Matrix.Recipe) > 0 {
+		matrices = append([]SuiteMatrix{s.Matrix}, matrices...)
+	}
+	var out []Entry
+	for _, m := range matrices {
+		var err error
+		if out, err = s.cross(out, m); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// cross appends the entries of one matrix to out.
+func (s Suite) cross(out []Entry, m SuiteMatrix) ([]Entry, error) {
+	dbs, versions, nemeses, seeds := orDefault(m.DB, "etcd"), orDefault(m.Version, ""), orDefault(m.Nemesis, run.DefaultNemesis), m.Seeds
+	modes := orDefault(m.Consistency, "")
+	if len(seeds) == 0 {
+		seeds = SeedRange{1}
+	}
+	for _, d := range dbs {
+		for _, v := range versions {
+			for _, r := range m.Recipe {
+				info, err := workloads.LookupRecipe(r)
+				if err != nil {
+					return nil, fmt.Errorf("matrix.recipe: %w", err)
+				}
+				if info.Exec == "" {
+					if err := run.RecipeElectsThrough(r, info.DB, d); err != nil {
+						return nil, fmt.Errorf("matrix: recipe %w (put each database in its own entry of matrices)", err)
+					}
+				}
+				expect := "valid"
+				if info.Unsafe {
+					expect = "invalid"
+				}
+				if e, ok := s.Expect[r]; ok {
+					expect = e
+				}
+				for _, mode := range modes {
+					for _, n := range nemeses {
+						for _, seed := range seeds {
+							out = append(out, Entry{Index: len(out), DB: d, Version: v, Recipe: r, Nemesis: n, Consistency: mode, Seed: seed, Expect: expect})
+						}
+					}
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func orDefault(xs []string, def string) []string {
+	if len(xs) == 0 {
+		return []string{def}
+	}
+	return xs
+}
+
+// Shard keeps the entries of shard i of n (1-based): a CI matrix runs
+// one shard per machine and merges the results.
+func Shard(entries []Entry, spec string) ([]Entry, error) {
+	if spec == "" {
+		return entries, nil
+	}
+	a, b, ok := strings.Cut(spec, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
+		return nil, fmt.Errorf("--shard %q: want i/n with 1 ≤ i ≤ n", spec)
+	}
+	var out []Entry
+	for _, e := range entries {
+		if e.Index%n == i-1 {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}

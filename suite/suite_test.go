@@ -1,0 +1,199 @@
+package suite
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/election-harness/harness/checker"
+	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/run"
+)
+
+func writeSuite(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "nightly.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestSuiteEntriesAndShards(t *testing.T) {
+	s, entries := suiteEntries(t, `
+matrix:
+  version: [v3.6.16, v3.5.21]
+  recipe: [etcd-election, etcd-unfenced]
+  nemesis: [pause, "partition,kill"]
+  seeds: 3
+expect:
+  etcd-election: valid
+`)
+	if len(entries) != 2*2*2*3 {
+		t.Fatalf("%d entries, want 24", len(entries))
+	}
+	for _, e := range entries {
+		want := map[string]string{"etcd-election": "valid", "etcd-unfenced": "invalid"}[e.Recipe]
+		if e.Expect != want {
+			t.Errorf("%v expects %s, want %s", e, e.Expect, want)
+		}
+	}
+	seen := map[int]int{}
+	for i := 1; i <= 5; i++ {
+		part, err := Shard(entries, itoa(i)+"/5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range part {
+			seen[e.Index]++
+		}
+	}
+	if len(seen) != len(entries) {
+		t.Errorf("5 shards cover %d of %d entries", len(seen), len(entries))
+	}
+	for idx, n := range seen {
+		if n != 1 {
+			t.Errorf("entry %d is in %d shards", idx, n)
+		}
+	}
+	for _, bad := range []string{"0/3", "4/3", "x", "1/0"} {
+		if _, err := Shard(entries, bad); err == nil {
+			t.Errorf("--shard %s accepted", bad)
+		}
+	}
+	if got := s.Name; got != "nightly" {
+		t.Errorf("name %q, want the file's", got)
+	}
+}
+
+func itoa(i int) string { return string(rune('0' + i)) }
+
+func TestSuiteRefusesBadFiles(t *testing.T) {
+	cases := map[string]string{
+		"matrix:\n  recipe: []\n":                                        "matrix.recipe is empty",
+		"matrix:\n  recipe: [etcd-election]\n  colour: red\n":            "field colour not found",
+		"matrix:\n  recipe: [etcd-election]\n  seeds: many\n":            "seeds: want a count",
+		"matrix:\n  recipe: [etcd-election]\nexpect:\n  x: maybe\n":      "want valid or invalid",
+		"matrix:\n  db: [consul]\n  recipe: [etcd-election]\n":           "recipe etcd-election elects through etcd, not --db consul",
+		"matrices:\n  - {recipe: [etcd-election]}\n  - {db: [consul]}\n": "matrices[1].recipe is empty",
+	}
+	cases["matrix:\n  recipe: [raft-magic]\n"] = "unknown recipe"
+	for body, want := range cases {
+		s, err := Load(writeSuite(t, body))
+		if err == nil {
+			_, err = s.Entries()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v; want an error saying %q", body, err, want)
+		}
+	}
+}
+
+// suiteEntries loads a suite file's text and crosses its matrices.
+func suiteEntries(t *testing.T, body string) (Suite, []Entry) {
+	t.Helper()
+	s, err := Load(writeSuite(t, body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := s.Entries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, entries
+}
+
+func TestSuiteMatricesCrossSeparately(t *testing.T) {
+	s, entries := suiteEntries(t, `
+matrices:
+  - {recipe: [etcd-unfenced, etcd-cached], seeds: 10}
+  - {db: [consul], recipe: [consul-unfenced], nemesis: [pause], consistency: [default, stale], seeds: [4, 5]}
+  - {recipe: [etcd-election], nemesis: [pause, clock], seeds: 3}
+`)
+	if len(entries) != 2*10+2*2+2*3 {
+		t.Fatalf("%d entries, want 30", len(entries))
+	}
+	count := map[string]int{}
+	for i, e := range entries {
+		if e.Index != i {
+			t.Errorf("entry %d has index %d", i, e.Index)
+		}
+		count[e.DB+" "+e.recipeLabel()+" "+e.Nemesis+" "+e.Expect]++
+		cfg, err := s.Config(e, "st")
+		if err != nil {
+			t.Fatalf("%v: %v", e, err)
+		}
+		if cfg.Consistency != e.Consistency || cfg.Store != "st" || cfg.Seed != e.Seed {
+			t.Errorf("entry %v runs as %+v", e, cfg)
+		}
+	}
+	want := map[string]int{
+		"etcd etcd-unfenced partition,pause,kill invalid": 10, "etcd etcd-cached partition,pause,kill invalid": 10,
+		"consul consul-unfenced (default reads) pause invalid": 2, "consul consul-unfenced (stale reads) pause invalid": 2,
+		"etcd etcd-election pause valid": 3, "etcd etcd-election clock valid": 3,
+	}
+	for k, n := range want {
+		if count[k] != n {
+			t.Errorf("%q: %d entries, want %d (all: %v)", k, count[k], n, count)
+		}
+	}
+}
+
+func TestSuiteMarkdown(t *testing.T) {
+	dir := t.TempDir()
+	res := checker.Results{Valid: checker.Invalid, Checks: []checker.CheckResult{
+		{Property: "P1", Verdict: checker.Valid},
+		{Property: "P4", Verdict: checker.Invalid, Evidence: []checker.Evidence{{Message: "stale",
+			Events: []histories.Event{{Time: 9e9}, {Time: 5e9}}}}},
+	}}
+	b, _ := json.Marshal(res)
+	os.WriteFile(filepath.Join(dir, histories.ResultsFile), b, 0o644)
+	stored, err := run.ReadResults(histories.RunDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := DetectSeconds(stored); !ok || got != 5 {
+		t.Fatalf("detectSeconds = %v, %v; want 5s", got, ok)
+	}
+	// A valid run whose informational P7 found a lease revoked early.
+	leases := t.TempDir()
+	b, _ = json.Marshal(checker.Results{Valid: checker.Valid, Checks: []checker.CheckResult{
+		{Property: "P7", Verdict: checker.Invalid, Informational: true, Counts: map[string]int64{"anomalies": 1}},
+	}})
+	os.WriteFile(filepath.Join(leases, histories.ResultsFile), b, 0o644)
+	outcomes := []Outcome{
+		{Entry: Entry{DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 1, Expect: "invalid"}, Verdict: "invalid", RunDir: dir},
+		{Entry: Entry{DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 2, Expect: "invalid"}, Verdict: "valid"},
+		{Entry: Entry{DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 1, Expect: "valid"}, Verdict: "valid", RunDir: filepath.Join(dir, "gone")},
+		{Entry: Entry{DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 2, Expect: "valid"}, Verdict: "valid", RunDir: leases},
+	}
+	for i := range outcomes {
+		if err := outcomes[i].readFindings(); err != nil {
+			t.Fatalf("readFindings of %v: %v", outcomes[i].Entry, err)
+		}
+	}
+	want := []string{
+		"| etcd default | etcd-unfenced | pause | invalid | 2 | 1 of 2 | 1 of 2 | 0 | 5.0 s | – |",
+		"| etcd default | etcd-election | pause | valid | 2 | 0 of 2 | 2 of 2 | 0 | – | P7 in 1 of 2 |",
+	}
+	md := Markdown(SuiteResults{Name: "controls", Outcomes: outcomes})
+	for _, w := range want {
+		if !strings.Contains(md, w) {
+			t.Errorf("suite.md lacks\n%s\nin\n%s", w, md)
+		}
+	}
+	// suite.json alone, its run directories gone (a shard from another
+	// machine, or docs/results), makes the same table.
+	b, _ = json.Marshal(SuiteResults{Name: "controls", Outcomes: outcomes})
+	os.RemoveAll(dir)
+	os.RemoveAll(leases)
+	var reloaded SuiteResults
+	if err := json.Unmarshal(b, &reloaded); err != nil {
+		t.Fatal(err)
+	}
+	if again := Markdown(reloaded); again != md {
+		t.Errorf("the table from suite.json alone differs:\n%s\nwant\n%s", again, md)
+	}
+}
