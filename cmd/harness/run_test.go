@@ -240,35 +240,6 @@ func buildExample(t *testing.T, name string, args ...string) string {
 	return out
 }
 
-// TestUserCampaignerThroughExec gates a team's own campaigner: the
-// example passes under pauses; built without its fence, it is caught.
-func TestUserCampaignerThroughExec(t *testing.T) {
-	needDocker(t)
-	build := func(name string, args ...string) string { return buildExample(t, name, args...) }
-	for _, c := range []struct {
-		name    string
-		program string
-		want    int
-	}{
-		{"example", build("campaigner"), 0},
-		{"example without its fence", build("campaigner-unfenced", "-ldflags", "-X main.fencing=off"), 1},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			store := t.TempDir()
-			r := harness(t, "run", "--recipe", "exec:"+c.program, "--nemesis", "pause", "--time-limit", "45s", "--seed", "2", "--store", store)
-			t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
-			if r.code != c.want {
-				t.Fatalf("exit %d, want %d", r.code, c.want)
-			}
-			if c.want == 1 {
-				b, _ := os.ReadFile(filepath.Join(latestRun(t, store), "results.json"))
-				if !strings.Contains(string(b), "stale-leader write") {
-					t.Errorf("results.json does not name the stale-leader write")
-				}
-			}
-		})
-	}
-}
 
 // TestExampleRecreatingItsKeyIsCaught: the example built with
 // -X main.recreate=on, whose leader puts its key back under a new
