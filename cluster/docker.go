@@ -494,3 +494,4 @@ func tailLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+var _ Backend = (*Docker)(nil)

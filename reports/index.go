@@ -43,19 +43,6 @@ type RunSummary struct {
 	HarnessVersion string
 }
 
-// runConfig is the part of a run's config.json the index shows.
-type runConfig struct {
-	Test    string    `json:"test"`
-	DB      string    `json:"db"`
-	Version string    `json:"version"`
-	Recipe  string    `json:"recipe"`
-	Nemesis []string  `json:"nemesis"`
-	Seed    int64     `json:"seed"`
-	Started time.Time `json:"started"`
-	// HarnessVersion: "" in runs recorded before it was kept.
-	HarnessVersion string `json:"harness_version"`
-}
-
 // ScanStore lists every run under store (STORE/TEST/STAMP holding a
 // config.json), newest first. Runs it cannot read are listed as such,
 // never dropped.
@@ -95,8 +82,8 @@ func ScanStore(store string) ([]RunSummary, error) {
 
 func summarize(dir, rel string) RunSummary {
 	s := RunSummary{Path: rel, Test: filepath.Dir(rel), Verdict: "unchecked"}
-	var cfg runConfig
-	if b, err := os.ReadFile(filepath.Join(dir, histories.ConfigFile)); err != nil || json.Unmarshal(b, &cfg) != nil {
+	cfg, err := histories.RunDir(dir).ReadConfig()
+	if err != nil {
 		s.Summary = "config.json cannot be read"
 		return s
 	}

@@ -28,7 +28,7 @@ func storeWithRuns(t *testing.T) string {
 		if stale == nil {
 			hv = "" // recorded before versions were kept
 		}
-		cfg, _ := json.Marshal(runConfig{Test: test, DB: "etcd", Version: "v3.6.16", Recipe: strings.TrimSuffix(test, "-pause"),
+		cfg, _ := json.Marshal(histories.RunConfig{Test: test, DB: "etcd", Version: "v3.6.16", Recipe: strings.TrimSuffix(test, "-pause"),
 			Nemesis: []string{"pause"}, Seed: 7, Started: started, HarnessVersion: hv})
 		if err := os.WriteFile(filepath.Join(dir, histories.ConfigFile), cfg, 0o644); err != nil {
 			t.Fatal(err)

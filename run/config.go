@@ -1,9 +1,7 @@
 package run
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,66 +14,13 @@ import (
 
 // Config is one run: every setting (the CLI's flags are bound to it by
 // Flags, the reproduce command is derived from it by Args, suites fill
-// it in), and what the run derived from them. It is config.json: enough
-// to re-check the run offline and to reproduce it.
-type Config struct {
-	Test    string    `json:"test"`
-	RunID   string    `json:"run_id"`
-	Started time.Time `json:"started"`
-	// DB is the database's name, as its driver registers it.
-	DB        string `json:"db"`
-	Version   string `json:"version"`
-	Binary    string `json:"binary,omitempty"`
-	FromImage string `json:"from_image,omitempty"` // --image: the user's image the node image was made from
-	// Image is the node image the run used.
-	Image       string   `json:"image,omitempty"`
-	Nodes       int      `json:"nodes"`
-	Campaigners int      `json:"campaigners"`
-	Recipe      string   `json:"recipe"`
-	TTL         Duration `json:"ttl"`
-	// Consistency is the read consistency mode, for a database with
-	// several; empty where reads are always linearizable.
-	Consistency     string   `json:"consistency,omitempty"`
-	Nemesis         []string `json:"nemesis"`
-	NemesisInterval Duration `json:"nemesis_interval"`
-	// LeaseExpiry is the store's longest lease end for TTL: stops of
-	// the election leader last longer.
-	LeaseExpiry    Duration `json:"lease_expiry"`
-	TimeLimit      Duration `json:"time_limit"`
-	Seed           int64    `json:"seed"`
-	Store          string   `json:"store"`
-	ElectionPrefix string   `json:"election_prefix"`
-	RegisterPrefix string   `json:"register_prefix"`
-	RegisterKey    string   `json:"register_key"`
-	LivenessBound  Duration `json:"liveness_bound"`
-	// Command reproduces the run.
-	Command string `json:"command"`
-	// HarnessVersion is the version of the harness that recorded the
-	// run (`harness version`); "" in runs recorded before it was kept.
-	HarnessVersion string `json:"harness_version"`
-	// Hostname is the machine the run ran on.
-	Hostname string `json:"hostname,omitempty"`
-	// CacheDir holds built database binaries; not part of the run.
-	CacheDir string `json:"-"`
-}
+// it in), and what the run derived from them. It is config.json
+// (histories.RunConfig, whose fields it has): enough to re-check the run
+// offline and to reproduce it.
+type Config histories.RunConfig
 
 // Duration marshals as a Go duration string ("5s").
-type Duration time.Duration
-
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string like \"5s\": %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
+type Duration = histories.Duration
 
 // CheckerOptions derives the checker's options from the run.
 func (c Config) CheckerOptions() checker.Options {
@@ -157,27 +102,13 @@ func (c Config) hostname() string {
 
 // WriteConfig writes config.json into a run directory.
 func WriteConfig(dir histories.RunDir, c Config) error {
-	b, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding config: %w", err)
-	}
-	if err := os.WriteFile(dir.Path(histories.ConfigFile), append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("writing config: %w", err)
-	}
-	return nil
+	return dir.WriteConfig(histories.RunConfig(c))
 }
 
 // ReadConfig reads a run directory's config.json.
 func ReadConfig(dir histories.RunDir) (Config, error) {
-	var c Config
-	b, err := os.ReadFile(dir.Path(histories.ConfigFile))
-	if err != nil {
-		return c, fmt.Errorf("reading run config: %w (is %s a run directory?)", err, dir)
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("%s: %w", dir.Path(histories.ConfigFile), err)
-	}
-	return c, nil
+	c, err := dir.ReadConfig()
+	return Config(c), err
 }
 
 // testName names a run's test in the store: db, recipe and nemesis.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/run"
 )
 
@@ -29,13 +28,13 @@ func buildCmd() *cobra.Command {
 			if err != nil {
 				return setupError("%v", err)
 			}
-			docker, err := cluster.NewDocker(cmd.Context(), cluster.DockerOptions{})
+			backend, err := newBackend(cmd)
 			if err != nil {
 				return setupError("%v", err)
 			}
 			start := time.Now()
 			src := run.Source{Version: cfg.Version, Binary: cfg.Binary, Image: cfg.FromImage}
-			image, err := run.PrepareImage(cmd.Context(), docker, d, src, cfg.CacheDir, self, os.Stderr)
+			image, err := run.PrepareImage(cmd.Context(), backend, d, src, cfg.CacheDir, self, os.Stderr)
 			if err != nil {
 				return setupError("%v", err)
 			}

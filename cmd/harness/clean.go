@@ -30,11 +30,11 @@ Built images are kept (a cache).`,
 			if opts.OlderThan < 0 {
 				return setupError("--older-than %v: want a positive duration", opts.OlderThan)
 			}
-			d, err := cluster.NewDocker(cmd.Context(), cluster.DockerOptions{})
+			backend, err := newBackend(cmd)
 			if err != nil {
 				return setupError("%v", err)
 			}
-			rep, err := d.Clean(cmd.Context(), opts)
+			rep, err := backend.Clean(cmd.Context(), opts)
 			fmt.Println(rep)
 			if err != nil {
 				return setupError("cleaning: %v", err)
@@ -48,4 +48,10 @@ Built images are kept (a cache).`,
 	fl.StringVar(&opts.Run, "run", "", "consider only this run")
 	fl.BoolVar(&opts.Force, "force", false, "with --run: remove it even though its owner runs")
 	return c
+}
+
+// newBackend is the backend the harness's commands use: the Docker
+// engine DOCKER_HOST or the Docker context names.
+func newBackend(cmd *cobra.Command) (cluster.Backend, error) {
+	return cluster.NewDocker(cmd.Context(), cluster.DockerOptions{})
 }

@@ -1,0 +1,96 @@
+package histories
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// RunConfig is config.json: every setting of a run, and what the run
+// derived from them, enough to re-check it offline and to reproduce it.
+// Package run's Config is this type, with the engine's methods (flags,
+// validation, the reproduce command); the store's index reads it here.
+type RunConfig struct {
+	Test    string    `json:"test"`
+	RunID   string    `json:"run_id"`
+	Started time.Time `json:"started"`
+	// DB is the database's name, as its driver registers it.
+	DB        string `json:"db"`
+	Version   string `json:"version"`
+	Binary    string `json:"binary,omitempty"`
+	FromImage string `json:"from_image,omitempty"` // --image: the user's image the node image was made from
+	// Image is the node image the run used.
+	Image       string   `json:"image,omitempty"`
+	Nodes       int      `json:"nodes"`
+	Campaigners int      `json:"campaigners"`
+	Recipe      string   `json:"recipe"`
+	TTL         Duration `json:"ttl"`
+	// Consistency is the read consistency mode, for a database with
+	// several; empty where reads are always linearizable.
+	Consistency     string   `json:"consistency,omitempty"`
+	Nemesis         []string `json:"nemesis"`
+	NemesisInterval Duration `json:"nemesis_interval"`
+	// LeaseExpiry is the store's longest lease end for TTL: stops of
+	// the election leader last longer.
+	LeaseExpiry    Duration `json:"lease_expiry"`
+	TimeLimit      Duration `json:"time_limit"`
+	Seed           int64    `json:"seed"`
+	Store          string   `json:"store"`
+	ElectionPrefix string   `json:"election_prefix"`
+	RegisterPrefix string   `json:"register_prefix"`
+	RegisterKey    string   `json:"register_key"`
+	LivenessBound  Duration `json:"liveness_bound"`
+	// Command reproduces the run.
+	Command string `json:"command"`
+	// HarnessVersion is the version of the harness that recorded the
+	// run (`harness version`); "" in runs recorded before it was kept.
+	HarnessVersion string `json:"harness_version"`
+	// Hostname is the machine the run ran on.
+	Hostname string `json:"hostname,omitempty"`
+	// CacheDir holds built database binaries; not part of the run.
+	CacheDir string `json:"-"`
+}
+
+// Duration marshals as a Go duration string ("5s").
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"5s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ReadConfig reads a run directory's config.json.
+func (d RunDir) ReadConfig() (RunConfig, error) {
+	var c RunConfig
+	b, err := os.ReadFile(d.Path(ConfigFile))
+	if err != nil {
+		return c, fmt.Errorf("reading run config: %w (is %s a run directory?)", err, d)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("%s: %w", d.Path(ConfigFile), err)
+	}
+	return c, nil
+}
+
+// WriteConfig writes a run directory's config.json.
+func (d RunDir) WriteConfig(c RunConfig) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding config: %w", err)
+	}
+	if err := os.WriteFile(d.Path(ConfigFile), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing config: %w", err)
+	}
+	return nil
+}
