@@ -494,4 +494,5 @@ func tailLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
 var _ Backend = (*Docker)(nil)

@@ -240,7 +240,6 @@ func buildExample(t *testing.T, name string, args ...string) string {
 	return out
 }
 
-
 // TestExampleRecreatingItsKeyIsCaught: the example built with
 // -X main.recreate=on, whose leader puts its key back under a new
 // session when its session ends and carries on, never saying it lost
