@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit bench vet clean browser xmllint detection detection-doc
+.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc
 
 # -buildvcs=auto stamps the git revision (`harness version`, config.json,
 # reports) even where GOFLAGS says -buildvcs=false. In a git worktree,
@@ -59,6 +59,13 @@ xmllint:
 
 unit: xmllint
 	$(GO) test -count=1 -short ./...
+
+# Rewrites the results.json of every golden run (testdata/golden) from a
+# new check of its history: for a checker changed on purpose. Review the
+# diff (git diff testdata/golden) before committing it.
+golden:
+	UPDATE_GOLDEN=1 $(GO) test -count=1 -run '^TestGolden$$' ./cmd/harness/
+	@git diff --stat -- testdata/golden
 
 # Speed figures: the checker's events/s and peak heap at 10k, 100k, 1M
 # and 5M events of a realistic history (reads across writes, timed-out
