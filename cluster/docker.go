@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
@@ -375,7 +376,7 @@ func (c *dockerCluster) Close(ctx context.Context) error {
 // isNotFound: what was to be removed is already gone (a node container
 // removed under a run's feet).
 func isNotFound(err error) bool {
-	return client.IsErrNotFound(err) || strings.Contains(err.Error(), "No such container")
+	return cerrdefs.IsNotFound(err) || strings.Contains(err.Error(), "No such container")
 }
 
 // removeNetwork retries: on a busy daemon a removed container's endpoint
@@ -386,7 +387,7 @@ func (c *dockerCluster) removeNetwork(ctx context.Context) error {
 	defer cancel()
 	for {
 		err := c.network.Remove(ctx)
-		if err == nil || client.IsErrNotFound(err) {
+		if err == nil || cerrdefs.IsNotFound(err) {
 			return nil
 		}
 		select {

@@ -215,7 +215,7 @@ func (s JUnitSuite) encode() junitSuite {
 	}
 	js.Timestamp = started.UTC().Format(junitTimestamp)
 	for _, p := range s.Properties {
-		js.Properties.Property = append(js.Properties.Property, junitProperty{Name: p.Name, Value: p.Value})
+		js.Properties.Property = append(js.Properties.Property, junitProperty(p))
 	}
 	js.countCases()
 	return js
