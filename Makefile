@@ -64,7 +64,7 @@ unit: xmllint
 # new check of its history: for a checker changed on purpose. Review the
 # diff (git diff testdata/golden) before committing it.
 golden:
-	UPDATE_GOLDEN=1 $(GO) test -count=1 -run '^TestGolden$$' ./cmd/harness/
+	UPDATE_GOLDEN=1 $(GO) test -count=1 -run '^TestGolden$$' ./run/
 	@git diff --stat -- testdata/golden
 
 # Speed figures: the checker's events/s and peak heap at 10k, 100k, 1M

@@ -1,9 +1,8 @@
-package main
+package run
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,7 +19,7 @@ import (
 // directory cut down to config.json, history.jsonl and the results.json
 // the checker wrote for it (testdata/golden/README.md says how each was
 // recorded).
-const goldenDir = "../../testdata/golden"
+const goldenDir = "../testdata/golden"
 
 // updateGoldenEnv, set to 1, rewrites each kept results.json from a new
 // check of its history instead of comparing (`make golden`): for a
@@ -51,33 +50,26 @@ func TestGolden(t *testing.T) {
 			for _, f := range []string{histories.ConfigFile, histories.HistoryFile} {
 				copyFile(t, filepath.Join(golden, f), filepath.Join(dir, f))
 			}
-			cfg, err := readConfig(histories.RunDir(dir))
+			cfg, err := ReadConfig(histories.RunDir(dir))
 			if err != nil {
 				t.Fatal(err)
 			}
 			var out bytes.Buffer
-			err = checkHistory(histories.RunDir(dir), cfg, &out, false)
-			code := exitValid
-			var ee *exitError
-			if errors.As(err, &ee) {
-				code = ee.code
-			} else if err != nil {
-				t.Fatalf("check: %v", err)
-			}
-			if code == exitSetup {
+			checked, err := checkHistory(histories.RunDir(dir), cfg, &out, false)
+			if err != nil {
 				t.Fatalf("check refused the history: %v", err)
 			}
 			got, err := os.ReadFile(filepath.Join(dir, histories.ResultsFile))
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The exit code must say what results.json says.
+			// The verdict returned must be what results.json says.
 			res := map[string]any{}
 			if err := json.Unmarshal(got, &res); err != nil {
 				t.Fatalf("new results.json: %v", err)
 			}
-			if want := map[any]int{true: exitValid, false: exitInvalid, "unknown": exitUnknown}[res["valid"]]; code != want {
-				t.Errorf("exit code %d, but results.json says valid=%v (exit %d)", code, res["valid"], want)
+			if want := map[any]string{true: "valid", false: "invalid", "unknown": "unknown"}[res["valid"]]; string(checked.Valid) != want {
+				t.Errorf("the check returned %s, but results.json says valid=%v", checked.Valid, res["valid"])
 			}
 
 			keptPath := filepath.Join(golden, histories.ResultsFile)
@@ -93,7 +85,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got, kept) {
-				t.Errorf("results.json differs from %s (a checker changed on purpose: %s=1 go test ./cmd/harness -run TestGolden, or make golden, and review the diff):\n%s",
+				t.Errorf("results.json differs from %s (a checker changed on purpose: %s=1 go test ./run -run TestGolden, or make golden, and review the diff):\n%s",
 					keptPath, updateGoldenEnv, jsonDiff(t, kept, got))
 			}
 		})
