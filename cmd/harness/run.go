@@ -549,10 +549,10 @@ func (r *runner) run(ctx context.Context, docker *cluster.Docker) (err error) {
 	var memberNodes, campaignerNodes []nemesis.Node
 	for _, n := range cl.Nodes() {
 		if n.Role() == cluster.RoleMember {
-			memberNodes = append(memberNodes, n)
+			memberNodes = append(memberNodes, nemesis.Adapt[*agent.Client](n))
 			members = append(members, db.Member{Name: n.Name(), IP: n.IP()})
 		} else {
-			campaignerNodes = append(campaignerNodes, n)
+			campaignerNodes = append(campaignerNodes, nemesis.Adapt[*agent.Client](n))
 		}
 	}
 	exec := &nemesis.Executor{Members: memberNodes, Campaigners: campaignerNodes, Leaders: r.live, Recorder: r.rec, Log: r.log,
