@@ -33,8 +33,8 @@ type faultKind struct {
 
 // allKinds is every fault kind, in --nemesis order, from which Kinds,
 // KindTable, RuleTable and `harness faults` are derived. The order of
-// kinds and of each kind's rules is where the seeded decks start from:
-// changing either changes every plan (plan_pin_test.go says so).
+// each kind's rules is where its seeded deck starts from: changing it
+// changes every plan of the kind (plan_pin_test.go says so).
 var allKinds = []*faultKind{
 	&partitionKind,
 	&pauseKind,
