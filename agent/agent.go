@@ -96,91 +96,9 @@ func Run(ctx context.Context, cfg Config) error {
 
 func (a *agent) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+PathStatus, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, a.status())
-	})
-	mux.HandleFunc("POST "+PathPartition, func(w http.ResponseWriter, r *http.Request) {
-		var req PartitionRequest
-		if !decode(w, r, "partition", &req, false) {
-			return
-		}
-		a.do(w, "partition", func() error { return a.fw.partition(req) }, "drop", req.Drop, "direction", req.Direction)
-	})
-	mux.HandleFunc("DELETE "+PathPartition, func(w http.ResponseWriter, r *http.Request) {
-		a.do(w, "heal partition", a.fw.healPartition)
-	})
-	mux.HandleFunc("POST "+PathLoss, func(w http.ResponseWriter, r *http.Request) {
-		var req LossRequest
-		if !decode(w, r, "loss", &req, false) {
-			return
-		}
-		a.do(w, "loss", func() error { return a.fw.loss(req) }, "peers", req.Peers, "percent", req.Percent)
-	})
-	mux.HandleFunc("DELETE "+PathLoss, func(w http.ResponseWriter, r *http.Request) {
-		a.do(w, "heal loss", func() error { return a.fw.loss(LossRequest{}) })
-	})
-	mux.HandleFunc("POST "+PathDelay, func(w http.ResponseWriter, r *http.Request) {
-		var req DelayRequest
-		if !decode(w, r, "delay", &req, false) {
-			return
-		}
-		a.do(w, "delay", func() error { return a.delay.set(req) }, "peers", req.Peers, "delay_ms", req.DelayMS, "jitter_ms", req.JitterMS)
-	})
-	mux.HandleFunc("DELETE "+PathDelay, func(w http.ResponseWriter, r *http.Request) {
-		a.do(w, "heal delay", a.delay.heal)
-	})
-	mux.HandleFunc("POST "+PathClock, func(w http.ResponseWriter, r *http.Request) {
-		var req ClockRequest
-		if !decode(w, r, "clock", &req, false) {
-			return
-		}
-		a.do(w, "clock", func() error { return a.clock.set(a.sup.status().PID, req) },
-			"offset", time.Duration(req.OffsetNS), "rate", req.Rate, "monotonic_offset", time.Duration(req.MonotonicOffsetNS))
-	})
-	mux.HandleFunc("DELETE "+PathClock, func(w http.ResponseWriter, r *http.Request) {
-		a.do(w, "heal clock", func() error { return a.clock.heal(a.sup.status().PID) })
-	})
-	mux.HandleFunc("POST "+PathDial, func(w http.ResponseWriter, r *http.Request) {
-		var req DialRequest
-		if !decode(w, r, "dial", &req, false) {
-			return
-		}
-		timeout := time.Duration(req.TimeoutMS) * time.Millisecond
-		if timeout <= 0 {
-			timeout = time.Second
-		}
-		rep := DialReply{OK: true}
-		start := time.Now()
-		conn, err := net.DialTimeout("tcp", req.Addr, timeout)
-		if err != nil {
-			rep = DialReply{Error: err.Error()}
-		} else {
-			conn.Close()
-		}
-		rep.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
-		writeJSON(w, http.StatusOK, rep)
-	})
-	mux.HandleFunc("POST "+PathPause, func(w http.ResponseWriter, r *http.Request) { a.do(w, "pause", a.sup.pause) })
-	mux.HandleFunc("POST "+PathResume, func(w http.ResponseWriter, r *http.Request) { a.do(w, "resume", a.sup.resume) })
-	mux.HandleFunc("POST "+PathStart, func(w http.ResponseWriter, r *http.Request) {
-		var req StartRequest
-		if !decode(w, r, "start", &req, true) {
-			return
-		}
-		a.do(w, "start", func() error { return a.sup.startWith(req.Argv) }, "argv", req.Argv)
-	})
-	mux.HandleFunc("POST "+PathKill, func(w http.ResponseWriter, r *http.Request) {
-		var req KillRequest
-		if !decode(w, r, "kill", &req, true) {
-			return
-		}
-		a.do(w, "kill", func() error { return a.sup.kill(req.Wipe) }, "wipe", req.Wipe)
-	})
-	mux.HandleFunc("POST "+PathHeal, func(w http.ResponseWriter, r *http.Request) {
-		a.do(w, "heal", func() error {
-			return errors.Join(a.fw.heal(), a.delay.heal(), a.clock.heal(a.sup.status().PID), a.sup.resume(), a.sup.start())
-		})
-	})
+	for _, r := range a.routes() {
+		mux.HandleFunc(r.method+" "+r.path, r.serve)
+	}
 	return a.checkRun(mux)
 }
 

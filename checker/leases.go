@@ -95,7 +95,7 @@ func resignedBefore(h *history, tok histories.Token, t int64) bool {
 // hasClockFaults reports whether any clock fault started in the run.
 func hasClockFaults(h *history) bool {
 	for _, e := range h.events {
-		if e.F == histories.FFaultStart && e.Fault != nil && e.Fault.Kind == "clock" {
+		if e.F == histories.FFaultStart && e.Fault != nil && e.Fault.Kind == histories.FaultClock {
 			return true
 		}
 	}

@@ -66,6 +66,20 @@ const (
 	FPhase = "phase"
 )
 
+// Fault kinds (Fault.Kind): the nemesis names its faults with these, and
+// a check that treats a kind apart (P7 judges no run with clock faults)
+// names it with the same constant.
+const (
+	FaultPartition = "partition" // nftables drops, by grudge
+	FaultPause     = "pause"     // SIGSTOP of the node's process
+	FaultFreeze    = "freeze"    // cgroup freezer of the whole node
+	FaultKill      = "kill"      // SIGKILL, restarted with its data
+	FaultWipe      = "wipe"      // a member's data lost: removed, and rejoined empty
+	FaultLoss      = "loss"      // random packet loss on a node's links
+	FaultDelay     = "delay"     // packets held on a node's links
+	FaultClock     = "clock"     // per-process clock offset, rate or strobe
+)
+
 // Phases recorded with FPhase.
 const (
 	PhaseStart      = "start"       // workload begins
@@ -180,7 +194,7 @@ type MemberStatus struct {
 type Fault struct {
 	// ID links a fault's start and stop.
 	ID   int64  `json:"id"`
-	Kind string `json:"kind"` // partition, pause, kill, ...
+	Kind string `json:"kind"` // one of the Fault* kinds
 	// Targets are the node names the fault acts on.
 	Targets []string `json:"targets,omitempty"`
 	// Params are kind-specific (the grudge, durations...).

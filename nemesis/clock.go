@@ -11,6 +11,49 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
+// KindClock: the process's own clocks skewed (per-process offset, rate
+// or strobe of its vDSO clock_gettime/gettimeofday); nobody else's move.
+const KindClock = histories.FaultClock
+
+// Clock rules. Fast monotonic clocks are modelled as everyone else
+// running slow: undoing a fast clock would take time back.
+const (
+	ClockSlowElectionLeader = "slow-election-leader" // the leading campaigner's clocks run slow
+	ClockSlowCampaigners    = "slow-campaigners"     // every campaigner's clocks run slow: whoever leads next too
+	ClockSlowRaftLeader     = "slow-raft-leader"     // the raft leader measures leases slowly
+	ClockOthersSlow         = "others-slow"          // every member but the raft leader runs slow
+	ClockBumpElectionLeader = "bump-election-leader" // the leading campaigner's wall clock jumps
+	ClockStrobeRaftLeader   = "strobe-raft-leader"   // the raft leader's wall clock flips back and forth
+	// ClockIsolateSlowRaftLeader slows the raft leader's clocks and cuts
+	// it from the other members at once: a leader that measures its
+	// lease slowly goes on believing it leads (and serving lease-based
+	// reads) after the majority has moved on.
+	ClockIsolateSlowRaftLeader = "isolate-slow-raft-leader"
+)
+
+var clockKind = faultKind{
+	name: KindClock,
+	does: "the process's own clocks skewed (offset and rate of its vDSO clock_gettime/gettimeofday)",
+	rules: []Rule{
+		{KindClock, ClockSlowElectionLeader, 3, "the election leader's clocks run at 0.05-0.2 of true speed", 1, ""},
+		{KindClock, ClockSlowCampaigners, 2, "every campaigner's clocks run at 0.05-0.2: whoever leads next too", 1, ""},
+		{KindClock, ClockSlowRaftLeader, 2, "the raft leader's clocks run at 0.2-0.6: it measures leases slowly", 1, ""},
+		{KindClock, ClockOthersSlow, 1, "every member but the raft leader runs at 0.2-0.6 (the leader, in effect, fast)", 2, ""},
+		{KindClock, ClockBumpElectionLeader, 1, "the election leader's wall clock jumps by ±5 s or ±60 s", 1, ""},
+		{KindClock, ClockStrobeRaftLeader, 1, "the raft leader's wall clock flips by ±5 s or ±60 s every 200 ms", 1, ""},
+		{KindClock, ClockIsolateSlowRaftLeader, 1, "the raft leader slowed to 0.05 and cut from the other members at once", 2, ""},
+	},
+	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
+		return x.clockFault(rng, r.Name, ev)
+	},
+	left: func(st agent.Status) string {
+		if st.Clock == nil {
+			return ""
+		}
+		return "a skewed clock"
+	},
+}
+
 // Clock fault parameters the rules pick from. A campaigner renews its
 // lease every third of the TTL by its own clock, so only a rate below a
 // third lets the lease expire while the campaigner believes it holds it.
@@ -54,7 +97,7 @@ func (x *Executor) clockFault(rng *rand.Rand, rule string, ev histories.Fault) (
 			strobe = strobePeriod
 		}
 	case ClockIsolateSlowRaftLeader:
-		g, err := x.grudge(rng, GrudgeIsolateRaftLeader)
+		g, err := x.grudge(rng, Rule{Kind: KindPartition, Name: GrudgeIsolateRaftLeader})
 		if err != nil {
 			return nil, err
 		}

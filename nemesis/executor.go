@@ -22,10 +22,68 @@ import (
 type Node interface {
 	Name() string
 	IP() netip.Addr
-	Agent() *agent.Client
+	Agent() Agent
 	Freeze(ctx context.Context) error
 	Thaw(ctx context.Context) error
 }
+
+// Agent is what the nemesis asks of a node's agent: exactly the calls
+// the fault kinds make. *agent.Client is the real one (over HTTP);
+// tests use an in-memory twin.
+type Agent interface {
+	// Status is the agent's view of its node: what remains of faults.
+	Status(ctx context.Context) (agent.Status, error)
+	Partition(ctx context.Context, req agent.PartitionRequest) error
+	HealPartition(ctx context.Context) error
+	Loss(ctx context.Context, req agent.LossRequest) error
+	HealLoss(ctx context.Context) error
+	Delay(ctx context.Context, req agent.DelayRequest) error
+	HealDelay(ctx context.Context) error
+	Clock(ctx context.Context, req agent.ClockRequest) error
+	HealClock(ctx context.Context) error
+	Pause(ctx context.Context) error
+	Resume(ctx context.Context) error
+	// Kill SIGKILLs the process; wipe also empties its data.
+	Kill(ctx context.Context, wipe bool) error
+	// Start restarts the process as it was last started.
+	Start(ctx context.Context) error
+	// StartWith starts it with a new command line (a rejoined member).
+	StartWith(ctx context.Context, argv []string) error
+	// Heal removes every fault the agent can see.
+	Heal(ctx context.Context) error
+}
+
+var _ Agent = (*agent.Client)(nil)
+
+// Adapt makes a Node of a node whose Agent method returns a concrete
+// agent type (the cluster's nodes return *agent.Client):
+// nemesis.Adapt[*agent.Client](n). Go has no covariant method results,
+// so such a node is not a Node by itself.
+func Adapt[A Agent](n interface {
+	Name() string
+	IP() netip.Addr
+	Agent() A
+	Freeze(ctx context.Context) error
+	Thaw(ctx context.Context) error
+}) Node {
+	return adapted[A]{n}
+}
+
+type adapted[A Agent] struct {
+	n interface {
+		Name() string
+		IP() netip.Addr
+		Agent() A
+		Freeze(ctx context.Context) error
+		Thaw(ctx context.Context) error
+	}
+}
+
+func (a adapted[A]) Name() string                     { return a.n.Name() }
+func (a adapted[A]) IP() netip.Addr                   { return a.n.IP() }
+func (a adapted[A]) Agent() Agent                     { return a.n.Agent() }
+func (a adapted[A]) Freeze(ctx context.Context) error { return a.n.Freeze(ctx) }
+func (a adapted[A]) Thaw(ctx context.Context) error   { return a.n.Thaw(ctx) }
 
 // Leaders tells the nemesis who leads right now.
 type Leaders interface {
@@ -116,7 +174,7 @@ func (x *Executor) Run(ctx context.Context, start time.Time, steps []Step) {
 // the fault as resolved (its ID is Stop's argument).
 func (x *Executor) Start(ctx context.Context, s Step) (histories.Fault, error) {
 	rng := rand.New(rand.NewPCG(s.Pick, 1))
-	if stopsANode(s.Kind) && s.Rule == TargetElectionLeader {
+	if k := kindNamed(s.Kind); k != nil && k.stopsANode && s.Rule == TargetElectionLeader {
 		x.awaitActingLeader(ctx)
 	}
 	f, err := x.resolve(rng, s)
@@ -214,177 +272,60 @@ func (x *Executor) HealAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// resolve finds the step's kind and rule and has the kind resolve it.
 func (x *Executor) resolve(rng *rand.Rand, s Step) (*fault, error) {
 	ev := histories.Fault{Kind: s.Kind, Params: map[string]string{"rule": s.Rule, "duration": s.Duration.String()}}
+	k := kindNamed(s.Kind)
+	if k == nil {
+		return nil, fmt.Errorf("unknown fault kind %q", s.Kind)
+	}
+	r, ok := LookupRule(s.Kind, s.Rule)
+	if !ok {
+		return nil, fmt.Errorf("unknown %s rule %q", s.Kind, s.Rule)
+	}
 	// A rule that cannot do what it says with this cluster is not
 	// applied (one with a fallback is carried out as that).
-	if r, ok := LookupRule(s.Kind, s.Rule); ok && len(x.Members) < r.MinMembers && r.Fallback == "" {
+	if len(x.Members) < r.MinMembers && r.Fallback == "" {
 		return nil, fmt.Errorf("%s:%s %s", s.Kind, s.Rule, r.RunsWith(len(x.Members)))
 	}
-	switch s.Kind {
-	case KindPause, KindFreeze, KindKill:
-		n, err := x.target(rng, s.Rule)
-		if err != nil {
-			return nil, err
-		}
-		ev.Targets = []string{n.Name()}
-		if s.Rule == TargetElectionLeader && x.Leaders.ElectionLeaderActing() == n.Name() {
-			ev.Params["aim"] = "mid-write"
-		}
-		a := n.Agent()
-		switch s.Kind {
-		case KindPause:
-			return &fault{event: ev, apply: a.Pause, heal: a.Resume}, nil
-		case KindFreeze:
-			return &fault{event: ev, apply: n.Freeze, heal: n.Thaw}, nil
-		}
-		return &fault{event: ev,
-			apply: func(ctx context.Context) error { return a.Kill(ctx, false) },
-			heal:  a.Start}, nil
-	case KindWipe:
-		if x.Membership == nil {
-			return nil, errors.New("wipe needs a database that can change its membership")
-		}
-		n, err := x.target(rng, s.Rule)
-		if err != nil {
-			return nil, err
-		}
-		ev.Targets = []string{n.Name()}
-		return &fault{event: ev,
-			apply: func(ctx context.Context) error {
-				if err := n.Agent().Kill(ctx, true); err != nil {
-					return err
-				}
-				x.setWiped(n.Name(), true)
-				return x.Membership.Remove(ctx, n.Name())
-			},
-			heal: func(ctx context.Context) error { return x.rejoin(ctx, n) }}, nil
-	case KindPartition:
-		g, err := x.grudge(rng, s.Rule)
-		if err != nil {
-			return nil, err
-		}
-		ev.Targets = g.targets
-		for k, v := range g.params {
-			ev.Params[k] = v
-		}
-		return &fault{event: ev, apply: g.apply, heal: g.heal}, nil
-	case KindLoss, KindDelay:
-		n, err := x.target(rng, s.Rule)
-		if err != nil {
-			return nil, err
-		}
-		// A bad link is bad both ways: the target's packets to every
-		// member, and every member's packets to the target.
-		peers := without(x.Members, n)
-		ev.Targets = []string{n.Name()}
-		ev.Params["peers"] = strings.Join(names(peers), ",")
-		cuts := []cut{{node: n, peers: peers}}
-		for _, p := range peers {
-			cuts = append(cuts, cut{node: p, peers: []Node{n}})
-		}
-		var apply func(ctx context.Context, c cut) error
-		var heal func(ctx context.Context, c cut) error
-		if s.Kind == KindLoss {
-			percent := lossPercents[rng.IntN(len(lossPercents))]
-			ev.Params["percent"] = fmt.Sprint(percent)
-			apply = func(ctx context.Context, c cut) error {
-				return c.node.Agent().Loss(ctx, agent.LossRequest{Peers: addrs(c.peers), Percent: percent})
-			}
-			heal = func(ctx context.Context, c cut) error { return c.node.Agent().HealLoss(ctx) }
-		} else {
-			delay := delays[rng.IntN(len(delays))]
-			ev.Params["delay"], ev.Params["jitter"] = delay.String(), (delay / 4).String()
-			apply = func(ctx context.Context, c cut) error {
-				return c.node.Agent().Delay(ctx, agent.DelayRequest{Peers: addrs(c.peers), DelayMS: delay.Milliseconds(), JitterMS: (delay / 4).Milliseconds()})
-			}
-			heal = func(ctx context.Context, c cut) error { return c.node.Agent().HealDelay(ctx) }
-		}
-		return &fault{event: ev,
-			apply: func(ctx context.Context) error { return eachCut(cuts, func(c cut) error { return apply(ctx, c) }) },
-			heal:  func(ctx context.Context) error { return eachCut(cuts, func(c cut) error { return heal(ctx, c) }) }}, nil
-	case KindClock:
-		return x.clockFault(rng, s.Rule, ev)
-	}
-	return nil, fmt.Errorf("unknown fault kind %q", s.Kind)
+	return k.resolve(x, rng, r, ev)
 }
 
-// rejoin adds a wiped member back, empty, and starts it.
-func (x *Executor) rejoin(ctx context.Context, n Node) error {
-	if !x.isWiped(n.Name()) {
-		return nil
-	}
-	argv, err := x.Membership.Rejoin(ctx, n.Name())
+// stopTarget resolves the node a stop (pause, freeze, kill) acts on,
+// and names it in ev; a stop of the election leader caught acting on
+// its leadership is marked aim: mid-write.
+func (x *Executor) stopTarget(rng *rand.Rand, r Rule, ev *histories.Fault) (Node, error) {
+	n, err := x.target(rng, r.Name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := n.Agent().StartWith(ctx, argv); err != nil {
-		return err
+	ev.Targets = []string{n.Name()}
+	if r.Name == TargetElectionLeader && x.Leaders.ElectionLeaderActing() == n.Name() {
+		ev.Params["aim"] = "mid-write"
 	}
-	x.setWiped(n.Name(), false)
-	return nil
+	return n, nil
 }
 
-func (x *Executor) setWiped(name string, wiped bool) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.wiped == nil {
-		x.wiped = map[string]bool{}
-	}
-	x.wiped[name] = wiped
-}
-
-func (x *Executor) isWiped(name string) bool {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.wiped[name]
-}
-
-// remaining says which faults a node's agent still reports.
+// remaining says which faults a node's agent still reports, kind by
+// kind.
 func remaining(ctx context.Context, n Node) error {
 	st, err := n.Agent().Status(ctx)
 	if err != nil {
 		return err
 	}
 	var left []string
-	if len(st.Dropped) > 0 {
-		left = append(left, "drops to "+strings.Join(st.Dropped, ","))
-	}
-	if len(st.Lossy) > 0 {
-		left = append(left, "loss to "+strings.Join(st.Lossy, ","))
-	}
-	if len(st.Delayed) > 0 {
-		left = append(left, "delay to "+strings.Join(st.Delayed, ","))
-	}
-	if st.Clock != nil {
-		left = append(left, "a skewed clock")
-	}
-	if st.Paused {
-		left = append(left, "a paused process")
-	}
-	if !st.Running {
-		left = append(left, "a stopped process")
+	for _, k := range allKinds {
+		if k.left == nil {
+			continue
+		}
+		if l := k.left(st); l != "" {
+			left = append(left, l)
+		}
 	}
 	if len(left) > 0 {
 		return fmt.Errorf("still has %s", strings.Join(left, ", "))
 	}
 	return nil
-}
-
-// The loss rates and delays a link fault picks from (jitter is a
-// quarter of the delay).
-var (
-	lossPercents = []int{10, 30, 60}
-	delays       = []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, time.Second}
-)
-
-// eachCut applies do to every cut, and joins the errors.
-func eachCut(cuts []cut, do func(c cut) error) error {
-	return each(cuts, func(c cut) string { return c.node.Name() }, do)
-}
-
-func stopsANode(kind string) bool {
-	return kind == KindPause || kind == KindFreeze || kind == KindKill
 }
 
 // awaitActingLeader waits, up to AimWait, until the election leader is

@@ -36,6 +36,22 @@ func TestRuleTable(t *testing.T) {
 	}
 }
 
+// Each kind's file holds its own rules only, and kinds are named once.
+func TestKindsHoldTheirOwnRules(t *testing.T) {
+	seen := map[string]bool{}
+	for _, k := range allKinds {
+		if seen[k.name] || k.does == "" || k.resolve == nil {
+			t.Errorf("kind %q: twice, or without what it does or how it resolves", k.name)
+		}
+		seen[k.name] = true
+		for _, r := range k.rules {
+			if r.Kind != k.name {
+				t.Errorf("kind %s holds rule %s:%s", k.name, r.Kind, r.Name)
+			}
+		}
+	}
+}
+
 func TestPreconditions(t *testing.T) {
 	for _, tc := range []struct {
 		entries []string

@@ -8,48 +8,12 @@ import (
 	"time"
 )
 
-// Fault kinds.
-const (
-	KindPartition = "partition" // nftables drops, by grudge
-	KindPause     = "pause"     // SIGSTOP of the node's process
-	KindFreeze    = "freeze"    // cgroup freezer of the whole node
-	KindKill      = "kill"      // SIGKILL, restarted with its data
-	KindLoss      = "loss"      // random packet loss on a node's links
-	KindClock     = "clock"     // per-process clock offset, rate or strobe
-	KindDelay     = "delay"     // packets held on a node's links
-	KindWipe      = "wipe"      // a member's data lost: removed, and rejoined empty
-)
-
 // Target rules: who a fault acts on, resolved from live state.
 const (
 	TargetRaftLeader       = "raft-leader"       // the member leading raft
 	TargetRandomMember     = "random-member"     // any member
 	TargetElectionLeader   = "election-leader"   // the campaigner that believes it leads
 	TargetRandomCampaigner = "random-campaigner" // any campaigner
-
-	// Partition grudges.
-	GrudgeIsolateRaftLeader     = "isolate-raft-leader"     // leader member | other members
-	GrudgeIsolateMember         = "isolate-random-member"   // one member | other members
-	GrudgeMajorityMinority      = "majority-minority"       // random halves of the members
-	GrudgeIsolateElectionLeader = "isolate-election-leader" // leading campaigner | all members
-	GrudgeBridge                = "bridge"                  // two halves | one member talks to both
-	GrudgeRing                  = "majorities-ring"         // each member sees a different majority
-	GrudgeLeaderDeaf            = "raft-leader-deaf"        // one-way: the raft leader hears no member
-	GrudgeLeaderMute            = "raft-leader-mute"        // one-way: no member hears the raft leader
-
-	// Clock rules. Fast monotonic clocks are modelled as everyone else
-	// running slow: undoing a fast clock would take time back.
-	ClockSlowElectionLeader = "slow-election-leader" // the leading campaigner's clocks run slow
-	ClockSlowCampaigners    = "slow-campaigners"     // every campaigner's clocks run slow: whoever leads next too
-	ClockSlowRaftLeader     = "slow-raft-leader"     // the raft leader measures leases slowly
-	ClockOthersSlow         = "others-slow"          // every member but the raft leader runs slow
-	ClockBumpElectionLeader = "bump-election-leader" // the leading campaigner's wall clock jumps
-	ClockStrobeRaftLeader   = "strobe-raft-leader"   // the raft leader's wall clock flips back and forth
-	// ClockIsolateSlowRaftLeader slows the raft leader's clocks and cuts
-	// it from the other members at once: a leader that measures its
-	// lease slowly goes on believing it leads (and serving lease-based
-	// reads) after the majority has moved on.
-	ClockIsolateSlowRaftLeader = "isolate-slow-raft-leader"
 )
 
 // Step is one planned fault.
@@ -147,7 +111,7 @@ func Plan(seed int64, kinds []string, p Pace) []Step {
 		rule := ruleDecks[entry][0]
 		ruleDecks[entry] = ruleDecks[entry][1:]
 		dur := p.Interval/2 + time.Duration(rng.Int64N(int64(p.Interval)*3/2+1))
-		if (kind == KindPause || kind == KindFreeze) && rule == TargetElectionLeader && p.LeaseExpiry > 0 {
+		if k := kindNamed(kind); k != nil && k.outlastsLease && rule == TargetElectionLeader && p.LeaseExpiry > 0 {
 			dur = max(dur, p.LeaseExpiry+time.Second)
 		}
 		if at+dur > p.TimeLimit {

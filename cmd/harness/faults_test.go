@@ -56,9 +56,9 @@ func startFaultCluster(t *testing.T) *faultCluster {
 		fc.byName[n.Name()] = n
 		if n.Role() == cluster.RoleMember {
 			fc.members = append(fc.members, db.Member{Name: n.Name(), IP: n.IP()})
-			fc.memberNodes = append(fc.memberNodes, n)
+			fc.memberNodes = append(fc.memberNodes, nemesis.Adapt[*agent.Client](n))
 		} else {
-			campaigners = append(campaigners, n)
+			campaigners = append(campaigners, nemesis.Adapt[*agent.Client](n))
 		}
 	}
 	rec, err := histories.NewRecorder(filepath.Join(t.TempDir(), histories.HistoryFile))

@@ -1,10 +1,8 @@
 package nemesis
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -14,14 +12,6 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-type fakeNode struct{ name string }
-
-func (n fakeNode) Name() string                     { return n.name }
-func (n fakeNode) IP() netip.Addr                   { return netip.MustParseAddr("10.0.0.1") }
-func (n fakeNode) Agent() *agent.Client             { return nil }
-func (n fakeNode) Freeze(ctx context.Context) error { return nil }
-func (n fakeNode) Thaw(ctx context.Context) error   { return nil }
-
 type fixedLeaders struct{ raft, election string }
 
 func (l fixedLeaders) RaftLeader() (string, uint64) { return l.raft, 2 }
@@ -29,14 +19,6 @@ func (l fixedLeaders) ElectionLeader() (string, *histories.Token) {
 	return l.election, &histories.Token{Seq: 1}
 }
 func (l fixedLeaders) ElectionLeaderActing() string { return l.election }
-
-func nodes(prefix string, n int) []Node {
-	var out []Node
-	for i := 1; i <= n; i++ {
-		out = append(out, fakeNode{fmt.Sprintf("%s%d", prefix, i)})
-	}
-	return out
-}
 
 // links says, for every ordered pair of nodes, whether a packet from the
 // first reaches the second: neither the sender's outgoing cut nor the
@@ -86,7 +68,8 @@ func TestGrudges(t *testing.T) {
 		for _, rule := range []string{GrudgeIsolateRaftLeader, GrudgeIsolateMember, GrudgeMajorityMinority, GrudgeIsolateElectionLeader,
 			GrudgeBridge, GrudgeRing, GrudgeLeaderDeaf, GrudgeLeaderMute} {
 			t.Run(fmt.Sprintf("%d members %s", n, rule), func(t *testing.T) {
-				g, err := x.grudge(rand.New(rand.NewPCG(7, 1)), rule)
+				pr, _ := LookupRule(KindPartition, rule)
+				g, err := x.grudge(rand.New(rand.NewPCG(7, 1)), pr)
 				if err != nil {
 					t.Fatal(err)
 				}

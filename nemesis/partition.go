@@ -7,7 +7,55 @@ import (
 	"strings"
 
 	"github.com/election-harness/harness/agent"
+	"github.com/election-harness/harness/histories"
 )
+
+// KindPartition: nftables drops (never rejects) between nodes, by grudge.
+const KindPartition = histories.FaultPartition
+
+// Partition grudges: the partition's rules.
+const (
+	GrudgeIsolateRaftLeader     = "isolate-raft-leader"     // leader member | other members
+	GrudgeIsolateMember         = "isolate-random-member"   // one member | other members
+	GrudgeMajorityMinority      = "majority-minority"       // random halves of the members
+	GrudgeIsolateElectionLeader = "isolate-election-leader" // leading campaigner | all members
+	GrudgeBridge                = "bridge"                  // two halves | one member talks to both
+	GrudgeRing                  = "majorities-ring"         // each member sees a different majority
+	GrudgeLeaderDeaf            = "raft-leader-deaf"        // one-way: the raft leader hears no member
+	GrudgeLeaderMute            = "raft-leader-mute"        // one-way: no member hears the raft leader
+)
+
+var partitionKind = faultKind{
+	name: KindPartition,
+	does: "nftables drops (never rejects) TCP and UDP between nodes",
+	rules: []Rule{
+		{KindPartition, GrudgeIsolateRaftLeader, 2, "the raft leader cut from the other members", 2, ""},
+		{KindPartition, GrudgeMajorityMinority, 2, "the members split at random into a majority and a minority", 2, ""},
+		{KindPartition, GrudgeIsolateElectionLeader, 3, "the election leader (a campaigner) cut from every member", 1, ""},
+		{KindPartition, GrudgeIsolateMember, 1, "a random member cut from the other members", 2, ""},
+		{KindPartition, GrudgeBridge, 1, "two halves that cannot talk, and one member talking to both", 3, ""},
+		{KindPartition, GrudgeRing, 1, "each member sees a different majority of the others", 5, GrudgeBridge},
+		{KindPartition, GrudgeLeaderDeaf, 1, "one-way: the raft leader hears no member", 2, ""},
+		{KindPartition, GrudgeLeaderMute, 1, "one-way: no member hears the raft leader", 2, ""},
+	},
+	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
+		g, err := x.grudge(rng, r)
+		if err != nil {
+			return nil, err
+		}
+		ev.Targets = g.targets
+		for k, v := range g.params {
+			ev.Params[k] = v
+		}
+		return &fault{event: ev, apply: g.apply, heal: g.heal}, nil
+	},
+	left: func(st agent.Status) string {
+		if len(st.Dropped) == 0 {
+			return ""
+		}
+		return "drops to " + strings.Join(st.Dropped, ",")
+	},
+}
 
 // cut is what one node drops: packets to and/or from peers.
 type cut struct {
@@ -39,7 +87,6 @@ func apart(a, b []Node) []cut {
 	return cuts
 }
 
-// grudge resolves a partition rule.
 // apply installs the grudge's cuts through each node's agent.
 func (g grudge) apply(ctx context.Context) error {
 	return eachCut(g.cuts, func(c cut) error {
@@ -52,7 +99,11 @@ func (g grudge) heal(ctx context.Context) error {
 	return eachCut(g.cuts, func(c cut) error { return c.node.Agent().HealPartition(ctx) })
 }
 
-func (x *Executor) grudge(rng *rand.Rand, rule string) (grudge, error) {
+// grudge resolves a partition rule: who cannot talk to whom. r is the
+// rule as its kind holds it (a rule that needs more members than the
+// cluster has is carried out as its fallback).
+func (x *Executor) grudge(rng *rand.Rand, r Rule) (grudge, error) {
+	rule := r.Name
 	g := grudge{params: map[string]string{}}
 	switch rule {
 	case GrudgeIsolateRaftLeader, GrudgeIsolateMember:
@@ -82,7 +133,7 @@ func (x *Executor) grudge(rng *rand.Rand, rule string) (grudge, error) {
 	case GrudgeBridge:
 		return x.bridge(rng, g)
 	case GrudgeRing:
-		if r, _ := LookupRule(KindPartition, GrudgeRing); len(x.Members) < r.MinMembers {
+		if len(x.Members) < r.MinMembers {
 			// Three or four members have no ring of distinct majorities
 			// with symmetric cuts; a bridge is the nearest. (Dealt at
 			// random only: a run that names the rule is refused.)

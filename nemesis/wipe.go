@@ -1,0 +1,75 @@
+package nemesis
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// KindWipe: a member's data lost. It is killed, its data emptied and it
+// is removed from the cluster (Membership.Remove); healed, it rejoins
+// empty as a new member (Membership.Rejoin) and is started so. Its
+// stopped process is what kill's status check reports.
+const KindWipe = histories.FaultWipe
+
+// Removing a killed member takes a majority of the others.
+var wipeKind = faultKind{
+	name: KindWipe,
+	does: "a member killed, its data emptied and removed from the cluster; it rejoins empty as a new member",
+	rules: []Rule{
+		{KindWipe, TargetRaftLeader, 1, "the member leading raft", 3, ""},
+		{KindWipe, TargetRandomMember, 1, "a random member", 3, ""},
+	},
+	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
+		if x.Membership == nil {
+			return nil, errors.New("wipe needs a database that can change its membership")
+		}
+		n, err := x.target(rng, r.Name)
+		if err != nil {
+			return nil, err
+		}
+		ev.Targets = []string{n.Name()}
+		return &fault{event: ev,
+			apply: func(ctx context.Context) error {
+				if err := n.Agent().Kill(ctx, true); err != nil {
+					return err
+				}
+				x.setWiped(n.Name(), true)
+				return x.Membership.Remove(ctx, n.Name())
+			},
+			heal: func(ctx context.Context) error { return x.rejoin(ctx, n) }}, nil
+	},
+}
+
+// rejoin adds a wiped member back, empty, and starts it.
+func (x *Executor) rejoin(ctx context.Context, n Node) error {
+	if !x.isWiped(n.Name()) {
+		return nil
+	}
+	argv, err := x.Membership.Rejoin(ctx, n.Name())
+	if err != nil {
+		return err
+	}
+	if err := n.Agent().StartWith(ctx, argv); err != nil {
+		return err
+	}
+	x.setWiped(n.Name(), false)
+	return nil
+}
+
+func (x *Executor) setWiped(name string, wiped bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.wiped == nil {
+		x.wiped = map[string]bool{}
+	}
+	x.wiped[name] = wiped
+}
+
+func (x *Executor) isWiped(name string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.wiped[name]
+}
