@@ -149,9 +149,13 @@ func Describe(res run.Result) string {
 	return b.String()
 }
 
-// needDocker skips t without Docker, except under CI=true.
+// needDocker skips t without Docker, except under CI=true, and under
+// -short.
 func needDocker(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("electiontest: an integration test (a real cluster in Docker); skipped under -short")
+	}
 	if err := exec.Command("docker", "info").Run(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("electiontest: CI=true but Docker is not reachable (%v): the election test cannot run", err)

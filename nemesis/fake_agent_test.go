@@ -38,11 +38,6 @@ func (j *journal) all() []string {
 	return slices.Clone(j.lines)
 }
 
-// index is the position of the first line equal to line, or -1.
-func (j *journal) index(line string) int {
-	return slices.Index(j.all(), line)
-}
-
 // count is how many lines start with prefix.
 func (j *journal) count(prefix string) int {
 	n := 0

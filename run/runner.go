@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/election-harness/harness/agent"
 	"github.com/election-harness/harness/checker"
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
@@ -100,10 +101,10 @@ func (r *runner) run(ctx context.Context, backend cluster.Backend) (err error) {
 	var memberNodes, campaignerNodes []nemesis.Node
 	for _, n := range cl.Nodes() {
 		if n.Role() == cluster.RoleMember {
-			memberNodes = append(memberNodes, n)
+			memberNodes = append(memberNodes, nemesis.Adapt[*agent.Client](n))
 			members = append(members, db.Member{Name: n.Name(), IP: n.IP()})
 		} else {
-			campaignerNodes = append(campaignerNodes, n)
+			campaignerNodes = append(campaignerNodes, nemesis.Adapt[*agent.Client](n))
 		}
 	}
 	exec := &nemesis.Executor{Members: memberNodes, Campaigners: campaignerNodes, Leaders: r.live, Recorder: r.rec, Log: r.log,
