@@ -73,6 +73,8 @@ type CheckResult struct {
 type Evidence struct {
 	Message string            `json:"message"`
 	Events  []histories.Event `json:"events,omitempty"`
+	// Story tells an anomaly of an invalid check for people (story.go).
+	Story *Story `json:"story,omitempty"`
 }
 
 // maxEvidence caps the anomalies listed per check; Counts keeps the total.
@@ -108,6 +110,7 @@ func Check(ctx context.Context, h []histories.Event, opts Options) (Results, err
 		checkLeases(hist, rec),
 		checkSplitBrain(hist),
 	}
+	tell(hist, rec, rr, checks)
 	res := combine(checks)
 	res.Coverage = coverage(hist, rec)
 	if res.Coverage.Faults == 0 && res.Valid == Valid {

@@ -1,0 +1,67 @@
+package checker
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// TestStoriesOfGoldenRuns tells the first anomaly of each kept failing
+// run (testdata/golden): the sentence names the campaigner, the two
+// terms, the time from the workload's start and the fault behind it.
+func TestStoriesOfGoldenRuns(t *testing.T) {
+	for _, c := range []struct {
+		dir, prefix string
+		ttl         time.Duration
+		want        []string
+		cause       string // the first cited fault's role
+	}{
+		{"etcd-unfenced-p4", "eh/7c154d6f/", 3 * time.Second,
+			[]string{"at 10.92 s c1 wrote", "as leader of term 6", "c2 (term 26)", "it had resigned", "kill:election-leader on c3"}, RoleLastBefore},
+		{"etcd-trust-campaign-p3", "eh/8406e27b/", 3 * time.Second,
+			[]string{"at 22.24 s c3 won term 87", "c4 (term 101)", "n2 was partitioned 13.73–23.54 s", "partition:raft-leader-mute"}, RoleCause},
+		{"consul-unfenced-p4", "eh/dd19538c/", 10 * time.Second,
+			[]string{"at 2.38 s c5 wrote", "term 29", "no fault had started"}, ""},
+	} {
+		t.Run(c.dir, func(t *testing.T) {
+			rr, err := histories.ReadFile(filepath.Join("..", "testdata", "golden", c.dir, histories.HistoryFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Check(context.Background(), rr.Events, Options{ElectionPrefix: c.prefix + "election/", RegisterPrefix: c.prefix + "register/", TTL: c.ttl})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s *Story
+			for _, ch := range res.Checks {
+				if ch.Verdict == Invalid && !ch.Informational && len(ch.Evidence) > 0 {
+					s = ch.Evidence[0].Story
+					break
+				}
+			}
+			if s == nil {
+				t.Fatal("no story for the first anomaly")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(s.Sentence, w) {
+					t.Errorf("sentence %q lacks %q", s.Sentence, w)
+				}
+			}
+			if c.cause == "" && len(s.Faults) != 0 || c.cause != "" && (len(s.Faults) == 0 || s.Faults[0].Role != c.cause) {
+				t.Errorf("faults %+v, want the first one %q", s.Faults, c.cause)
+			}
+			for i := 1; i < len(s.Events); i++ {
+				if rr.Events[s.Events[i]].Time < rr.Events[s.Events[i-1]].Time {
+					t.Errorf("story events %v not in time order", s.Events)
+				}
+			}
+			if s.Term == nil || s.Names[termName(*s.Term)] != s.Term.String() {
+				t.Errorf("the actor's term %v has no full name in %v", s.Term, s.Names)
+			}
+		})
+	}
+}
