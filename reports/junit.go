@@ -144,9 +144,9 @@ func WriteJUnit(path string, in Input) error {
 		tag := string(c.Verdict)
 		switch {
 		case c.Informational && c.Verdict == checker.Valid:
-			tag = "info"
+			tag = Informational
 		case c.Informational:
-			tag = "info"
+			tag = Informational
 			what := firstMessage(c, string(c.Verdict))
 			if c.Verdict != checker.Invalid {
 				what = "not decided: " + what
@@ -159,7 +159,7 @@ func WriteJUnit(path string, in Input) error {
 			tc.Error = &JUnitProblem{Message: "unknown: " + firstMessage(c, "could not be checked"), Type: "unknown", Body: evidenceText(c)}
 			reflected = reflected || in.Results.Valid == checker.Unknown
 		}
-		fmt.Fprintf(&out, "%-8s %s: %s\n", tag, c.Name, countsLine(c))
+		fmt.Fprintf(&out, "%-13s %s: %s\n", tag, c.Name, countsLine(c))
 		cases = append(cases, tc)
 	}
 	if !reflected {
@@ -279,6 +279,9 @@ func evidenceText(c checker.CheckResult) string {
 	for _, e := range c.Evidence {
 		b.WriteString(e.Message)
 		b.WriteByte('\n')
+		if e.Story != nil {
+			fmt.Fprintf(&b, "  why: %s\n", e.Story.Sentence)
+		}
 		for _, ev := range e.Events {
 			fmt.Fprintf(&b, "  %s\n", eventLine(ev))
 		}

@@ -24,8 +24,11 @@ const visualizeTimeout = 20 * time.Second
 type linearizability struct {
 	Key    string
 	Result string // porcupine's verdict on what is shown
-	HTML   string // a whole page, shown in a sandboxed frame
+	HTML   string // a whole page, shown in a frame
 	Note   string // what was left out
+	// Clients name porcupine's clients (which it numbers from 0) as the
+	// campaigners' processes: c1, its act loop c1:a, its reader c1:r.
+	Clients []string
 }
 
 // visualizeRegisters runs porcupine on every register with faults as
@@ -33,9 +36,9 @@ type linearizability struct {
 // first register anomaly, or -1.
 func visualizeRegisters(events []histories.Event, opts checker.Options, focus int64) []linearizability {
 	var annotations []porcupine.Annotation
-	for _, w := range faultWindows(events, seconds(lastTime(events))) {
+	for _, w := range faultWindows(events, 0) {
 		annotations = append(annotations, porcupine.Annotation{Tag: "nemesis", Start: int64(w.Start * 1e9), End: int64(w.End * 1e9),
-			Description: w.Label, BackgroundColor: "#f3d9a4"})
+			Description: w.Title, BackgroundColor: "#f3d9a4"})
 	}
 	byKey := checker.RegisterOperations(events, opts)
 	keys := make([]string, 0, len(byKey))
@@ -53,7 +56,7 @@ func visualizeRegisters(events []histories.Event, opts checker.Options, focus in
 			out = append(out, linearizability{Key: key, Note: fmt.Sprintf("porcupine could not draw it: %v", err)})
 			continue
 		}
-		out = append(out, linearizability{Key: key, Result: string(res), HTML: b.String(), Note: note})
+		out = append(out, linearizability{Key: key, Result: string(res), HTML: b.String(), Note: note, Clients: registerClients(events, key)})
 	}
 	return out
 }
@@ -81,4 +84,21 @@ func lastTime(events []histories.Event) int64 {
 		return 0
 	}
 	return events[len(events)-1].Time
+}
+
+// registerClients names porcupine's clients of register key in the order
+// checker.RegisterOperations numbers them: by first appearance among the
+// key's writes, then its reads, in invocation order.
+func registerClients(events []histories.Event, key string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range []string{histories.FWrite, histories.FRead} {
+		for _, e := range events {
+			if e.Type == histories.Invoke && e.F == f && e.Key == key && !seen[e.Process] {
+				seen[e.Process] = true
+				out = append(out, e.Process)
+			}
+		}
+	}
+	return out
 }

@@ -2,7 +2,6 @@ package reports
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 
@@ -19,10 +18,14 @@ import (
 const maxLatencyPoints = 20000
 
 type timeline struct {
-	End         float64   `json:"end"` // seconds
+	// Start and End bound the history in seconds from the workload's
+	// start (Start is negative: the cluster's setup).
+	Start       float64   `json:"start"`
+	End         float64   `json:"end"`
 	Rows        []row     `json:"rows"`
 	Faults      []window  `json:"faults"`
 	Marks       []mark    `json:"marks"`
+	Acts        []act     `json:"acts"`
 	Latency     []point   `json:"latency"`
 	LatencyNote string    `json:"latencyNote,omitempty"`
 	Throughput  []float64 `json:"throughput"` // completed ok ops per second
@@ -49,14 +52,28 @@ type bar struct {
 type window struct {
 	Start float64 `json:"s"`
 	End   float64 `json:"e"`
+	// Label is kind:rule and the targets, shown at the top; Title all
+	// of it, on hover; Targets the rows it is drawn on.
+	Label   string   `json:"l"`
+	Title   string   `json:"t"`
+	Targets []string `json:"r,omitempty"`
+}
+
+// act is an anomaly's bad act, drawn on its campaigner's row from its
+// leadership check to its effect, numbered like its story.
+type act struct {
+	N     int     `json:"n"`
+	Row   string  `json:"row"`
+	Start float64 `json:"s"`
+	At    float64 `json:"t"`
 	Label string  `json:"l"`
+	Href  string  `json:"h"`
 }
 
 type mark struct {
 	At    float64 `json:"t"`
 	Label string  `json:"l"`
-	Class string  `json:"c"` // "phase" or "anomaly"
-	Href  string  `json:"h,omitempty"`
+	Class string  `json:"c"` // "phase"
 }
 
 type point struct {
@@ -67,25 +84,49 @@ type point struct {
 
 func seconds(ns int64) float64 { return float64(ns) / 1e9 }
 
-// buildTimeline derives the timeline from a history and its results.
-func buildTimeline(events []histories.Event, res checker.Results, opts checker.Options) timeline {
-	var tl timeline
-	if len(events) > 0 {
-		tl.End = seconds(events[len(events)-1].Time)
+// workloadStart is the time every time the report shows counts from:
+// the workload's start (the history's first event without one).
+func workloadStart(events []histories.Event) int64 {
+	for _, e := range events {
+		if e.F == histories.FPhase && e.Value == histories.PhaseStart {
+			return e.Time
+		}
 	}
-	tl.Rows = append(tl.Rows, memberRows(events, tl.End)...)
+	if len(events) > 0 {
+		return events[0].Time
+	}
+	return 0
+}
+
+// buildTimeline derives the timeline from a history and its results.
+func buildTimeline(events []histories.Event, opts checker.Options, anomalies []anomaly) timeline {
+	var tl timeline
+	origin := workloadStart(events)
+	if len(events) > 0 {
+		tl.Start = seconds(events[0].Time - origin)
+		tl.End = seconds(events[len(events)-1].Time - origin)
+	}
+	tl.Rows = append(tl.Rows, memberRows(events, origin)...)
 	believed, recorded := checker.Leadership(events, opts)
-	tl.Rows = append(tl.Rows, storeRow(recorded))
-	tl.Rows = append(tl.Rows, campaignerRows(events, believed, recorded)...)
-	tl.Faults = faultWindows(events, tl.End)
-	tl.Marks = marks(events, res)
-	tl.Latency, tl.LatencyNote = latencies(events)
-	tl.Throughput = throughput(events, tl.End)
+	tl.Rows = append(tl.Rows, storeRow(recorded, origin))
+	tl.Rows = append(tl.Rows, campaignerRows(events, believed, recorded, origin)...)
+	tl.Faults = faultWindows(events, origin)
+	tl.Marks = marks(events, origin)
+	for _, a := range anomalies {
+		if a.Story == nil {
+			continue
+		}
+		tl.Acts = append(tl.Acts, act{N: a.N, Row: a.Story.Process, Start: seconds(a.Story.From - origin), At: seconds(a.Story.At - origin),
+			Label: a.Story.Sentence, Href: a.Href})
+	}
+
+	tl.Latency, tl.LatencyNote = latencies(events, origin)
+	tl.Throughput = throughput(events, origin, tl.End)
 	return tl
 }
 
 // memberRows turn each member's probes into spans of one raft state.
-func memberRows(events []histories.Event, end float64) []row {
+func memberRows(events []histories.Event, origin int64) []row {
 	byMember := map[string]*row{}
 	var names []string
 	last := map[string]*bar{}
@@ -112,7 +153,7 @@ func memberRows(events []histories.Event, end float64) []row {
 			}
 			title = fmt.Sprintf("%s term %d leader %s", class, e.Member.Term, e.Member.Leader)
 		}
-		t := seconds(e.Time)
+		t := seconds(e.Time - origin)
 		if b := last[name]; b != nil {
 			if b.Class == class && b.Title == title {
 				b.End = t
@@ -131,19 +172,19 @@ func memberRows(events []histories.Event, end float64) []row {
 	return out
 }
 
-func storeRow(recorded []checker.Span) row {
+func storeRow(recorded []checker.Span, origin int64) row {
 	r := row{Label: "store leader", Group: "store"}
 	for _, s := range recorded {
-		r.Bars = append(r.Bars, bar{Start: seconds(s.Start), End: seconds(s.End), Class: "reign",
-			Label: fmt.Sprintf("%s @%d", s.Process, s.Token.Seq), Title: fmt.Sprintf("store: %s leads with %s", s.Process, s.Token)})
+		r.Bars = append(r.Bars, bar{Start: seconds(s.Start - origin), End: seconds(s.End - origin), Class: "reign",
+			Label: fmt.Sprintf("%s term %d", s.Process, s.Token.Seq), Title: fmt.Sprintf("store: %s leads term %d (%s)", s.Process, s.Token.Seq, s.Token)})
 	}
 	return r
 }
 
-// campaignerRows draw each campaigner's belief, and in red the parts of
-// it the store's record does not back: believing in a term whose key
-// was not (or no longer) the leader.
-func campaignerRows(events []histories.Event, believed, recorded []checker.Span) []row {
+// campaignerRows draw each campaigner's belief, and in their own colour
+// the parts of it the store's record does not back: believing in a term
+// whose key was not (or no longer) the leader. (Red is for anomalies.)
+func campaignerRows(events []histories.Event, believed, recorded []checker.Span, origin int64) []row {
 	reign := map[histories.Token]checker.Span{}
 	for _, s := range recorded {
 		reign[histories.Token{Key: s.Token.Key, Seq: s.Token.Seq}] = s
@@ -161,9 +202,9 @@ func campaignerRows(events []histories.Event, believed, recorded []checker.Span)
 		if r == nil {
 			continue
 		}
-		start, end := seconds(b.Start), seconds(b.End)
-		r.Bars = append(r.Bars, bar{Start: start, End: end, Class: "belief", Label: fmt.Sprintf("@%d", b.Token.Seq),
-			Title: fmt.Sprintf("%s believes it leads term %s", b.Process, b.Token)})
+		start, end := seconds(b.Start-origin), seconds(b.End-origin)
+		r.Bars = append(r.Bars, bar{Start: start, End: end, Class: "belief", Label: fmt.Sprintf("term %d", b.Token.Seq),
+			Title: fmt.Sprintf("%s believes it leads term %d (%s)", b.Process, b.Token.Seq, b.Token)})
 		s, ok := reign[histories.Token{Key: b.Token.Key, Seq: b.Token.Seq}]
 		if !ok {
 			if len(recorded) > 0 {
@@ -171,10 +212,10 @@ func campaignerRows(events []histories.Event, believed, recorded []checker.Span)
 			}
 			continue
 		}
-		if rs := seconds(s.Start); rs > start {
+		if rs := seconds(s.Start - origin); rs > start {
 			r.Bars = append(r.Bars, bar{Start: start, End: min(rs, end), Class: "unbacked", Title: "believed before the store's record shows it leading"})
 		}
-		if re := seconds(s.End); re < end {
+		if re := seconds(s.End - origin); re < end {
 			r.Bars = append(r.Bars, bar{Start: max(re, start), End: end, Class: "unbacked", Title: "believed after the store's record ended the term"})
 		}
 	}
@@ -186,7 +227,10 @@ func campaignerRows(events []histories.Event, believed, recorded []checker.Span)
 	return out
 }
 
-func faultWindows(events []histories.Event, end float64) []window {
+// faultWindows are the faults from start to stop (or the history's end),
+// in seconds from origin.
+func faultWindows(events []histories.Event, origin int64) []window {
+	end := seconds(lastTime(events) - origin)
 	open := map[int64]*window{}
 	var out []*window
 	for _, e := range events {
@@ -198,12 +242,13 @@ func faultWindows(events []histories.Event, end float64) []window {
 			if open[e.Fault.ID] != nil {
 				continue // a second start records an apply error
 			}
-			w := &window{Start: seconds(e.Time), End: end, Label: faultLabel(*e.Fault)}
+			w := &window{Start: seconds(e.Time - origin), End: end, Label: faultName(*e.Fault) + " " + strings.Join(e.Fault.Targets, ","),
+				Title: faultLabel(*e.Fault), Targets: e.Fault.Targets}
 			open[e.Fault.ID] = w
 			out = append(out, w)
 		case histories.FFaultStop:
 			if w := open[e.Fault.ID]; w != nil {
-				w.End = seconds(e.Time)
+				w.End = seconds(e.Time - origin)
 				delete(open, e.Fault.ID)
 			}
 		}
@@ -215,10 +260,22 @@ func faultWindows(events []histories.Event, end float64) []window {
 	return res
 }
 
+// faultName is kind:rule, the way --nemesis and the stories name it.
+func faultName(f histories.Fault) string {
+	if r := f.Params["rule"]; r != "" {
+		return f.Kind + ":" + r
+	}
+	return f.Kind
+}
+
+// faultLabel says all of a fault: its name, targets and parameters.
 func faultLabel(f histories.Fault) string {
-	s := f.Kind + " " + strings.Join(f.Targets, ",")
+	s := faultName(f) + " " + strings.Join(f.Targets, ",")
 	if from := f.Params["cut-from"]; from != "" {
 		s += " | " + from
+	}
+	if f.Params["aim"] != "" {
+		s += " aimed " + f.Params["aim"]
 	}
 	for _, k := range []string{"direction", "bridge", "percent", "delay", "rate", "offset", "strobe"} {
 		if v := f.Params[k]; v != "" && !(k == "rate" && v == "1") {
@@ -228,25 +285,13 @@ func faultLabel(f histories.Fault) string {
 	return s
 }
 
-// marks are the run's phases and every event an anomaly cites.
-func marks(events []histories.Event, res checker.Results) []mark {
+// marks are the run's phases. (An anomaly is drawn as its act, numbered
+// like its story, not as a line per event it cites.)
+func marks(events []histories.Event, origin int64) []mark {
 	var out []mark
 	for _, e := range events {
 		if e.F == histories.FPhase {
-			out = append(out, mark{At: seconds(e.Time), Label: e.Value, Class: "phase"})
-		}
-	}
-	for _, c := range res.Checks {
-		if c.Verdict != checker.Invalid || c.Informational {
-			continue
-		}
-		for i, ev := range c.Evidence {
-			for _, e := range ev.Events {
-				if e.Time < 0 || e.Time == math.MaxInt64 {
-					continue
-				}
-				out = append(out, mark{At: seconds(e.Time), Label: c.Property + ": " + ev.Message, Class: "anomaly", Href: evidenceID(c, i)})
-			}
+			out = append(out, mark{At: seconds(e.Time - origin), Label: e.Value, Class: "phase"})
 		}
 	}
 	return out
@@ -259,7 +304,7 @@ func evidenceID(c checker.CheckResult, i int) string {
 
 // latencies of every completed register and election operation, as
 // points at their invocation time.
-func latencies(events []histories.Event) ([]point, string) {
+func latencies(events []histories.Event, origin int64) ([]point, string) {
 	inv := map[int64]histories.Event{}
 	var all []point
 	for _, e := range events {
@@ -272,7 +317,7 @@ func latencies(events []histories.Event) ([]point, string) {
 				continue
 			}
 			delete(inv, e.Op)
-			all = append(all, point{At: seconds(i.Time), Latency: float64(e.Time-i.Time) / 1e6, Class: e.F + "-" + string(e.Type)})
+			all = append(all, point{At: seconds(i.Time - origin), Latency: float64(e.Time-i.Time) / 1e6, Class: e.F + "-" + string(e.Type)})
 		}
 	}
 	if len(all) <= maxLatencyPoints {
@@ -305,12 +350,17 @@ func latencies(events []histories.Event) ([]point, string) {
 	return out, fmt.Sprintf("%d of %d operations shown: ok operations sampled evenly, every fail and info kept", len(out), len(all))
 }
 
-// throughput counts ok completions per second of the run.
-func throughput(events []histories.Event, end float64) []float64 {
-	buckets := make([]float64, int(end)+1)
+// throughput counts ok completions per second of the run, from its
+// first event: bucket i is the second from origin-offset+i.
+func throughput(events []histories.Event, origin int64, end float64) []float64 {
+	if len(events) == 0 {
+		return nil
+	}
+	first := events[0].Time
+	buckets := make([]float64, int(end-seconds(first-origin))+1)
 	for _, e := range events {
 		if e.IsCompletion() && e.Type == histories.OK {
-			if i := int(seconds(e.Time)); i < len(buckets) {
+			if i := int(seconds(e.Time - first)); i < len(buckets) {
 				buckets[i]++
 			}
 		}

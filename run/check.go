@@ -371,9 +371,12 @@ func printSummary(w io.Writer, dir histories.RunDir, res checker.Results, events
 		sort.Strings(counts)
 		tag := string(c.Verdict)
 		if c.Informational {
-			tag = "info"
+			tag = reports.Informational
 		}
-		fmt.Fprintf(w, "  %-8s %-40s %s\n", tag, c.Name, strings.Join(counts, " "))
+		fmt.Fprintf(w, "  %-13s %-40s %s\n", tag, c.Name, strings.Join(counts, " "))
+	}
+	if s := firstStory(res); s != "" {
+		fmt.Fprintf(w, "\n  first anomaly: %s\n", s)
 	}
 	note := ""
 	if truncated {
@@ -384,6 +387,17 @@ func printSummary(w io.Writer, dir histories.RunDir, res checker.Results, events
 	}
 	fmt.Fprintf(w, "\n  exercised: %s\n", res.Coverage)
 	fmt.Fprintf(w, "\n%s: %s%s\n%d events; run directory %s\n", strings.ToUpper(string(res.Valid)), res.Summary, note, events, dir)
+}
+
+// firstStory is the first anomaly's story sentence (who, when, under
+// which fault), "" when no check failed the run.
+func firstStory(res checker.Results) string {
+	for _, c := range res.Checks {
+		if c.Verdict == checker.Invalid && !c.Informational && len(c.Evidence) > 0 && c.Evidence[0].Story != nil {
+			return c.Evidence[0].Story.Sentence
+		}
+	}
+	return ""
 }
 
 // nodeLogs lists the run's node logs, relative to the run directory.
