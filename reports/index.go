@@ -35,7 +35,13 @@ type RunSummary struct {
 	Recipe  string
 	Nemesis string
 	Seed    int64
-	Started time.Time
+	Nodes   int
+	TTL     time.Duration
+	// TimeLimit is how long faults were injected; Duration how long the
+	// run took, from its start to its history's last write (0 unknown).
+	TimeLimit time.Duration
+	Duration  time.Duration
+	Started   time.Time
 	// Verdict is valid, invalid or unknown; "unchecked" without results.
 	Verdict string
 	Summary string
@@ -88,6 +94,12 @@ func summarize(dir, rel string) RunSummary {
 		return s
 	}
 	s.DB, s.Version, s.Recipe, s.Seed, s.Started = cfg.DB, cfg.Version, cfg.Recipe, cfg.Seed, cfg.Started
+	s.Nodes, s.TTL, s.TimeLimit = cfg.Nodes, time.Duration(cfg.TTL), time.Duration(cfg.TimeLimit)
+	if st, err := os.Stat(filepath.Join(dir, histories.HistoryFile)); err == nil && !cfg.Started.IsZero() && st.ModTime().After(cfg.Started) {
+		// The history is appended to until the run ends: its last write
+		// is the run's end, without reading it.
+		s.Duration = st.ModTime().Sub(cfg.Started).Round(time.Second)
+	}
 	s.HarnessVersion = cfg.HarnessVersion
 	if s.HarnessVersion == "" {
 		s.HarnessVersion = "not recorded"

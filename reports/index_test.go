@@ -29,8 +29,16 @@ func storeWithRuns(t *testing.T) string {
 			hv = "" // recorded before versions were kept
 		}
 		cfg, _ := json.Marshal(histories.RunConfig{Test: test, DB: "etcd", Version: "v3.6.16", Recipe: strings.TrimSuffix(test, "-pause"),
-			Nemesis: []string{"pause"}, Seed: 7, Started: started, HarnessVersion: hv})
+			Nemesis: []string{"pause"}, Seed: 7, Started: started, HarnessVersion: hv,
+			Nodes: 5, TTL: histories.Duration(3 * time.Second), TimeLimit: histories.Duration(time.Minute)})
 		if err := os.WriteFile(filepath.Join(dir, histories.ConfigFile), cfg, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, histories.HistoryFile), []byte("{}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		end := started.Add(75 * time.Second)
+		if err := os.Chtimes(filepath.Join(dir, histories.HistoryFile), end, end); err != nil {
 			t.Fatal(err)
 		}
 		if stale == nil {
@@ -126,5 +134,31 @@ func TestWriteIndex(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `<td class="harness">not recorded</td>`) || !strings.Contains(string(b), "<th>harness</th>") {
 		t.Errorf("index.html has no harness column, or does not say a version was not recorded")
+	}
+}
+
+// The index lists each run's size, TTL, time limit, duration and
+// harness, and its start with its time zone.
+func TestIndexShowsRunParameters(t *testing.T) {
+	store := storeWithRuns(t)
+	if err := WriteIndex(store); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(store, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`<td class="started" data-sort="1795500000">2026-11-24 06:00:00 UTC</td>`,
+		`<td class="nodes" data-sort="5">5</td>`,
+		`<td class="ttl" data-sort="3">3s</td>`,
+		`<td class="time-limit" data-sort="60">1m0s</td>`,
+		`<td class="duration" data-sort="75">1m15s</td>`,
+		`<td class="harness">v1.0.0 (0123456789ab`,
+		`aria-sort`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("index.html lacks %s", want)
+		}
 	}
 }
