@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc
+.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot
 
 # -buildvcs=auto stamps the git revision (`harness version`, config.json,
 # reports) even where GOFLAGS says -buildvcs=false. In a git worktree,
@@ -66,6 +66,18 @@ unit: xmllint
 golden:
 	UPDATE_GOLDEN=1 $(GO) test -count=1 -run '^TestGolden$$' ./run/
 	@git diff --stat -- testdata/golden
+
+# docs/failed-run.png, the README's picture of a failed run: the golden
+# etcd-unfenced run re-checked offline (`harness check` exits 1: invalid)
+# and its report shot in headless Chromium. No Docker.
+SHOT_DIR := $(or $(TMPDIR),/tmp)/election-harness-screenshot
+screenshot: build browser
+	rm -rf $(SHOT_DIR) && mkdir -p $(SHOT_DIR)
+	cp testdata/golden/etcd-unfenced-p4/config.json testdata/golden/etcd-unfenced-p4/history.jsonl $(SHOT_DIR)/
+	./$(BIN) check $(SHOT_DIR) >/dev/null; test $$? -eq 1
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,900 \
+		--screenshot=$(CURDIR)/docs/failed-run.png file://$(SHOT_DIR)/report.html
+	rm -rf $(SHOT_DIR)
 
 # Speed figures: the checker's events/s and peak heap at 10k, 100k, 1M
 # and 5M events of a realistic history (reads across writes, timed-out

@@ -11,6 +11,8 @@
 // that prove it; unknown is never reported as valid, and a property with
 // nothing to decide is unknown. A history that breaks the event
 // contract, or options that match nothing in it, is an error, not a
-// verdict. It reads only a history: it works offline and does not know
-// which database ran.
+// verdict. Every anomaly of an invalid check carries a Story: who did
+// the bad act, under which term while which term led, when, and the
+// faults in effect on its actors (story.go). It reads only a history:
+// it works offline and does not know which database ran.
 package checker

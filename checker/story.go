@@ -105,15 +105,6 @@ func faultWindows(h *history) []*faultWindow {
 	return out
 }
 
-func (f *faultWindow) hits(node string) bool {
-	for _, t := range f.fault.Targets {
-		if t == node {
-			return true
-		}
-	}
-	return false
-}
-
 func (f *faultWindow) overlaps(from, to int64) bool {
 	return f.start.Time <= to && f.end.Time >= from
 }
