@@ -9,6 +9,7 @@ import (
 
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/db/etcd"
 )
 
 // BenchmarkWarmStart measures a warm start: with the etcd binary and the
@@ -17,7 +18,7 @@ import (
 // (TestMain does that; `make bench` runs it).
 func BenchmarkWarmStart(b *testing.B) {
 	ctx := context.Background()
-	d := db.Etcd{}
+	d := etcd.DB{}
 	prep, err := prepareImageWith(ctx, d, dbSource{version: d.DefaultVersion()}, db.DefaultCacheDir(), harnessBin, io.Discard)
 	if err != nil {
 		b.Fatalf("preparing the image: %v", err)

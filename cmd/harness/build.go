@@ -14,6 +14,7 @@ import (
 
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/db/registry"
 )
 
 func buildCmd() *cobra.Command {
@@ -24,7 +25,7 @@ func buildCmd() *cobra.Command {
 		Short: "Prebuild the database binary and the node image (cached by version)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := lookupDB(dbName)
+			d, err := registry.Lookup(dbName)
 			if err != nil {
 				return setupError("%v", err)
 			}
@@ -42,7 +43,7 @@ func buildCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&dbName, "db", "etcd", "database: etcd or consul")
+	c.Flags().StringVar(&dbName, "db", registry.Default().Name(), "database: "+registry.Or(registry.Names()))
 	src.flags(c.Flags())
 	c.Flags().StringVar(&cacheDir, "cache", db.DefaultCacheDir(), "cache of built database binaries")
 	return c
@@ -94,7 +95,7 @@ func prepareImageWith(ctx context.Context, d db.DB, src dbSource, cacheDir, self
 	if err != nil {
 		return p, err
 	}
-	spec := cluster.ImageSpec{DB: d.Name(), Version: src.version, DBPath: d.BinaryPath(), Harness: self}
+	spec := cluster.ImageSpec{DB: d.Name(), Version: src.version, DBPath: d.ServerPath(), Harness: self}
 	switch {
 	case src.image != "":
 		p.image, err = p.docker.ImageFrom(ctx, spec, src.image)
@@ -108,10 +109,11 @@ func prepareImageWith(ctx context.Context, d db.DB, src dbSource, cacheDir, self
 		}
 		p.dbBinary = src.binary
 	default:
-		p.dbBinary, err = d.Build(ctx, src.version, cacheDir, log)
+		srv, err := d.Server(ctx, src.version, cacheDir, log)
 		if err != nil {
 			return p, fmt.Errorf("building %s %s: %w", d.Name(), src.version, err)
 		}
+		p.dbBinary, spec.DBPath = srv.Binary, srv.PathInImage
 	}
 	spec.DBBinary = p.dbBinary
 	p.image, err = p.docker.BuildImage(ctx, spec)

@@ -12,8 +12,11 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/election-harness/harness/db/registry"
 )
 
 // Exit codes of the CLI contract.
@@ -67,7 +70,7 @@ func main() {
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "harness",
-		Short:         "Fault-injection harness for leader election on etcd and Consul",
+		Short:         "Fault-injection harness for leader election on " + strings.Join(registry.Names(), " and "),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/election-harness/harness/agent"
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/internal/wait"
 	"github.com/election-harness/harness/nemesis"
@@ -77,7 +78,7 @@ writable. Any of these exits 3 at once.
 
 Exit codes:
 ` + exitCodesHelp,
-		Example: `  harness run                                        # etcd, partition,pause,kill, 90 s
+		Example: `  harness run                                        # ` + registry.Default().Name() + `, partition,pause,kill, 90 s
   harness run --nemesis pause:election-leader --seed 7
   harness run --db consul --recipe consul-session --nemesis partition,clock
   harness run --nodes 5 --nemesis partition:majorities-ring --time-limit 120s
@@ -89,13 +90,13 @@ Exit codes:
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.db, "db", "etcd", "database: etcd or consul")
+	fl.StringVar(&f.db, "db", registry.Default().Name(), "database: "+registry.Or(registry.Names()))
 	f.src.flags(fl)
 	fl.IntVar(&f.nodes, "nodes", 3, "database members (3 or 5)")
 	fl.IntVar(&f.campaigners, "campaigners", 5, "competing campaigners")
-	fl.StringVar(&f.recipe, "recipe", "", "election recipe: "+strings.Join(workloads.RecipeNames(), ", ")+", or exec:PATH (your own campaigner) (default etcd-election or consul-lock)")
+	fl.StringVar(&f.recipe, "recipe", "", "election recipe: "+strings.Join(registry.Recipes().Names(), ", ")+", or exec:PATH (your own campaigner) (default "+registry.DefaultRecipes()+")")
 	fl.DurationVar(&f.ttl, "ttl", 0, "session (lease) TTL (default "+perDB(func(d db.Defaults) time.Duration { return d.TTL })+")")
-	fl.StringVar(&f.consistency, "consistency", "", "read consistency for consul: "+strings.Join(workloads.ConsistencyModes, ", ")+" (default default)")
+	fl.StringVar(&f.consistency, "consistency", "", "read consistency, for "+registry.ReadModesHelp()+" (default: the first)")
 	fl.StringVar(&f.nemesis, "nemesis", "partition,pause,kill", "faults: a comma-separated list of "+strings.Join(nemesis.Kinds, ", ")+" (KIND:RULE for one rule of a kind), or none")
 	fl.DurationVar(&f.interval, "nemesis-interval", 0, "mean time between faults (default "+perDB(func(d db.Defaults) time.Duration { return d.NemesisInterval })+")")
 	fl.DurationVar(&f.timeLimit, "time-limit", 0, "how long the workload runs under faults (default "+perDB(func(d db.Defaults) time.Duration { return d.TimeLimit })+")")
@@ -133,7 +134,7 @@ const minFaults = 3
 // the database's defaults for those left out. It starts, builds and
 // writes nothing, and takes no time: a run it refuses exits at once.
 func (f *runFlags) validate() (db.DB, []string, error) {
-	d, err := lookupDB(f.db)
+	d, err := registry.Lookup(f.db)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -159,13 +160,8 @@ func (f *runFlags) validate() (db.DB, []string, error) {
 	if f.interval == 0 {
 		f.interval = def.NemesisInterval
 	}
-	switch {
-	case d.Name() != "consul" && f.consistency != "":
-		return nil, nil, fmt.Errorf("--consistency is Consul's; %s reads are linearizable", d.Name())
-	case d.Name() == "consul" && f.consistency == "":
-		f.consistency = workloads.ConsistencyDefault
-	case d.Name() == "consul" && !slices.Contains(workloads.ConsistencyModes, f.consistency):
-		return nil, nil, fmt.Errorf("--consistency %q: want one of %s", f.consistency, strings.Join(workloads.ConsistencyModes, ", "))
+	if f.consistency, err = registry.ReadMode(d, f.consistency); err != nil {
+		return nil, nil, err
 	}
 	if f.nodes < 1 || f.nodes > 9 {
 		return nil, nil, fmt.Errorf("--nodes %d: want 1 to 9 members (3 or 5 are usual)", f.nodes)
@@ -173,7 +169,7 @@ func (f *runFlags) validate() (db.DB, []string, error) {
 	if f.campaigners < 1 || f.campaigners > 32 {
 		return nil, nil, fmt.Errorf("--campaigners %d: want 1 to 32", f.campaigners)
 	}
-	info, err := workloads.LookupRecipe(f.recipe)
+	info, err := registry.RecipeFor(f.recipe, d.Name())
 	if err != nil {
 		return nil, nil, fmt.Errorf("--recipe: %w", err)
 	}
@@ -181,8 +177,6 @@ func (f *runFlags) validate() (db.DB, []string, error) {
 		if err := checkStatic(info.Exec); err != nil {
 			return nil, nil, fmt.Errorf("--recipe: %w; node images are FROM scratch: build it with CGO_ENABLED=0", err)
 		}
-	} else if info.DB != d.Name() {
-		return nil, nil, fmt.Errorf("--recipe %s elects through %s, not --db %s", f.recipe, info.DB, d.Name())
 	}
 	if f.ttl < def.MinTTL {
 		return nil, nil, fmt.Errorf("--ttl %v: want at least %v for %s", f.ttl, def.MinTTL, d.Name())
@@ -193,7 +187,7 @@ func (f *runFlags) validate() (db.DB, []string, error) {
 	}
 	for _, k := range kinds {
 		kind, _, _ := strings.Cut(k, ":")
-		if slices.Contains(def.Unsupported, kind) {
+		if slices.Contains(db.Unsupported(d), kind) {
 			return nil, nil, fmt.Errorf("--nemesis %s: not supported for %s", kind, d.Name())
 		}
 	}
@@ -266,23 +260,11 @@ func checkStore(store string) error {
 	return nil
 }
 
-// databases are the databases --db names.
-var databases = []db.DB{db.Etcd{}, db.Consul{}}
-
-func lookupDB(name string) (db.DB, error) {
-	for _, d := range databases {
-		if d.Name() == name {
-			return d, nil
-		}
-	}
-	return nil, fmt.Errorf("--db %q: unknown database (want etcd or consul)", name)
-}
-
 // perDB says a default per database, for flag help: "5s for etcd, 10s
 // for consul".
 func perDB(value func(db.Defaults) time.Duration) string {
 	var parts []string
-	for _, d := range databases {
+	for _, d := range registry.All() {
 		parts = append(parts, fmt.Sprintf("%gs for %s", value(d.Defaults()).Seconds(), d.Name()))
 	}
 	return strings.Join(parts, ", ")
@@ -745,12 +727,26 @@ func (m membership) member(name string) (db.Member, error) {
 	return db.Member{}, fmt.Errorf("no member %q", name)
 }
 
+// operator is the database's Membership: validate refuses wipe for a
+// database without one, so this error is a guard.
+func (m membership) operator() (db.Membership, error) {
+	op, ok := m.db.(db.Membership)
+	if !ok {
+		return nil, fmt.Errorf("%s: wipe is not supported: %w", m.db.Name(), errors.ErrUnsupported)
+	}
+	return op, nil
+}
+
 func (m membership) Remove(ctx context.Context, name string) error {
 	mem, err := m.member(name)
 	if err != nil {
 		return err
 	}
-	return m.db.RemoveMember(ctx, m.members, mem)
+	op, err := m.operator()
+	if err != nil {
+		return err
+	}
+	return op.RemoveMember(ctx, m.members, mem)
 }
 
 func (m membership) Rejoin(ctx context.Context, name string) ([]string, error) {
@@ -758,10 +754,14 @@ func (m membership) Rejoin(ctx context.Context, name string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.db.RemoveMember(ctx, m.members, mem); err != nil {
+	op, err := m.operator()
+	if err != nil {
 		return nil, err
 	}
-	return m.db.AddMember(ctx, m.members, mem, m.dataDir)
+	if err := op.RemoveMember(ctx, m.members, mem); err != nil {
+		return nil, err
+	}
+	return op.AddMember(ctx, m.members, mem, m.dataDir)
 }
 
 // clusterSpec names members n1..nN and campaigners c1..cM.
@@ -787,9 +787,7 @@ func (r *runner) clusterSpec() cluster.Spec {
 	// A user's campaigner (exec:PATH) is copied into each campaigner
 	// node and started with the flags the built-in one takes.
 	program := []string{"/harness", "campaigner", "--recipe", r.cfg.Recipe}
-	if r.cfg.Consistency != "" {
-		program = append(program, "--consistency", r.cfg.Consistency)
-	}
+	program = append(program, registry.CampaignerArgs(r.db, db.RunSettings{ReadMode: r.cfg.Consistency})...)
 	var files []cluster.File
 	if path, ok := strings.CutPrefix(r.cfg.Recipe, workloads.ExecPrefix); ok {
 		program = []string{userCampaigner}

@@ -21,8 +21,8 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/reports"
-	"github.com/election-harness/harness/workloads"
 )
 
 // Suite is a suite file: a matrix of runs and what each should find.
@@ -186,7 +186,7 @@ func (s Suite) Entries() ([]Entry, error) {
 
 // cross appends the entries of one matrix to out.
 func (s Suite) cross(out []Entry, m SuiteMatrix) ([]Entry, error) {
-	dbs, versions, nemeses, seeds := orDefault(m.DB, "etcd"), orDefault(m.Version, ""), orDefault(m.Nemesis, "partition,pause,kill"), m.Seeds
+	dbs, versions, nemeses, seeds := orDefault(m.DB, registry.Default().Name()), orDefault(m.Version, ""), orDefault(m.Nemesis, "partition,pause,kill"), m.Seeds
 	modes := orDefault(m.Consistency, "")
 	if len(seeds) == 0 {
 		seeds = SeedRange{1}
@@ -194,12 +194,13 @@ func (s Suite) cross(out []Entry, m SuiteMatrix) ([]Entry, error) {
 	for _, d := range dbs {
 		for _, v := range versions {
 			for _, r := range m.Recipe {
-				info, err := workloads.LookupRecipe(r)
-				if err != nil {
+				info, err := registry.RecipeFor(r, d)
+				var wrong *registry.WrongDBError
+				switch {
+				case errors.As(err, &wrong):
+					return nil, fmt.Errorf("matrix: %w (put each database in its own entry of matrices)", err)
+				case err != nil:
 					return nil, fmt.Errorf("matrix.recipe: %w", err)
-				}
-				if info.Exec == "" && info.DB != d {
-					return nil, fmt.Errorf("matrix: recipe %s elects through %s, not db %s (put each database in its own entry of matrices)", r, info.DB, d)
 				}
 				expect := "valid"
 				if info.Unsafe {
