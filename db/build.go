@@ -35,31 +35,32 @@ func ValidVersion(v string) error {
 	return nil
 }
 
-// wrapperBuild describes a static binary built from a tiny wrapper
-// module that requires the database's published module at a version.
-type wrapperBuild struct {
-	name    string // binary name, e.g. "etcd"
-	module  string // module required at version
-	mainGo  string // the wrapper's main.go
-	version string
-	// extraGoMod is appended to the wrapper's go.mod (exclude lines).
-	extraGoMod string
-	// env is added to every go command's environment.
-	env []string
-	// pin, if set, rewrites the wrapper's go.mod after `go get`, before
+// GoModuleBuild describes a static binary built from a tiny wrapper
+// module that requires the database's published Go module at a version:
+// how the drivers of databases written in Go make their server.
+type GoModuleBuild struct {
+	Name    string // binary name, the database's
+	Module  string // module required at Version
+	MainGo  string // the wrapper's main.go
+	Version string
+	// ExtraGoMod is appended to the wrapper's go.mod (exclude lines).
+	ExtraGoMod string
+	// Env is added to every go command's environment.
+	Env []string
+	// Pin, if set, rewrites the wrapper's go.mod after `go get`, before
 	// `go mod tidy`: for a module whose own go.mod relies on replace
 	// directives that a dependent module does not inherit.
-	pin func(ctx context.Context, src string, goCmd func(args ...string) (string, error)) error
+	Pin func(ctx context.Context, src string, goCmd func(args ...string) (string, error)) error
 }
 
-// build returns the cached binary, building it first if needed. Builds
+// Build returns the cached binary, building it first if needed. Builds
 // of one version are serialized with a lock file, so two runs starting
 // together build once.
-func (b wrapperBuild) build(ctx context.Context, cacheDir string, log io.Writer) (string, error) {
-	if err := ValidVersion(b.version); err != nil {
+func (b GoModuleBuild) Build(ctx context.Context, cacheDir string, log io.Writer) (string, error) {
+	if err := ValidVersion(b.Version); err != nil {
 		return "", err
 	}
-	bin := filepath.Join(cacheDir, "bin", b.name+"-"+b.version)
+	bin := filepath.Join(cacheDir, "bin", b.Name+"-"+b.Version)
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
@@ -79,28 +80,28 @@ func (b wrapperBuild) build(ctx context.Context, cacheDir string, log io.Writer)
 		return bin, nil // another run built it while we waited
 	}
 
-	src := filepath.Join(cacheDir, "src", b.name+"-"+b.version)
+	src := filepath.Join(cacheDir, "src", b.Name+"-"+b.Version)
 	if err := os.RemoveAll(src); err != nil {
 		return "", fmt.Errorf("clearing build dir: %w", err)
 	}
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		return "", fmt.Errorf("creating build dir: %w", err)
 	}
-	goMod := fmt.Sprintf("module %swrap\n\ngo 1.24\n%s", b.name, b.extraGoMod)
+	goMod := fmt.Sprintf("module %swrap\n\ngo 1.24\n%s", b.Name, b.ExtraGoMod)
 	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte(goMod), 0o644); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(b.mainGo), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(b.MainGo), 0o644); err != nil {
 		return "", err
 	}
-	fmt.Fprintf(log, "building %s %s from %s (cached in %s; this takes minutes the first time)\n", b.name, b.version, b.module, cacheDir)
-	goCmd := func(args ...string) (string, error) { return runGo(ctx, src, b.env, args) }
-	if _, err := goCmd("get", b.module+"@"+b.version); err != nil {
-		return "", fmt.Errorf("%w\n(is %s published at %s? the Go module proxy must serve it)", err, b.module, b.version)
+	fmt.Fprintf(log, "building %s %s from %s (cached in %s; this takes minutes the first time)\n", b.Name, b.Version, b.Module, cacheDir)
+	goCmd := func(args ...string) (string, error) { return runGo(ctx, src, b.Env, args) }
+	if _, err := goCmd("get", b.Module+"@"+b.Version); err != nil {
+		return "", fmt.Errorf("%w\n(is %s published at %s? the Go module proxy must serve it)", err, b.Module, b.Version)
 	}
-	if b.pin != nil {
-		if err := b.pin(ctx, src, goCmd); err != nil {
-			return "", fmt.Errorf("pinning %s's own dependency versions: %w", b.module, err)
+	if b.Pin != nil {
+		if err := b.Pin(ctx, src, goCmd); err != nil {
+			return "", fmt.Errorf("pinning %s's own dependency versions: %w", b.Module, err)
 		}
 	}
 	tmp := bin + ".tmp"

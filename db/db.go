@@ -15,9 +15,13 @@ type Member struct {
 	IP   netip.Addr
 }
 
-// DB is everything the harness needs to know about one database.
+// DB is everything the harness needs to know about one database: a
+// driver. Each driver lives in a package of its own under db/ and is
+// listed once, in db/registry. What only some databases can do is an
+// optional capability below (Membership, ReadModes, CampaignerOptions):
+// a driver that lacks one does not support what needs it (Unsupported).
 type DB interface {
-	// Name is the --db value: "etcd" or "consul".
+	// Name is the --db value.
 	Name() string
 	// DefaultVersion is the pinned version used when --version is empty.
 	DefaultVersion() string
@@ -30,12 +34,13 @@ type DB interface {
 	// to end the lease of a holder gone silent and let another take
 	// the lock: how long the nemesis stops a leader.
 	LeaseExpiry(ttl time.Duration) time.Duration
-	// Build returns the path of a static binary of version, building it
-	// from the published Go modules into cacheDir if it is not cached.
-	// Progress goes to log.
-	Build(ctx context.Context, version, cacheDir string, log io.Writer) (string, error)
-	// BinaryPath is where the binary lives inside a node image.
-	BinaryPath() string
+	// Server makes the server of version (or takes it from cacheDir)
+	// and says how it gets into a node image. Progress goes to log.
+	Server(ctx context.Context, version, cacheDir string, log io.Writer) (ServerImage, error)
+	// ServerPath is where the server's executable lives inside a node
+	// image (MemberCommand's argv[0]): where a --binary is put, and
+	// where an --image's own is copied to.
+	ServerPath() string
 	// MemberCommand is the argv that starts member m of the cluster all,
 	// with its data under dataDir.
 	MemberCommand(m Member, all []Member, dataDir string) []string
@@ -48,12 +53,73 @@ type DB interface {
 	NewProbe(m Member) (Probe, error)
 	// NewRecord opens the store's own record of every change under prefix.
 	NewRecord(all []Member, prefix string) (StoreRecord, error)
+}
+
+// ServerImage is how a database's server gets into a node image. Today
+// every driver gives a static executable (node images are FROM scratch);
+// a server that needs a runtime (a JVM) would say so here, with the
+// files or base image it needs, and the image builder would follow.
+type ServerImage struct {
+	// Binary is a static executable on the host.
+	Binary string
+	// PathInImage is where Binary is copied in the node image.
+	PathInImage string
+}
+
+// Membership is a database whose members an operator can remove and add
+// back: member loss and rejoin, which the wipe fault needs.
+type Membership interface {
 	// RemoveMember takes member m, whose data is lost, out of the
-	// cluster; AddMember adds it back as a new, empty member and returns
-	// the argv that starts it so. Member loss and rejoin, as an operator
-	// does them.
+	// cluster; removing a member that is not there is done.
 	RemoveMember(ctx context.Context, all []Member, m Member) error
+	// AddMember adds m back as a new, empty member and returns the argv
+	// that starts it so.
 	AddMember(ctx context.Context, all []Member, m Member, dataDir string) ([]string, error)
+}
+
+// ReadModes is a database whose reads come in modes of different
+// consistency (--consistency): the checker judges reads by the mode.
+type ReadModes interface {
+	// ReadModes lists the modes, the default first.
+	ReadModes() []string
+}
+
+// CampaignerOptions is a database whose built-in recipes take settings
+// of the run. The driver names them here and reads them back in its
+// recipes (workloads.CampaignerConfig.Options); the harness passes them
+// through the campaigner's command line without knowing them.
+type CampaignerOptions interface {
+	CampaignerOptions(s RunSettings) map[string]string
+}
+
+// RunSettings are the settings of a run a driver may pass on to its
+// campaigners.
+type RunSettings struct {
+	// ReadMode is the run's read mode, "" for a database without
+	// ReadModes.
+	ReadMode string
+}
+
+// Capabilities needed by nemesis kinds: a database lacking one does not
+// support the kind. A kind that needs another capability (failpoints, a
+// database's own fault injection) adds its interface above and a row here.
+var kindNeeds = []struct {
+	kind string
+	has  func(DB) bool
+}{
+	{"wipe", func(d DB) bool { _, ok := d.(Membership); return ok }},
+}
+
+// Unsupported lists the nemesis kinds d cannot take, derived from the
+// capabilities it lacks.
+func Unsupported(d DB) []string {
+	var out []string
+	for _, n := range kindNeeds {
+		if !n.has(d) {
+			out = append(out, n.kind)
+		}
+	}
+	return out
 }
 
 // Defaults are a database's run settings where flags leave them out.
@@ -65,8 +131,6 @@ type Defaults struct {
 	// NemesisInterval is the mean time between faults; faults last
 	// half to twice as long.
 	NemesisInterval time.Duration
-	// Unsupported lists nemesis kinds this database cannot take.
-	Unsupported []string
 }
 
 // Probe polls one member's own view of raft, with short deadlines, never

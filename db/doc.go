@@ -1,8 +1,17 @@
-// Package db owns per-database knowledge: how to build a member binary
-// for a version from its published Go modules (cached by version), the
-// member flags, client endpoints, how to read a member's raft term and
-// leader, how to read back the store's own record of the keys a run
-// used, and how an operator removes a member and adds it back (member
-// loss and rejoin). One file per database (Consul: also its build and
-// its record, assembled from blocking queries).
+// Package db owns what the harness asks of a database, as interfaces
+// its drivers implement: DB (the server and how it gets into a node
+// image, member argv, client endpoints, readiness, probes of a member's
+// own raft view, the store's own record of a run's keys, defaults) and
+// the optional capabilities Membership (member loss and rejoin, which
+// the wipe fault needs), ReadModes (--consistency) and
+// CampaignerOptions (settings of a run a driver's recipes read). What a
+// database does not support is derived from the capabilities it lacks
+// (Unsupported), never listed. It also holds what drivers share: the
+// cached build of a server from its published Go module
+// (GoModuleBuild) and a record's progress (Progress).
+//
+// Each database is a driver package of its own under db/ (db/etcd,
+// db/consul), which also owns its built-in recipes; db/registry lists
+// them. No other package names a database (db/registry's isolation
+// test checks). docs/adding-a-database.md walks through adding one.
 package db

@@ -7,17 +7,20 @@ import (
 	"time"
 )
 
-// progress is how far a store record has got: the revision (etcd) or
-// index (Consul) up to which every change has been emitted.
-type progress struct {
+// Progress is how far a store record has got: the revision or index up
+// to which every change has been emitted. Records embed it to implement
+// StoreRecord.Sync.
+type Progress struct {
 	mu      sync.Mutex
 	seen    int64
 	changed chan struct{} // closed and replaced when seen grows
 }
 
-func newProgress() *progress { return &progress{changed: make(chan struct{})} }
+// NewProgress is a record's progress before any change.
+func NewProgress() *Progress { return &Progress{changed: make(chan struct{})} }
 
-func (p *progress) advance(rev int64) {
+// Advance records that every change up to rev has been emitted.
+func (p *Progress) Advance(rev int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if rev > p.seen {
@@ -27,9 +30,17 @@ func (p *progress) advance(rev int64) {
 	}
 }
 
-// waitFor returns once seen reaches target, calling poke (if set) every
-// time it looks and finds it short.
-func (p *progress) waitFor(ctx context.Context, target int64, poke func()) error {
+// Seen is the revision or index up to which every change has been
+// emitted.
+func (p *Progress) Seen() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.seen
+}
+
+// WaitFor returns once the record reaches target, calling poke (if set)
+// every time it looks and finds it short.
+func (p *Progress) WaitFor(ctx context.Context, target int64, poke func()) error {
 	for {
 		p.mu.Lock()
 		seen, changed := p.seen, p.changed

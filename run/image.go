@@ -32,7 +32,7 @@ func PrepareImage(ctx context.Context, b cluster.Backend, d db.DB, src Source, c
 	if src.Binary != "" && src.Image != "" {
 		return Image{}, fmt.Errorf("--binary and --image: give one (an image holds its own binary)")
 	}
-	spec := cluster.ImageSpec{DB: d.Name(), Version: src.Version, DBPath: d.BinaryPath(), Harness: harness}
+	spec := cluster.ImageSpec{DB: d.Name(), Version: src.Version, DBPath: d.ServerPath(), Harness: harness}
 	switch {
 	case src.Image != "":
 		image, err := b.ImageFrom(ctx, spec, src.Image)
@@ -46,11 +46,11 @@ func PrepareImage(ctx context.Context, b cluster.Backend, d db.DB, src Source, c
 		}
 		spec.DBBinary = src.Binary
 	default:
-		bin, err := d.Build(ctx, src.Version, cacheDir, log)
+		srv, err := d.Server(ctx, src.Version, cacheDir, log)
 		if err != nil {
 			return Image{}, fmt.Errorf("building %s %s: %w", d.Name(), src.Version, err)
 		}
-		spec.DBBinary = bin
+		spec.DBBinary, spec.DBPath = srv.Binary, srv.PathInImage
 	}
 	image, err := b.BuildImage(ctx, spec)
 	if err != nil {

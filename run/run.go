@@ -15,6 +15,7 @@ import (
 
 	"github.com/election-harness/harness/checker"
 	"github.com/election-harness/harness/cluster"
+	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/reports"
 	"github.com/election-harness/harness/workloads"
@@ -94,7 +95,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (res Result, err error) 
 	if err != nil {
 		return res, &SetupError{err}
 	}
-	d, _ := LookupDB(cfg.DB)
+	d, _ := registry.Lookup(cfg.DB)
 	if err := CheckStore(cfg.Store); err != nil {
 		return res, &SetupError{err}
 	}

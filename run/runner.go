@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"github.com/election-harness/harness/checker"
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/nemesis"
 	"github.com/election-harness/harness/workloads"
@@ -167,12 +169,26 @@ func (m Membership) member(name string) (db.Member, error) {
 	return db.Member{}, fmt.Errorf("no member %q", name)
 }
 
+// operator is the database's Membership: Validate refuses wipe for a
+// database without one, so this error is a guard.
+func (m Membership) operator() (db.Membership, error) {
+	op, ok := m.DB.(db.Membership)
+	if !ok {
+		return nil, fmt.Errorf("%s: wipe is not supported: %w", m.DB.Name(), errors.ErrUnsupported)
+	}
+	return op, nil
+}
+
 func (m Membership) Remove(ctx context.Context, name string) error {
 	mem, err := m.member(name)
 	if err != nil {
 		return err
 	}
-	return m.DB.RemoveMember(ctx, m.Members, mem)
+	op, err := m.operator()
+	if err != nil {
+		return err
+	}
+	return op.RemoveMember(ctx, m.Members, mem)
 }
 
 func (m Membership) Rejoin(ctx context.Context, name string) ([]string, error) {
@@ -180,10 +196,14 @@ func (m Membership) Rejoin(ctx context.Context, name string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.DB.RemoveMember(ctx, m.Members, mem); err != nil {
+	op, err := m.operator()
+	if err != nil {
 		return nil, err
 	}
-	return m.DB.AddMember(ctx, m.Members, mem, m.DataDir)
+	if err := op.RemoveMember(ctx, m.Members, mem); err != nil {
+		return nil, err
+	}
+	return op.AddMember(ctx, m.Members, mem, m.DataDir)
 }
 
 // clusterSpec names members n1..nN and campaigners c1..cM.
@@ -212,7 +232,7 @@ func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
 	}
 	// A user's campaigner (exec:PATH) is copied into each campaigner
 	// node and started with the flags the built-in one takes.
-	program := append([]string{"/harness", "campaigner", "--recipe", cfg.Recipe}, campaignerArgs(cfg)...)
+	program := append([]string{"/harness", "campaigner", "--recipe", cfg.Recipe}, registry.CampaignerArgs(d, db.RunSettings{ReadMode: cfg.Consistency})...)
 	var files []cluster.File
 	if path, ok := strings.CutPrefix(cfg.Recipe, workloads.ExecPrefix); ok {
 		program = []string{userCampaigner}

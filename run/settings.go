@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/nemesis"
 	"github.com/election-harness/harness/workloads"
 )
@@ -22,22 +23,22 @@ const DefaultNemesis = "partition,pause,kill"
 // NewConfig is a run's settings before any are given: what `harness
 // run` with no flags does.
 func NewConfig() Config {
-	return Config{DB: "etcd", Nodes: 3, Campaigners: 5, Nemesis: strings.Split(DefaultNemesis, ","), Seed: 1, Store: "store", CacheDir: db.DefaultCacheDir()}
+	return Config{DB: registry.Default().Name(), Nodes: 3, Campaigners: 5, Nemesis: strings.Split(DefaultNemesis, ","), Seed: 1, Store: "store", CacheDir: db.DefaultCacheDir()}
 }
 
 // Flags binds every run setting to a flag of fl, with c's values as the
 // defaults. Args is derived from the same flags, so a setting has one
 // name everywhere.
 func (c *Config) Flags(fl *pflag.FlagSet) {
-	fl.StringVar(&c.DB, "db", c.DB, "database: "+strings.Join(dbNames(), " or "))
+	fl.StringVar(&c.DB, "db", c.DB, "database: "+registry.Or(registry.Names()))
 	fl.StringVar(&c.Version, "version", c.Version, "database version to build (default: the pinned version of --db)")
 	fl.StringVar(&c.Binary, "binary", c.Binary, "use this static database binary instead of building one")
 	fl.StringVar(&c.FromImage, "image", c.FromImage, "use this image, already on the Docker daemon, which holds the database binary (the agent is copied in)")
 	fl.IntVar(&c.Nodes, "nodes", c.Nodes, "database members (3 or 5)")
 	fl.IntVar(&c.Campaigners, "campaigners", c.Campaigners, "competing campaigners")
-	fl.StringVar(&c.Recipe, "recipe", c.Recipe, "election recipe: "+strings.Join(workloads.RecipeNames(), ", ")+", or exec:PATH (your own campaigner) (default: the database's)")
+	fl.StringVar(&c.Recipe, "recipe", c.Recipe, "election recipe: "+strings.Join(registry.Recipes().Names(), ", ")+", or exec:PATH (your own campaigner) (default "+registry.DefaultRecipes()+")")
 	fl.DurationVar((*time.Duration)(&c.TTL), "ttl", time.Duration(c.TTL), "session (lease) TTL (default "+perDB(func(d db.Defaults) time.Duration { return d.TTL })+")")
-	fl.StringVar(&c.Consistency, "consistency", c.Consistency, "read consistency, for a database with several modes: "+readModesHelp())
+	fl.StringVar(&c.Consistency, "consistency", c.Consistency, "read consistency, for "+registry.ReadModesHelp()+" (default: the first)")
 	fl.Var(nemesisValue{&c.Nemesis}, "nemesis", "faults: a comma-separated list of "+strings.Join(nemesis.Kinds, ", ")+" (KIND:RULE for one rule of a kind), or none")
 	fl.DurationVar((*time.Duration)(&c.NemesisInterval), "nemesis-interval", time.Duration(c.NemesisInterval), "mean time between faults (default "+perDB(func(d db.Defaults) time.Duration { return d.NemesisInterval })+")")
 	fl.DurationVar((*time.Duration)(&c.TimeLimit), "time-limit", time.Duration(c.TimeLimit), "how long the workload runs under faults (default "+perDB(func(d db.Defaults) time.Duration { return d.TimeLimit })+")")
@@ -119,7 +120,7 @@ var DurationSettings = []string{"ttl", "time-limit", "nemesis-interval"}
 // CheckGiven refuses a duration given explicitly (given says which
 // flags were) that is not positive: left out, it takes the default.
 func (c Config) CheckGiven(given func(flag string) bool) error {
-	d, err := LookupDB(c.DB)
+	d, err := registry.Lookup(c.DB)
 	if err != nil {
 		return err
 	}
@@ -147,7 +148,7 @@ const MinFaults = 3
 // what is worth saying once at the start (the rules of a kind dealt at
 // random that degrade with Nodes).
 func (c *Config) Validate() (notes []string, err error) {
-	d, err := LookupDB(c.DB)
+	d, err := registry.Lookup(c.DB)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +178,7 @@ func (c *Config) Validate() (notes []string, err error) {
 		// image has the version it has.
 		c.Version = d.DefaultVersion()
 	}
-	if c.Consistency, err = readMode(d, c.Consistency); err != nil {
+	if c.Consistency, err = registry.ReadMode(d, c.Consistency); err != nil {
 		return nil, err
 	}
 	if c.Nodes < 1 || c.Nodes > 9 {
@@ -202,7 +203,7 @@ func (c *Config) Validate() (notes []string, err error) {
 	c.Nemesis = kinds
 	for _, k := range kinds {
 		kind, _, _ := strings.Cut(k, ":")
-		if slices.Contains(def.Unsupported, kind) {
+		if slices.Contains(db.Unsupported(d), kind) {
 			return nil, fmt.Errorf("--nemesis %s: not supported for %s", kind, d.Name())
 		}
 	}
@@ -224,7 +225,7 @@ func (c *Config) Validate() (notes []string, err error) {
 // checkRecipe checks that recipe can elect through d: a built-in recipe
 // of d's, or the user's own campaigner, a static binary.
 func checkRecipe(d db.DB, recipe string) error {
-	info, err := workloads.LookupRecipe(recipe)
+	info, err := registry.RecipeFor(recipe, d.Name())
 	if err != nil {
 		return err
 	}
@@ -232,16 +233,6 @@ func checkRecipe(d db.DB, recipe string) error {
 		if err := CheckStatic(info.Exec); err != nil {
 			return fmt.Errorf("%w; node images are FROM scratch: build it with CGO_ENABLED=0", err)
 		}
-		return nil
-	}
-	return RecipeElectsThrough(recipe, info.DB, d.Name())
-}
-
-// RecipeElectsThrough refuses a built-in recipe of another database
-// than the run's.
-func RecipeElectsThrough(recipe, recipeDB, runDB string) error {
-	if recipeDB != runDB {
-		return fmt.Errorf("%s elects through %s, not --db %s", recipe, recipeDB, runDB)
 	}
 	return nil
 }
@@ -315,11 +306,11 @@ func (c *Config) absRecipe() error {
 	return nil
 }
 
-// perDB says a default per database, for flag help: "5s for etcd, 10s
-// for consul".
+// perDB says a default per database, for flag help ("5s for A, 10s
+// for B").
 func perDB(value func(db.Defaults) time.Duration) string {
 	var parts []string
-	for _, d := range databases {
+	for _, d := range registry.All() {
 		parts = append(parts, fmt.Sprintf("%gs for %s", value(d.Defaults()).Seconds(), d.Name()))
 	}
 	return strings.Join(parts, ", ")

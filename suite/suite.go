@@ -2,6 +2,7 @@ package suite
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,8 +11,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/run"
-	"github.com/election-harness/harness/workloads"
 )
 
 // Suite is a suite file: a matrix of runs and what each should find.
@@ -175,7 +176,7 @@ func (s Suite) Entries() ([]Entry, error) {
 
 // cross appends the entries of one matrix to out.
 func (s Suite) cross(out []Entry, m SuiteMatrix) ([]Entry, error) {
-	dbs, versions, nemeses, seeds := orDefault(m.DB, "etcd"), orDefault(m.Version, ""), orDefault(m.Nemesis, run.DefaultNemesis), m.Seeds
+	dbs, versions, nemeses, seeds := orDefault(m.DB, registry.Default().Name()), orDefault(m.Version, ""), orDefault(m.Nemesis, run.DefaultNemesis), m.Seeds
 	modes := orDefault(m.Consistency, "")
 	if len(seeds) == 0 {
 		seeds = SeedRange{1}
@@ -183,14 +184,13 @@ func (s Suite) cross(out []Entry, m SuiteMatrix) ([]Entry, error) {
 	for _, d := range dbs {
 		for _, v := range versions {
 			for _, r := range m.Recipe {
-				info, err := workloads.LookupRecipe(r)
-				if err != nil {
+				info, err := registry.RecipeFor(r, d)
+				var wrong *registry.WrongDBError
+				switch {
+				case errors.As(err, &wrong):
+					return nil, fmt.Errorf("matrix: %w (put each database in its own entry of matrices)", err)
+				case err != nil:
 					return nil, fmt.Errorf("matrix.recipe: %w", err)
-				}
-				if info.Exec == "" {
-					if err := run.RecipeElectsThrough(r, info.DB, d); err != nil {
-						return nil, fmt.Errorf("matrix: recipe %w (put each database in its own entry of matrices)", err)
-					}
 				}
 				expect := "valid"
 				if info.Unsafe {

@@ -76,7 +76,7 @@ func TestSuiteRefusesBadFiles(t *testing.T) {
 		"matrix:\n  recipe: [etcd-election]\n  colour: red\n":            "field colour not found",
 		"matrix:\n  recipe: [etcd-election]\n  seeds: many\n":            "seeds: want a count",
 		"matrix:\n  recipe: [etcd-election]\nexpect:\n  x: maybe\n":      "want valid or invalid",
-		"matrix:\n  db: [consul]\n  recipe: [etcd-election]\n":           "recipe etcd-election elects through etcd, not --db consul",
+		"matrix:\n  db: [consul]\n  recipe: [etcd-election]\n":           "recipe etcd-election elects through etcd, not db consul",
 		"matrices:\n  - {recipe: [etcd-election]}\n  - {db: [consul]}\n": "matrices[1].recipe is empty",
 	}
 	cases["matrix:\n  recipe: [raft-magic]\n"] = "unknown recipe"

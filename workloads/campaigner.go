@@ -58,12 +58,12 @@ type CampaignerConfig struct {
 	Recipe    string
 	Endpoints []string
 	TTL       time.Duration
-	// Prefix is the election prefix (etcd) or lock key (Consul).
+	// Prefix is the folder of the election's keys.
 	Prefix string
-	// Consistency is the read consistency mode of Consul recipes.
-	Consistency string
-	// LockDelay is the lock-delay of Consul sessions.
-	LockDelay time.Duration
+	// Options are settings only the recipe's driver knows, by name: it
+	// names them harness-side (db.CampaignerOptions) and reads them
+	// here. Nil for a driver without options.
+	Options map[string]string
 	// Work is how long a leader works between deciding to write and
 	// writing: the window in which a pause or partition makes a leader
 	// act on a leadership it has lost.

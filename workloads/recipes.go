@@ -7,10 +7,14 @@ import (
 	"strings"
 )
 
-// RecipeInfo describes a built-in recipe.
+// RecipeInfo describes a recipe. The built-in ones live with their
+// database's driver (db/...), which lists them; the registry gathers
+// them into one Recipes table.
 type RecipeInfo struct {
 	Name string
-	DB   string // the database it elects through
+	// DB is the database it elects through; the registry fills it in
+	// from the driver that lists the recipe.
+	DB string
 	// Unsafe marks the known-unsafe controls the harness must catch.
 	Unsafe bool
 	// Exec is the host path of a user's campaigner (exec:PATH); it runs
@@ -18,58 +22,19 @@ type RecipeInfo struct {
 	// database.
 	Exec        string
 	Description string
-	open        func(CampaignerConfig) (Recipe, error)
+	// Open starts the recipe inside a campaigner node.
+	Open func(CampaignerConfig) (Recipe, error)
 }
 
-var builtins = map[string]RecipeInfo{
-	"etcd-election": {
-		Name: "etcd-election", DB: "etcd",
-		Description: "concurrency.Election; writes fenced by Txn If(CreateRevision(key) == rev)",
-		open:        func(c CampaignerConfig) (Recipe, error) { return newEtcdElection(c, fenced) },
-	},
-	"etcd-unfenced": {
-		Name: "etcd-unfenced", DB: "etcd", Unsafe: true,
-		Description: "concurrency.Election; the leader writes with a plain Put (unsafe control)",
-		open:        func(c CampaignerConfig) (Recipe, error) { return newEtcdElection(c, unfenced) },
-	},
-	"etcd-cached": {
-		Name: "etcd-cached", DB: "etcd", Unsafe: true,
-		Description: "concurrency.Election; leadership cached when won and never re-checked (ignores session loss), plain Put (unsafe control)",
-		open:        func(c CampaignerConfig) (Recipe, error) { return newEtcdElection(c, cached) },
-	},
-	"etcd-check-then-act": {
-		Name: "etcd-check-then-act", DB: "etcd", Unsafe: true,
-		Description: "concurrency.Election; before each write, read who leads and act if it is me, plain Put (unsafe control)",
-		open:        func(c CampaignerConfig) (Recipe, error) { return newEtcdElection(c, checkThenAct) },
-	},
-	"etcd-trust-campaign": {
-		Name: "etcd-trust-campaign", DB: "etcd", Unsafe: true,
-		Description: "etcd-election without reading the key back after Campaign: a campaign that returns after its session expired (etcd #19597) is taken as won; writes fenced (unsafe control)",
-		open:        func(c CampaignerConfig) (Recipe, error) { return newEtcdElection(c, trustCampaign) },
-	},
-	"consul-lock": {
-		Name: "consul-lock", DB: "consul",
-		Description: "api.Lock on a TTL session, lost channel watched; writes fenced by a Txn with KVCheckSession on the lock key",
-		open:        func(c CampaignerConfig) (Recipe, error) { return newConsulElection(c, consulLock) },
-	},
-	"consul-session": {
-		Name: "consul-session", DB: "consul",
-		Description: "hand-written: TTL session renewed every TTL/2, KV acquire, losers poll, the key re-read before acting; writes fenced by KVCheckSession",
-		open:        func(c CampaignerConfig) (Recipe, error) { return newConsulElection(c, consulSession) },
-	},
-	"consul-unfenced": {
-		Name: "consul-unfenced", DB: "consul", Unsafe: true,
-		Description: "api.Lock as consul-lock; the leader writes with a plain KV put (unsafe control)",
-		open:        func(c CampaignerConfig) (Recipe, error) { return newConsulElection(c, consulUnfenced) },
-	},
-}
+// Recipes are the built-in recipes by name.
+type Recipes map[string]RecipeInfo
 
 // ExecPrefix selects a user's campaigner binary: --recipe exec:PATH.
 const ExecPrefix = "exec:"
 
-// LookupRecipe returns a built-in recipe by name, or a user's campaigner
-// for exec:PATH (Exec set to PATH, which must exist).
-func LookupRecipe(name string) (RecipeInfo, error) {
+// Lookup returns a built-in recipe by name, or a user's campaigner for
+// exec:PATH (Exec set to PATH, which must exist).
+func (t Recipes) Lookup(name string) (RecipeInfo, error) {
 	if path, ok := strings.CutPrefix(name, ExecPrefix); ok {
 		if path == "" {
 			return RecipeInfo{}, fmt.Errorf("recipe %q names no program (exec:PATH)", name)
@@ -79,28 +44,50 @@ func LookupRecipe(name string) (RecipeInfo, error) {
 		}
 		return RecipeInfo{Name: name, Exec: path, Description: "a user's campaigner speaking the campaigner protocol"}, nil
 	}
-	r, ok := builtins[name]
+	r, ok := t[name]
 	if !ok {
-		return RecipeInfo{}, fmt.Errorf("unknown recipe %q (built-in: %s)", name, strings.Join(RecipeNames(), ", "))
+		return RecipeInfo{}, fmt.Errorf("unknown recipe %q (built-in: %s)", name, strings.Join(t.Names(), ", "))
 	}
 	return r, nil
 }
 
-// RecipeNames lists the built-in recipes.
-func RecipeNames() []string {
+// Names lists the built-in recipes, sorted.
+func (t Recipes) Names() []string {
 	var names []string
-	for n := range builtins {
+	for n := range t {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	return names
 }
 
-// OpenRecipe starts a built-in recipe inside a campaigner node.
-func OpenRecipe(cfg CampaignerConfig) (Recipe, error) {
-	info, err := LookupRecipe(cfg.Recipe)
+// Open starts the built-in recipe cfg names inside a campaigner node.
+func (t Recipes) Open(cfg CampaignerConfig) (Recipe, error) {
+	info, err := t.Lookup(cfg.Recipe)
 	if err != nil {
 		return nil, err
 	}
-	return info.open(cfg)
+	if info.Open == nil {
+		return nil, fmt.Errorf("recipe %q is not built in", cfg.Recipe)
+	}
+	return info.Open(cfg)
+}
+
+// OptionFlag is the built-in campaigner's flag that carries a driver's
+// option, NAME=VALUE, once per option (CampaignerConfig.Options).
+const OptionFlag = "option"
+
+// OptionArgs is the campaigner command line that passes opts, in a
+// stable order.
+func OptionArgs(opts map[string]string) []string {
+	names := make([]string, 0, len(opts))
+	for n := range opts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var args []string
+	for _, n := range names {
+		args = append(args, "--"+OptionFlag, n+"="+opts[n])
+	}
+	return args
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/db/etcd"
 	"github.com/election-harness/harness/run"
 )
 
@@ -18,7 +19,7 @@ import (
 // (TestMain does that; `make bench` runs it).
 func BenchmarkWarmStart(b *testing.B) {
 	ctx := context.Background()
-	d := db.Etcd{}
+	d := etcd.DB{}
 	docker, err := cluster.NewDocker(ctx, cluster.DockerOptions{})
 	if err != nil {
 		b.Fatalf("connecting to Docker: %v", err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/run"
 )
 
@@ -17,7 +18,7 @@ func buildCmd() *cobra.Command {
 		Short: "Prebuild the database binary and the node image (cached by version)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := run.LookupDB(cfg.DB)
+			d, err := registry.Lookup(cfg.DB)
 			if err != nil {
 				return setupError("%v", err)
 			}

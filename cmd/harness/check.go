@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/run"
 )
@@ -42,7 +43,7 @@ report.html and junit.xml (those of an earlier check are removed first; results.
 is written last, and only with a complete verdict). Exit codes:
 ` + exitCodesHelp
 	c.Example = `  harness check store/latest
-  harness check store/etcd-election-partition+pause+kill/20250101T120000
+  harness check store/` + registry.Default().Defaults().Recipe + `-partition+pause+kill/20250101T120000
   harness check store/latest && echo valid`
 	return c
 }

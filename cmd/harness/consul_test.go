@@ -76,8 +76,8 @@ func TestConsulRefusesWhatItCannotDo(t *testing.T) {
 		{[]string{"--db", "consul", "--nemesis", "wipe"}, "--nemesis wipe: not supported for consul"},
 		{[]string{"--db", "consul", "--ttl", "5s"}, "--ttl 5s: want at least 10s for consul"},
 		{[]string{"--db", "consul", "--consistency", "strong"}, `--consistency "strong": want one of default, consistent, stale`},
-		{[]string{"--db", "etcd", "--consistency", "stale"}, "--consistency is Consul's"},
-		{[]string{"--db", "consul", "--recipe", "etcd-election"}, "elects through etcd, not --db consul"},
+		{[]string{"--db", "etcd", "--consistency", "stale"}, "--consistency is consul's"},
+		{[]string{"--db", "consul", "--recipe", "etcd-election"}, "elects through etcd, not db consul"},
 	} {
 		r := harness(t, append([]string{"run", "--store", t.TempDir()}, tc.args...)...)
 		if r.code != exitSetup || !strings.Contains(r.stderr, tc.want) {

@@ -9,8 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/nemesis"
-	"github.com/election-harness/harness/run"
 )
 
 func faultsCmd() *cobra.Command {
@@ -38,8 +39,8 @@ func writeFaults(w io.Writer) {
 	for _, k := range nemesis.KindTable {
 		line := fmt.Sprintf("%s: %s", k.Name, k.Does)
 		var not []string
-		for _, d := range run.Databases() {
-			if slices.Contains(d.Defaults().Unsupported, k.Name) {
+		for _, d := range registry.All() {
+			if slices.Contains(db.Unsupported(d), k.Name) {
 				not = append(not, d.Name())
 			}
 		}

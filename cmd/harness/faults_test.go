@@ -16,6 +16,7 @@ import (
 	"github.com/election-harness/harness/agent"
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/db/etcd"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/nemesis"
 	"github.com/election-harness/harness/run"
@@ -35,7 +36,7 @@ type faultCluster struct {
 func startFaultCluster(t *testing.T) *faultCluster {
 	t.Helper()
 	ctx := context.Background()
-	d := db.Etcd{}
+	d := etcd.DB{}
 	docker, err := cluster.NewDocker(ctx, cluster.DockerOptions{})
 	if err != nil {
 		t.Fatalf("connecting to Docker: %v", err)
@@ -112,7 +113,7 @@ func (fc *faultCluster) reaches(t *testing.T, a, b string) bool {
 
 // probeAnswers reports whether member m answers a raft status probe.
 func (fc *faultCluster) probeAnswers(m string) bool {
-	p, _ := db.Etcd{}.NewProbe(db.Member{Name: m, IP: fc.byName[m].IP()})
+	p, _ := etcd.DB{}.NewProbe(db.Member{Name: m, IP: fc.byName[m].IP()})
 	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 	defer cancel()
 	_, err := p.Probe(ctx)
@@ -301,7 +302,7 @@ func TestWipeRejoinsAsANewMember(t *testing.T) {
 	fc := startFaultCluster(t)
 	ctx := context.Background()
 	memberID := func(m string) string {
-		p, _ := db.Etcd{}.NewProbe(db.Member{Name: m, IP: fc.byName[m].IP()})
+		p, _ := etcd.DB{}.NewProbe(db.Member{Name: m, IP: fc.byName[m].IP()})
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		st, err := p.Probe(pctx)
@@ -318,7 +319,7 @@ func TestWipeRejoinsAsANewMember(t *testing.T) {
 			others = append(others, mem)
 		}
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: db.Etcd{}.ClientEndpoints(others), DialTimeout: 2 * time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.DB{}.ClientEndpoints(others), DialTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

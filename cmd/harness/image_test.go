@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/db/etcd"
 	"github.com/election-harness/harness/run"
 )
 
@@ -52,10 +53,11 @@ func userImage(t *testing.T, files map[string]string) string {
 // that is not there, or lacks the binary, is refused with the reason.
 func TestRunFromAnImage(t *testing.T) {
 	needDocker(t)
-	etcdBin, err := db.Etcd{}.Build(context.Background(), db.Etcd{}.DefaultVersion(), db.DefaultCacheDir(), os.Stderr)
+	srv, err := etcd.DB{}.Server(context.Background(), etcd.DB{}.DefaultVersion(), db.DefaultCacheDir(), os.Stderr)
 	if err != nil {
 		t.Fatalf("building etcd: %v", err)
 	}
+	etcdBin := srv.Binary
 	ref := userImage(t, map[string]string{"/usr/local/bin/etcd": etcdBin})
 	store := t.TempDir()
 	r := harness(t, "run", "--image", ref, "--nemesis", "pause", "--time-limit", "35s", "--seed", "1", "--store", store)

@@ -12,10 +12,12 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/election-harness/harness/checker"
+	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/run"
 )
 
@@ -70,7 +72,7 @@ func main() {
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "harness",
-		Short:         "Fault-injection harness for leader election on etcd and Consul",
+		Short:         "Fault-injection harness for leader election on " + strings.Join(registry.Names(), " and "),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

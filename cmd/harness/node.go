@@ -14,7 +14,7 @@ import (
 
 	"github.com/election-harness/harness/agent"
 	"github.com/election-harness/harness/agent/clock"
-	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/workloads"
 )
 
@@ -85,7 +85,7 @@ func campaignerCmd() *cobra.Command {
 			defer stop()
 			cfg.Endpoints = strings.Split(endpoints, ",")
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("campaigner", cfg.Name)
-			r, err := workloads.OpenRecipe(cfg)
+			r, err := registry.Recipes().Open(cfg)
 			if err != nil {
 				return err
 			}
@@ -97,9 +97,8 @@ func campaignerCmd() *cobra.Command {
 	c.Flags().StringVar(&cfg.Recipe, "recipe", "", "built-in recipe")
 	c.Flags().StringVar(&endpoints, "endpoints", "", "comma-separated client URLs")
 	c.Flags().DurationVar(&cfg.TTL, "ttl", 3*time.Second, "session TTL")
-	c.Flags().StringVar(&cfg.Prefix, "prefix", "", "election prefix (etcd) or lock key's folder (Consul)")
-	c.Flags().StringVar(&cfg.Consistency, "consistency", workloads.ConsistencyDefault, "read consistency (Consul): "+strings.Join(workloads.ConsistencyModes, ", "))
-	c.Flags().DurationVar(&cfg.LockDelay, "lock-delay", db.ConsulLockDelay, "lock-delay of sessions (Consul)")
+	c.Flags().StringVar(&cfg.Prefix, "prefix", "", "the folder of the election's keys")
+	c.Flags().StringToStringVar(&cfg.Options, workloads.OptionFlag, nil, "a setting of the recipe's database, NAME=VALUE (repeatable; the driver reads it)")
 	c.Flags().DurationVar(&cfg.Work, "work", workloads.DefaultWork, "how long a leader works before each write")
 	return c
 }

@@ -1,4 +1,4 @@
-package db
+package consul
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/histories"
 )
 
@@ -80,7 +81,7 @@ func TestConsulRecordMerge(t *testing.T) {
 			want: "store-put leader@10/10 s1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &consulRecord{keys: map[string]*keyState{}, progress: newProgress()}
+			r := &consulRecord{keys: map[string]*keyState{}, Progress: db.NewProgress()}
 			var got []histories.Event
 			for _, s := range tc.snaps {
 				var pairs api.KVPairs
@@ -92,8 +93,8 @@ func TestConsulRecordMerge(t *testing.T) {
 			if d := describe(got); d != tc.want {
 				t.Errorf("emitted\n  %s\nwant\n  %s", d, tc.want)
 			}
-			if want := int64(tc.snaps[0].lastIndex); r.seen < want {
-				t.Errorf("progress %d, want at least %d", r.seen, want)
+			if want := int64(tc.snaps[0].lastIndex); r.Seen() < want {
+				t.Errorf("progress %d, want at least %d", r.Seen(), want)
 			}
 		})
 	}

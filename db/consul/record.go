@@ -1,4 +1,4 @@
-package db
+package consul
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/histories"
 )
 
@@ -37,7 +38,7 @@ type consulRecord struct {
 	mu   sync.Mutex
 	keys map[string]*keyState
 	// progress: the largest LastIndex of any query merged.
-	*progress
+	*db.Progress
 }
 
 // keyState is what the record has emitted for one key.
@@ -126,7 +127,7 @@ func (r *consulRecord) merge(pairs api.KVPairs, lastIndex uint64, emit func(hist
 		}
 		st.lockIndex = 0
 	}
-	r.advance(int64(lastIndex))
+	r.Advance(int64(lastIndex))
 }
 
 // mergeLock turns a new state of a lock key into acquisitions and
@@ -180,5 +181,5 @@ func (r *consulRecord) Sync(ctx context.Context) error {
 	if last != nil {
 		return fmt.Errorf("reading the current index: %w", last)
 	}
-	return r.waitFor(ctx, int64(target), nil)
+	return r.WaitFor(ctx, int64(target), nil)
 }

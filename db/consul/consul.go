@@ -1,4 +1,4 @@
-package db
+package consul
 
 import (
 	"context"
@@ -12,36 +12,45 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/histories"
 )
 
-// Consul is a Consul server cluster, built from github.com/hashicorp/consul.
-type Consul struct{}
+// DB is the driver of a Consul server cluster, built from
+// github.com/hashicorp/consul. It has read modes and campaigner options;
+// it has no Membership (wiping a server's data is not supported yet).
+type DB struct{}
+
+// The capabilities Consul has.
+var (
+	_ db.DB                = DB{}
+	_ db.ReadModes         = DB{}
+	_ db.CampaignerOptions = DB{}
+)
 
 const (
 	consulHTTPPort = 8500
 	consulRaftPort = 8300
-	// ConsulLockDelay is the lock-delay of every session the recipes
+	// LockDelay is the lock-delay of every session the recipes
 	// create: after a session is invalidated, its lock cannot be taken
 	// for this long (Consul's default, 15s, would hide most failovers of
 	// a short run; 0 would remove Consul's own guard against a stale
 	// holder).
-	ConsulLockDelay = 5 * time.Second
+	LockDelay = 5 * time.Second
 )
 
-func (Consul) Name() string           { return "consul" }
-func (Consul) DefaultVersion() string { return "v1.20.6" }
-func (Consul) BinaryPath() string     { return "/consul" }
+func (DB) Name() string           { return "consul" }
+func (DB) DefaultVersion() string { return "v1.20.6" }
+func (DB) ServerPath() string     { return "/consul" }
 
 // Defaults: Consul's minimum session TTL is 10s, and a session outlives
 // its TTL by up to as much again (the servers wait 2×TTL), then the
 // lock-delay holds the lock free: a failover takes 20-30s. Stops of the
 // election leader last that long (LeaseExpiry); other faults come every
 // 10s or so, and a run lasts long enough for several failovers.
-func (Consul) Defaults() Defaults {
-	return Defaults{Recipe: "consul-lock", TTL: 10 * time.Second, MinTTL: 10 * time.Second, TimeLimit: 240 * time.Second,
-		NemesisInterval: 10 * time.Second,
-		Unsupported:     []string{"wipe"}}
+func (DB) Defaults() db.Defaults {
+	return db.Defaults{Recipe: "consul-lock", TTL: 10 * time.Second, MinTTL: 10 * time.Second, TimeLimit: 240 * time.Second,
+		NemesisInterval: 10 * time.Second}
 }
 
 // LivenessBound: a dead holder's session lasts up to 2×TTL after its
@@ -50,25 +59,30 @@ func (Consul) Defaults() Defaults {
 // LeaseExpiry: Consul invalidates a session up to twice its TTL after
 // its last renewal, holds the lock for the lock-delay, and api.Lock's
 // waiters retry every 5 s.
-func (Consul) LeaseExpiry(ttl time.Duration) time.Duration {
-	return 2*ttl + ConsulLockDelay + 5*time.Second
+func (DB) LeaseExpiry(ttl time.Duration) time.Duration {
+	return 2*ttl + LockDelay + 5*time.Second
 }
 
-func (Consul) LivenessBound(ttl time.Duration) time.Duration {
-	return 2*ttl + ConsulLockDelay + ttl + 10*time.Second
+func (DB) LivenessBound(ttl time.Duration) time.Duration {
+	return 2*ttl + LockDelay + ttl + 10*time.Second
 }
 
-func (Consul) Build(ctx context.Context, version, cacheDir string, log io.Writer) (string, error) {
-	return consulBuild(version).build(ctx, cacheDir, log)
+// Server builds Consul's own CLI from its module: a static binary.
+func (d DB) Server(ctx context.Context, version, cacheDir string, log io.Writer) (db.ServerImage, error) {
+	bin, err := consulBuild(version).Build(ctx, cacheDir, log)
+	if err != nil {
+		return db.ServerImage{}, err
+	}
+	return db.ServerImage{Binary: bin, PathInImage: d.ServerPath()}, nil
 }
 
-func consulAddr(m Member) string { return fmt.Sprintf("%s:%d", m.IP, consulHTTPPort) }
+func consulAddr(m db.Member) string { return fmt.Sprintf("%s:%d", m.IP, consulHTTPPort) }
 
 // MemberCommand starts a server that expects all to bootstrap, joins
 // the others over gossip (TCP and UDP 8301) and serves HTTP on its own
 // address. raft_multiplier 1 is the production timing HashiCorp
 // recommends; DNS, the WAN pool and update checks are off.
-func (Consul) MemberCommand(m Member, all []Member, dataDir string) []string {
+func (DB) MemberCommand(m db.Member, all []db.Member, dataDir string) []string {
 	args := []string{"/consul", "agent", "-server",
 		"-node", m.Name,
 		"-bootstrap-expect", strconv.Itoa(len(all)),
@@ -93,7 +107,7 @@ func (Consul) MemberCommand(m Member, all []Member, dataDir string) []string {
 }
 
 // ClientEndpoints are the servers' HTTP addresses (host:port).
-func (Consul) ClientEndpoints(all []Member) []string {
+func (DB) ClientEndpoints(all []db.Member) []string {
 	var eps []string
 	for _, m := range all {
 		eps = append(eps, consulAddr(m))
@@ -101,9 +115,9 @@ func (Consul) ClientEndpoints(all []Member) []string {
 	return eps
 }
 
-// ConsulClient is a client of one server's HTTP API with a request
+// client is a client of one server's HTTP API with a request
 // timeout longer than the blocking queries it makes.
-func ConsulClient(addr string, timeout time.Duration) (*api.Client, error) {
+func client(addr string, timeout time.Duration) (*api.Client, error) {
 	cfg := api.DefaultNonPooledConfig()
 	cfg.Address = addr
 	cfg.HttpClient = &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -116,12 +130,12 @@ func ConsulClient(addr string, timeout time.Duration) (*api.Client, error) {
 
 // WaitReady waits for a leader and a consistent read through every
 // server.
-func (c Consul) WaitReady(ctx context.Context, all []Member) error {
+func (c DB) WaitReady(ctx context.Context, all []db.Member) error {
 	var last error
 	for {
 		last = nil
 		for _, m := range all {
-			cli, err := ConsulClient(consulAddr(m), 2*time.Second)
+			cli, err := client(consulAddr(m), 2*time.Second)
 			if err == nil {
 				_, _, err = cli.KV().Get("eh/ready", (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
 			}
@@ -144,8 +158,8 @@ func (c Consul) WaitReady(ctx context.Context, all []Member) error {
 // NewProbe reads the server's own raft state and term from
 // /v1/agent/self and the leader it knows from /v1/status/leader, both
 // answered by that server without forwarding.
-func (Consul) NewProbe(m Member) (Probe, error) {
-	cli, err := ConsulClient(consulAddr(m), 2*time.Second)
+func (DB) NewProbe(m db.Member) (db.Probe, error) {
+	cli, err := client(consulAddr(m), 2*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -196,23 +210,13 @@ func (p *consulProbe) Probe(ctx context.Context) (histories.MemberStatus, error)
 
 func (p *consulProbe) Close() error { return nil }
 
-// RemoveMember and AddMember: wiping a Consul server's data is not
-// supported yet.
-func (Consul) RemoveMember(ctx context.Context, all []Member, m Member) error {
-	return fmt.Errorf("consul: wipe is not supported: %w", errors.ErrUnsupported)
-}
-
-func (Consul) AddMember(ctx context.Context, all []Member, m Member, dataDir string) ([]string, error) {
-	return nil, fmt.Errorf("consul: wipe is not supported: %w", errors.ErrUnsupported)
-}
-
 // NewRecord follows the keys under prefix with blocking queries against
 // every server (stale reads, so a server cut off from the leader still
 // reports what it applies); see consulRecord.
-func (Consul) NewRecord(all []Member, prefix string) (StoreRecord, error) {
-	r := &consulRecord{prefix: strings.TrimPrefix(prefix, "/"), keys: map[string]*keyState{}, progress: newProgress()}
+func (DB) NewRecord(all []db.Member, prefix string) (db.StoreRecord, error) {
+	r := &consulRecord{prefix: strings.TrimPrefix(prefix, "/"), keys: map[string]*keyState{}, Progress: db.NewProgress()}
 	for _, m := range all {
-		cli, err := ConsulClient(consulAddr(m), consulRecordWait+5*time.Second)
+		cli, err := client(consulAddr(m), consulRecordWait+5*time.Second)
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package db
+package etcd
 
 import (
 	"context"
@@ -8,34 +8,40 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/internal/wait"
 )
 
-// Etcd is etcd v3.5 and later, built from go.etcd.io/etcd/server/v3.
-type Etcd struct{}
+// DB is the driver of etcd v3.5 and later, built from
+// go.etcd.io/etcd/server/v3.
+type DB struct{}
+
+// The capabilities etcd has.
+var (
+	_ db.DB         = DB{}
+	_ db.Membership = DB{}
+)
 
 const (
 	etcdClientPort = 2379
 	etcdPeerPort   = 2380
 )
 
-func (Etcd) Name() string           { return "etcd" }
-func (Etcd) DefaultVersion() string { return "v3.6.16" }
-func (Etcd) BinaryPath() string     { return "/etcd" }
+func (DB) Name() string           { return "etcd" }
+func (DB) DefaultVersion() string { return "v3.6.16" }
+func (DB) ServerPath() string     { return "/etcd" }
 
-func (Etcd) Defaults() Defaults {
-	return Defaults{Recipe: "etcd-election", TTL: 3 * time.Second, MinTTL: time.Second, TimeLimit: 90 * time.Second, NemesisInterval: 5 * time.Second}
+func (DB) Defaults() db.Defaults {
+	return db.Defaults{Recipe: "etcd-election", TTL: 3 * time.Second, MinTTL: time.Second, TimeLimit: 90 * time.Second, NemesisInterval: 5 * time.Second}
 }
 
 // LivenessBound: a new leader needs the old session to expire (TTL), a
@@ -43,9 +49,9 @@ func (Etcd) Defaults() Defaults {
 // and a campaign round trip; twice the TTL plus ten seconds covers all.
 // LeaseExpiry: the leader's lessor revokes an expired lease within its
 // 500 ms check; waiters are watching the key.
-func (Etcd) LeaseExpiry(ttl time.Duration) time.Duration { return ttl + time.Second }
+func (DB) LeaseExpiry(ttl time.Duration) time.Duration { return ttl + time.Second }
 
-func (Etcd) LivenessBound(ttl time.Duration) time.Duration { return 2*ttl + 10*time.Second }
+func (DB) LivenessBound(ttl time.Duration) time.Duration { return 2*ttl + 10*time.Second }
 
 const etcdMain = `package main
 
@@ -58,17 +64,22 @@ import (
 func main() { etcdmain.Main(os.Args) }
 `
 
-// Build builds etcd with a wrapper module calling etcdmain.Main.
-func (Etcd) Build(ctx context.Context, version, cacheDir string, log io.Writer) (string, error) {
-	return wrapperBuild{name: "etcd", module: "go.etcd.io/etcd/server/v3", mainGo: etcdMain, version: version}.build(ctx, cacheDir, log)
+// Server builds etcd with a wrapper module calling etcdmain.Main: a
+// static binary.
+func (d DB) Server(ctx context.Context, version, cacheDir string, log io.Writer) (db.ServerImage, error) {
+	bin, err := db.GoModuleBuild{Name: "etcd", Module: "go.etcd.io/etcd/server/v3", MainGo: etcdMain, Version: version}.Build(ctx, cacheDir, log)
+	if err != nil {
+		return db.ServerImage{}, err
+	}
+	return db.ServerImage{Binary: bin, PathInImage: d.ServerPath()}, nil
 }
 
-func peerURL(m Member) string   { return fmt.Sprintf("http://%s:%d", m.IP, etcdPeerPort) }
-func clientURL(m Member) string { return fmt.Sprintf("http://%s:%d", m.IP, etcdClientPort) }
+func peerURL(m db.Member) string   { return fmt.Sprintf("http://%s:%d", m.IP, etcdPeerPort) }
+func clientURL(m db.Member) string { return fmt.Sprintf("http://%s:%d", m.IP, etcdClientPort) }
 
 // MemberCommand uses etcd's default timing (100 ms heartbeats, 1 s
 // election timeout): the timing users run in production.
-func (Etcd) MemberCommand(m Member, all []Member, dataDir string) []string {
+func (DB) MemberCommand(m db.Member, all []db.Member, dataDir string) []string {
 	var initial []string
 	for _, o := range all {
 		initial = append(initial, o.Name+"="+peerURL(o))
@@ -76,7 +87,7 @@ func (Etcd) MemberCommand(m Member, all []Member, dataDir string) []string {
 	return etcdArgs(m, strings.Join(initial, ","), "new", dataDir)
 }
 
-func etcdArgs(m Member, initialCluster, state, dataDir string) []string {
+func etcdArgs(m db.Member, initialCluster, state, dataDir string) []string {
 	return []string{"/etcd",
 		"--name", m.Name,
 		"--data-dir", dataDir,
@@ -95,8 +106,8 @@ func etcdArgs(m Member, initialCluster, state, dataDir string) []string {
 }
 
 // othersClient is a client of every member but m.
-func (e Etcd) othersClient(all []Member, m Member) (*clientv3.Client, error) {
-	var others []Member
+func (e DB) othersClient(all []db.Member, m db.Member) (*clientv3.Client, error) {
+	var others []db.Member
 	for _, o := range all {
 		if o.Name != m.Name {
 			others = append(others, o)
@@ -108,7 +119,7 @@ func (e Etcd) othersClient(all []Member, m Member) (*clientv3.Client, error) {
 // RemoveMember is `etcdctl member remove` of m, found by its peer URL
 // (a member added but not yet started has no name). Removing a member
 // that is not there is done.
-func (e Etcd) RemoveMember(ctx context.Context, all []Member, m Member) error {
+func (e DB) RemoveMember(ctx context.Context, all []db.Member, m db.Member) error {
 	cli, err := e.othersClient(all, m)
 	if err != nil {
 		return err
@@ -134,7 +145,7 @@ const addMemberPatience = 30 * time.Second
 // AddMember is `etcdctl member add` of m, as a new empty member, unless
 // it is there already; it returns the command line that starts m with
 // --initial-cluster-state existing, as an operator would.
-func (e Etcd) AddMember(ctx context.Context, all []Member, m Member, dataDir string) ([]string, error) {
+func (e DB) AddMember(ctx context.Context, all []db.Member, m db.Member, dataDir string) ([]string, error) {
 	cli, err := e.othersClient(all, m)
 	if err != nil {
 		return nil, err
@@ -177,7 +188,7 @@ func (e Etcd) AddMember(ctx context.Context, all []Member, m Member, dataDir str
 	return etcdArgs(m, strings.Join(initial, ","), "existing", dataDir), nil
 }
 
-func (Etcd) ClientEndpoints(all []Member) []string {
+func (DB) ClientEndpoints(all []db.Member) []string {
 	var eps []string
 	for _, m := range all {
 		eps = append(eps, clientURL(m))
@@ -199,7 +210,7 @@ func etcdClient(endpoints []string) (*clientv3.Client, error) {
 	return cli, nil
 }
 
-func (e Etcd) WaitReady(ctx context.Context, all []Member) error {
+func (e DB) WaitReady(ctx context.Context, all []db.Member) error {
 	cli, err := etcdClient(e.ClientEndpoints(all))
 	if err != nil {
 		return err
@@ -226,7 +237,7 @@ func (e Etcd) WaitReady(ctx context.Context, all []Member) error {
 // atomic snapshot of raft's term, lead and state. (Maintenance.Status
 // is no good here: its RaftTerm is the term of the last applied entry,
 // which a new leader reports as the old term for a moment.)
-func (Etcd) NewProbe(m Member) (Probe, error) {
+func (DB) NewProbe(m db.Member) (db.Probe, error) {
 	return &etcdProbe{url: clientURL(m) + "/debug/vars", http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}, nil
 }
 
@@ -274,85 +285,3 @@ func (p *etcdProbe) Probe(ctx context.Context) (histories.MemberStatus, error) {
 }
 
 func (p *etcdProbe) Close() error { return nil }
-
-// NewRecord follows every change under prefix with a watch from
-// revision 1.
-func (e Etcd) NewRecord(all []Member, prefix string) (StoreRecord, error) {
-	cli, err := etcdClient(e.ClientEndpoints(all))
-	if err != nil {
-		return nil, err
-	}
-	return &etcdRecord{cli: cli, prefix: prefix, progress: newProgress()}, nil
-}
-
-type etcdRecord struct {
-	cli    *clientv3.Client
-	prefix string
-	*progress
-}
-
-func (r *etcdRecord) Run(ctx context.Context, emit func(histories.Event)) error {
-	defer r.cli.Close()
-	next := int64(1)
-	for ctx.Err() == nil {
-		// RequireLeader: a member cut off in a minority cancels the
-		// watch instead of going silent, and the client moves on.
-		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-		wch := r.cli.Watch(wctx, r.prefix, clientv3.WithPrefix(), clientv3.WithRev(next), clientv3.WithPrevKV(), clientv3.WithProgressNotify())
-		for resp := range wch {
-			if err := resp.Err(); err != nil {
-				if errors.Is(err, rpctypes.ErrCompacted) {
-					cancel()
-					return fmt.Errorf("the store's record is compacted at %d: it cannot be complete", resp.CompactRevision)
-				}
-				break
-			}
-			for _, ev := range resp.Events {
-				emit(storeEvent(ev))
-				next = ev.Kv.ModRevision + 1
-			}
-			if resp.IsProgressNotify() {
-				r.advance(resp.Header.Revision)
-			} else if n := len(resp.Events); n > 0 {
-				r.advance(resp.Events[n-1].Kv.ModRevision)
-			}
-		}
-		cancel()
-		select {
-		case <-ctx.Done():
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	return nil
-}
-
-func storeEvent(ev *clientv3.Event) histories.Event {
-	e := histories.Event{Type: histories.OK, Process: histories.ProcessStore, Key: string(ev.Kv.Key), Revision: ev.Kv.ModRevision}
-	kv := ev.Kv
-	if ev.Type == mvccpb.DELETE {
-		e.F = histories.FStoreDelete
-		if ev.PrevKv != nil {
-			kv = ev.PrevKv
-		}
-	} else {
-		e.F = histories.FStorePut
-		e.Value = string(kv.Value)
-	}
-	e.CreateRevision = kv.CreateRevision
-	if kv.Lease != 0 {
-		e.Session = strconv.FormatInt(kv.Lease, 16)
-	}
-	return e
-}
-
-// Kind: a watch from revision 1 sees every change.
-func (r *etcdRecord) Kind() string { return histories.RecordEveryChange }
-
-func (r *etcdRecord) Sync(ctx context.Context) error {
-	resp, err := r.cli.Get(ctx, r.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
-	if err != nil {
-		return fmt.Errorf("reading the current revision: %w", err)
-	}
-	// Ask the watch to report how far it has got.
-	return r.waitFor(ctx, resp.Header.Revision, func() { _ = r.cli.RequestProgress(clientv3.WithRequireLeader(ctx)) })
-}

@@ -1,4 +1,4 @@
-package db
+package consul
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/semver"
+
+	"github.com/election-harness/harness/db"
 )
 
 const consulModule = "github.com/hashicorp/consul"
@@ -66,12 +68,12 @@ func main() {
 // selection would lift above the version Consul's go.mod names (a lifted
 // armon/go-metrics, for one, no longer compiles with Consul's agent).
 // Some of Consul's dependencies are not in the checksum database.
-func consulBuild(version string) wrapperBuild {
-	return wrapperBuild{
-		name: "consul", module: consulModule, mainGo: consulMain, version: version,
-		extraGoMod: "\nexclude (\n\tgithub.com/hashicorp/go-msgpack v1.1.5\n\tgithub.com/hashicorp/go-msgpack v1.1.6\n)\n",
-		env:        []string{"GONOSUMDB=github.com/hashicorp"},
-		pin:        pinToConsulGoMod,
+func consulBuild(version string) db.GoModuleBuild {
+	return db.GoModuleBuild{
+		Name: "consul", Module: consulModule, MainGo: consulMain, Version: version,
+		ExtraGoMod: "\nexclude (\n\tgithub.com/hashicorp/go-msgpack v1.1.5\n\tgithub.com/hashicorp/go-msgpack v1.1.6\n)\n",
+		Env:        []string{"GONOSUMDB=github.com/hashicorp"},
+		Pin:        pinToConsulGoMod,
 	}
 }
 

@@ -1,4 +1,4 @@
-package workloads
+package etcd
 
 import (
 	"context"
@@ -14,7 +14,28 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/workloads"
 )
+
+// Recipes are etcd's built-in recipes: the safe etcd-election and the
+// known-unsafe controls the harness must catch.
+func (DB) Recipes() []workloads.RecipeInfo {
+	open := func(style etcdStyle) func(workloads.CampaignerConfig) (workloads.Recipe, error) {
+		return func(c workloads.CampaignerConfig) (workloads.Recipe, error) { return newEtcdElection(c, style) }
+	}
+	return []workloads.RecipeInfo{
+		{Name: "etcd-election", Open: open(fenced),
+			Description: "concurrency.Election; writes fenced by Txn If(CreateRevision(key) == rev)"},
+		{Name: "etcd-unfenced", Unsafe: true, Open: open(unfenced),
+			Description: "concurrency.Election; the leader writes with a plain Put (unsafe control)"},
+		{Name: "etcd-cached", Unsafe: true, Open: open(cached),
+			Description: "concurrency.Election; leadership cached when won and never re-checked (ignores session loss), plain Put (unsafe control)"},
+		{Name: "etcd-check-then-act", Unsafe: true, Open: open(checkThenAct),
+			Description: "concurrency.Election; before each write, read who leads and act if it is me, plain Put (unsafe control)"},
+		{Name: "etcd-trust-campaign", Unsafe: true, Open: open(trustCampaign),
+			Description: "etcd-election without reading the key back after Campaign: a campaign that returns after its session expired (etcd #19597) is taken as won; writes fenced (unsafe control)"},
+	}
+}
 
 // etcdStyle is how a leader of an etcd recipe checks its leadership and
 // writes: the safe recipe and the known-unsafe controls differ only here.
@@ -56,7 +77,10 @@ type etcdElection struct {
 	token *histories.Token
 }
 
-func newEtcdElection(cfg CampaignerConfig, style etcdStyle) (*etcdElection, error) {
+func newEtcdElection(cfg workloads.CampaignerConfig, style etcdStyle) (*etcdElection, error) {
+	for name := range cfg.Options {
+		return nil, fmt.Errorf("campaigner option %q: etcd recipes take none", name)
+	}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:   cfg.Endpoints,
 		DialTimeout: 2 * time.Second,
@@ -84,7 +108,7 @@ func (e *etcdElection) Campaign(ctx context.Context, value string) (histories.To
 	case e.campaigning <- struct{}{}:
 		defer func() { <-e.campaigning }()
 	case <-ctx.Done():
-		return histories.Token{}, fmt.Errorf("waiting for the previous campaign: %v: %w", ctx.Err(), ErrDefinite)
+		return histories.Token{}, fmt.Errorf("waiting for the previous campaign: %v: %w", ctx.Err(), workloads.ErrDefinite)
 	}
 	e.mu.Lock()
 	sess, elec := e.sess, e.elec
@@ -102,7 +126,7 @@ func (e *etcdElection) Campaign(ctx context.Context, value string) (histories.To
 		e.discard(sess)
 		if ctx.Err() != nil {
 			// Campaign resigned on cancel and the session is revoked.
-			return histories.Token{}, fmt.Errorf("campaign: %v: %w", err, ErrDefinite)
+			return histories.Token{}, fmt.Errorf("campaign: %v: %w", err, workloads.ErrDefinite)
 		}
 		return histories.Token{}, fmt.Errorf("campaign: %w", err)
 	}
@@ -130,7 +154,7 @@ func (e *etcdElection) confirm(ctx context.Context, sess *concurrency.Session, e
 		return histories.Token{}, fmt.Errorf("confirming leadership: %w", err)
 	}
 	if len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != elec.Rev() {
-		return histories.Token{}, fmt.Errorf("leader key %s@%d is gone (its session expired): %w", tok.Key, tok.Seq, ErrDefinite)
+		return histories.Token{}, fmt.Errorf("leader key %s@%d is gone (its session expired): %w", tok.Key, tok.Seq, workloads.ErrDefinite)
 	}
 	return tok, nil
 }
@@ -204,7 +228,7 @@ func (e *etcdElection) Write(ctx context.Context, tok histories.Token, key, valu
 		return nil
 	}
 	if tok.Key == "" {
-		return ErrNotLeader
+		return workloads.ErrNotLeader
 	}
 	resp, err := e.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(tok.Key), "=", tok.Seq)).
@@ -214,7 +238,7 @@ func (e *etcdElection) Write(ctx context.Context, tok histories.Token, key, valu
 		return fmt.Errorf("fenced put: %w", err)
 	}
 	if !resp.Succeeded {
-		return fmt.Errorf("fence: key %s@%d no longer exists: %w", tok.Key, tok.Seq, ErrDefinite)
+		return fmt.Errorf("fence: key %s@%d no longer exists: %w", tok.Key, tok.Seq, workloads.ErrDefinite)
 	}
 	return nil
 }
@@ -229,17 +253,17 @@ func (e *etcdElection) LeaseTTL(ctx context.Context) (histories.Token, time.Dura
 	tok, sess := e.token, e.sess
 	e.mu.Unlock()
 	if tok == nil {
-		return histories.Token{}, 0, ErrNotLeader
+		return histories.Token{}, 0, workloads.ErrNotLeader
 	}
 	resp, err := e.cli.TimeToLive(ctx, sess.Lease())
 	if err != nil {
 		if errors.Is(err, rpctypes.ErrLeaseNotFound) {
-			return histories.Token{}, 0, fmt.Errorf("lease time to live: %v: %w", err, ErrDefinite)
+			return histories.Token{}, 0, fmt.Errorf("lease time to live: %v: %w", err, workloads.ErrDefinite)
 		}
 		return histories.Token{}, 0, fmt.Errorf("lease time to live: %w", err)
 	}
 	if resp.TTL <= 0 {
-		return histories.Token{}, 0, fmt.Errorf("lease %x has expired: %w", int64(sess.Lease()), ErrDefinite)
+		return histories.Token{}, 0, fmt.Errorf("lease %x has expired: %w", int64(sess.Lease()), workloads.ErrDefinite)
 	}
 	return *tok, time.Duration(resp.TTL) * time.Second, nil
 }
@@ -255,7 +279,7 @@ func (e *etcdElection) Read(ctx context.Context, key string) (string, error) {
 	return string(resp.Kvs[0].Value), nil
 }
 
-func (e *etcdElection) Observe(ctx context.Context, report func(Reply)) {
+func (e *etcdElection) Observe(ctx context.Context, report func(workloads.Reply)) {
 	for ctx.Err() == nil {
 		if err := e.observeOnce(ctx, report); err != nil && ctx.Err() == nil {
 			time.Sleep(200 * time.Millisecond)
@@ -265,7 +289,7 @@ func (e *etcdElection) Observe(ctx context.Context, report func(Reply)) {
 
 // observeOnce follows the leader through one observer session; Observe
 // closes its channel when its watch is disrupted, so the caller retries.
-func (e *etcdElection) observeOnce(ctx context.Context, report func(Reply)) error {
+func (e *etcdElection) observeOnce(ctx context.Context, report func(workloads.Reply)) error {
 	sess, err := concurrency.NewSession(e.cli, concurrency.WithTTL(e.ttl))
 	if err != nil {
 		return err
@@ -277,7 +301,7 @@ func (e *etcdElection) observeOnce(ctx context.Context, report func(Reply)) erro
 			continue
 		}
 		kv := resp.Kvs[0]
-		report(Reply{Type: ReplyEvent, Event: EventObserved, Key: string(kv.Key), Value: string(kv.Value),
+		report(workloads.Reply{Type: workloads.ReplyEvent, Event: workloads.EventObserved, Key: string(kv.Key), Value: string(kv.Value),
 			Revision: kv.ModRevision, CreateRevision: kv.CreateRevision})
 	}
 	return errors.New("observe ended")

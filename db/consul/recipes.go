@@ -1,9 +1,11 @@
-package workloads
+package consul
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,7 +14,24 @@ import (
 
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/workloads"
 )
+
+// Recipes are Consul's built-in recipes: two safe ones and an unsafe
+// control the harness must catch.
+func (DB) Recipes() []workloads.RecipeInfo {
+	open := func(style consulStyle) func(workloads.CampaignerConfig) (workloads.Recipe, error) {
+		return func(c workloads.CampaignerConfig) (workloads.Recipe, error) { return newConsulElection(c, style) }
+	}
+	return []workloads.RecipeInfo{
+		{Name: "consul-lock", Open: open(consulLock),
+			Description: "api.Lock on a TTL session, lost channel watched; writes fenced by a Txn with KVCheckSession on the lock key"},
+		{Name: "consul-session", Open: open(consulSession),
+			Description: "hand-written: TTL session renewed every TTL/2, KV acquire, losers poll, the key re-read before acting; writes fenced by KVCheckSession"},
+		{Name: "consul-unfenced", Unsafe: true, Open: open(consulUnfenced),
+			Description: "api.Lock as consul-lock; the leader writes with a plain KV put (unsafe control)"},
+	}
+}
 
 // consulStyle is how a Consul recipe takes the lock, checks it and
 // writes: the safe recipes and the unsafe control differ only here.
@@ -37,8 +56,48 @@ const (
 	ConsistencyStale      = "stale"
 )
 
-// ConsistencyModes lists the --consistency values.
-var ConsistencyModes = []string{ConsistencyDefault, ConsistencyConsistent, ConsistencyStale}
+// ReadModes are the --consistency values, the default first.
+func (DB) ReadModes() []string {
+	return []string{ConsistencyDefault, ConsistencyConsistent, ConsistencyStale}
+}
+
+// The campaigner options of Consul's recipes (workloads.CampaignerConfig.Options).
+const (
+	// OptionConsistency is the read mode of register reads.
+	OptionConsistency = "consistency"
+	// OptionLockDelay is the lock-delay of sessions (default LockDelay).
+	OptionLockDelay = "lock-delay"
+)
+
+// CampaignerOptions pass the run's read mode to the recipes.
+func (DB) CampaignerOptions(s db.RunSettings) map[string]string {
+	if s.ReadMode == "" {
+		return nil
+	}
+	return map[string]string{OptionConsistency: s.ReadMode}
+}
+
+// options reads the campaigner options of a recipe: the read mode
+// (default "default") and the lock-delay (default LockDelay).
+func options(opts map[string]string) (consistency string, lockDelay time.Duration, err error) {
+	consistency, lockDelay = ConsistencyDefault, LockDelay
+	for name, v := range opts {
+		switch name {
+		case OptionConsistency:
+			if !slices.Contains(DB{}.ReadModes(), v) {
+				return "", 0, fmt.Errorf("campaigner option %s=%q: want one of %s", name, v, strings.Join(DB{}.ReadModes(), ", "))
+			}
+			consistency = v
+		case OptionLockDelay:
+			if lockDelay, err = time.ParseDuration(v); err != nil {
+				return "", 0, fmt.Errorf("campaigner option %s: %w", name, err)
+			}
+		default:
+			return "", 0, fmt.Errorf("campaigner option %q: Consul recipes take %s and %s", name, OptionConsistency, OptionLockDelay)
+		}
+	}
+	return consistency, lockDelay, nil
+}
 
 // consulRetry is how long a loser waits before trying a free lock again
 // (it may be under lock-delay) and a failed request before the next.
@@ -73,20 +132,21 @@ type consulElection struct {
 	term *consulTerm
 }
 
-func newConsulElection(cfg CampaignerConfig, style consulStyle) (*consulElection, error) {
+func newConsulElection(cfg workloads.CampaignerConfig, style consulStyle) (*consulElection, error) {
 	if len(cfg.Endpoints) == 0 {
 		return nil, errors.New("no Consul endpoints")
 	}
-	e := &consulElection{key: cfg.Prefix + "/leader", ttl: cfg.TTL, lockDelay: cfg.LockDelay, consistency: cfg.Consistency, style: style,
-		lost: make(chan histories.Token, 16), campaigning: make(chan struct{}, 1)}
-	if e.consistency == "" {
-		e.consistency = ConsistencyDefault
+	consistency, lockDelay, err := options(cfg.Options)
+	if err != nil {
+		return nil, err
 	}
+	e := &consulElection{key: cfg.Prefix + "/leader", ttl: cfg.TTL, lockDelay: lockDelay, consistency: consistency, style: style,
+		lost: make(chan histories.Token, 16), campaigning: make(chan struct{}, 1)}
 	if e.ttl < 10*time.Second {
 		e.ttl = 10 * time.Second // Consul's minimum
 	}
 	for _, ep := range cfg.Endpoints {
-		cli, err := db.ConsulClient(ep, 10*time.Second)
+		cli, err := client(ep, 10*time.Second)
 		if err != nil {
 			return nil, err
 		}
@@ -122,11 +182,11 @@ func (e *consulElection) Campaign(ctx context.Context, value string) (histories.
 	case e.campaigning <- struct{}{}:
 		defer func() { <-e.campaigning }()
 	case <-ctx.Done():
-		return histories.Token{}, fmt.Errorf("waiting for the previous campaign: %v: %w", ctx.Err(), ErrDefinite)
+		return histories.Token{}, fmt.Errorf("waiting for the previous campaign: %v: %w", ctx.Err(), workloads.ErrDefinite)
 	}
 	if t := e.held(); t != nil {
 		tok, err := e.confirm(ctx, t.session)
-		if errors.Is(err, ErrDefinite) {
+		if errors.Is(err, workloads.ErrDefinite) {
 			// The lock is gone though the session lives: the term is over.
 			e.mu.Lock()
 			if e.term == t {
@@ -194,7 +254,7 @@ func (e *consulElection) lockAPI(ctx context.Context, cli *api.Client, t *consul
 		return nil, fmt.Errorf("lock: %w", err)
 	}
 	if lostCh == nil {
-		return nil, fmt.Errorf("lock: %v: %w", ctx.Err(), ErrDefinite)
+		return nil, fmt.Errorf("lock: %v: %w", ctx.Err(), workloads.ErrDefinite)
 	}
 	t.lock = lock
 	return lostCh, nil
@@ -218,7 +278,7 @@ func (e *consulElection) acquire(ctx context.Context, cli *api.Client, session, 
 		for {
 			pair, meta, err := kv.Get(e.key, (&api.QueryOptions{WaitIndex: index, WaitTime: 2 * time.Second}).WithContext(ctx))
 			if ctx.Err() != nil {
-				return fmt.Errorf("acquire: %v: %w", ctx.Err(), ErrDefinite)
+				return fmt.Errorf("acquire: %v: %w", ctx.Err(), workloads.ErrDefinite)
 			}
 			if err != nil {
 				e.failed()
@@ -231,7 +291,7 @@ func (e *consulElection) acquire(ctx context.Context, cli *api.Client, session, 
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("acquire: %v: %w", ctx.Err(), ErrDefinite)
+			return fmt.Errorf("acquire: %v: %w", ctx.Err(), workloads.ErrDefinite)
 		case <-time.After(consulRetry / 4):
 		}
 	}
@@ -248,7 +308,7 @@ func (e *consulElection) confirm(ctx context.Context, session string) (histories
 		return histories.Token{}, fmt.Errorf("confirming leadership: %w", err)
 	}
 	if pair == nil || pair.Session != session {
-		return histories.Token{}, fmt.Errorf("lock %s is not held by session %s: %w", e.key, session, ErrDefinite)
+		return histories.Token{}, fmt.Errorf("lock %s is not held by session %s: %w", e.key, session, workloads.ErrDefinite)
 	}
 	return histories.Token{Key: e.key, Seq: int64(pair.ModifyIndex), Session: session, Index: int64(pair.LockIndex)}, nil
 }
@@ -324,7 +384,7 @@ func (e *consulElection) Write(ctx context.Context, tok histories.Token, key, va
 		return nil
 	}
 	if tok.Session == "" {
-		return ErrNotLeader
+		return workloads.ErrNotLeader
 	}
 	ok, resp, _, err := kv.Txn(api.KVTxnOps{
 		{Verb: api.KVCheckSession, Key: e.key, Session: tok.Session},
@@ -339,7 +399,7 @@ func (e *consulElection) Write(ctx context.Context, tok histories.Token, key, va
 		if resp != nil && len(resp.Errors) > 0 {
 			why = resp.Errors[0].What
 		}
-		return fmt.Errorf("fence: lock %s not held by session %s (%s): %w", e.key, tok.Session, why, ErrDefinite)
+		return fmt.Errorf("fence: lock %s not held by session %s (%s): %w", e.key, tok.Session, why, workloads.ErrDefinite)
 	}
 	return nil
 }
@@ -347,7 +407,7 @@ func (e *consulElection) Write(ctx context.Context, tok histories.Token, key, va
 // LeaseTTL: a Consul session is also invalidated when a health check of
 // its node fails, whatever its TTL, so a renewal promises no lifetime.
 func (e *consulElection) LeaseTTL(ctx context.Context) (histories.Token, time.Duration, error) {
-	return histories.Token{}, 0, fmt.Errorf("%s: a Consul session tied to its node's health has no least lifetime: %w", ErrUnsupported, ErrDefinite)
+	return histories.Token{}, 0, fmt.Errorf("%s: a Consul session tied to its node's health has no least lifetime: %w", workloads.ErrUnsupported, workloads.ErrDefinite)
 }
 
 // Read reads the register in the run's consistency mode.
@@ -373,7 +433,7 @@ func (e *consulElection) Read(ctx context.Context, key string) (string, error) {
 // Observe follows the lock key with consistent blocking queries and
 // reports each new holder: Revision and CreateRevision are the key's
 // ModifyIndex at acquisition, the term's Seq.
-func (e *consulElection) Observe(ctx context.Context, report func(Reply)) {
+func (e *consulElection) Observe(ctx context.Context, report func(workloads.Reply)) {
 	var index uint64
 	var last histories.Token
 	for ctx.Err() == nil {
@@ -396,7 +456,7 @@ func (e *consulElection) Observe(ctx context.Context, report func(Reply)) {
 			continue
 		}
 		last = tok
-		report(Reply{Type: ReplyEvent, Event: EventObserved, Key: pair.Key, Value: string(pair.Value),
+		report(workloads.Reply{Type: workloads.ReplyEvent, Event: workloads.EventObserved, Key: pair.Key, Value: string(pair.Value),
 			Revision: int64(pair.ModifyIndex), CreateRevision: int64(pair.ModifyIndex)})
 	}
 }

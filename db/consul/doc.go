@@ -1,0 +1,10 @@
+// Package consul is the driver of a Consul server cluster: its server
+// built from github.com/hashicorp/consul (a static binary of Consul's
+// own CLI), server flags, probes of a server's raft state, the store's
+// record (assembled from blocking queries on every server: sampled,
+// with gaps detected), its read modes (db.ReadModes: default,
+// consistent, stale), its campaigner options (consistency, lock-delay)
+// and the built-in recipes that elect through a session and a lock key:
+// consul-lock, consul-session and the unsafe consul-unfenced. It has no
+// db.Membership, so wipe is not supported.
+package consul
