@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/run"
 )
@@ -39,7 +41,7 @@ Exit codes:
 ` + exitCodesHelp,
 		Example: `  harness run                                        # the default database, partition,pause,kill
   harness run --nemesis pause:election-leader --seed 7
-  harness run --nodes 5 --nemesis partition:majorities-ring --time-limit 120s
+` + otherDBExamples() + `  harness run --nodes 5 --nemesis partition:majorities-ring --time-limit 120s
   harness run --recipe exec:./campaigner --nemesis none --time-limit 30s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -118,4 +120,14 @@ func runTest(parent context.Context, cfg run.Config, verbose bool) error {
 		return runError(err)
 	}
 	return verdictError(res.Verdict)
+}
+
+// otherDBExamples are example runs of the databases other than the
+// default, one line each, from the registry.
+func otherDBExamples() string {
+	var b strings.Builder
+	for _, d := range registry.All()[1:] {
+		fmt.Fprintf(&b, "  harness run --db %s --recipe %s --nemesis partition,clock\n", d.Name(), d.Defaults().Recipe)
+	}
+	return b.String()
 }
