@@ -243,6 +243,8 @@ func TestReportInChromium(t *testing.T) {
 		{"etcd-unfenced-p4", golden("etcd-unfenced-p4"), checker.Invalid, []int64{1280, 800}, true, true},
 		{"etcd-trust-campaign-p3", golden("etcd-trust-campaign-p3"), checker.Invalid, []int64{1280}, true, true},
 		{"consul-unfenced-p4", golden("consul-unfenced-p4"), checker.Invalid, []int64{1280}, true, true},
+		{"etcd-cached-p4", golden("etcd-cached-p4"), checker.Invalid, []int64{1280}, true, true},
+		{"etcd-check-then-act-p4", golden("etcd-check-then-act-p4"), checker.Invalid, []int64{1280}, true, true},
 		{"etcd-5-members-all-faults", func(t *testing.T) (string, checker.Results, []histories.Event) {
 			return renderRunDir(t, filepath.Join("testdata", "etcd-election-5-all-faults"))
 		}, checker.Valid, []int64{1280, 1920}, false, false},
