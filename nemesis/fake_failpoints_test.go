@@ -109,4 +109,3 @@ func (f *fakeFailpoints) left() string {
 	slices.Sort(out)
 	return strings.Join(out, "; ")
 }
-
