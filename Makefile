@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot
+.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247
 
 # -buildvcs=auto stamps the git revision (`harness version`, config.json,
 # reports) even where GOFLAGS says -buildvcs=false. In a git worktree,
@@ -117,3 +117,21 @@ detection-doc: build
 	    else printf '# Suite %s\n\nNot measured yet (`make detection SUITES=%s`).\n' $$s $$s; fi; echo; \
 	  done; cat docs/detection-notes.md; } > docs/detection.md.new
 	mv docs/detection.md.new docs/detection.md
+
+# etcd #15247 (a stuck old raft leader revokes leases kept alive through
+# the others; buggy <= v3.5.12, fixed v3.5.13): the raft leader's raft
+# loop stuck by a failpoint for longer than the TTL, on the buggy and
+# the fixed version, SEEDS seeds each; prints each run's verdict and
+# P7's line. P7 is informational: the election stays safe (fenced), and
+# the bug shows as lease-ends-as-stuck-leader-resumed (keys of leases
+# ended, not resigned, within 1 s after a stuck leader resumed), many on
+# the buggy version and fewer on the fixed one; see docs/detection-notes.md.
+REPRO_STORE ?= store
+SEEDS ?= 1
+repro-15247: build
+	@for v in v3.5.12 v3.5.13; do for s in $(SEEDS); do \
+	  out=$$(./$(BIN) run --db etcd --version $$v --failpoints --nemesis failpoint:raft-leader-stuck \
+	    --ttl 3s --nemesis-interval 5s --time-limit 60s --seed $$s --store $(REPRO_STORE) 2>&1); \
+	  echo "#15247 etcd $$v seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
+	  echo "$$out" | grep -E 'P7 leases' | sed 's/^ */    /'; \
+	done; done

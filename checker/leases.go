@@ -30,6 +30,9 @@ const leaseSlack = time.Second
 func checkLeases(h *history, rec *record) CheckResult {
 	c := newCheck("P7", "P7 leases outlive their TTL")
 	c.Informational = true
+	if rec.present {
+		countLeaseEnds(h, rec, c.Counts)
+	}
 	answers := h.ops[histories.FLeaseTTL]
 	for _, o := range answers {
 		c.Counts["lease-ttl-"+string(o.done.Type)]++
@@ -79,6 +82,50 @@ func checkLeases(h *history, rec *record) CheckResult {
 		}
 	}
 	return c
+}
+
+// stuckResumeWindow is how soon after a stuck raft loop resumes a
+// lease's end is counted as coming with the resumption.
+const stuckResumeWindow = time.Second
+
+// countLeaseEnds counts the election keys that ended other than by
+// their holder resigning (a lease expired or revoked) in a run with
+// stuck raft loops, and of those the
+// ones the record received within stuckResumeWindow after a raft
+// leader's stuck raft loop resumed (failpoint raft-leader-stuck): an
+// old leader that resumes and revokes leases kept alive elsewhere
+// (etcd #15247) makes many; a store that expires only leases left
+// unrenewed, few. Counted, not judged: a lease renewed only through
+// the stuck leader also ends there, and the keepalives the holders saw
+// answered are not in the history to tell them apart.
+func countLeaseEnds(h *history, rec *record, counts map[string]int64) {
+	resigned := map[string]bool{}
+	for _, o := range h.ops[histories.FResign] {
+		if o.invoke.Token != nil {
+			resigned[o.invoke.Token.Key] = true
+		}
+	}
+	var resumed []int64
+	for _, e := range h.events {
+		if e.F == histories.FFaultStop && e.Fault != nil && e.Fault.Kind == histories.FaultFailpoint && e.Fault.Params["rule"] == "raft-leader-stuck" {
+			resumed = append(resumed, e.Time)
+		}
+	}
+	if len(resumed) == 0 {
+		return
+	}
+	for id, del := range rec.deleted {
+		if resigned[id.key] {
+			continue
+		}
+		counts["lease-ends"]++
+		for _, t := range resumed {
+			if del.Time >= t && del.Time <= t+int64(stuckResumeWindow) {
+				counts["lease-ends-as-stuck-leader-resumed"]++
+				break
+			}
+		}
+	}
 }
 
 // resignedBefore reports whether the holder of tok asked to resign it

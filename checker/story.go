@@ -320,6 +320,7 @@ var verbs = map[string]string{
 	histories.FaultLoss:      "losing packets",
 	histories.FaultDelay:     "delayed",
 	histories.FaultClock:     "clock-skewed",
+	histories.FaultFailpoint: "failpoint-stricken",
 }
 
 // describe names a fault: kind:rule on its targets, with what sets it

@@ -27,6 +27,9 @@ type NodeSpec struct {
 	DataDir string
 	// Files are copied into the node before it starts.
 	Files []File
+	// Env is added to the node's environment, which its process
+	// inherits (a failpoint build's control address).
+	Env []string
 }
 
 // File is a host file to copy into a node.

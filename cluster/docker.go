@@ -268,6 +268,7 @@ func (d *Docker) startNode(ctx context.Context, spec Spec, n NodeSpec, addrs map
 		Image:          spec.Image,
 		Name:           fmt.Sprintf("eh-%s-%s", spec.RunID, n.Name),
 		Cmd:            args,
+		Env:            envMap(n.Env),
 		Labels:         nodeLabels,
 		Networks:       []string{netName},
 		NetworkAliases: map[string][]string{netName: {n.Name}},
@@ -497,3 +498,16 @@ func tailLines(s string, n int) string {
 }
 
 var _ Backend = (*Docker)(nil)
+
+// envMap is a node's environment as the container request takes it.
+func envMap(env []string) map[string]string {
+	if len(env) == 0 {
+		return nil
+	}
+	m := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return m
+}

@@ -51,6 +51,10 @@ type GoModuleBuild struct {
 	// `go mod tidy`: for a module whose own go.mod relies on replace
 	// directives that a dependent module does not inherit.
 	Pin func(ctx context.Context, src string, goCmd func(args ...string) (string, error)) error
+	// Prepare, if set, changes the wrapper after Pin, before `go mod
+	// tidy`: a build of patched sources (failpoints) replaces the module
+	// with a copy it has edited.
+	Prepare func(ctx context.Context, src string, goCmd func(args ...string) (string, error)) error
 }
 
 // Build returns the cached binary, building it first if needed. Builds
@@ -102,6 +106,11 @@ func (b GoModuleBuild) Build(ctx context.Context, cacheDir string, log io.Writer
 	if b.Pin != nil {
 		if err := b.Pin(ctx, src, goCmd); err != nil {
 			return "", fmt.Errorf("pinning %s's own dependency versions: %w", b.Module, err)
+		}
+	}
+	if b.Prepare != nil {
+		if err := b.Prepare(ctx, src, goCmd); err != nil {
+			return "", fmt.Errorf("preparing %s's sources: %w", b.Module, err)
 		}
 	}
 	tmp := bin + ".tmp"

@@ -104,10 +104,22 @@ type RunSettings struct {
 // support the kind. A kind that needs another capability (failpoints, a
 // database's own fault injection) adds its interface above and a row here.
 var kindNeeds = []struct {
-	kind string
-	has  func(DB) bool
+	kind  string
+	needs string // what the kind needs, for the refusal
+	has   func(DB) bool
 }{
-	{"wipe", func(d DB) bool { _, ok := d.(Membership); return ok }},
+	{"wipe", "member removal and re-adding", func(d DB) bool { _, ok := d.(Membership); return ok }},
+	{"failpoint", "a server built with failpoints", func(d DB) bool { _, ok := d.(Failpoints); return ok }},
+}
+
+// Needs says what d lacks for kind ("" when it supports it).
+func Needs(d DB, kind string) string {
+	for _, n := range kindNeeds {
+		if n.kind == kind && !n.has(d) {
+			return n.needs
+		}
+	}
+	return ""
 }
 
 // Unsupported lists the nemesis kinds d cannot take, derived from the

@@ -3,12 +3,15 @@
 // image, member argv, client endpoints, readiness, probes of a member's
 // own raft view, the store's own record of a run's keys, defaults) and
 // the optional capabilities Membership (member loss and rejoin, which
-// the wipe fault needs), ReadModes (--consistency) and
+// the wipe fault needs), Failpoints (a server built with failpoints,
+// set over HTTP while it runs, which the failpoint fault needs), ReadModes (--consistency) and
 // CampaignerOptions (settings of a run a driver's recipes read). What a
 // database does not support is derived from the capabilities it lacks
 // (Unsupported), never listed. It also holds what drivers share: the
 // cached build of a server from its published Go module
-// (GoModuleBuild) and a record's progress (Progress).
+// (GoModuleBuild; GofailEnable and CopyModule for a failpoint build of
+// it, GofailClient to set its failpoints) and a record's progress
+// (Progress).
 //
 // Each database is a driver package of its own under db/ (db/etcd,
 // db/consul), which also owns its built-in recipes; db/registry lists

@@ -21,7 +21,10 @@ type RunConfig struct {
 	Binary    string `json:"binary,omitempty"`
 	FromImage string `json:"from_image,omitempty"` // --image: the user's image the node image was made from
 	// Image is the node image the run used.
-	Image       string   `json:"image,omitempty"`
+	Image string `json:"image,omitempty"`
+	// Failpoints: the server was built with failpoints (--failpoints),
+	// which the failpoint fault sets.
+	Failpoints  bool     `json:"failpoints,omitempty"`
 	Nodes       int      `json:"nodes"`
 	Campaigners int      `json:"campaigners"`
 	Recipe      string   `json:"recipe"`

@@ -78,6 +78,7 @@ const (
 	FaultLoss      = "loss"      // random packet loss on a node's links
 	FaultDelay     = "delay"     // packets held on a node's links
 	FaultClock     = "clock"     // per-process clock offset, rate or strobe
+	FaultFailpoint = "failpoint" // a server failpoint set (gofail): a stuck raft loop, a crash at the WAL
 )
 
 // Phases recorded with FPhase.

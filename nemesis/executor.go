@@ -109,12 +109,26 @@ type Membership interface {
 	Rejoin(ctx context.Context, member string) ([]string, error)
 }
 
+// Failpoints sets members' failpoints (a server built with them), by
+// member name.
+type Failpoints interface {
+	// Set turns failpoint name of member on with terms.
+	Set(ctx context.Context, member, name, terms string) error
+	// Clear turns it off; one already off is cleared.
+	Clear(ctx context.Context, member, name string) error
+	// List is every failpoint of the member's build, with its terms
+	// ("" when off); an error when it serves no failpoint control (not
+	// running).
+	List(ctx context.Context, member string) (map[string]string, error)
+}
+
 // Executor applies planned steps to a cluster and heals them.
 type Executor struct {
 	Members     []Node
 	Campaigners []Node
 	Leaders     Leaders
 	Membership  Membership // nil: wipe faults are refused
+	Failpoints  Failpoints // nil: failpoint faults are refused
 	Recorder    *histories.Recorder
 	Log         *slog.Logger
 	// AimWait bounds how long a stop of the election leader waits for a
@@ -256,6 +270,9 @@ func (x *Executor) HealAll(ctx context.Context) error {
 				err := errors.Join(n.Thaw(ctx), n.Agent().Heal(ctx))
 				if err == nil {
 					err = remaining(ctx, n)
+				}
+				if err == nil && byName(x.Members, n.Name()) != nil {
+					err = x.clearFailpoints(ctx, n.Name())
 				}
 				if err == nil {
 					errs[i] = nil

@@ -64,6 +64,7 @@ type fakeCluster struct {
 	j      *journal
 	nodes  map[string]*fakeNode
 	member *fakeMembership
+	fp     *fakeFailpoints
 }
 
 func newFakeCluster(t *testing.T, members, campaigners int) *fakeCluster {
@@ -80,8 +81,13 @@ func newFakeCluster(t *testing.T, members, campaigners int) *fakeCluster {
 	for _, n := range append(append([]Node{}, ms...), cs...) {
 		fc.nodes[n.Name()] = n.(*fakeNode)
 	}
+	agents := map[string]*fakeAgent{}
+	for _, n := range ms {
+		agents[n.Name()] = n.(*fakeNode).agent
+	}
+	fc.fp = newFakeFailpoints(j, agents, "raftBeforeSave", "raftAfterSave", "beforeCommit")
 	fc.x = &Executor{Members: ms, Campaigners: cs, Leaders: fixedLeaders{raft: "n2", election: "c3"},
-		Membership: fc.member, Recorder: rec, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Membership: fc.member, Failpoints: fc.fp, Recorder: rec, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	return fc
 }
 
@@ -95,6 +101,9 @@ func (fc *fakeCluster) healed() string {
 		if n.frozen {
 			left = append(left, name+" frozen")
 		}
+	}
+	if l := fc.fp.left(); l != "" {
+		left = append(left, l)
 	}
 	slices.Sort(left)
 	return strings.Join(left, "; ")

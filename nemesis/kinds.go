@@ -2,6 +2,7 @@ package nemesis
 
 import (
 	"math/rand/v2"
+	"time"
 
 	"github.com/election-harness/harness/agent"
 	"github.com/election-harness/harness/histories"
@@ -22,6 +23,9 @@ type faultKind struct {
 	// outlastsLease: aimed at the election leader, the fault lasts
 	// longer than the store takes to end a silent holder's lease.
 	outlastsLease bool
+	// minDuration, if set, is the shortest a step of rule may last at
+	// pace p (a raft loop stuck for longer than a lease).
+	minDuration func(rule string, p Pace) time.Duration
 	// resolve picks the targets and parameters of a step of rule r (one
 	// of rules) and returns the fault, its event ev filled in; rng is
 	// seeded by the step's Pick, so the same seed picks the same targets.
@@ -44,6 +48,7 @@ var allKinds = []*faultKind{
 	&lossKind,
 	&delayKind,
 	&clockKind,
+	&failpointKind,
 }
 
 // KindInfo describes one fault kind, for `harness faults`.

@@ -114,6 +114,9 @@ func Plan(seed int64, kinds []string, p Pace) []Step {
 		if k := kindNamed(kind); k != nil && k.outlastsLease && rule == TargetElectionLeader && p.LeaseExpiry > 0 {
 			dur = max(dur, p.LeaseExpiry+time.Second)
 		}
+		if k := kindNamed(kind); k != nil && k.minDuration != nil {
+			dur = max(dur, k.minDuration(rule, p))
+		}
 		if at+dur > p.TimeLimit {
 			dur = p.TimeLimit - at
 		}

@@ -14,7 +14,11 @@ import (
 
 // Source is where a run's database comes from: a version built from its
 // Go module, a static binary, or an existing image that holds one.
-type Source struct{ Version, Binary, Image string }
+// Failpoints builds the version with failpoints (db.Failpoints).
+type Source struct {
+	Version, Binary, Image string
+	Failpoints             bool
+}
 
 // Image is a prepared node image.
 type Image struct {
@@ -46,7 +50,15 @@ func PrepareImage(ctx context.Context, b cluster.Backend, d db.DB, src Source, c
 		}
 		spec.DBBinary = src.Binary
 	default:
-		srv, err := d.Server(ctx, src.Version, cacheDir, log)
+		server := d.Server
+		if src.Failpoints {
+			fp, ok := d.(db.Failpoints)
+			if !ok {
+				return Image{}, fmt.Errorf("--failpoints: %s cannot be built with failpoints", d.Name())
+			}
+			server = fp.FailpointServer
+		}
+		srv, err := server(ctx, src.Version, cacheDir, log)
 		if err != nil {
 			return Image{}, fmt.Errorf("building %s %s: %w", d.Name(), src.Version, err)
 		}

@@ -112,6 +112,9 @@ func (r *runner) run(ctx context.Context, backend cluster.Backend) (err error) {
 	exec := &nemesis.Executor{Members: memberNodes, Campaigners: campaignerNodes, Leaders: r.live, Recorder: r.rec, Log: r.log,
 		AimWait:    time.Duration(r.cfg.LeaseExpiry),
 		Membership: Membership{DB: r.db, Members: members, DataDir: memberDataDir}}
+	if fp, ok := r.db.(db.Failpoints); ok && r.cfg.Failpoints {
+		exec.Failpoints = Failpoints{DB: fp, Members: members}
+	}
 	defer func() {
 		healFor := 30 * time.Second
 		if r.lost.Load() != nil {
@@ -142,6 +145,14 @@ func (r *runner) run(ctx context.Context, backend cluster.Backend) (err error) {
 	cancel()
 	if err != nil {
 		return fmt.Errorf("waiting for %s to serve: %w", r.db.Name(), err)
+	}
+	if fp, ok := exec.Failpoints.(Failpoints); ok {
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = fp.checkFailpoints(fctx)
+		cancel()
+		if err != nil {
+			return err
+		}
 	}
 	return r.workload(ctx, members, cl, exec)
 }
@@ -206,6 +217,57 @@ func (m Membership) Rejoin(ctx context.Context, name string) ([]string, error) {
 	return op.AddMember(ctx, m.Members, mem, m.DataDir)
 }
 
+// Failpoints lets the nemesis set a member's failpoints, by name.
+type Failpoints struct {
+	DB      db.Failpoints
+	Members []db.Member
+}
+
+func (f Failpoints) member(name string) (db.Member, error) {
+	for _, m := range f.Members {
+		if m.Name == name {
+			return m, nil
+		}
+	}
+	return db.Member{}, fmt.Errorf("no member %q", name)
+}
+
+func (f Failpoints) Set(ctx context.Context, member, name, terms string) error {
+	m, err := f.member(member)
+	if err != nil {
+		return err
+	}
+	return f.DB.SetFailpoint(ctx, m, name, terms)
+}
+
+func (f Failpoints) Clear(ctx context.Context, member, name string) error {
+	m, err := f.member(member)
+	if err != nil {
+		return err
+	}
+	return f.DB.ClearFailpoint(ctx, m, name)
+}
+
+func (f Failpoints) List(ctx context.Context, member string) (map[string]string, error) {
+	m, err := f.member(member)
+	if err != nil {
+		return nil, err
+	}
+	return f.DB.ListFailpoints(ctx, m)
+}
+
+// checkFailpoints proves that every member serves its failpoint
+// control before the workload starts: a --binary built without them
+// is refused here, not found out by the first failpoint fault.
+func (f Failpoints) checkFailpoints(ctx context.Context) error {
+	for _, m := range f.Members {
+		if _, err := f.DB.ListFailpoints(ctx, m); err != nil {
+			return fmt.Errorf("--failpoints: member %s serves no failpoints (a build without them?): %w", m.Name, err)
+		}
+	}
+	return nil
+}
+
 // clusterSpec names members n1..nN and campaigners c1..cM.
 func (r *runner) clusterSpec() cluster.Spec { return ClusterSpec(r.cfg, r.db) }
 
@@ -225,10 +287,14 @@ func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
 		return ms
 	}
 	for _, n := range names {
-		spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: n, Role: cluster.RoleMember, DataDir: memberDataDir,
+		node := cluster.NodeSpec{Name: n, Role: cluster.RoleMember, DataDir: memberDataDir,
 			Command: func(addrs map[string]netip.Addr) []string {
 				return d.MemberCommand(db.Member{Name: n, IP: addrs[n]}, membersOf(addrs), memberDataDir)
-			}})
+			}}
+		if fp, ok := d.(db.Failpoints); ok && cfg.Failpoints {
+			node.Env = fp.FailpointEnv(db.Member{Name: n})
+		}
+		spec.Nodes = append(spec.Nodes, node)
 	}
 	// A user's campaigner (exec:PATH) is copied into each campaigner
 	// node and started with the flags the built-in one takes.

@@ -34,6 +34,7 @@ func (c *Config) Flags(fl *pflag.FlagSet) {
 	fl.StringVar(&c.Version, "version", c.Version, "database version to build (default: the pinned version of --db)")
 	fl.StringVar(&c.Binary, "binary", c.Binary, "use this static database binary instead of building one")
 	fl.StringVar(&c.FromImage, "image", c.FromImage, "use this image, already on the Docker daemon, which holds the database binary (the agent is copied in)")
+	fl.BoolVar(&c.Failpoints, "failpoints", c.Failpoints, "build the database with failpoints (gofail), which the failpoint fault sets; cached apart from the stock build")
 	fl.IntVar(&c.Nodes, "nodes", c.Nodes, "database members (3 or 5)")
 	fl.IntVar(&c.Campaigners, "campaigners", c.Campaigners, "competing campaigners")
 	fl.StringVar(&c.Recipe, "recipe", c.Recipe, "election recipe: "+strings.Join(registry.Recipes().Names(), ", ")+", or exec:PATH (your own campaigner) (default "+registry.DefaultRecipes()+")")
@@ -71,6 +72,12 @@ func (c Config) Args() []string {
 			return
 		}
 		v := f.Value.String()
+		if f.Value.Type() == "bool" {
+			if v == "true" {
+				args = append(args, "--"+f.Name)
+			}
+			return
+		}
 		if v == "" || (f.Value.Type() == "int" && v == "0") {
 			return
 		}
@@ -204,7 +211,18 @@ func (c *Config) Validate() (notes []string, err error) {
 	for _, k := range kinds {
 		kind, _, _ := strings.Cut(k, ":")
 		if slices.Contains(db.Unsupported(d), kind) {
-			return nil, fmt.Errorf("--nemesis %s: not supported for %s", kind, d.Name())
+			return nil, fmt.Errorf("--nemesis %s: not supported for %s (it needs %s)", kind, d.Name(), db.Needs(d, kind))
+		}
+		if kind == nemesis.KindFailpoint && !c.Failpoints {
+			return nil, fmt.Errorf("--nemesis %s: a stock build has no failpoints: give --failpoints (%s built with them, cached apart)", kind, d.Name())
+		}
+	}
+	if c.Failpoints {
+		if _, ok := d.(db.Failpoints); !ok {
+			return nil, fmt.Errorf("--failpoints: %s cannot be built with failpoints", d.Name())
+		}
+		if c.FromImage != "" {
+			return nil, fmt.Errorf("--failpoints and --image: the image holds its own build; give --failpoints with --version (built here) or --binary (your own failpoint build)")
 		}
 	}
 	if time.Duration(c.TimeLimit) < 5*time.Second {

@@ -35,17 +35,24 @@ type faultCluster struct {
 
 func startFaultCluster(t *testing.T) *faultCluster {
 	t.Helper()
+	return startFaultClusterWith(t, false, noLeaders{})
+}
+
+// startFaultClusterWith starts it with etcd built with failpoints, or
+// not, and the nemesis told who leads by leaders.
+func startFaultClusterWith(t *testing.T, failpoints bool, leaders nemesis.Leaders) *faultCluster {
+	t.Helper()
 	ctx := context.Background()
 	d := etcd.DB{}
 	docker, err := cluster.NewDocker(ctx, cluster.DockerOptions{})
 	if err != nil {
 		t.Fatalf("connecting to Docker: %v", err)
 	}
-	prep, err := run.PrepareImage(ctx, docker, d, run.Source{Version: d.DefaultVersion()}, db.DefaultCacheDir(), harnessBin, io.Discard)
+	prep, err := run.PrepareImage(ctx, docker, d, run.Source{Version: d.DefaultVersion(), Failpoints: failpoints}, db.DefaultCacheDir(), harnessBin, io.Discard)
 	if err != nil {
 		t.Fatalf("preparing the image: %v", err)
 	}
-	spec := run.ClusterSpec(run.Config{Image: prep.Name, Nodes: 3, Campaigners: 2, RunID: fmt.Sprintf("faults%d", time.Now().UnixNano()%1e6),
+	spec := run.ClusterSpec(run.Config{Image: prep.Name, Nodes: 3, Campaigners: 2, RunID: fmt.Sprintf("faults%d", time.Now().UnixNano()%1e6), Failpoints: failpoints,
 		Recipe: "etcd-election", TTL: run.Duration(3 * time.Second), ElectionPrefix: "/eh/f/election/"}, d)
 	cl, err := docker.Start(ctx, spec)
 	if err != nil {
@@ -66,8 +73,11 @@ func startFaultCluster(t *testing.T) *faultCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc.exec = &nemesis.Executor{Members: fc.memberNodes, Campaigners: campaigners, Leaders: noLeaders{}, Recorder: rec,
+	fc.exec = &nemesis.Executor{Members: fc.memberNodes, Campaigners: campaigners, Leaders: leaders, Recorder: rec,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Membership: run.Membership{DB: d, Members: fc.members, DataDir: "/data"}}
+	if failpoints {
+		fc.exec.Failpoints = run.Failpoints{DB: d, Members: fc.members}
+	}
 	t.Cleanup(func() {
 		hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()

@@ -1,0 +1,95 @@
+package etcd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/election-harness/harness/db"
+)
+
+var _ db.Failpoints = DB{}
+
+// gofailModule is pinned in the harness's go.mod (a tool), so that the
+// module cache always holds it: the failpoint build needs nothing more
+// than the stock build does.
+const (
+	gofailModule  = "go.etcd.io/gofail"
+	gofailVersion = "v0.2.0"
+	serverModule  = "go.etcd.io/etcd/server/v3"
+)
+
+// failpointPort is where each member serves its failpoint control
+// (GOFAIL_HTTP), on its own address: the harness sets failpoints from
+// the host, as it probes members.
+const failpointPort = 22381
+
+// gofailDirs are the server packages whose failpoints are enabled, as
+// etcd's own builds list them: v3.6 (tests/robustness/Makefile) and
+// v3.5 (build.sh's toggle_failpoints, plus lease). A version has some
+// of them; the others are skipped.
+var gofailDirs = []string{
+	"etcdserver", "lease", "lease/leasehttp",
+	"storage", "storage/backend", "storage/mvcc", "storage/wal",
+	"etcdserver/api/v3rpc", "etcdserver/api/membership", "etcdserver/api/rafthttp",
+	"mvcc", "mvcc/backend", "wal", // v3.5
+}
+
+// FailpointServer builds etcd with its gofail failpoints enabled: the
+// server module's sources copied out of the module cache, `gofail
+// enable` run on them, and the wrapper's requirement of the module
+// replaced by the copy. It is cached as etcd-failpoints-VERSION, apart
+// from the stock build, so runs without failpoints keep the stock
+// binary.
+func (d DB) FailpointServer(ctx context.Context, version, cacheDir string, log io.Writer) (db.ServerImage, error) {
+	b := db.GoModuleBuild{Name: "etcd-failpoints", Module: serverModule, MainGo: etcdMain, Version: version,
+		// v3.6.16 asks for a newer toolchain than it needs: build with
+		// the local one rather than download another.
+		Env: []string{"GOTOOLCHAIN=local"},
+		Prepare: func(ctx context.Context, src string, goCmd func(args ...string) (string, error)) error {
+			if _, err := goCmd("get", gofailModule+"@"+gofailVersion); err != nil {
+				return err
+			}
+			copyDir := filepath.Join(src, "server")
+			if err := db.CopyModule(serverModule, copyDir, goCmd); err != nil {
+				return err
+			}
+			enabled, err := db.GofailEnable(copyDir, gofailModule, gofailDirs, goCmd)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(log, "failpoints enabled in %d packages of %s %s\n", len(enabled), serverModule, version)
+			// The copy's own replace directives are ignored: only the
+			// main module's count.
+			_, err = goCmd("mod", "edit", "-replace", serverModule+"=./server")
+			return err
+		}}
+	bin, err := b.Build(ctx, cacheDir, log)
+	if err != nil {
+		return db.ServerImage{}, err
+	}
+	return db.ServerImage{Binary: bin, PathInImage: d.ServerPath()}, nil
+}
+
+// FailpointEnv has gofail serve its control on every address of the
+// member's node (its own, on the run's network).
+func (DB) FailpointEnv(db.Member) []string {
+	return []string{fmt.Sprintf("GOFAIL_HTTP=:%d", failpointPort)}
+}
+
+func failpoints(m db.Member) db.GofailClient {
+	return db.NewGofailClient(fmt.Sprintf("http://%s:%d", m.IP, failpointPort))
+}
+
+func (DB) SetFailpoint(ctx context.Context, m db.Member, name, terms string) error {
+	return failpoints(m).Set(ctx, name, terms)
+}
+
+func (DB) ClearFailpoint(ctx context.Context, m db.Member, name string) error {
+	return failpoints(m).Clear(ctx, name)
+}
+
+func (DB) ListFailpoints(ctx context.Context, m db.Member) (map[string]string, error) {
+	return failpoints(m).List(ctx)
+}
