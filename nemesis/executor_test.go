@@ -64,6 +64,8 @@ type fakeCluster struct {
 	j      *journal
 	nodes  map[string]*fakeNode
 	member *fakeMembership
+	// versions start every member on the final version, "new".
+	versions *fakeVersions
 }
 
 func newFakeCluster(t *testing.T, members, campaigners int) *fakeCluster {
@@ -75,13 +77,13 @@ func newFakeCluster(t *testing.T, members, campaigners int) *fakeCluster {
 	t.Cleanup(func() { rec.Close() })
 	j := &journal{}
 	journalHistory(j, rec)
-	fc := &fakeCluster{j: j, nodes: map[string]*fakeNode{}, member: &fakeMembership{j: j}}
+	fc := &fakeCluster{j: j, nodes: map[string]*fakeNode{}, member: &fakeMembership{j: j}, versions: &fakeVersions{j: j}}
 	ms, cs := journaledNodes(j, "n", members), journaledNodes(j, "c", campaigners)
 	for _, n := range append(append([]Node{}, ms...), cs...) {
 		fc.nodes[n.Name()] = n.(*fakeNode)
 	}
 	fc.x = &Executor{Members: ms, Campaigners: cs, Leaders: fixedLeaders{raft: "n2", election: "c3"},
-		Membership: fc.member, Recorder: rec, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Membership: fc.member, Versions: fc.versions, Recorder: rec, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	return fc
 }
 
@@ -96,6 +98,7 @@ func (fc *fakeCluster) healed() string {
 			left = append(left, name+" frozen")
 		}
 	}
+	left = append(left, fc.versions.offFinal(fc.x.Members)...)
 	slices.Sort(left)
 	return strings.Join(left, "; ")
 }

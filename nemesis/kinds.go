@@ -44,6 +44,7 @@ var allKinds = []*faultKind{
 	&lossKind,
 	&delayKind,
 	&clockKind,
+	&upgradeKind,
 }
 
 // KindInfo describes one fault kind, for `harness faults`.

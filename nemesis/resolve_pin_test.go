@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,9 @@ func TestResolutionsArePinned(t *testing.T) {
 		for _, leaders := range []fixedLeaders{{raft: "n2", election: "c3"}, {}} {
 			x := &Executor{Members: nodes("n", members), Campaigners: nodes("c", 4), Leaders: leaders, Membership: nopMembership{}}
 			for _, r := range RuleTable {
+				if !slices.Contains(pinnedKinds, r.Kind) {
+					continue // a kind added since has tests of its own
+				}
 				for pick := uint64(1); pick <= 3; pick++ {
 					s := Step{Kind: r.Kind, Rule: r.Name, Duration: 7 * time.Second, Pick: pick}
 					f, err := x.resolve(rand.New(rand.NewPCG(s.Pick, 1)), s)
@@ -46,6 +50,9 @@ func TestResolutionsArePinned(t *testing.T) {
 		t.Fatalf("resolutions: %d lines, want %d", len(g), len(w))
 	}
 }
+
+// pinnedKinds are the kinds there were when resolutions were pinned.
+var pinnedKinds = []string{KindPartition, KindPause, KindFreeze, KindKill, KindWipe, KindLoss, KindDelay, KindClock}
 
 // nopMembership accepts every change.
 type nopMembership struct{}
