@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
@@ -45,6 +46,19 @@ func PrepareImage(ctx context.Context, b cluster.Backend, d db.DB, src Source, c
 			return Image{}, fmt.Errorf("--binary: %w", err)
 		}
 		spec.DBBinary = src.Binary
+	case strings.Contains(src.Version, ","):
+		// Several versions: each server at its own path.
+		for i, v := range distinct(Config{Version: src.Version}.Versions()) {
+			srv, err := d.Server(ctx, v, cacheDir, log)
+			if err != nil {
+				return Image{}, fmt.Errorf("building %s %s: %w", d.Name(), v, err)
+			}
+			if i == 0 {
+				spec.DBBinary, spec.DBPath = srv.Binary, serverPath(srv.PathInImage, v)
+				continue
+			}
+			spec.Servers = append(spec.Servers, cluster.ServerFile{Binary: srv.Binary, Path: serverPath(srv.PathInImage, v)})
+		}
 	default:
 		srv, err := d.Server(ctx, src.Version, cacheDir, log)
 		if err != nil {
