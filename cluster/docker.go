@@ -165,7 +165,7 @@ func (d *Docker) BuildImage(ctx context.Context, spec ImageSpec) (string, error)
 		sum = hex.EncodeToString(h[:])
 	}
 	repo := "election-harness/" + spec.DB
-	tag := strings.NewReplacer("+", "_", "/", "_", ",", "_").Replace(spec.Version) + "-" + sum[:12]
+	tag := strings.NewReplacer("+", "_", "/", "_", ",", "_", "..", "_").Replace(spec.Version) + "-" + sum[:12]
 	ref := repo + ":" + tag
 	if _, err := d.cli.ImageInspect(ctx, ref); err == nil {
 		return ref, nil

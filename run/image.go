@@ -46,7 +46,7 @@ func PrepareImage(ctx context.Context, b cluster.Backend, d db.DB, src Source, c
 			return Image{}, fmt.Errorf("--binary: %w", err)
 		}
 		spec.DBBinary = src.Binary
-	case strings.Contains(src.Version, ","):
+	case strings.Contains(src.Version, ",") || strings.Contains(src.Version, rolling):
 		// Several versions: each server at its own path.
 		for i, v := range distinct(Config{Version: src.Version}.Versions()) {
 			srv, err := d.Server(ctx, v, cacheDir, log)

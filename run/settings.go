@@ -31,7 +31,7 @@ func NewConfig() Config {
 // name everywhere.
 func (c *Config) Flags(fl *pflag.FlagSet) {
 	fl.StringVar(&c.DB, "db", c.DB, "database: "+registry.Or(registry.Names()))
-	fl.StringVar(&c.Version, "version", c.Version, "database version to build (default: the pinned version of --db); OLD,NEW: members take the versions in turn and end the run on the last (--nemesis upgrade moves them)")
+	fl.StringVar(&c.Version, "version", c.Version, "database version to build (default: the pinned version of --db); A,B: members take the versions in turn and end the run on the last; FROM..TO: all start on FROM and end on TO (--nemesis upgrade moves them)")
 	fl.StringVar(&c.Binary, "binary", c.Binary, "use this static database binary instead of building one")
 	fl.StringVar(&c.FromImage, "image", c.FromImage, "use this image, already on the Docker daemon, which holds the database binary (the agent is copied in)")
 	fl.IntVar(&c.Nodes, "nodes", c.Nodes, "database members (3 or 5)")

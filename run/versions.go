@@ -12,16 +12,24 @@ import (
 	"github.com/election-harness/harness/nemesis"
 )
 
-// Versions are the server versions of --version, in order: members take
-// them in turn (n1 the first, n2 the second, ...), and the last is the
-// final version, which every member ends the run on. One version is an
-// ordinary run; "" (an --image) none.
+// rolling separates the two versions of --version FROM..TO.
+const rolling = ".."
+
+// Versions are the server versions of --version, in order: with A,B,...
+// members take them in turn (n1 the first, n2 the second, ...); with
+// FROM..TO every member starts on FROM (a rolling move of a uniform
+// cluster). The last is the final version, which every member ends the
+// run on. One version is an ordinary run; "" (an --image) none.
 func (c Config) Versions() []string {
 	if c.Version == "" {
 		return nil
 	}
+	sep := ","
+	if strings.Contains(c.Version, rolling) {
+		sep = rolling
+	}
 	var out []string
-	for _, v := range strings.Split(c.Version, ",") {
+	for _, v := range strings.Split(c.Version, sep) {
 		out = append(out, strings.TrimSpace(v))
 	}
 	return out
@@ -30,8 +38,11 @@ func (c Config) Versions() []string {
 // MemberVersion is the version member i (from 0) starts on.
 func (c Config) MemberVersion(i int) string {
 	vs := c.Versions()
-	if len(vs) == 0 {
+	switch {
+	case len(vs) == 0:
 		return ""
+	case strings.Contains(c.Version, rolling):
+		return vs[0]
 	}
 	return vs[i%len(vs)]
 }
