@@ -267,8 +267,8 @@ func journalHistory(j *journal, rec *histories.Recorder) {
 // final), with members starting on start (default "new"), and gives a member moved to V
 // the argv "server-V NAME".
 type fakeVersions struct {
-	j  *journal
-	mu sync.Mutex
+	j     *journal
+	mu    sync.Mutex
 	on    map[string]string
 	start string
 	// failPrepare fails every Prepare.

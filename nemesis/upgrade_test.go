@@ -22,7 +22,7 @@ func TestUpgrade(t *testing.T) {
 		after []string
 	}{
 		{name: "next member rolls forward; heal leaves it there", start: "old", rule: UpgradeNextMember,
-			want: []string{"versions prepare n1 new", "n1 kill wipe=false", "n1 start-with server-new n1", "versions moved n1 new"},
+			want:  []string{"versions prepare n1 new", "n1 kill wipe=false", "n1 start-with server-new n1", "versions moved n1 new"},
 			after: []string{"n2 on old", "n3 on old"}},
 		{name: "raft leader on the final version rolls back, and forward when healed", rule: TargetRaftLeader,
 			want: []string{"versions prepare n2 old", "n2 kill wipe=false", "n2 start-with server-old n2", "versions moved n2 old",
