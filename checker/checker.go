@@ -110,6 +110,9 @@ func Check(ctx context.Context, h []histories.Event, opts Options) (Results, err
 		checkLeases(hist, rec),
 		checkSplitBrain(hist),
 	}
+	if v := checkVersions(hist); v != nil {
+		checks = append(checks, *v)
+	}
 	tell(hist, rec, rr, checks)
 	res := combine(checks)
 	res.Coverage = coverage(hist, rec)

@@ -127,25 +127,50 @@ type ImageSpec struct {
 	DBBinary string // host path of the static database binary
 	DBPath   string // its path in the image, e.g. /etcd
 	Harness  string // host path of the static harness binary
+	// Servers are more database binaries, each at its own path: the
+	// other versions of a run of several (--version OLD,NEW).
+	Servers []ServerFile
+}
+
+// ServerFile is one more database binary of a node image.
+type ServerFile struct {
+	Binary string // host path of the static binary
+	Path   string // its path in the image
 }
 
 // BuildImage builds (or finds) a FROM-scratch image holding the database
 // binary and the harness, tagged by a hash of both binaries. The classic
 // builder with FROM scratch pulls nothing.
 func (d *Docker) BuildImage(ctx context.Context, spec ImageSpec) (string, error) {
-	sum, err := hashFiles(spec.DBBinary, spec.Harness)
+	hashed := []string{spec.DBBinary, spec.Harness}
+	for _, s := range spec.Servers {
+		hashed = append(hashed, s.Binary)
+	}
+	sum, err := hashFiles(hashed...)
 	if err != nil {
 		return "", err
 	}
+	dbName := filepath.Base(spec.DBPath)
+	files := map[string]string{dbName: spec.DBBinary, "harness": spec.Harness}
+	copies := fmt.Sprintf("COPY %s %s\n", dbName, spec.DBPath)
+	for _, s := range spec.Servers {
+		name := filepath.Base(s.Path)
+		files[name] = s.Binary
+		copies += fmt.Sprintf("COPY %s %s\n", name, s.Path)
+	}
+	dockerfile := "FROM scratch\n" + copies + "COPY harness /harness\nENTRYPOINT [\"/harness\", \"agent\"]\n"
+	if len(spec.Servers) > 0 {
+		// Where each binary goes is part of the image too.
+		h := sha256.Sum256([]byte(sum + "\n" + dockerfile))
+		sum = hex.EncodeToString(h[:])
+	}
 	repo := "election-harness/" + spec.DB
-	tag := strings.NewReplacer("+", "_", "/", "_").Replace(spec.Version) + "-" + sum[:12]
+	tag := strings.NewReplacer("+", "_", "/", "_", ",", "_", "..", "_").Replace(spec.Version) + "-" + sum[:12]
 	ref := repo + ":" + tag
 	if _, err := d.cli.ImageInspect(ctx, ref); err == nil {
 		return ref, nil
 	}
-	dbName := filepath.Base(spec.DBPath)
-	dockerfile := fmt.Sprintf("FROM scratch\nCOPY %s %s\nCOPY harness /harness\nENTRYPOINT [\"/harness\", \"agent\"]\n", dbName, spec.DBPath)
-	return ref, d.buildImage(ctx, repo, tag, dockerfile, map[string]string{dbName: spec.DBBinary, "harness": spec.Harness})
+	return ref, d.buildImage(ctx, repo, tag, dockerfile, files)
 }
 
 // buildImage builds repo:tag from a Dockerfile and files (name in the

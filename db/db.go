@@ -77,6 +77,32 @@ type Membership interface {
 	AddMember(ctx context.Context, all []Member, m Member, dataDir string) ([]string, error)
 }
 
+// Upgrades is a database whose members can move between server
+// versions on their data, one at a time, as an operator rolls an upgrade
+// or a downgrade: runs of several versions (--version OLD,NEW) and the
+// upgrade fault need it. Versions are module versions ("v3.6.16").
+type Upgrades interface {
+	// CheckMove says why a member cannot move from version from to
+	// version to on its data, in a cluster where the others run from or
+	// to; nil if it can. A run whose moves are refused is refused
+	// before it starts, with this reason.
+	CheckMove(from, to string) error
+	// BeforeMove readies the cluster for member m to move from one
+	// version to another while m still runs: what the database asks of
+	// an operator first (etcd: enabling the downgrade when to is below
+	// the cluster version, and waiting for m's storage to follow).
+	BeforeMove(ctx context.Context, all []Member, m Member, from, to string) error
+	// AfterMove returns once m, restarted on version to, serves as it,
+	// and does what the database asks of an operator afterwards (etcd:
+	// cancelling a downgrade m moved back above).
+	AfterMove(ctx context.Context, all []Member, m Member, from, to string) error
+	// CheckVersions returns what every member reports, once each serves
+	// version want and the cluster version is want's (waiting, until ctx
+	// is done, for a cluster version to catch up); an error says which
+	// member is not so.
+	CheckVersions(ctx context.Context, all []Member, want string) (string, error)
+}
+
 // ReadModes is a database whose reads come in modes of different
 // consistency (--consistency): the checker judges reads by the mode.
 type ReadModes interface {
@@ -110,6 +136,7 @@ var kindNeeds = []struct {
 }{
 	{"wipe", "member removal and re-adding", func(d DB) bool { _, ok := d.(Membership); return ok }},
 	{"failpoint", "a server built with failpoints", func(d DB) bool { _, ok := d.(Failpoints); return ok }},
+	{"upgrade", "members moved between versions on their data", func(d DB) bool { _, ok := d.(Upgrades); return ok }},
 }
 
 // Needs says what d lacks for kind ("" when it supports it).

@@ -4,7 +4,9 @@
 // own raft view, the store's own record of a run's keys, defaults) and
 // the optional capabilities Membership (member loss and rejoin, which
 // the wipe fault needs), Failpoints (a server built with failpoints,
-// set over HTTP while it runs, which the failpoint fault needs), ReadModes (--consistency) and
+// set over HTTP while it runs, which the failpoint fault needs),
+// Upgrades (members moved between versions on their data: mixed-version
+// runs and the upgrade fault), ReadModes (--consistency) and
 // CampaignerOptions (settings of a run a driver's recipes read). What a
 // database does not support is derived from the capabilities it lacks
 // (Unsupported), never listed. It also holds what drivers share: the

@@ -64,6 +64,16 @@ const (
 
 	// Run phases (Type info, Process "harness"): Value names the phase.
 	FPhase = "phase"
+
+	// FMemberVersion (Type info) says member Member.Name runs the server
+	// of version Value from now on: for every member when the workload
+	// starts (Process "harness") in a run of several versions, and each
+	// time the upgrade fault moves one (Process "nemesis").
+	FMemberVersion = "member-version"
+	// FVersionCheck (Type info, Process "harness") is the end of a run of
+	// several versions: Value says the version every member runs and the
+	// cluster version they report; Error, what was not so.
+	FVersionCheck = "version-check"
 )
 
 // Fault kinds (Fault.Kind): the nemesis names its faults with these, and
@@ -79,6 +89,7 @@ const (
 	FaultDelay     = "delay"     // packets held on a node's links
 	FaultClock     = "clock"     // per-process clock offset, rate or strobe
 	FaultFailpoint = "failpoint" // a server failpoint set (gofail): a stuck raft loop, a crash at the WAL
+	FaultUpgrade   = "upgrade"   // a member restarted on its data with another server version
 )
 
 // Phases recorded with FPhase.
@@ -118,6 +129,9 @@ var singles = map[string][]Type{
 	FFaultStop:   {Info},
 	FFaultPlan:   {Info},
 	FPhase:       {Info},
+
+	FMemberVersion: {Info},
+	FVersionCheck:  {Info},
 }
 
 // Process names that are not campaigners.
@@ -189,6 +203,11 @@ type MemberStatus struct {
 	Term     uint64 `json:"term"`
 	Leader   string `json:"leader,omitempty"` // the leader's ID, "" if none
 	IsLeader bool   `json:"is_leader"`
+	// Version is the server's own version and ClusterVersion the
+	// cluster version it reports ("3.6.16", "3.6.0"), where the
+	// database says; a member upgraded in the run reports the change.
+	Version        string `json:"version,omitempty"`
+	ClusterVersion string `json:"cluster_version,omitempty"`
 }
 
 // Fault describes one injected fault.

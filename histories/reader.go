@@ -337,6 +337,10 @@ func validateSingle(e Event) error {
 		if e.Fault.Kind == "" {
 			return fmt.Errorf("%q has a fault without \"kind\"", e.F)
 		}
+	case FMemberVersion:
+		if e.Member == nil || e.Member.Name == "" || e.Value == "" {
+			return fmt.Errorf("%q needs \"member\" with its \"name\", and the version as \"value\"", e.F)
+		}
 	case FPhase:
 		if !slices.Contains(Phases, e.Value) {
 			return fmt.Errorf("unknown phase %q (want one of %v)", e.Value, Phases)
@@ -373,6 +377,8 @@ func eachString(e *Event, fn func(field string, s *string)) {
 		fn("member.name", &m.Name)
 		fn("member.id", &m.ID)
 		fn("member.leader", &m.Leader)
+		fn("member.version", &m.Version)
+		fn("member.cluster_version", &m.ClusterVersion)
 	}
 	if f := e.Fault; f != nil {
 		fn("fault.kind", &f.Kind)

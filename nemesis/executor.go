@@ -129,8 +129,11 @@ type Executor struct {
 	Leaders     Leaders
 	Membership  Membership // nil: wipe faults are refused
 	Failpoints  Failpoints // nil: failpoint faults are refused
-	Recorder    *histories.Recorder
-	Log         *slog.Logger
+	// Versions moves members between a run's versions; nil: upgrade
+	// faults are refused.
+	Versions Versions
+	Recorder *histories.Recorder
+	Log      *slog.Logger
 	// AimWait bounds how long a stop of the election leader waits for a
 	// leader to act: as long as a failover can take (the store's lease
 	// expiry), so that a stop planned while no one leads still finds
@@ -286,7 +289,15 @@ func (x *Executor) HealAll(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	// Last, with every other fault gone: every member back on the final
+	// version, one at a time, as a rolling upgrade goes.
+	if err := x.toFinal(ctx); err != nil {
+		return fmt.Errorf("moving members to version %s: %w", x.Versions.Final(), err)
+	}
+	return nil
 }
 
 // resolve finds the step's kind and rule and has the kind resolve it.

@@ -65,6 +65,8 @@ type fakeCluster struct {
 	nodes  map[string]*fakeNode
 	member *fakeMembership
 	fp     *fakeFailpoints
+	// versions start every member on the final version, "new".
+	versions *fakeVersions
 }
 
 func newFakeCluster(t *testing.T, members, campaigners int) *fakeCluster {
@@ -76,7 +78,7 @@ func newFakeCluster(t *testing.T, members, campaigners int) *fakeCluster {
 	t.Cleanup(func() { rec.Close() })
 	j := &journal{}
 	journalHistory(j, rec)
-	fc := &fakeCluster{j: j, nodes: map[string]*fakeNode{}, member: &fakeMembership{j: j}}
+	fc := &fakeCluster{j: j, nodes: map[string]*fakeNode{}, member: &fakeMembership{j: j}, versions: &fakeVersions{j: j}}
 	ms, cs := journaledNodes(j, "n", members), journaledNodes(j, "c", campaigners)
 	for _, n := range append(append([]Node{}, ms...), cs...) {
 		fc.nodes[n.Name()] = n.(*fakeNode)
@@ -87,7 +89,7 @@ func newFakeCluster(t *testing.T, members, campaigners int) *fakeCluster {
 	}
 	fc.fp = newFakeFailpoints(j, agents, "raftBeforeSave", "raftAfterSave", "beforeCommit")
 	fc.x = &Executor{Members: ms, Campaigners: cs, Leaders: fixedLeaders{raft: "n2", election: "c3"},
-		Membership: fc.member, Failpoints: fc.fp, Recorder: rec, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Membership: fc.member, Failpoints: fc.fp, Versions: fc.versions, Recorder: rec, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	return fc
 }
 
@@ -105,6 +107,7 @@ func (fc *fakeCluster) healed() string {
 	if l := fc.fp.left(); l != "" {
 		left = append(left, l)
 	}
+	left = append(left, fc.versions.offFinal(fc.x.Members)...)
 	slices.Sort(left)
 	return strings.Join(left, "; ")
 }

@@ -262,3 +262,61 @@ func journalHistory(j *journal, rec *histories.Recorder) {
 		}
 	})
 }
+
+// fakeVersions journals moves between versions "old" and "new" (the
+// final), with members starting on start (default "new"), and gives a member moved to V
+// the argv "server-V NAME".
+type fakeVersions struct {
+	j     *journal
+	mu    sync.Mutex
+	on    map[string]string
+	start string
+	// failPrepare fails every Prepare.
+	failPrepare error
+}
+
+func (v *fakeVersions) Final() string { return "new" }
+
+func (v *fakeVersions) Of(member string) string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if on, ok := v.on[member]; ok {
+		return on
+	}
+	if v.start != "" {
+		return v.start
+	}
+	return "new"
+}
+
+func (v *fakeVersions) Other(member string) string { return "old" }
+
+func (v *fakeVersions) Prepare(ctx context.Context, member, to string) ([]string, error) {
+	v.j.add("versions prepare %s %s", member, to)
+	if v.failPrepare != nil {
+		return nil, v.failPrepare
+	}
+	return []string{"server-" + to, member}, nil
+}
+
+func (v *fakeVersions) Moved(ctx context.Context, member, to string) error {
+	v.j.add("versions moved %s %s", member, to)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.on == nil {
+		v.on = map[string]string{}
+	}
+	v.on[member] = to
+	return nil
+}
+
+// offFinal lists the members not on the final version.
+func (v *fakeVersions) offFinal(members []Node) []string {
+	var out []string
+	for _, m := range members {
+		if v.Of(m.Name()) != v.Final() {
+			out = append(out, m.Name()+" on "+v.Of(m.Name()))
+		}
+	}
+	return out
+}

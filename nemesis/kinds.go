@@ -49,6 +49,7 @@ var allKinds = []*faultKind{
 	&delayKind,
 	&clockKind,
 	&failpointKind,
+	&upgradeKind,
 }
 
 // KindInfo describes one fault kind, for `harness faults`.

@@ -39,6 +39,9 @@ func eventLineFrom(e histories.Event, origin int64) string {
 	}
 	if e.Member != nil {
 		fmt.Fprintf(&b, " member=%s term=%d leader=%s is_leader=%v", e.Member.Name, e.Member.Term, e.Member.Leader, e.Member.IsLeader)
+		if e.Member.Version != "" {
+			fmt.Fprintf(&b, " version=%s cluster_version=%s", e.Member.Version, e.Member.ClusterVersion)
+		}
 	}
 	if e.Fault != nil {
 		fmt.Fprintf(&b, " fault#%d %s on %s", e.Fault.ID, faultName(*e.Fault), strings.Join(e.Fault.Targets, ","))

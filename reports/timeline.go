@@ -130,6 +130,10 @@ func memberRows(events []histories.Event, origin int64) []row {
 	byMember := map[string]*row{}
 	var names []string
 	last := map[string]*bar{}
+	// versions are the server versions each member reported, in order:
+	// the first bar on each says which (the row's label names the
+	// member alone: fault targets find their rows by it).
+	versions := map[string][]string{}
 	for _, e := range events {
 		if e.F != histories.FStatus {
 			continue
@@ -152,6 +156,14 @@ func memberRows(events []histories.Event, origin int64) []row {
 				class = "follower"
 			}
 			title = fmt.Sprintf("%s term %d leader %s", class, e.Member.Term, e.Member.Leader)
+			if v := e.Member.Version; v != "" {
+				title += fmt.Sprintf(" version %s (cluster %s)", v, e.Member.ClusterVersion)
+				if vs := versions[name]; len(vs) == 0 || vs[len(vs)-1] != v {
+					versions[name] = append(vs, v)
+					// The first bar on a new version says so.
+					label = strings.TrimSpace("v" + v + " " + label)
+				}
+			}
 		}
 		t := seconds(e.Time - origin)
 		if b := last[name]; b != nil {

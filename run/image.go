@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
@@ -37,6 +38,14 @@ func PrepareImage(ctx context.Context, b cluster.Backend, d db.DB, src Source, c
 		return Image{}, fmt.Errorf("--binary and --image: give one (an image holds its own binary)")
 	}
 	spec := cluster.ImageSpec{DB: d.Name(), Version: src.Version, DBPath: d.ServerPath(), Harness: harness}
+	server := d.Server
+	if src.Failpoints {
+		fp, ok := d.(db.Failpoints)
+		if !ok {
+			return Image{}, fmt.Errorf("--failpoints: %s cannot be built with failpoints", d.Name())
+		}
+		server = fp.FailpointServer
+	}
 	switch {
 	case src.Image != "":
 		image, err := b.ImageFrom(ctx, spec, src.Image)
@@ -49,15 +58,20 @@ func PrepareImage(ctx context.Context, b cluster.Backend, d db.DB, src Source, c
 			return Image{}, fmt.Errorf("--binary: %w", err)
 		}
 		spec.DBBinary = src.Binary
-	default:
-		server := d.Server
-		if src.Failpoints {
-			fp, ok := d.(db.Failpoints)
-			if !ok {
-				return Image{}, fmt.Errorf("--failpoints: %s cannot be built with failpoints", d.Name())
+	case strings.Contains(src.Version, ",") || strings.Contains(src.Version, rolling):
+		// Several versions: each server at its own path.
+		for i, v := range distinct(Config{Version: src.Version}.Versions()) {
+			srv, err := server(ctx, v, cacheDir, log)
+			if err != nil {
+				return Image{}, fmt.Errorf("building %s %s: %w", d.Name(), v, err)
 			}
-			server = fp.FailpointServer
+			if i == 0 {
+				spec.DBBinary, spec.DBPath = srv.Binary, serverPath(srv.PathInImage, v)
+				continue
+			}
+			spec.Servers = append(spec.Servers, cluster.ServerFile{Binary: srv.Binary, Path: serverPath(srv.PathInImage, v)})
 		}
+	default:
 		srv, err := server(ctx, src.Version, cacheDir, log)
 		if err != nil {
 			return Image{}, fmt.Errorf("building %s %s: %w", d.Name(), src.Version, err)

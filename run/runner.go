@@ -109,11 +109,15 @@ func (r *runner) run(ctx context.Context, backend cluster.Backend) (err error) {
 			campaignerNodes = append(campaignerNodes, nemesis.Adapt[*agent.Client](n))
 		}
 	}
+	versions := newMemberVersions(r.cfg, r.db, members)
 	exec := &nemesis.Executor{Members: memberNodes, Campaigners: campaignerNodes, Leaders: r.live, Recorder: r.rec, Log: r.log,
 		AimWait:    time.Duration(r.cfg.LeaseExpiry),
-		Membership: Membership{DB: r.db, Members: members, DataDir: memberDataDir}}
+		Membership: Membership{DB: r.db, Members: members, DataDir: memberDataDir, versions: versions}}
 	if fp, ok := r.db.(db.Failpoints); ok && r.cfg.Failpoints {
 		exec.Failpoints = Failpoints{DB: fp, Members: members}
+	}
+	if versions != nil {
+		exec.Versions = versions
 	}
 	defer func() {
 		healFor := 30 * time.Second
@@ -154,7 +158,7 @@ func (r *runner) run(ctx context.Context, backend cluster.Backend) (err error) {
 			return err
 		}
 	}
-	return r.workload(ctx, members, cl, exec)
+	return r.workload(ctx, members, cl, exec, versions)
 }
 
 // userCampaigner is where a user's campaigner lives in its node.
@@ -169,6 +173,9 @@ type Membership struct {
 	DB      db.DB
 	Members []db.Member
 	DataDir string
+	// versions, in a run of several, puts a rejoined member back on
+	// its version's server.
+	versions *memberVersions
 }
 
 func (m Membership) member(name string) (db.Member, error) {
@@ -214,7 +221,11 @@ func (m Membership) Rejoin(ctx context.Context, name string) ([]string, error) {
 	if err := op.RemoveMember(ctx, m.Members, mem); err != nil {
 		return nil, err
 	}
-	return op.AddMember(ctx, m.Members, mem, m.DataDir)
+	argv, err := op.AddMember(ctx, m.Members, mem, m.DataDir)
+	if err != nil || m.versions == nil {
+		return argv, err
+	}
+	return m.versions.rejoined(name, argv), nil
 }
 
 // Failpoints lets the nemesis set a member's failpoints, by name.
@@ -286,10 +297,14 @@ func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
 		}
 		return ms
 	}
-	for _, n := range names {
+	for i, n := range names {
 		node := cluster.NodeSpec{Name: n, Role: cluster.RoleMember, DataDir: memberDataDir,
 			Command: func(addrs map[string]netip.Addr) []string {
-				return d.MemberCommand(db.Member{Name: n, IP: addrs[n]}, membersOf(addrs), memberDataDir)
+				argv := d.MemberCommand(db.Member{Name: n, IP: addrs[n]}, membersOf(addrs), memberDataDir)
+				if cfg.mixed() {
+					argv = memberArgv(argv, d.ServerPath(), cfg.MemberVersion(i))
+				}
+				return argv
 			}}
 		if fp, ok := d.(db.Failpoints); ok && cfg.Failpoints {
 			node.Env = fp.FailpointEnv(db.Member{Name: n})

@@ -31,7 +31,7 @@ func NewConfig() Config {
 // name everywhere.
 func (c *Config) Flags(fl *pflag.FlagSet) {
 	fl.StringVar(&c.DB, "db", c.DB, "database: "+registry.Or(registry.Names()))
-	fl.StringVar(&c.Version, "version", c.Version, "database version to build (default: the pinned version of --db)")
+	fl.StringVar(&c.Version, "version", c.Version, "database version to build (default: the pinned version of --db); A,B: members take the versions in turn and end the run on the last; FROM..TO: all start on FROM and end on TO (--nemesis upgrade moves them)")
 	fl.StringVar(&c.Binary, "binary", c.Binary, "use this static database binary instead of building one")
 	fl.StringVar(&c.FromImage, "image", c.FromImage, "use this image, already on the Docker daemon, which holds the database binary (the agent is copied in)")
 	fl.BoolVar(&c.Failpoints, "failpoints", c.Failpoints, "build the database with failpoints (gofail), which the failpoint fault sets; cached apart from the stock build")
@@ -230,6 +230,9 @@ func (c *Config) Validate() (notes []string, err error) {
 	}
 	if len(kinds) > 0 && time.Duration(c.NemesisInterval) < time.Second {
 		return nil, fmt.Errorf("--nemesis-interval %v: want at least 1s", time.Duration(c.NemesisInterval))
+	}
+	if err := c.checkVersions(d); err != nil {
+		return nil, err
 	}
 	if notes, err = nemesis.Preconditions(kinds, c.Nodes); err != nil {
 		return nil, fmt.Errorf("--nemesis %w", err)

@@ -24,6 +24,8 @@ type workload struct {
 	members []db.Member
 	cl      cluster.Cluster
 	exec    *nemesis.Executor
+	// versions, in a run of several, says which each member runs.
+	versions *memberVersions
 
 	bg      sync.WaitGroup // probes, the store's record, the status line
 	stopBg  context.CancelFunc
@@ -43,8 +45,8 @@ func (w *workload) phase(p string) {
 
 // workload runs the phases in order; every exit path stops what the
 // phases started.
-func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.Cluster, exec *nemesis.Executor) error {
-	w := &workload{r: r, members: members, cl: cl, exec: exec}
+func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.Cluster, exec *nemesis.Executor, versions *memberVersions) error {
+	w := &workload{r: r, members: members, cl: cl, exec: exec, versions: versions}
 	bgCtx, stopBg := context.WithCancel(ctx)
 	w.stopBg = stopBg
 	defer func() {
@@ -129,6 +131,12 @@ func (w *workload) start(ctx, bgCtx context.Context) error {
 	w.bg.Add(1)
 	go func() { defer w.bg.Done(); w.status.run(bgCtx) }()
 
+	if w.versions != nil {
+		for _, m := range w.members {
+			r.rec.Record(histories.Event{Type: histories.Info, Process: histories.ProcessHarness, F: histories.FMemberVersion,
+				Member: &histories.MemberStatus{Name: m.Name}, Value: w.versions.Of(m.Name)})
+		}
+	}
 	w.phase(histories.PhaseStart)
 	cctx, stop := context.WithCancel(ctx)
 	w.stopCampaigners = stop
@@ -152,14 +160,45 @@ func (w *workload) faults(ctx context.Context) error {
 
 // heal heals every fault: phase heal.
 func (w *workload) heal(ctx context.Context) error {
-	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	healFor := 30 * time.Second
+	if w.versions != nil {
+		// Members move back to the final version one at a time.
+		healFor += time.Duration(len(w.members)) * 30 * time.Second
+	}
+	hctx, cancel := context.WithTimeout(ctx, healFor)
 	err := w.exec.HealAll(hctx)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("healing faults: %w", err)
 	}
 	w.phase(histories.PhaseHeal)
+	w.checkVersions(ctx)
 	return nil
+}
+
+// versionCheckPatience bounds the wait for every member to report the
+// final version and its cluster version after the heal.
+const versionCheckPatience = 60 * time.Second
+
+// checkVersions, in a run of several versions, records whether every
+// member serves the final version and reports its cluster version (the
+// checker's V judges it).
+func (w *workload) checkVersions(ctx context.Context) {
+	if w.versions == nil {
+		return
+	}
+	w.status.setPhase("checking versions")
+	vctx, cancel := context.WithTimeout(ctx, versionCheckPatience)
+	got, err := w.versions.up.CheckVersions(vctx, w.members, w.versions.Final())
+	cancel()
+	ev := histories.Event{Type: histories.Info, Process: histories.ProcessHarness, F: histories.FVersionCheck, Value: got}
+	if err != nil {
+		ev.Error = err.Error()
+		fmt.Fprintf(w.r.stderr, "\nharness: members not all on %s: %v\n", w.versions.Final(), err)
+	} else {
+		fmt.Fprintf(w.r.stderr, "\nharness: %s\n", got)
+	}
+	w.r.rec.Record(ev)
 }
 
 // quiet gives the election time to recover: until a leader has written

@@ -100,6 +100,11 @@ func TestRunRefusesUpFront(t *testing.T) {
 		{[]string{"--nodes", "2", "--nemesis", "wipe"}, "wipe: no rule of it can run with 2 members (it needs 3)"},
 		{[]string{"--db", "consul", "--nemesis", "wipe"}, "--nemesis wipe: not supported for consul"},
 		{[]string{"--db", "consul", "--nemesis", "wipe:raft-leader"}, "--nemesis wipe: not supported for consul"},
+		// Versions: the upgrade fault needs two; a pair etcd does not
+		// move between is refused with the reason, before any build.
+		{[]string{"--nemesis", "upgrade,partition"}, "give two, --version OLD,NEW"},
+		{[]string{"--version", "v3.5.35,v3.7.3", "--nemesis", "upgrade"}, "etcd moves one minor version at a time"},
+		{[]string{"--db", "consul", "--nemesis", "upgrade"}, "--nemesis upgrade: not supported for consul"},
 		// The store, before the build.
 		{[]string{"--store", "/proc/x"}, "--store /proc/x: cannot create it"},
 		{[]string{"--nemesis", "none", "--time-limit", "5s", "--store", "/proc/x/y"}, "--store /proc/x/y: cannot create it"},

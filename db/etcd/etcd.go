@@ -234,16 +234,18 @@ func (e DB) WaitReady(ctx context.Context, all []db.Member) error {
 }
 
 // NewProbe reads the member's raft status from its /debug/vars: one
-// atomic snapshot of raft's term, lead and state. (Maintenance.Status
+// atomic snapshot of raft's term, lead and state; and its server and
+// cluster versions from its /version. (Maintenance.Status
 // is no good here: its RaftTerm is the term of the last applied entry,
 // which a new leader reports as the old term for a moment.)
 func (DB) NewProbe(m db.Member) (db.Probe, error) {
-	return &etcdProbe{url: clientURL(m) + "/debug/vars", http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}, nil
+	return &etcdProbe{member: m, url: clientURL(m) + "/debug/vars", http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}, nil
 }
 
 type etcdProbe struct {
-	url  string
-	http *http.Client
+	member db.Member
+	url    string
+	http   *http.Client
 }
 
 // raftStatus is the part of raft.Status that etcd publishes as
@@ -280,6 +282,10 @@ func (p *etcdProbe) Probe(ctx context.Context) (histories.MemberStatus, error) {
 	st := histories.MemberStatus{ID: vars.Raft.ID, Term: vars.Raft.Term, IsLeader: vars.Raft.RaftState == "StateLeader"}
 	if vars.Raft.Lead != "0" {
 		st.Leader = vars.Raft.Lead
+	}
+	// The versions are worth having, not worth failing the probe for.
+	if v, err := readVersions(ctx, p.member); err == nil {
+		st.Version, st.ClusterVersion = v.Server, v.Cluster
 	}
 	return st, nil
 }
