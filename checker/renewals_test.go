@@ -155,3 +155,24 @@ func TestP8JudgedOnlyWithRenewals(t *testing.T) {
 		t.Errorf("P8 of an interrupted run: %+v, want informational, not judged", p8)
 	}
 }
+
+// P8's story is the store's act: the key's deletion, after the
+// renewal's anchor, and the member fault in between is its cause.
+func TestP8StoryCitesTheStuckLeader(t *testing.T) {
+	stuck := &histories.Fault{ID: 1, Kind: histories.FaultFailpoint, Targets: []string{"n1"}, Params: map[string]string{"rule": "raft-leader-stuck"}}
+	b := leaseRun(func(b *builder, tok *histories.Token) {
+		b.probe(30, "n1", "a1", 2, true)
+		b.renewed(1100, "c1", 12, "3s")
+		b.add(1200, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStart, Fault: stuck})
+		b.add(1900, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStop, Fault: stuck})
+		b.storeDelete(2000, testElection+"c1", 20, 10)
+	})()
+	p8 := find(t, mustCheck(t, b.events, testOpts), "P8")
+	if p8.Verdict != Invalid {
+		t.Fatalf("P8 %s, want invalid", p8.Verdict)
+	}
+	want := "at 2.00 s the key of c1's term 10 was deleted, though its lease had been renewed for 3s at revision 12, after 1.00 s, and it had not resigned; n1 was failpoint-stricken 1.20–1.90 s (failpoint:raft-leader-stuck on n1)"
+	if got := p8.Evidence[0].Story.Sentence; got != want {
+		t.Errorf("story %q\nwant  %q", got, want)
+	}
+}
