@@ -28,8 +28,10 @@ const renewalSlack = 500 * time.Millisecond
 // it is when the harness read it, and a campaigner paused while the
 // answer sat in its socket would make the renewal look later than it
 // was, and promise a lease longer than the store granted. The key's end
-// is bounded from above by the record's receipt of its deletion. So a
-// deletion received before anchor + TTL - renewalSlack ended the lease
+// is bounded from above by the record's receipt of its deletion, or
+// sooner by anything known to follow its revision
+// (revisionTimes.notAfter). So a deletion known to precede
+// anchor + TTL - renewalSlack ended the lease
 // early, whatever the run's scheduling: a stuck old leader revoking
 // leases kept alive through the new one (etcd #15247).
 //
@@ -125,11 +127,23 @@ func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult 
 			continue
 		}
 		promised := best.at + int64(best.ttl)
-		if del.Time < promised-int64(renewalSlack) {
-			c.fail(fmt.Sprintf("lease ended early: %s's lease %s was renewed for %v at revision %d, which followed %.3fs (%s invoked a write that landed at or before it), so it lived until %.3fs at least; but the key of %s, held under it, was deleted at revision %d, received at %.3fs, %.1fs early, and its holder had not resigned",
+		// The deletion was committed before its receipt, and before
+		// anything known to follow its revision (a later revision's
+		// receipt, an acknowledged write that landed after it): the
+		// record may be read late through a stuck member.
+		endBy, proof := del.Time, del
+		if t, cause, ok := bounds.notAfter(del.Revision); ok && t < endBy {
+			endBy, proof = t, cause
+		}
+		if endBy < promised-int64(renewalSlack) {
+			events := []histories.Event{best.source, best.e, w.done, del}
+			if proof.Index != del.Index {
+				events = append(events, proof)
+			}
+			c.fail(fmt.Sprintf("lease ended early: %s's lease %s was renewed for %v at revision %d, which followed %.3fs (%s invoked a write that landed at or before it), so it lived until %.3fs at least; but the key of %s, held under it, was deleted at revision %d, by %.3fs, %.1fs early, and its holder had not resigned",
 				w.process(), tok.Session, best.ttl, best.e.Revision, float64(best.at)/1e9, best.source.Process, float64(promised)/1e9,
-				tok, del.Revision, float64(del.Time)/1e9, float64(promised-del.Time)/1e9),
-				best.source, best.e, w.done, del)
+				tok, del.Revision, float64(endBy)/1e9, float64(promised-endBy)/1e9),
+				events...)
 		}
 	}
 	if c.Counts["terms-renewed"] == 0 {

@@ -48,6 +48,16 @@ func TestP8RenewedLeasesOutliveTheirRenewal(t *testing.T) {
 			wantCounts: map[string]int64{"renewals": 1, "terms-renewed": 1, "terms-ended-by-lease": 1}},
 		{name: "revoked 2s into a 3s renewal (etcd #15247)", want: Invalid, wantMsg: "lease ended early", build: renewedThenGone(2000)},
 		{name: "within the slack", want: Valid, build: renewedThenGone(3600)},
+		// The record received the deletion late (through a stuck
+		// member, say), but c1's write that landed after it was
+		// acknowledged at 2 s: the key was gone by then.
+		{name: "a deletion received late, known earlier by a later write", want: Invalid, wantMsg: "by 2.010s, 2.0s early",
+			build: leaseRun(func(b *builder, tok *histories.Token) {
+				b.renewed(1100, "c1", 12, "3s")
+				b.write(1500, 2010, histories.OK, token("c2", 19), "c2/19/1")
+				b.storePut(5000, testRegister, "c2/19/1", 21, 12)
+				b.storeDelete(5000, testElection+"c1", 20, 10)
+			})},
 		{name: "the key never ends", want: Valid, wantCounts: map[string]int64{"terms-alive": 1},
 			build: leaseRun(func(b *builder, tok *histories.Token) { b.renewed(1100, "c1", 12, "3s") })},
 		// The pause trap: c1 was paused while the answer sat in its

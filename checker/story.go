@@ -272,8 +272,12 @@ func (st *storyteller) leaseEnd(s *Story, ev Evidence) string {
 	if renewal == nil || del == nil || tok == nil {
 		return ""
 	}
-	// P8 lists first the event that bounds the renewal from below.
+	// P8 lists first the event that bounds the renewal from below, and
+	// last, after the deletion, one that bounds the deletion sooner.
 	s.Process, s.Term, s.From, s.At = campaignerOf(renewal.Process), tok, ev.Events[0].Time, del.Time
+	if last := ev.Events[len(ev.Events)-1]; last.F != histories.FStoreDelete {
+		s.At = min(s.At, last.Time)
+	}
 	s.Names[termName(*tok)] = tok.String()
 	return fmt.Sprintf("the key of %s's %s was deleted, though its lease had been renewed for %s at revision %d, after %s, and it had not resigned",
 		s.Process, termName(*tok), renewal.Value, renewal.Revision, st.at(s.From))
