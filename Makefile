@@ -133,5 +133,5 @@ repro-15247: build
 	  out=$$(./$(BIN) run --db etcd --version $$v --failpoints --nemesis failpoint:raft-leader-stuck \
 	    --ttl 3s --nemesis-interval 5s --time-limit 60s --seed $$s --store $(REPRO_STORE) 2>&1); \
 	  echo "#15247 etcd $$v seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
-	  echo "$$out" | grep -E 'P7 leases' | sed 's/^ */    /'; \
+	  echo "$$out" | grep -E 'P7 leases|P8 renewed' | sed 's/^ */    /'; \
 	done; done

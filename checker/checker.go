@@ -108,8 +108,11 @@ func Check(ctx context.Context, h []histories.Event, opts Options) (Results, err
 		checkObservers(hist, rec),
 		checkLiveness(hist, opts),
 		checkLeases(hist, rec),
-		checkSplitBrain(hist),
 	}
+	if r := checkRenewals(hist, rec, bounds); r != nil {
+		checks = append(checks, *r)
+	}
+	checks = append(checks, checkSplitBrain(hist))
 	if v := checkVersions(hist); v != nil {
 		checks = append(checks, *v)
 	}

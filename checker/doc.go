@@ -5,7 +5,9 @@
 // the register is linearizable (decided in the store's own order when
 // the record holds every change; porcupine otherwise, and as a second
 // opinion), P5 observers agree, P6 liveness, P7 leases outlive their
-// TTL, and the informational split-brain exposure.
+// TTL (informational), P8 renewed leases outlive their renewal (judged,
+// where a campaigner reports its renewals), and the informational
+// split-brain exposure.
 //
 // Each check returns valid, invalid or unknown with the exact events
 // that prove it; unknown is never reported as valid, and a property with

@@ -219,7 +219,12 @@ func (st *storyteller) tell(ev Evidence) Story {
 	s.From, s.At = first, last
 	evidenceFrom := first
 	var what string
-	if o := st.badOp(ev); o != nil {
+	if w := st.leaseEnd(&s, ev); w != "" {
+		// P8: the store's act, ending a renewed lease, is the anomaly,
+		// not any campaigner operation its evidence names.
+		what = w
+		actors[s.Process] = true
+	} else if o := st.badOp(ev); o != nil {
 		what = st.act(&s, o)
 		actors[s.Process] = true
 		if s.Other != "" {
@@ -245,6 +250,37 @@ func (st *storyteller) tell(ev Evidence) Story {
 		s.Names = nil
 	}
 	return s
+}
+
+// leaseEnd tells P8's anomaly, a renewed lease's key deleted early,
+// from its renewal's lower bound in time to the deletion's receipt;
+// "" for evidence of any other kind.
+func (st *storyteller) leaseEnd(s *Story, ev Evidence) string {
+	var renewal, del *histories.Event
+	var tok *histories.Token
+	for i := range ev.Events {
+		e := &ev.Events[i]
+		switch {
+		case e.F == histories.FRenewed:
+			renewal = e
+		case e.F == histories.FStoreDelete:
+			del = e
+		case e.F == histories.FCampaign && e.Token != nil:
+			tok = e.Token
+		}
+	}
+	if renewal == nil || del == nil || tok == nil {
+		return ""
+	}
+	// P8 lists first the event that bounds the renewal from below, and
+	// last, after the deletion, one that bounds the deletion sooner.
+	s.Process, s.Term, s.From, s.At = campaignerOf(renewal.Process), tok, ev.Events[0].Time, del.Time
+	if last := ev.Events[len(ev.Events)-1]; last.F != histories.FStoreDelete {
+		s.At = min(s.At, last.Time)
+	}
+	s.Names[termName(*tok)] = tok.String()
+	return fmt.Sprintf("the key of %s's %s was deleted, though its lease had been renewed for %s at revision %d, after %s, and it had not resigned",
+		s.Process, termName(*tok), renewal.Value, renewal.Revision, st.at(s.From))
 }
 
 // act describes the bad operation o and fills the story's actor, term,

@@ -35,6 +35,13 @@ const (
 	// Asynchronous campaigner notifications (Type info, no invoke).
 	FLost     = "lost"     // the campaigner learned it no longer leads Token
 	FObserved = "observed" // an observer saw leader Key/Value at Revision
+	// FRenewed: the store renewed the campaigner's lease Session for
+	// Value (a Go duration, the renewal's TTL), answering at Revision, a
+	// revision the answering member had applied before the renewal
+	// began. The revision, not the event's time, places the renewal in
+	// time: the event is recorded when the harness reads it, which a
+	// paused campaigner delays.
+	FRenewed = "renewed"
 
 	// Probes of every member's own raft view (Type ok or fail).
 	FStatus = "status"
@@ -120,6 +127,7 @@ var Operations = []string{FCampaign, FResign, FWrite, FRead, FLeaseTTL, FObserve
 var singles = map[string][]Type{
 	FLost:        {Info},
 	FObserved:    {Info},
+	FRenewed:     {Info},
 	FStatus:      {OK, Fail},
 	FStorePut:    {OK},
 	FStoreDelete: {OK},

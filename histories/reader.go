@@ -330,6 +330,13 @@ func validateSingle(e Event) error {
 		if e.Key == "" {
 			return errors.New(`"observed" has no "key"`)
 		}
+	case FRenewed:
+		if e.Session == "" || e.Revision <= 0 {
+			return fmt.Errorf("%q needs \"session\" and \"rev\" > 0", e.F)
+		}
+		if d, err := time.ParseDuration(e.Value); err != nil || d <= 0 {
+			return fmt.Errorf("%q has \"value\" %q, want a positive Go duration (the renewal's TTL)", e.F, e.Value)
+		}
 	case FFaultStart, FFaultStop, FFaultPlan:
 		if e.Fault == nil {
 			return fmt.Errorf("%q has no \"fault\"", e.F)

@@ -67,6 +67,7 @@ var aWholeRun = []string{
 	`"type":"info","process":"harness","f":"phase","value":"end"`,
 	`"type":"info","process":"harness","f":"phase","value":"record"`,
 	`"type":"info","process":"store","f":"store-record","value":"every-change"`, // line 36
+	`"type":"info","process":"c1","f":"renewed","value":"3s","rev":6,"session":"694e"`,
 }
 
 func TestReadAcceptsWhatTheHarnessWrites(t *testing.T) {
@@ -209,6 +210,10 @@ func TestReadRefusesMalformedHistories(t *testing.T) {
 		{"a fault-stop without kind", replace(19, `"kind":"pause",`, ``), `h.jsonl:19: "fault-stop" has a fault without "kind"`},
 		{"a fault-plan without fault", replace(2, `,"fault":{"id":1,"kind":"pause","params":{"rule":"election-leader","start":"1s","duration":"2s"}}`, ``), `h.jsonl:2: "fault-plan" has no "fault"`},
 		{"a store-record of an unknown kind", replace(36, `"value":"every-change"`, `"value":"sometimes"`), `h.jsonl:36: "store-record" says "sometimes", want "every-change" or "sampled"`},
+		{"a renewal without session", replace(37, `,"session":"694e"`, ``), `h.jsonl:37: "renewed" needs "session" and "rev" > 0`},
+		{"a renewal without rev", replace(37, `,"rev":6`, ``), `h.jsonl:37: "renewed" needs "session" and "rev" > 0`},
+		{"a renewal without a TTL", replace(37, `"value":"3s",`, ``), `h.jsonl:37: "renewed" has "value" "", want a positive Go duration`},
+		{"a renewal of TTL 0", replace(37, `"value":"3s"`, `"value":"0s"`), `h.jsonl:37: "renewed" has "value" "0s", want a positive Go duration`},
 		{"an unknown phase", replace(1, `"value":"start"`, `"value":"warmup"`), `h.jsonl:1: unknown phase "warmup"`},
 		{"a phase without value", replace(1, `,"value":"start"`, ``), `h.jsonl:1: unknown phase ""`},
 

@@ -44,6 +44,14 @@ type Recipe interface {
 	Close() error
 }
 
+// Renewer is a Recipe that reports its lease's renewals as the store
+// answered them: EventRenewed replies, sent as they come. Optional: a
+// recipe without it reports none, and the renewals' property (P8) has
+// nothing to judge.
+type Renewer interface {
+	Renewals() <-chan Reply
+}
+
 // Outcome errors: a recipe wraps an error with ErrDefinite when the
 // operation certainly did not take effect (a fence said no), so the
 // harness records fail; any other write error is recorded as info.
@@ -102,6 +110,18 @@ func RunCampaigner(ctx context.Context, cfg CampaignerConfig, r Recipe, in io.Re
 	}()
 	started := time.Now()
 	send(Reply{Type: ReplyEvent, Event: EventReady, Value: cfg.Recipe})
+	if rn, ok := r.(Renewer); ok {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case rep := <-rn.Renewals():
+					send(rep)
+				}
+			}
+		}()
+	}
 
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)

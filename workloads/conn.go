@@ -93,6 +93,14 @@ func (c *Conn) recordEvent(rep Reply) {
 		}
 		c.rec.Record(histories.Event{Type: histories.Info, Process: c.name, F: histories.FObserved,
 			Key: rep.Key, Value: rep.Value, Revision: rep.Revision, CreateRevision: rep.CreateRevision})
+	case EventRenewed:
+		if ttl, err := time.ParseDuration(rep.Value); err != nil || ttl <= 0 || rep.Session == "" || rep.Revision <= 0 {
+			// The history holds only renewals it can place and measure.
+			c.log.Warn("campaigner renewal without a lease, a revision or a TTL: not recorded", "campaigner", c.name, "session", rep.Session, "rev", rep.Revision, "value", rep.Value)
+			return
+		}
+		c.rec.Record(histories.Event{Type: histories.Info, Process: c.name, F: histories.FRenewed,
+			Session: rep.Session, Value: rep.Value, Revision: rep.Revision})
 	}
 }
 

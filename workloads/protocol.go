@@ -68,6 +68,13 @@ const (
 	EventReady    = "ready"    // the campaigner is connected and accepts commands
 	EventLost     = "lost"     // leadership of Token is gone (session/lease lost)
 	EventObserved = "observed" // the leader changed: Key, Value, Revision
+	// EventRenewed (optional): the store renewed the lease Session (the
+	// Session of the tokens of the terms it holds) for Value, a Go
+	// duration, answering at Revision: a revision the answering member
+	// had applied before it renewed (etcd fills a keepalive's header
+	// before renewing). The checker places the renewal in time by that
+	// revision, never by when the harness read the event.
+	EventRenewed = "renewed"
 )
 
 // Command is a line from the harness to a campaigner.
@@ -95,6 +102,8 @@ type Reply struct {
 	Value    string           `json:"value,omitempty"`
 	Revision int64            `json:"rev,omitempty"`
 	// CreateRevision is the observed leader key's create revision.
-	CreateRevision int64  `json:"create_rev,omitempty"`
-	Error          string `json:"error,omitempty"`
+	CreateRevision int64 `json:"create_rev,omitempty"`
+	// Session is the lease a renewed event renewed.
+	Session string `json:"session,omitempty"`
+	Error   string `json:"error,omitempty"`
 }

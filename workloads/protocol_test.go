@@ -265,3 +265,60 @@ func TestProtocolViolationsKeepTheHistoryContract(t *testing.T) {
 		t.Errorf("%d observations recorded, want the one with a key", observed)
 	}
 }
+
+// renewingRecipe reports the renewals a test gives it (Renewer).
+type renewingRecipe struct {
+	scriptedRecipe
+	renewals chan Reply
+}
+
+func (r *renewingRecipe) Renewals() <-chan Reply { return r.renewals }
+
+// A Renewer's renewals reach the history as "renewed" events, sent
+// unasked; one the history could not place or measure (no lease, no
+// revision, no TTL) is dropped, and the history keeps its contract.
+func TestRenewalsAreRecorded(t *testing.T) {
+	dir := t.TempDir()
+	rec, err := histories.NewRecorder(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recipe := &renewingRecipe{scriptedRecipe{lost: make(chan histories.Token, 1)}, make(chan Reply, 8)}
+	cmdR, cmdW := io.Pipe()
+	repR, repW := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go RunCampaigner(ctx, CampaignerConfig{Name: "c1", Recipe: "renewing"}, recipe, cmdR, repW)
+	conn := NewConn("c1", pipeRW{repR, cmdW}, rec, slog.Default())
+	if ev := <-conn.Events; ev.Event != EventReady {
+		t.Fatalf("first event %+v, want ready", ev)
+	}
+	renewal := func(session string, rev int64, ttl string) Reply {
+		return Reply{Type: ReplyEvent, Event: EventRenewed, Session: session, Revision: rev, Value: ttl}
+	}
+	sent := []Reply{renewal("694e", 12, "3s"), renewal("", 12, "3s"), renewal("694e", 0, "3s"), renewal("694e", 13, "0s"), renewal("694e", 14, "soon"), renewal("694e", 15, "3s")}
+	for _, r := range sent {
+		recipe.renewals <- r
+	}
+	for range sent {
+		if ev := <-conn.Events; ev.Event != EventRenewed {
+			t.Fatalf("event %+v, want renewed", ev)
+		}
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := histories.ReadFile(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		t.Fatalf("recorded history breaks the contract: %v", err)
+	}
+	var got []string
+	for _, e := range h.Events {
+		if e.F == histories.FRenewed {
+			got = append(got, fmt.Sprintf("%s %s@%d %s", e.Process, e.Session, e.Revision, e.Value))
+		}
+	}
+	if want := "c1 694e@12 3s|c1 694e@15 3s"; strings.Join(got, "|") != want {
+		t.Errorf("renewals recorded %q, want %q", strings.Join(got, "|"), want)
+	}
+}

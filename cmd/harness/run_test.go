@@ -58,6 +58,7 @@ func TestRunSafeRecipeUnderFaults(t *testing.T) {
 				t.Fatalf("results.json valid = %v", res["valid"])
 			}
 			checkCounts(t, res)
+			renewalsReported(t, dir, res)
 			if l := leftovers(t, dir); l != "" {
 				t.Errorf("left behind: %s", l)
 			}
@@ -69,6 +70,41 @@ func TestRunSafeRecipeUnderFaults(t *testing.T) {
 			reproduces(t, dir, 0)
 		})
 	}
+}
+
+// renewalsReported asserts that the etcd recipe reported its campaign
+// leases' keepalive answers (P8's renewals): each a revision and a TTL,
+// of a lease some won term was held under, and that P8 judged them.
+func renewalsReported(t *testing.T, dir string, res map[string]any) {
+	t.Helper()
+	h, err := histories.ReadFile(filepath.Join(dir, "history.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases := map[string]bool{}
+	for _, e := range h.Events {
+		if e.F == histories.FCampaign && e.Type == histories.OK && e.Token != nil {
+			leases[e.Token.Session] = true
+		}
+	}
+	renewed := 0
+	for _, e := range h.Events {
+		if e.F == histories.FRenewed && leases[e.Session] {
+			renewed++
+		}
+	}
+	if renewed == 0 {
+		t.Errorf("no renewal of a won term's lease in the history (%d won terms' leases)", len(leases))
+	}
+	for _, c := range res["checks"].([]any) {
+		if m := c.(map[string]any); m["property"] == "P8" {
+			if counts, _ := m["counts"].(map[string]any); counts["terms-renewed"] == nil {
+				t.Errorf("P8 judged no renewed term: %v", counts)
+			}
+			return
+		}
+	}
+	t.Error("results.json has no P8 check")
 }
 
 // reproduces re-checks a stored run offline: the same exit code and the

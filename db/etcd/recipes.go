@@ -68,6 +68,9 @@ type etcdElection struct {
 	prefix string
 	style  etcdStyle
 	lost   chan histories.Token
+	// renewals carries the keepalive answers of the campaign sessions'
+	// leases (EventRenewed), for P8.
+	renewals chan workloads.Reply
 	// campaigning holds one token while a campaign runs.
 	campaigning chan struct{}
 
@@ -96,7 +99,7 @@ func newEtcdElection(cfg workloads.CampaignerConfig, style etcdStyle) (*etcdElec
 	if ttl < 1 {
 		ttl = 1
 	}
-	return &etcdElection{cli: cli, ttl: ttl, prefix: cfg.Prefix, style: style, lost: make(chan histories.Token, 16), campaigning: make(chan struct{}, 1)}, nil
+	return &etcdElection{cli: cli, ttl: ttl, prefix: cfg.Prefix, style: style, lost: make(chan histories.Token, 16), renewals: make(chan workloads.Reply, 64), campaigning: make(chan struct{}, 1)}, nil
 }
 
 // Campaign is idempotent, as concurrency.Election's is: a campaigner
@@ -117,7 +120,7 @@ func (e *etcdElection) Campaign(ctx context.Context, value string) (histories.To
 		return e.confirm(ctx, sess, elec)
 	}
 
-	sess, err := concurrency.NewSession(e.cli, concurrency.WithTTL(e.ttl), concurrency.WithContext(context.Background()))
+	sess, err := e.newSession()
 	if err != nil {
 		return histories.Token{}, fmt.Errorf("creating session: %w", err)
 	}
@@ -143,6 +146,52 @@ func (e *etcdElection) Campaign(ctx context.Context, value string) (histories.To
 	go e.watchSession(sess, tok)
 	return tok, nil
 }
+
+// newSession is concurrency.NewSession(WithTTL(ttl)) whose lease's
+// keepalive answers are also reported (Renewals): the lease is granted
+// here and handed to the session, and a second KeepAlive on it shares
+// the session's keepalive loop (the client sends one request per lease
+// however many listen, and answers every listener), so the lease is
+// renewed exactly as before. The report stops when the session ends, so
+// it never keeps the lease alive on its own.
+func (e *etcdElection) newSession() (*concurrency.Session, error) {
+	grant, err := e.cli.Grant(context.Background(), int64(e.ttl))
+	if err != nil {
+		return nil, err
+	}
+	kctx, stop := context.WithCancel(context.Background())
+	answers, err := e.cli.KeepAlive(kctx, grant.ID)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	sess, err := concurrency.NewSession(e.cli, concurrency.WithTTL(e.ttl), concurrency.WithLease(grant.ID), concurrency.WithContext(context.Background()))
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	go func() {
+		<-sess.Done()
+		stop()
+	}()
+	lease := strconv.FormatInt(int64(grant.ID), 16)
+	go func() {
+		for a := range answers {
+			// The header's revision was filled before the renewal (etcd's
+			// keepalive handler says so): the checker's anchor.
+			rep := workloads.Reply{Type: workloads.ReplyEvent, Event: workloads.EventRenewed, Session: lease,
+				Value: (time.Duration(a.TTL) * time.Second).String(), Revision: a.Revision}
+			select {
+			case e.renewals <- rep:
+			default: // a renewal not reported weakens P8, never misleads it
+			}
+		}
+	}()
+	return sess, nil
+}
+
+// Renewals delivers the campaign sessions' keepalive answers.
+func (e *etcdElection) Renewals() <-chan workloads.Reply { return e.renewals }
 
 // confirm reads the leader key back: Campaign can return success after
 // the session expired while it was waiting (etcd #19597), and a term

@@ -1,0 +1,166 @@
+package checker
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// renewalSlack is how much earlier than a renewal promised a lease may
+// end before P8 calls it an anomaly. Both of P8's bounds are one-sided
+// facts of the harness's clock (the renewal began no earlier than its
+// anchor; the key was gone no later than its receipt), so the slack
+// only absorbs the store's own timekeeping, which runs on the same
+// host's monotonic clock (runs with clock faults are not judged).
+const renewalSlack = 500 * time.Millisecond
+
+// checkRenewals is P8: a lease the store renewed for TTL lives at least
+// TTL from the renewal, so the key of a term held under it is not
+// deleted, other than by its holder, before then. It judges the
+// renewals a campaigner reported (FRenewed) and is omitted (nil) from a
+// history without any.
+//
+// A renewal is placed in time by its revision R, which the answering
+// member had applied before it renewed: R's commit, and so the renewal,
+// came after the latest harness invocation of a write that landed at or
+// before R (revisionTimes.notBefore). The event's own time is not used:
+// it is when the harness read it, and a campaigner paused while the
+// answer sat in its socket would make the renewal look later than it
+// was, and promise a lease longer than the store granted. The key's end
+// is bounded from above by the record's receipt of its deletion, or
+// sooner by anything known to follow its revision
+// (revisionTimes.notAfter). So a deletion known to precede
+// anchor + TTL - renewalSlack ended the lease
+// early, whatever the run's scheduling: a stuck old leader revoking
+// leases kept alive through the new one (etcd #15247).
+//
+// Renewals answered at or after the deletion's revision are counted,
+// not judged (renewed after the end, etcd #20590's ground, not this
+// property's). Deletions received once the final reads began are not
+// judged either: from then on the campaigners are stopped, and a
+// stopping campaigner revokes its own lease.
+func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult {
+	var renewals []histories.Event
+	for _, e := range h.events {
+		if e.F == histories.FRenewed {
+			renewals = append(renewals, e)
+		}
+	}
+	if len(renewals) == 0 {
+		return nil
+	}
+	c := newCheck("P8", "P8 renewed leases outlive their renewal")
+	c.Counts["renewals"] = int64(len(renewals))
+	if !rec.present {
+		c.unknown("the history has no record of the store to find when leases ended")
+		return &c
+	}
+	if hasClockFaults(h) {
+		c.Informational = true
+		c.Notes = append(c.Notes, "clock faults make the store measure TTLs wrongly by design: renewals not judged")
+		return &c
+	}
+	stop, ok := h.phases[histories.PhaseFinalReads]
+	if !ok {
+		// An interrupted run closes its campaigners at an unrecorded
+		// time, and each revokes its lease as it stops.
+		c.Informational = true
+		c.Notes = append(c.Notes, "the run did not reach its final reads, so when the campaigners stopped (revoking their leases) is unknown: renewals not judged")
+		return &c
+	}
+
+	// Each renewal's lower bound in time, by lease.
+	type anchored struct {
+		e      histories.Event
+		ttl    time.Duration
+		at     int64
+		source histories.Event
+	}
+	bySession := map[string][]anchored{}
+	for _, e := range renewals {
+		ttl, err := time.ParseDuration(e.Value)
+		if err != nil || ttl <= 0 {
+			continue // the reader refuses these
+		}
+		at, source, ok := bounds.notBefore(e.Revision)
+		if !ok {
+			c.Counts["renewals-unplaced"]++
+			continue
+		}
+		bySession[e.Session] = append(bySession[e.Session], anchored{e, ttl, at, source})
+	}
+
+	judged := map[keyID]bool{}
+	for _, w := range campaignsWon(h) {
+		tok := w.token
+		id := keyID{tok.Key, tok.Seq}
+		if judged[id] || tok.Session == "" || len(bySession[tok.Session]) == 0 {
+			continue
+		}
+		judged[id] = true
+		c.Counts["terms-renewed"]++
+		del, gone := rec.deleted[id]
+		switch {
+		case !gone:
+			c.Counts["terms-alive"]++
+			continue
+		case del.Time >= stop.Time:
+			c.Counts["terms-ended-at-stop"]++
+			continue
+		case holderResigned(h, w.process(), w.invoke.Time, del.Time):
+			c.Counts["terms-resigned"]++
+			continue
+		}
+		c.Counts["terms-ended-by-lease"]++
+		var best *anchored
+		for i, r := range bySession[tok.Session] {
+			if r.e.Revision >= del.Revision {
+				c.Counts["renewals-after-end"]++
+				continue
+			}
+			if best == nil || r.at+int64(r.ttl) > best.at+int64(best.ttl) {
+				best = &bySession[tok.Session][i]
+			}
+		}
+		if best == nil {
+			continue
+		}
+		promised := best.at + int64(best.ttl)
+		// The deletion was committed before its receipt, and before
+		// anything known to follow its revision (a later revision's
+		// receipt, an acknowledged write that landed after it): the
+		// record may be read late through a stuck member.
+		endBy, proof := del.Time, del
+		if t, cause, ok := bounds.notAfter(del.Revision); ok && t < endBy {
+			endBy, proof = t, cause
+		}
+		if endBy < promised-int64(renewalSlack) {
+			events := []histories.Event{best.source, best.e, w.done, del}
+			if proof.Index != del.Index {
+				events = append(events, proof)
+			}
+			c.fail(fmt.Sprintf("lease ended early: %s's lease %s was renewed for %v at revision %d, which followed %.3fs (%s invoked a write that landed at or before it), so it lived until %.3fs at least; but the key of %s, held under it, was deleted at revision %d, by %.3fs, %.1fs early, and its holder had not resigned",
+				w.process(), tok.Session, best.ttl, best.e.Revision, float64(best.at)/1e9, best.source.Process, float64(promised)/1e9,
+				tok, del.Revision, float64(endBy)/1e9, float64(promised-endBy)/1e9),
+				events...)
+		}
+	}
+	if c.Counts["terms-renewed"] == 0 {
+		c.Notes = append(c.Notes, "no won term's lease was reported renewed")
+	}
+	return &c
+}
+
+// holderResigned reports whether process proc asked to resign, in a
+// call that was still open at or after from and began at or before t: a
+// recipe resigns whatever term it holds, so such a resign may have
+// deleted the key of the term it won in a campaign begun at from.
+func holderResigned(h *history, proc string, from, t int64) bool {
+	for _, o := range h.ops[histories.FResign] {
+		if o.process() == proc && o.invoke.Time <= t && o.done.Time >= from {
+			return true
+		}
+	}
+	return false
+}
