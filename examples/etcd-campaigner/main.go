@@ -193,10 +193,29 @@ func outcome(ctx context.Context, err error) string {
 
 func (c *campaigner) campaign(ctx context.Context, value string) (*token, error) {
 	c.mu.Lock()
-	tok := c.tok
+	tok, held := c.tok, c.sess
 	c.mu.Unlock()
-	if tok != nil {
+	if tok != nil && recreate == "on" {
 		return tok, nil
+	}
+	if tok != nil {
+		// A term held across a pause may have ended while the process
+		// slept, before its session noticed (its keepalive has not failed
+		// yet): the key must still be there, as after Campaign.
+		resp, err := c.cli.Get(ctx, tok.Key)
+		if err != nil {
+			return nil, err
+		}
+		if len(resp.Kvs) > 0 && resp.Kvs[0].CreateRevision == tok.Seq {
+			return tok, nil
+		}
+		c.mu.Lock()
+		if c.tok == tok {
+			c.sess, c.elec, c.tok = nil, nil, nil
+		}
+		c.mu.Unlock()
+		held.Close()
+		c.send(reply{Type: "event", Event: "lost", Token: tok})
 	}
 	sess, err := concurrency.NewSession(c.cli, concurrency.WithTTL(c.ttl))
 	if err != nil {
