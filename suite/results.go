@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -175,6 +176,21 @@ func DetectSeconds(res checker.Results) (float64, bool) {
 	return 0, false
 }
 
+// Median is the middle of xs, or the mean of the two middle values of
+// an even number of them (tables before 2026-12-01 took the upper one).
+func Median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
 // informationalFindings names the informational checks of a run that
 // found anomalies (P7, say): reported, though they do not fail the run.
 func informationalFindings(res checker.Results) []string {
@@ -266,8 +282,7 @@ func Markdown(res SuiteResults) string {
 		g := groups[k]
 		median := "–"
 		if len(g.times) > 0 {
-			sort.Float64s(g.times)
-			median = fmt.Sprintf("%.1f s", g.times[len(g.times)/2])
+			median = fmt.Sprintf("%.1f s", Median(g.times))
 		}
 		info := "–"
 		if len(g.informational) > 0 {

@@ -45,6 +45,9 @@ type SuiteDefaults struct {
 	Campaigners     int    `yaml:"campaigners"`
 	TTL             string `yaml:"ttl"`
 	NemesisInterval string `yaml:"nemesis_interval"`
+	// Failpoints builds etcd with its gofail failpoints (--failpoints),
+	// which the failpoint fault needs.
+	Failpoints bool `yaml:"failpoints"`
 }
 
 // SuiteMatrix is crossed into entries.
@@ -57,6 +60,10 @@ type SuiteMatrix struct {
 	// database's default.
 	Consistency []string  `yaml:"consistency"`
 	Seeds       SeedRange `yaml:"seeds"`
+	// Expect is every entry's expected verdict, over the recipe's and
+	// the suite's: a version with a known bug is expected invalid
+	// under the fault that finds it, whatever its recipe.
+	Expect string `yaml:"expect"`
 }
 
 // SeedRange is N (meaning 1..N) or a list of seeds.
@@ -150,6 +157,11 @@ func Load(path string) (Suite, error) {
 			return s, fmt.Errorf("%s: matrices[%d].recipe is empty: name at least one recipe", path, i)
 		}
 	}
+	for i, m := range append([]SuiteMatrix{s.Matrix}, s.Matrices...) {
+		if m.Expect != "" && m.Expect != "valid" && m.Expect != "invalid" {
+			return s, fmt.Errorf("%s: matrix %d: expect is %q: want valid or invalid", path, i, m.Expect)
+		}
+	}
 	for recipe, v := range s.Expect {
 		if v != "valid" && v != "invalid" {
 			return s, fmt.Errorf("%s: expect.%s is %q: want valid or invalid", path, recipe, v)
@@ -198,6 +210,9 @@ func (s Suite) cross(out []Entry, m SuiteMatrix) ([]Entry, error) {
 				}
 				if e, ok := s.Expect[r]; ok {
 					expect = e
+				}
+				if m.Expect != "" {
+					expect = m.Expect
 				}
 				for _, mode := range modes {
 					for _, n := range nemeses {

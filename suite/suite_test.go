@@ -78,6 +78,7 @@ func TestSuiteRefusesBadFiles(t *testing.T) {
 		"matrix:\n  recipe: [etcd-election]\nexpect:\n  x: maybe\n":      "want valid or invalid",
 		"matrix:\n  db: [consul]\n  recipe: [etcd-election]\n":           "recipe etcd-election elects through etcd, not db consul",
 		"matrices:\n  - {recipe: [etcd-election]}\n  - {db: [consul]}\n": "matrices[1].recipe is empty",
+		"matrices:\n  - {recipe: [etcd-election], expect: perhaps}\n":    "expect is \"perhaps\"",
 	}
 	cases["matrix:\n  recipe: [raft-magic]\n"] = "unknown recipe"
 	for body, want := range cases {
@@ -195,5 +196,54 @@ func TestSuiteMarkdown(t *testing.T) {
 	}
 	if again := Markdown(reloaded); again != md {
 		t.Errorf("the table from suite.json alone differs:\n%s\nwant\n%s", again, md)
+	}
+}
+
+func TestSuiteDefaultsFailpoints(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		want bool
+	}{
+		{"defaults: {failpoints: true}\nmatrix: {version: [v3.5.12], recipe: [etcd-election], nemesis: [failpoint], seeds: 1}\n", true},
+		{"matrix: {version: [v3.5.12], recipe: [etcd-election], nemesis: [pause], seeds: 1}\n", false},
+	} {
+		s, entries := suiteEntries(t, tc.yaml)
+		cfg, err := s.Config(entries[0], "st")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Failpoints != tc.want {
+			t.Errorf("%q: failpoints %v, want %v", tc.yaml, cfg.Failpoints, tc.want)
+		}
+	}
+}
+
+func TestSuiteMatrixExpect(t *testing.T) {
+	_, entries := suiteEntries(t, `
+matrices:
+  - {version: [v3.5.12], recipe: [etcd-election], nemesis: [pause], seeds: 1, expect: invalid}
+  - {version: [v3.5.13], recipe: [etcd-election], nemesis: [pause], seeds: 1}
+  - {recipe: [etcd-unfenced], seeds: 1}
+`)
+	for i, want := range []string{"invalid", "valid", "invalid"} {
+		if entries[i].Expect != want {
+			t.Errorf("entry %v expects %s, want %s", entries[i], entries[i].Expect, want)
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		xs   []float64
+		want float64
+	}{
+		{[]float64{3}, 3},
+		{[]float64{5, 1, 3}, 3},
+		{[]float64{4, 1, 3, 2}, 2.5},
+		{[]float64{15.2, 13.4, 5.1, 20.8}, 14.3},
+	} {
+		if got := Median(tc.xs); got < tc.want-1e-9 || got > tc.want+1e-9 {
+			t.Errorf("Median(%v) = %v, want %v", tc.xs, got, tc.want)
+		}
 	}
 }
