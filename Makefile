@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247
+.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597
 
 # -buildvcs=auto stamps the git revision (`harness version`, config.json,
 # reports) even where GOFLAGS says -buildvcs=false. In a git worktree,
@@ -99,7 +99,7 @@ clean: build
 # suite.json in docs/results, and remakes docs/detection.md. That file is
 # made from docs/results alone (`make detection-doc`): docs/detection-head.md,
 # each suite's table, then docs/detection-notes.md.
-DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7
+DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 known-15247 soundness-aimed
 SUITES ?= $(DETECTION_SUITES)
 detection: build
 	mkdir -p /tmp/soundness
@@ -118,20 +118,34 @@ detection-doc: build
 	  done; cat docs/detection-notes.md; } > docs/detection.md.new
 	mv docs/detection.md.new docs/detection.md
 
-# etcd #15247 (a stuck old raft leader revokes leases kept alive through
-# the others; buggy <= v3.5.12, fixed v3.5.13): the raft leader's raft
-# loop stuck by a failpoint for longer than the TTL, on the buggy and
-# the fixed version, SEEDS seeds each; prints each run's verdict and
-# P7's line. P7 is informational: the election stays safe (fenced), and
-# the bug shows as lease-ends-as-stuck-leader-resumed (keys of leases
-# ended, not resigned, within 1 s after a stuck leader resumed), many on
-# the buggy version and fewer on the fixed one; see docs/detection-notes.md.
+# Reproductions of known bugs (the README's track record): each runs
+# the buggy and the fixed version (or recipe), SEEDS seeds each, and
+# prints every run's verdict with the line of the property that finds
+# the bug. The suites of the same settings measure the rates
+# (docs/detection.md).
 REPRO_STORE ?= store
 SEEDS ?= 1
+# etcd #15247 / #12528 (a stuck old raft leader revokes leases kept
+# alive through the others; buggy <= v3.5.12, fixed v3.5.13): the raft
+# leader's raft loop stuck by a failpoint for longer than the TTL; P8
+# (judged) finds a lease renewed through the new leader whose key was
+# deleted before the renewal ran out. Suite known-15247.
 repro-15247: build
 	@for v in v3.5.12 v3.5.13; do for s in $(SEEDS); do \
 	  out=$$(./$(BIN) run --db etcd --version $$v --failpoints --nemesis failpoint:raft-leader-stuck \
-	    --ttl 3s --nemesis-interval 5s --time-limit 60s --seed $$s --store $(REPRO_STORE) 2>&1); \
+	    --ttl 3s --nemesis-interval 5s --time-limit 180s --seed $$s --store $(REPRO_STORE) 2>&1); \
 	  echo "#15247 etcd $$v seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
 	  echo "$$out" | grep -E 'P7 leases|P8 renewed' | sed 's/^ */    /'; \
+	done; done
+# etcd #19597 (concurrency.Election.Campaign returns success after the
+# waiting campaigner's session expired; a client bug, open in every
+# release): the recipe that takes Campaign's word (etcd-trust-campaign)
+# against etcd-election, which checks that its own key leads; a random
+# campaigner stopped for longer than its lease. P3 finds the phantom
+# grant. Suite soundness-aimed.
+repro-19597: build
+	@for r in etcd-trust-campaign etcd-election; do for s in $(SEEDS); do \
+	  out=$$(./$(BIN) run --db etcd --recipe $$r --nemesis pause:random-campaigner --seed $$s --store $(REPRO_STORE) 2>&1); \
+	  echo "#19597 $$r seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
+	  echo "$$out" | grep -E 'P3 granted' | sed 's/^ */    /'; \
 	done; done
