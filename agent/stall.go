@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 )
 
 // A stalled disk: the data directory is served through a FUSE
@@ -153,7 +155,44 @@ func mountStallFS(dataDir string) (*stallFS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mounting the stalling filesystem over %s (needs /dev/fuse and CAP_SYS_ADMIN): %w", dataDir, err)
 	}
-	return &stallFS{gate: g, server: server, dir: dataDir}, nil
+	sfs := &stallFS{gate: g, server: server, dir: dataDir}
+	if err := fuseCloseOnExec(); err != nil {
+		sfs.unmount()
+		return nil, err
+	}
+	return sfs, nil
+}
+
+// fuseCloseOnExec marks this process's /dev/fuse descriptors
+// close-on-exec. go-fuse opens /dev/fuse without O_CLOEXEC when it
+// mounts by itself, so the supervised process would inherit the
+// connection: when the agent dies, the connection then outlives it,
+// and a process exiting inside a request on the mount (a flush at
+// close) waits forever for an answer, keeping the container from
+// stopping (seen: `docker rm -f` refused).
+func fuseCloseOnExec() error {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("finding the /dev/fuse descriptor: %w", err)
+	}
+	found := false
+	for _, e := range entries {
+		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err != nil || target != "/dev/fuse" {
+			continue
+		}
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+			return fmt.Errorf("marking /dev/fuse (fd %d) close-on-exec: %w", fd, err)
+		}
+		found = true
+	}
+	if !found {
+		return errors.New("mounted the stalling filesystem, but found no /dev/fuse descriptor to mark close-on-exec")
+	}
+	return nil
 }
 
 // unmount opens the gate and unmounts.

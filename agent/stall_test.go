@@ -3,7 +3,9 @@ package agent
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -103,6 +105,14 @@ func TestStallFS(t *testing.T) {
 			t.Error(err)
 		}
 	})
+	// A process the agent starts must not inherit the connection.
+	out, err := exec.Command("/bin/sh", "-c", "ls -l /proc/self/fd/").CombinedOutput()
+	if err != nil {
+		t.Fatalf("listing a child's descriptors: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "/dev/fuse") {
+		t.Fatalf("a child process inherits /dev/fuse:\n%s", out)
+	}
 	// Two files: the kernel holds a file's inode lock through its
 	// fsync, so a second sync of the same file waits in the kernel.
 	var files [2]*os.File
