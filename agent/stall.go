@@ -133,17 +133,12 @@ func mountStallFS(dataDir string) (*stallFS, error) {
 			return nil, fmt.Errorf("stalling filesystem: %w", err)
 		}
 	}
-	var st syscall.Stat_t
-	if err := syscall.Stat(real, &st); err != nil {
+	root, err := fs.NewLoopbackRoot(real)
+	if err != nil {
 		return nil, fmt.Errorf("stalling filesystem: %w", err)
 	}
 	g := newSyncGate()
-	root := &fs.LoopbackRoot{Path: real, Dev: uint64(st.Dev)}
-	root.NewNode = func(r *fs.LoopbackRoot, _ *fs.Inode, _ string, _ *syscall.Stat_t) fs.InodeEmbedder {
-		return &stallNode{LoopbackNode: fs.LoopbackNode{RootData: r}, gate: g}
-	}
-	rootNode := root.NewNode(root, nil, "", &st)
-	root.RootNode = rootNode
+	rootNode := &stallNode{LoopbackNode: root.(*fs.LoopbackNode), gate: g}
 	server, err := fs.Mount(dataDir, rootNode, &fs.Options{MountOptions: fuse.MountOptions{
 		DirectMountStrict: true,
 		FsName:            real,
@@ -206,14 +201,22 @@ func (s *stallFS) unmount() error {
 
 // stallNode is a passthrough node whose syncs wait at the gate.
 type stallNode struct {
-	fs.LoopbackNode
+	*fs.LoopbackNode
 	gate *syncGate
 }
 
 var (
-	_ fs.NodeFsyncer        = (*stallNode)(nil)
-	_ fs.NodeOpendirHandler = (*stallNode)(nil)
+	_ fs.NodeFsyncer     = (*stallNode)(nil)
+	_ fs.NodeWrapChilder = (*stallNode)(nil)
 )
+
+// WrapChild makes every node under the root a stallNode too.
+func (n *stallNode) WrapChild(ctx context.Context, ops fs.InodeEmbedder) fs.InodeEmbedder {
+	if lb, ok := ops.(*fs.LoopbackNode); ok {
+		return &stallNode{LoopbackNode: lb, gate: n.gate}
+	}
+	return ops
+}
 
 // Fsync holds a file's fsync or fdatasync (flags has FUSE_FSYNC_FDATASYNC)
 // at the gate, then passes it on.

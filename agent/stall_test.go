@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,10 +113,14 @@ func TestStallFS(t *testing.T) {
 		t.Fatalf("a child process inherits /dev/fuse:\n%s", out)
 	}
 	// Two files: the kernel holds a file's inode lock through its
-	// fsync, so a second sync of the same file waits in the kernel.
+	// fsync, so a second sync of the same file waits in the kernel. One
+	// deeper down, as etcd's WAL is (member/wal).
+	if err := os.MkdirAll(filepath.Join(data, "member", "wal"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	var files [2]*os.File
-	for i := range files {
-		f, err := os.Create(filepath.Join(data, fmt.Sprintf("wal%d", i)))
+	for i, name := range []string{"wal0", filepath.Join("member", "wal", "wal1")} {
+		f, err := os.Create(filepath.Join(data, name))
 		if err != nil {
 			t.Fatal(err)
 		}
