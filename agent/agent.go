@@ -30,7 +30,12 @@ type Config struct {
 	// ClockTracer is the argv of the clock tracer (clock.Serve); without
 	// it clock faults are refused.
 	ClockTracer []string
-	Logger      *slog.Logger
+	// StallDisk serves DataDir through the stalling filesystem (its
+	// files in DataDir.real), so that the stall fault can hold its
+	// syncs. It needs /dev/fuse and CAP_SYS_ADMIN, and costs
+	// throughput: only runs that stall disks ask for it.
+	StallDisk bool
+	Logger    *slog.Logger
 	// netns selects another network namespace for the rules (tests).
 	nftOpts []nftables.ConnOption
 }
@@ -43,6 +48,9 @@ type agent struct {
 	fw    *firewall
 	delay delayer
 	clock skewer
+	// stall is the data directory's stalling filesystem; nil without
+	// StallDisk.
+	stall *stallFS
 	log   *slog.Logger
 }
 
@@ -68,6 +76,21 @@ func Run(ctx context.Context, cfg Config) error {
 		a.sup.relay = &relay{log: log, toStdin: a.sup.writeStdin}
 		defer a.sup.relay.close()
 		go a.sup.relay.serve(ln)
+	}
+	if cfg.StallDisk {
+		sfs, err := mountStallFS(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		a.stall = sfs
+		// After the process is killed (deferred before, run after).
+		defer func() {
+			if err := a.stall.unmount(); err != nil {
+				log.Warn("unmounting the stalling filesystem", "err", err)
+			}
+		}()
+		a.sup.release = a.stall.releaseHeld
+		log.Info("data directory on the stalling filesystem", "dir", cfg.DataDir, "files", realDir(cfg.DataDir))
 	}
 	ln, err := net.Listen("tcp", cfg.ControlAddr)
 	if err != nil {
@@ -141,6 +164,7 @@ func (a *agent) status() Status {
 	st.Dropped, st.Lossy = a.fw.faults()
 	st.Clock = a.clock.current(st.PID)
 	st.Delayed = a.delay.peers()
+	a.stall.status(&st)
 	return st
 }
 

@@ -31,6 +31,7 @@ const (
 	PathDial      = "/v1/dial"      // POST DialRequest -> DialReply: can this node reach addr?
 	PathClock     = "/v1/clock"     // POST ClockRequest: skew the process's clocks; DELETE removes
 	PathDelay     = "/v1/delay"     // POST DelayRequest (replaces delayed peers); DELETE heals
+	PathStall     = "/v1/stall"     // POST: hold the data directory's syncs; DELETE lets them through
 )
 
 // Directions of a partition rule set.
@@ -114,6 +115,15 @@ type Status struct {
 	Delayed  []string      `json:"delayed,omitempty"`   // peers packets to which are held
 	Clock    *ClockRequest `json:"clock,omitempty"`     // the skew in force
 	Error    string        `json:"error,omitempty"`     // last fault error
+	// StallFS: the data directory is on the stalling filesystem
+	// (--stall-disk), so that its syncs can be held.
+	StallFS bool `json:"stall_fs,omitempty"`
+	// DiskStalled: its fsyncs and fdatasyncs are held (PathStall).
+	DiskStalled bool `json:"disk_stalled,omitempty"`
+	// SyncsHeld is how many syncs wait at the gate now; SyncsStalled,
+	// how many ever did (a stall that held none caught no sync).
+	SyncsHeld    int   `json:"syncs_held,omitempty"`
+	SyncsStalled int64 `json:"syncs_stalled,omitempty"`
 }
 
 // ErrorReply is the body of a non-2xx reply.

@@ -86,6 +86,17 @@ func (c *Client) HealClock(ctx context.Context) error {
 	return c.call(ctx, http.MethodDelete, PathClock, nil, nil)
 }
 
+// Stall holds the fsyncs and fdatasyncs of the node's data directory
+// (a node started with --stall-disk), until HealStall.
+func (c *Client) Stall(ctx context.Context) error {
+	return c.call(ctx, http.MethodPost, PathStall, nil, nil)
+}
+
+// HealStall lets the held syncs through, and every later one.
+func (c *Client) HealStall(ctx context.Context) error {
+	return c.call(ctx, http.MethodDelete, PathStall, nil, nil)
+}
+
 // Pause stops the process (SIGSTOP).
 func (c *Client) Pause(ctx context.Context) error {
 	return c.call(ctx, http.MethodPost, PathPause, nil, nil)

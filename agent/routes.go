@@ -40,6 +40,8 @@ func (a *agent) routes() []route {
 				return []any{"offset", time.Duration(req.OffsetNS), "rate", req.Rate, "monotonic_offset", time.Duration(req.MonotonicOffsetNS)}
 			})},
 		{http.MethodDelete, PathClock, a.action("heal clock", func() error { return a.clock.heal(a.sup.status().PID) })},
+		{http.MethodPost, PathStall, a.action("stall disk", func() error { return a.stall.stall() })},
+		{http.MethodDelete, PathStall, a.action("heal stall", func() error { return a.stall.unstall() })},
 		{http.MethodPost, PathPause, a.action("pause", a.sup.pause)},
 		{http.MethodPost, PathResume, a.action("resume", a.sup.resume)},
 		{http.MethodPost, PathKill, withBody(a, "kill", optional, func(req KillRequest) error { return a.sup.kill(req.Wipe) },
@@ -47,7 +49,7 @@ func (a *agent) routes() []route {
 		{http.MethodPost, PathStart, withBody(a, "start", optional, func(req StartRequest) error { return a.sup.startWith(req.Argv) },
 			func(req StartRequest) []any { return []any{"argv", req.Argv} })},
 		{http.MethodPost, PathHeal, a.action("heal", func() error {
-			return errors.Join(a.fw.heal(), a.delay.heal(), a.clock.heal(a.sup.status().PID), a.sup.resume(), a.sup.start())
+			return errors.Join(a.fw.heal(), a.delay.heal(), a.clock.heal(a.sup.status().PID), a.stall.unstall(), a.sup.resume(), a.sup.start())
 		})},
 	}
 }

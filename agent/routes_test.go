@@ -45,6 +45,8 @@ func TestEveryClientCallIsARoute(t *testing.T) {
 		"HealDelay":     func() error { return c.HealDelay(ctx) },
 		"Clock":         func() error { return c.Clock(ctx, ClockRequest{}) },
 		"HealClock":     func() error { return c.HealClock(ctx) },
+		"Stall":         func() error { return c.Stall(ctx) },
+		"HealStall":     func() error { return c.HealStall(ctx) },
 		"Pause":         func() error { return c.Pause(ctx) },
 		"Resume":        func() error { return c.Resume(ctx) },
 		"Kill":          func() error { return c.Kill(ctx, false) },

@@ -22,6 +22,10 @@ type supervisor struct {
 	// stdout receives the process's stdout; nil means the agent's own.
 	relay *relay
 	log   *slog.Logger
+	// release, if set, fails the syncs the stalling filesystem holds: a
+	// process killed inside a FUSE request cannot exit until it is
+	// answered.
+	release func()
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -148,10 +152,8 @@ func (s *supervisor) kill(wipe bool) error {
 		if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 			return fmt.Errorf("killing: %w", err)
 		}
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			return errors.New("process did not exit 10s after SIGKILL")
+		if err := s.awaitExit(exited); err != nil {
+			return err
 		}
 	}
 	if wipe {
@@ -160,6 +162,27 @@ func (s *supervisor) kill(wipe bool) error {
 		}
 	}
 	return nil
+}
+
+// awaitExit waits for a killed process to exit, releasing the syncs it
+// is held in meanwhile (again and again: one may reach the gate after a
+// release).
+func (s *supervisor) awaitExit(exited chan struct{}) error {
+	timeout := time.After(10 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if s.release != nil {
+			s.release()
+		}
+		select {
+		case <-exited:
+			return nil
+		case <-timeout:
+			return errors.New("process did not exit 10s after SIGKILL")
+		case <-tick.C:
+		}
+	}
 }
 
 // writeStdin sends one line to the current process.

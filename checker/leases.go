@@ -92,7 +92,8 @@ const stuckResumeWindow = time.Second
 // their holder resigning (a lease expired or revoked) in a run with
 // stuck raft loops, and of those the
 // ones the record received within stuckResumeWindow after a raft
-// leader's stuck raft loop resumed (failpoint raft-leader-stuck): an
+// leader's stuck raft loop resumed (failpoint raft-leader-stuck, or
+// stall raft-leader: its WAL's syncs held): an
 // old leader that resumes and revokes leases kept alive elsewhere
 // (etcd #15247) makes many; a store that expires only leases left
 // unrenewed, few. Counted, not judged: a lease renewed only through
@@ -107,7 +108,7 @@ func countLeaseEnds(h *history, rec *record, counts map[string]int64) {
 	}
 	var resumed []int64
 	for _, e := range h.events {
-		if e.F == histories.FFaultStop && e.Fault != nil && e.Fault.Kind == histories.FaultFailpoint && e.Fault.Params["rule"] == "raft-leader-stuck" {
+		if e.F == histories.FFaultStop && e.Fault != nil && stuckRaftLoop(*e.Fault) {
 			resumed = append(resumed, e.Time)
 		}
 	}
@@ -126,6 +127,15 @@ func countLeaseEnds(h *history, rec *record, counts map[string]int64) {
 			}
 		}
 	}
+}
+
+// stuckRaftLoop says whether a fault held a raft leader's raft loop
+// while the rest of its process ran: the failpoint stuck before its WAL
+// save, or its disk's syncs held.
+func stuckRaftLoop(f histories.Fault) bool {
+	rule := f.Params["rule"]
+	return f.Kind == histories.FaultFailpoint && rule == "raft-leader-stuck" ||
+		f.Kind == histories.FaultStall && rule == "raft-leader"
 }
 
 // resignedBefore reports whether the holder of tok asked to resign it

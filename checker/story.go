@@ -357,6 +357,7 @@ var verbs = map[string]string{
 	histories.FaultDelay:     "delayed",
 	histories.FaultClock:     "clock-skewed",
 	histories.FaultFailpoint: "failpoint-stricken",
+	histories.FaultStall:     "disk-stalled",
 }
 
 // describe names a fault: kind:rule on its targets, with what sets it

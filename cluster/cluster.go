@@ -30,6 +30,11 @@ type NodeSpec struct {
 	// Env is added to the node's environment, which its process
 	// inherits (a failpoint build's control address).
 	Env []string
+	// StallDisk serves DataDir through the agent's stalling filesystem
+	// (FUSE), so that the stall fault can hold its syncs: the node gets
+	// /dev/fuse and CAP_SYS_ADMIN. Off unless a run stalls disks: FUSE
+	// costs throughput.
+	StallDisk bool
 }
 
 // File is a host file to copy into a node.

@@ -284,6 +284,9 @@ func (d *Docker) startNode(ctx context.Context, spec Spec, n NodeSpec, addrs map
 	if n.Role == RoleCampaigner {
 		args = append(args, "--stdio")
 	}
+	if n.StallDisk {
+		args = append(args, "--stall-disk")
+	}
 	args = append(append(args, "--"), n.Command(addrs)...)
 	nodeLabels := map[string]string{LabelNode: n.Name}
 	for k, v := range labels {
@@ -300,6 +303,16 @@ func (d *Docker) startNode(ctx context.Context, spec Spec, n NodeSpec, addrs map
 		ConfigModifier: func(c *container.Config) { c.Hostname = n.Name },
 		HostConfigModifier: func(h *container.HostConfig) {
 			h.CapAdd = []string{"NET_ADMIN", "SYS_PTRACE"}
+			if n.StallDisk {
+				// The agent mounts FUSE itself with mount(2) (Docker's
+				// seccomp profile allows it with CAP_SYS_ADMIN). Where
+				// AppArmor runs, its docker-default profile denies every
+				// mount; elsewhere the option is accepted and changes
+				// nothing.
+				h.CapAdd = append(h.CapAdd, "SYS_ADMIN")
+				h.Devices = append(h.Devices, container.DeviceMapping{PathOnHost: "/dev/fuse", PathInContainer: "/dev/fuse", CgroupPermissions: "rwm"})
+				h.SecurityOpt = append(h.SecurityOpt, "apparmor=unconfined")
+			}
 		},
 		EndpointSettingsModifier: func(m map[string]*network.EndpointSettings) {
 			if es, ok := m[netName]; ok {

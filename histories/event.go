@@ -97,6 +97,7 @@ const (
 	FaultClock     = "clock"     // per-process clock offset, rate or strobe
 	FaultFailpoint = "failpoint" // a server failpoint set (gofail): a stuck raft loop, a crash at the WAL
 	FaultUpgrade   = "upgrade"   // a member restarted on its data with another server version
+	FaultStall     = "stall"     // a member's fsyncs held (FUSE), the rest of its process running
 )
 
 // Phases recorded with FPhase.

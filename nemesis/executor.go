@@ -41,6 +41,10 @@ type Agent interface {
 	HealDelay(ctx context.Context) error
 	Clock(ctx context.Context, req agent.ClockRequest) error
 	HealClock(ctx context.Context) error
+	// Stall holds the syncs of the node's data directory; HealStall
+	// lets them through.
+	Stall(ctx context.Context) error
+	HealStall(ctx context.Context) error
 	Pause(ctx context.Context) error
 	Resume(ctx context.Context) error
 	// Kill SIGKILLs the process; wipe also empties its data.

@@ -61,12 +61,16 @@ type fakeAgent struct {
 	st        agent.Status
 	argv      []string // the command line of the last StartWith
 	failHeals int
+	// heldAfterHeal is how many syncs HealStall leaves held (a sync
+	// the filesystem never lets go).
+	heldAfterHeal int
 }
 
 var _ Agent = (*fakeAgent)(nil)
 
 func newFakeAgent(node string, j *journal) *fakeAgent {
-	return &fakeAgent{node: node, j: j, st: agent.Status{Name: node, Running: true, Starts: 1}}
+	// As in a run that stalls disks: the data directory can be stalled.
+	return &fakeAgent{node: node, j: j, st: agent.Status{Name: node, Running: true, Starts: 1, StallFS: true}}
 }
 
 // do journals a call and applies change to the status under the lock.
@@ -134,6 +138,20 @@ func (a *fakeAgent) HealClock(ctx context.Context) error {
 	return a.do("heal-clock", func(st *agent.Status) error { st.Clock = nil; return nil })
 }
 
+func (a *fakeAgent) Stall(ctx context.Context) error {
+	return a.do("stall", func(st *agent.Status) error {
+		if !st.StallFS {
+			return errors.New("the data directory is not on the stalling filesystem")
+		}
+		st.DiskStalled = true
+		return nil
+	})
+}
+
+func (a *fakeAgent) HealStall(ctx context.Context) error {
+	return a.do("heal-stall", func(st *agent.Status) error { st.DiskStalled, st.SyncsHeld = false, a.heldAfterHeal; return nil })
+}
+
 func (a *fakeAgent) Pause(ctx context.Context) error {
 	return a.do("pause", func(st *agent.Status) error { st.Paused = true; return nil })
 }
@@ -168,6 +186,7 @@ func (a *fakeAgent) Heal(ctx context.Context) error {
 			return errors.New("injected heal failure")
 		}
 		st.Dropped, st.Lossy, st.Delayed, st.Clock, st.Paused = nil, nil, nil, nil, false
+		st.DiskStalled, st.SyncsHeld = false, 0
 		start(st)
 		return nil
 	})

@@ -50,6 +50,7 @@ var allKinds = []*faultKind{
 	&clockKind,
 	&failpointKind,
 	&upgradeKind,
+	&stallKind,
 }
 
 // KindInfo describes one fault kind, for `harness faults`.

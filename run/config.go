@@ -8,6 +8,7 @@ import (
 
 	"github.com/election-harness/harness/checker"
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/nemesis"
 	"github.com/election-harness/harness/reports"
 	"github.com/election-harness/harness/workloads"
 )
@@ -32,6 +33,19 @@ func (c Config) CheckerOptions() checker.Options {
 		ReadConsistency: c.Consistency,
 		ExpectFaults:    len(c.Nemesis) > 0,
 	}
+}
+
+// stallsDisks says whether the run's nemesis stalls disks: only then
+// are members' data directories served through the agent's stalling
+// filesystem, since FUSE costs throughput and other runs must not
+// change.
+func (c Config) stallsDisks() bool {
+	for _, k := range c.Nemesis {
+		if kind, _, _ := strings.Cut(k, ":"); kind == nemesis.KindStall {
+			return true
+		}
+	}
+	return false
 }
 
 func (c Config) readConsistency() string {

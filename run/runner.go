@@ -309,6 +309,7 @@ func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
 		if fp, ok := d.(db.Failpoints); ok && cfg.Failpoints {
 			node.Env = fp.FailpointEnv(db.Member{Name: n})
 		}
+		node.StallDisk = cfg.stallsDisks()
 		spec.Nodes = append(spec.Nodes, node)
 	}
 	// A user's campaigner (exec:PATH) is copied into each campaigner

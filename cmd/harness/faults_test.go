@@ -42,6 +42,13 @@ func startFaultCluster(t *testing.T) *faultCluster {
 // not, and the nemesis told who leads by leaders.
 func startFaultClusterWith(t *testing.T, failpoints bool, leaders nemesis.Leaders) *faultCluster {
 	t.Helper()
+	return startFaultClusterFor(t, failpoints, nil, leaders)
+}
+
+// startFaultClusterFor starts it for a run whose --nemesis is kinds
+// (what the members' nodes get depends on it: stall's filesystem).
+func startFaultClusterFor(t *testing.T, failpoints bool, kinds []string, leaders nemesis.Leaders) *faultCluster {
+	t.Helper()
 	ctx := context.Background()
 	d := etcd.DB{}
 	docker, err := cluster.NewDocker(ctx, cluster.DockerOptions{})
@@ -52,7 +59,7 @@ func startFaultClusterWith(t *testing.T, failpoints bool, leaders nemesis.Leader
 	if err != nil {
 		t.Fatalf("preparing the image: %v", err)
 	}
-	spec := run.ClusterSpec(run.Config{Image: prep.Name, Nodes: 3, Campaigners: 2, RunID: fmt.Sprintf("faults%d", time.Now().UnixNano()%1e6), Failpoints: failpoints,
+	spec := run.ClusterSpec(run.Config{Image: prep.Name, Nodes: 3, Campaigners: 2, RunID: fmt.Sprintf("faults%d", time.Now().UnixNano()%1e6), Failpoints: failpoints, Nemesis: kinds,
 		Recipe: "etcd-election", TTL: run.Duration(3 * time.Second), ElectionPrefix: "/eh/f/election/"}, d)
 	cl, err := docker.Start(ctx, spec)
 	if err != nil {

@@ -21,9 +21,9 @@ import (
 // agentCmd is the entry point of every node container.
 func agentCmd() *cobra.Command {
 	var name, data, runID string
-	var stdio bool
+	var stdio, stallDisk bool
 	c := &cobra.Command{
-		Use:    "agent --name NAME --data DIR [--run ID] [--stdio] -- COMMAND [ARG...]",
+		Use:    "agent --name NAME --data DIR [--run ID] [--stdio] [--stall-disk] -- COMMAND [ARG...]",
 		Short:  "In-node supervisor (the entry point of every node image)",
 		Hidden: true,
 		Args:   cobra.MinimumNArgs(1),
@@ -40,6 +40,7 @@ func agentCmd() *cobra.Command {
 				RunID:       runID,
 				ControlAddr: fmt.Sprintf(":%d", agent.ControlPort),
 				DataDir:     data,
+				StallDisk:   stallDisk,
 				Command:     args,
 				Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)).With("node", name),
 			}
@@ -53,6 +54,7 @@ func agentCmd() *cobra.Command {
 	c.Flags().StringVar(&data, "data", "/data", "the process's data directory")
 	c.Flags().StringVar(&runID, "run", "", "the run this node belongs to: control requests for another run are refused (409)")
 	c.Flags().BoolVar(&stdio, "stdio", false, "relay the process's stdin/stdout (campaigners)")
+	c.Flags().BoolVar(&stallDisk, "stall-disk", false, "serve the data directory through the stalling filesystem (FUSE; its files in DIR.real), so that the stall fault can hold its syncs")
 	return c
 }
 
