@@ -111,8 +111,9 @@ func (r *runner) run(ctx context.Context, backend cluster.Backend) (err error) {
 	}
 	versions := newMemberVersions(r.cfg, r.db, members)
 	exec := &nemesis.Executor{Members: memberNodes, Campaigners: campaignerNodes, Leaders: r.live, Recorder: r.rec, Log: r.log,
-		AimWait:    time.Duration(r.cfg.LeaseExpiry),
-		Membership: Membership{DB: r.db, Members: members, DataDir: memberDataDir, versions: versions}}
+		AimWait:     time.Duration(r.cfg.LeaseExpiry),
+		LeaseExpiry: time.Duration(r.cfg.LeaseExpiry),
+		Membership:  Membership{DB: r.db, Members: members, DataDir: memberDataDir, versions: versions}}
 	if fp, ok := r.db.(db.Failpoints); ok && r.cfg.Failpoints {
 		exec.Failpoints = Failpoints{DB: fp, Members: members}
 	}
