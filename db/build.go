@@ -88,7 +88,7 @@ func (b GoModuleBuild) Build(ctx context.Context, cacheDir string, log io.Writer
 		return bin, nil // another run built it while we waited
 	}
 
-	src := filepath.Join(cacheDir, "src", b.Name+"-"+b.Version)
+	src := filepath.Join(cacheDir, "src", b.binName())
 	if err := os.RemoveAll(src); err != nil {
 		return "", fmt.Errorf("clearing build dir: %w", err)
 	}
