@@ -45,6 +45,7 @@ func (s Suite) Config(e Entry, store string) (run.Config, error) {
 	if d.Campaigners > 0 {
 		c.Campaigners = d.Campaigners
 	}
+	c.Failpoints = d.Failpoints
 	if err := c.CheckGiven(func(flag string) bool { return given[flag] }); err != nil {
 		return c, err
 	}

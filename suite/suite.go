@@ -45,6 +45,9 @@ type SuiteDefaults struct {
 	Campaigners     int    `yaml:"campaigners"`
 	TTL             string `yaml:"ttl"`
 	NemesisInterval string `yaml:"nemesis_interval"`
+	// Failpoints builds the database with its failpoints (--failpoints),
+	// which a failpoint nemesis needs.
+	Failpoints bool `yaml:"failpoints"`
 }
 
 // SuiteMatrix is crossed into entries.

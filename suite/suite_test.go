@@ -197,3 +197,22 @@ func TestSuiteMarkdown(t *testing.T) {
 		t.Errorf("the table from suite.json alone differs:\n%s\nwant\n%s", again, md)
 	}
 }
+
+// defaults.failpoints builds every entry's server with failpoints, as
+// --failpoints does; left out, none is.
+func TestSuiteFailpoints(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		body := "matrix:\n  recipe: [etcd-election]\n  nemesis: [\"failpoint:renew-past-revoke\"]\n"
+		if on {
+			body = "defaults: {failpoints: true}\n" + body
+		}
+		s, entries := suiteEntries(t, body)
+		c, err := s.Config(entries[0], t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Failpoints != on {
+			t.Errorf("failpoints %v in the suite: the run's is %v", on, c.Failpoints)
+		}
+	}
+}
