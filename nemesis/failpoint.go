@@ -77,7 +77,9 @@ var failpointActions = map[string]failpointAction{
 	// failpoint at a time, so stalled renewals queue and wake later
 	// still, never sooner. Only the sleep is the fault: the failpoint
 	// stays on for the fault's duration so that every campaigner's
-	// next renewal (within a third of the TTL) is caught.
+	// next renewal (within a third of the TTL) is caught. Sized so, the
+	// stalled answer reaches etcd's Go client after its own keepalive
+	// deadline (receipt + TTL), which drops it: see detection-notes.
 	FailpointRenewPastRevoke: {points: []string{"beforeCheckpointInLeaseRenew"}, terms: func(_, leaseExpiry time.Duration) string {
 		return fmt.Sprintf("sleep(%d)", (leaseExpiry + time.Second).Milliseconds())
 	}},
