@@ -314,7 +314,7 @@ func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
 	}
 	// A user's campaigner (exec:PATH) is copied into each campaigner
 	// node and started with the flags the built-in one takes.
-	program := append([]string{"/harness", "campaigner", "--recipe", cfg.Recipe}, registry.CampaignerArgs(d, db.RunSettings{ReadMode: cfg.Consistency})...)
+	program := append([]string{"/harness", "campaigner", "--recipe", cfg.Recipe}, registry.CampaignerArgs(d, db.RunSettings{ReadMode: cfg.Consistency, Options: cfg.Options})...)
 	var files []cluster.File
 	if path, ok := strings.CutPrefix(cfg.Recipe, workloads.ExecPrefix); ok {
 		program = []string{userCampaigner}

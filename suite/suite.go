@@ -29,7 +29,8 @@ import (
 // Several matrices (matrices: [{...}, {...}]) cross separately, one after
 // another: controls under one nemesis and the safe recipe under many,
 // say. A known-unsafe control is expected invalid, anything else valid;
-// expect: {recipe: verdict} says otherwise.
+// expect: {recipe: verdict} says otherwise, and a matrix's own expect
+// overrides both.
 type Suite struct {
 	Name     string            `yaml:"name"`
 	Defaults SuiteDefaults     `yaml:"defaults"`
@@ -48,6 +49,9 @@ type SuiteDefaults struct {
 	// Failpoints builds the database with its failpoints (--failpoints),
 	// which a failpoint nemesis needs.
 	Failpoints bool `yaml:"failpoints"`
+	// Options are campaigner options of the recipes' database
+	// (--option NAME=VALUE), e.g. {renew: once} for etcd.
+	Options map[string]string `yaml:"options"`
 }
 
 // SuiteMatrix is crossed into entries.
@@ -60,6 +64,10 @@ type SuiteMatrix struct {
 	// database's default.
 	Consistency []string  `yaml:"consistency"`
 	Seeds       SeedRange `yaml:"seeds"`
+	// Expect is every entry's expected verdict, over the recipe's and
+	// the suite's: a version with a known bug is expected invalid
+	// under the fault that finds it, whatever its recipe.
+	Expect string `yaml:"expect"`
 }
 
 // SeedRange is N (meaning 1..N) or a list of seeds.
@@ -153,6 +161,11 @@ func Load(path string) (Suite, error) {
 			return s, fmt.Errorf("%s: matrices[%d].recipe is empty: name at least one recipe", path, i)
 		}
 	}
+	for i, m := range append([]SuiteMatrix{s.Matrix}, s.Matrices...) {
+		if m.Expect != "" && m.Expect != "valid" && m.Expect != "invalid" {
+			return s, fmt.Errorf("%s: matrix %d: expect is %q: want valid or invalid", path, i, m.Expect)
+		}
+	}
 	for recipe, v := range s.Expect {
 		if v != "valid" && v != "invalid" {
 			return s, fmt.Errorf("%s: expect.%s is %q: want valid or invalid", path, recipe, v)
@@ -201,6 +214,9 @@ func (s Suite) cross(out []Entry, m SuiteMatrix) ([]Entry, error) {
 				}
 				if e, ok := s.Expect[r]; ok {
 					expect = e
+				}
+				if m.Expect != "" {
+					expect = m.Expect
 				}
 				for _, mode := range modes {
 					for _, n := range nemeses {

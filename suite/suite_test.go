@@ -216,3 +216,39 @@ func TestSuiteFailpoints(t *testing.T) {
 		}
 	}
 }
+
+// defaults.options become every entry's --option values.
+func TestSuiteOptions(t *testing.T) {
+	s, entries := suiteEntries(t, "defaults: {options: {renew: once}}\nmatrix:\n  recipe: [etcd-election]\n")
+	c, err := s.Config(entries[0], t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Options["renew"] != "once" || len(c.Options) != 1 {
+		t.Errorf("options {renew: once} in the suite: the run's are %v", c.Options)
+	}
+	if _, err := c.Validate(); err != nil {
+		t.Errorf("validating: %v", err)
+	}
+}
+
+// A matrix's expect overrides the recipe's verdict (a safe recipe on a
+// buggy version); anything but valid or invalid is refused.
+func TestSuiteMatrixExpect(t *testing.T) {
+	_, entries := suiteEntries(t, `
+matrices:
+  - recipe: [etcd-election]
+    version: [v3.5.22]
+    expect: invalid
+  - recipe: [etcd-election, etcd-unfenced]
+`)
+	want := []string{"invalid", "valid", "invalid"}
+	for i, e := range entries {
+		if e.Expect != want[i] {
+			t.Errorf("entry %d (%s): expect %s; want %s", i, e, e.Expect, want[i])
+		}
+	}
+	if _, err := Load(writeSuite(t, "matrix:\n  recipe: [etcd-election]\n  expect: broken\n")); err == nil {
+		t.Error("expect: broken was accepted")
+	}
+}
