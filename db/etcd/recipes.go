@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -88,8 +89,8 @@ type etcdElection struct {
 const (
 	// OptionRenew is how the sessions' leases are renewed besides the
 	// session's own keepalive stream: RenewKeepAlive (the default) adds
-	// nothing; RenewOnce adds a KeepAliveOnce every third of the TTL,
-	// each answer reported (EventRenewed). The stream's client drops an
+	// nothing; RenewOnce adds a KeepAliveOnce whenever the stream has
+	// not answered for half the TTL, each answer reported (EventRenewed). The stream's client drops an
 	// answer that comes later than the lease's TTL (client/v3/lease.go);
 	// KeepAliveOnce waits for it, so a renewal the server stalled past
 	// the lease's revocation (etcd #20590) reaches the checker.
@@ -100,8 +101,8 @@ const (
 
 // renewOnceTimeout bounds a KeepAliveOnce: gofail serializes the sleeps
 // of one failpoint, so under failpoint:renew-past-revoke a renewal
-// waits behind every other campaigner's (two streams each, several
-// seconds a sleep) before its own.
+// waits behind every other campaigner's (a stream and a KeepAliveOnce
+// each, several seconds a sleep) before its own.
 const renewOnceTimeout = 2 * time.Minute
 
 // CampaignerOptions pass the run's --option values to the recipes.
@@ -223,13 +224,16 @@ func (e *etcdElection) newSession() (*concurrency.Session, error) {
 		<-sess.Done()
 		stop()
 	}()
+	var last atomic.Int64 // when the last keepalive answer came
+	last.Store(time.Now().UnixNano())
 	go func() {
 		for a := range answers {
+			last.Store(time.Now().UnixNano())
 			e.reportRenewal(grant.ID, a.TTL, a.Revision)
 		}
 	}()
 	if e.renewOnce {
-		go e.renewEachThird(sess, grant.ID)
+		go e.renewWhenSilent(sess, grant.ID, &last)
 	}
 	return sess, nil
 }
@@ -246,20 +250,28 @@ func (e *etcdElection) reportRenewal(id clientv3.LeaseID, ttl, rev int64) {
 	}
 }
 
-// renewEachThird renews the session's lease with KeepAliveOnce every
-// third of the TTL until the session ends (OptionRenew=once), one
-// renewal at a time, and reports each answer that renewed it. A
-// renewal under way when the session ends is still awaited and
-// reported: an answer after the lease's revocation is what it is for.
-// ErrLeaseNotFound (the lease is gone) is no renewal and ends the loop.
-func (e *etcdElection) renewEachThird(sess *concurrency.Session, id clientv3.LeaseID) {
-	tick := time.NewTicker(time.Duration(e.ttl) * time.Second / 3)
+// renewWhenSilent renews the session's lease with KeepAliveOnce when
+// no keepalive answer has come for half the TTL (OptionRenew=once), one
+// renewal at a time, until the session ends, and reports each answer
+// that renewed it. The stream answers every third of the TTL, so this
+// renews only while renewals stall, and then late in the lease's life:
+// P8 places a renewal no earlier than its header's revision, so only a
+// renewal received late enough that the lease's expiry falls within
+// its TTL can show an answer for a lease revoked meanwhile (#20590).
+// A renewal under way when the session ends is still awaited and
+// reported. ErrLeaseNotFound (the lease is gone) is no renewal.
+func (e *etcdElection) renewWhenSilent(sess *concurrency.Session, id clientv3.LeaseID, last *atomic.Int64) {
+	ttl := time.Duration(e.ttl) * time.Second
+	tick := time.NewTicker(ttl / 12)
 	defer tick.Stop()
 	for {
 		select {
 		case <-sess.Done():
 			return
 		case <-tick.C:
+		}
+		if time.Since(time.Unix(0, last.Load())) < ttl/2 {
+			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), renewOnceTimeout)
 		a, err := e.cli.KeepAliveOnce(ctx, id)
@@ -268,8 +280,9 @@ func (e *etcdElection) renewEachThird(sess *concurrency.Session, id clientv3.Lea
 		case errors.Is(err, rpctypes.ErrLeaseNotFound):
 			return
 		case err != nil:
-			continue // unanswered (a fault, the client closing): nothing to report
+			last.Store(time.Now().UnixNano()) // unanswered (a fault, the client closing): wait before the next
 		case a.TTL > 0:
+			last.Store(time.Now().UnixNano())
 			e.reportRenewal(id, a.TTL, a.Revision)
 		}
 	}
