@@ -203,7 +203,8 @@ func (e *etcdElection) Campaign(ctx context.Context, value string) (histories.To
 // the session's keepalive loop (the client sends one request per lease
 // however many listen, and answers every listener), so the lease is
 // renewed exactly as before. The report stops when the session ends, so
-// it never keeps the lease alive on its own.
+// it never keeps the lease alive on its own; so does renewWhenSilent
+// (OptionRenew=once), but for the one renewal it may have under way.
 func (e *etcdElection) newSession() (*concurrency.Session, error) {
 	grant, err := e.cli.Grant(context.Background(), int64(e.ttl))
 	if err != nil {
