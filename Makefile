@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597
+.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597 repro-20590
 
 # -buildvcs=auto stamps the git revision (`harness version`, config.json,
 # reports) even where GOFLAGS says -buildvcs=false. In a git worktree,
@@ -99,7 +99,7 @@ clean: build
 # suite.json in docs/results, and remakes docs/detection.md. That file is
 # made from docs/results alone (`make detection-doc`): docs/detection-head.md,
 # each suite's table, then docs/detection-notes.md.
-DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 known-15247 soundness-aimed
+DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 soundness-aimed known-15247 known-20590
 SUITES ?= $(DETECTION_SUITES)
 detection: build
 	mkdir -p /tmp/soundness
@@ -148,4 +148,20 @@ repro-19597: build
 	  out=$$(./$(BIN) run --db etcd --recipe $$r --nemesis pause:random-campaigner --seed $$s --store $(REPRO_STORE) 2>&1); \
 	  echo "#19597 $$r seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
 	  echo "$$out" | grep -E 'P3 granted' | sed 's/^ */    /'; \
+	done; done
+
+# etcd #20590 (a lease renewal answered with the full TTL after the lease
+# was revoked; buggy <= v3.5.22, fixed v3.5.23): the raft leader's lessor
+# stalls every renewal (failpoint beforeCheckpointInLeaseRenew, patched
+# into v3.5.22) until its lease expired and was revoked, on the buggy
+# and the fixed version, SEEDS seeds each; prints each run's verdict and
+# P8's line. The campaigners also renew by KeepAliveOnce (--option
+# renew=once): the Go client's keepalive stream drops such late answers
+# (see docs/detection-notes.md).
+repro-20590: build
+	@for v in v3.5.22 v3.5.23; do for s in $(SEEDS); do \
+	  out=$$(./$(BIN) run --db etcd --version $$v --failpoints --nemesis failpoint:renew-past-revoke --option renew=once \
+	    --ttl 3s --nemesis-interval 5s --time-limit 60s --seed $$s --store $(REPRO_STORE) 2>&1); \
+	  echo "#20590 etcd $$v seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
+	  echo "$$out" | grep -E 'P8 renewed' | sed 's/^ */    /'; \
 	done; done

@@ -36,8 +36,10 @@ const renewalSlack = 500 * time.Millisecond
 // leases kept alive through the new one (etcd #15247).
 //
 // Renewals answered at or after the deletion's revision are counted,
-// not judged (renewed after the end, etcd #20590's ground, not this
-// property's). Deletions received once the final reads began are not
+// not judged (renewed after the end). etcd #20590's answers (a lease
+// refreshed after it was revoked) are not among them: etcd fills the
+// header before it looks the lease up, so they carry a revision below
+// the deletion's and are judged here. Deletions received once the final reads began are not
 // judged either: from then on the campaigners are stopped, and a
 // stopping campaigner revokes its own lease.
 func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult {

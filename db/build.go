@@ -55,6 +55,10 @@ type GoModuleBuild struct {
 	// tidy`: a build of patched sources (failpoints) replaces the module
 	// with a copy it has edited.
 	Prepare func(ctx context.Context, src string, goCmd func(args ...string) (string, error)) error
+	// Recipe, if set, names how Prepare changes the sources, and is part
+	// of the cached binary's name (NAME-VERSION-RECIPE): a new recipe
+	// builds anew instead of reusing a binary an older one made.
+	Recipe string
 }
 
 // Build returns the cached binary, building it first if needed. Builds
@@ -64,7 +68,7 @@ func (b GoModuleBuild) Build(ctx context.Context, cacheDir string, log io.Writer
 	if err := ValidVersion(b.Version); err != nil {
 		return "", err
 	}
-	bin := filepath.Join(cacheDir, "bin", b.Name+"-"+b.Version)
+	bin := filepath.Join(cacheDir, "bin", b.binName())
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
@@ -84,7 +88,7 @@ func (b GoModuleBuild) Build(ctx context.Context, cacheDir string, log io.Writer
 		return bin, nil // another run built it while we waited
 	}
 
-	src := filepath.Join(cacheDir, "src", b.Name+"-"+b.Version)
+	src := filepath.Join(cacheDir, "src", b.binName())
 	if err := os.RemoveAll(src); err != nil {
 		return "", fmt.Errorf("clearing build dir: %w", err)
 	}
@@ -126,6 +130,14 @@ func (b GoModuleBuild) Build(ctx context.Context, cacheDir string, log io.Writer
 		return "", fmt.Errorf("caching %s: %w", bin, err)
 	}
 	return bin, nil
+}
+
+// binName is the cached binary's file name.
+func (b GoModuleBuild) binName() string {
+	if b.Recipe != "" {
+		return b.Name + "-" + b.Version + "-" + b.Recipe
+	}
+	return b.Name + "-" + b.Version
 }
 
 // runGo runs the go command in dir and returns its standard output.

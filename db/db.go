@@ -116,6 +116,9 @@ type ReadModes interface {
 // through the campaigner's command line without knowing them.
 type CampaignerOptions interface {
 	CampaignerOptions(s RunSettings) map[string]string
+	// CheckOptions refuses options given for a run (--option) that
+	// the recipes do not take, before anything starts.
+	CheckOptions(opts map[string]string) error
 }
 
 // RunSettings are the settings of a run a driver may pass on to its
@@ -124,6 +127,9 @@ type RunSettings struct {
 	// ReadMode is the run's read mode, "" for a database without
 	// ReadModes.
 	ReadMode string
+	// Options are the run's own campaigner options (--option NAME=VALUE),
+	// already accepted by CheckOptions.
+	Options map[string]string
 }
 
 // Capabilities needed by nemesis kinds: a database lacking one does not

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -56,6 +57,76 @@ func GofailEnable(src, tool string, dirs []string, goCmd func(args ...string) (s
 		return nil, fmt.Errorf("gofail enable: %w", err)
 	}
 	return abs, nil
+}
+
+// FailpointPatch adds one failpoint marker (a `// gofail: var ...`
+// comment) to a copy of a module's sources before `gofail enable`: the
+// place a later release added it to, for the releases that lack it, so
+// that a bug fixed together with its failpoint can be reproduced on the
+// versions that have the bug (as etcd's tests/robustness/patches do).
+type FailpointPatch struct {
+	// File is the source file, relative to the module's root.
+	File string
+	// Line is the marker, without indentation. A file that already has
+	// it is left as it is.
+	Line string
+	// Anchor is the (trimmed) code line the marker goes above, with the
+	// comment lines right above the anchor: where the fixed release has
+	// it. It must occur exactly once in File.
+	Anchor string
+}
+
+// ApplyFailpointPatches applies patches to the module copy at src. A
+// file that lacks both a patch's marker and its anchor is an error: a
+// build that silently lacked a failpoint would reproduce nothing.
+func ApplyFailpointPatches(src string, patches []FailpointPatch) (applied []string, err error) {
+	for _, p := range patches {
+		path := filepath.Join(src, p.File)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return applied, fmt.Errorf("failpoint patch: %w", err)
+		}
+		out, changed, err := insertFailpoint(string(b), p)
+		if err != nil {
+			return applied, fmt.Errorf("failpoint patch of %s: %w", p.File, err)
+		}
+		if !changed {
+			continue
+		}
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			return applied, fmt.Errorf("failpoint patch: %w", err)
+		}
+		applied = append(applied, p.File+": "+p.Line)
+	}
+	return applied, nil
+}
+
+// insertFailpoint puts p's marker into src above p's anchor and the
+// comment lines right above it, indented as the anchor is; changed is
+// false if src already has the marker.
+func insertFailpoint(src string, p FailpointPatch) (out string, changed bool, err error) {
+	lines := strings.Split(src, "\n")
+	at := -1
+	for i, l := range lines {
+		switch strings.TrimSpace(l) {
+		case p.Line:
+			return src, false, nil
+		case p.Anchor:
+			if at >= 0 {
+				return "", false, fmt.Errorf("anchor %q occurs more than once", p.Anchor)
+			}
+			at = i
+		}
+	}
+	if at < 0 {
+		return "", false, fmt.Errorf("neither %q nor its anchor %q is there", p.Line, p.Anchor)
+	}
+	indent := lines[at][:len(lines[at])-len(strings.TrimLeft(lines[at], " \t"))]
+	for at > 0 && strings.HasPrefix(strings.TrimSpace(lines[at-1]), "//") {
+		at--
+	}
+	lines = slices.Insert(lines, at, indent+p.Line, "")
+	return strings.Join(lines, "\n"), true, nil
 }
 
 // CopyModule copies the module cache's sources of module (as the

@@ -31,9 +31,12 @@ type RunConfig struct {
 	TTL         Duration `json:"ttl"`
 	// Consistency is the read consistency mode, for a database with
 	// several; empty where reads are always linearizable.
-	Consistency     string   `json:"consistency,omitempty"`
-	Nemesis         []string `json:"nemesis"`
-	NemesisInterval Duration `json:"nemesis_interval"`
+	Consistency string `json:"consistency,omitempty"`
+	// Options are campaigner options of the database's recipes
+	// (--option NAME=VALUE), which its driver reads.
+	Options         map[string]string `json:"options,omitempty"`
+	Nemesis         []string          `json:"nemesis"`
+	NemesisInterval Duration          `json:"nemesis_interval"`
 	// LeaseExpiry is the store's longest lease end for TTL: stops of
 	// the election leader last longer.
 	LeaseExpiry    Duration `json:"lease_expiry"`

@@ -143,6 +143,11 @@ type Executor struct {
 	// expiry), so that a stop planned while no one leads still finds
 	// the next leader instead of a campaigner at random.
 	AimWait time.Duration
+	// LeaseExpiry is the longest the store takes to end an unrenewed
+	// lease (db.DB's LeaseExpiry for the run's TTL): how long a renewal
+	// stalled by failpoint renew-past-revoke sleeps. 0: that rule is
+	// refused.
+	LeaseExpiry time.Duration
 
 	mu     sync.Mutex
 	nextID int64

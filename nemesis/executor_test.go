@@ -87,9 +87,10 @@ func newFakeCluster(t *testing.T, members, campaigners int) *fakeCluster {
 	for _, n := range ms {
 		agents[n.Name()] = n.(*fakeNode).agent
 	}
-	fc.fp = newFakeFailpoints(j, agents, "raftBeforeSave", "raftAfterSave", "beforeCommit")
+	fc.fp = newFakeFailpoints(j, agents, "raftBeforeSave", "raftAfterSave", "beforeCommit", "beforeCheckpointInLeaseRenew")
 	fc.x = &Executor{Members: ms, Campaigners: cs, Leaders: fixedLeaders{raft: "n2", election: "c3"},
-		Membership: fc.member, Failpoints: fc.fp, Versions: fc.versions, Recorder: rec, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Membership: fc.member, Failpoints: fc.fp, Versions: fc.versions, Recorder: rec, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		LeaseExpiry: 4 * time.Second}
 	return fc
 }
 

@@ -35,25 +35,54 @@ const (
 	// FailpointSlowApply: the raft leader applies each entry slowly, so
 	// it lags behind what it commits.
 	FailpointSlowApply = "slow-apply"
+	// FailpointRenewPastRevoke: the raft leader's lessor (the primary,
+	// which every renewal reaches, through a follower or not) stalls
+	// each lease renewal after it found the lease alive and before it
+	// refreshes it, until the lease has expired and its revocation was
+	// applied: a version that does not look the lease up again answers
+	// the renewal with the full TTL of a lease already gone, the key of
+	// a term held under it deleted (etcd #20590, issue #20547).
+	FailpointRenewPastRevoke = "renew-past-revoke"
 )
 
 // failpointAction is what a rule sets: the first of points the build
 // has (names differ between versions), to terms.
 type failpointAction struct {
 	points []string
-	terms  func(d time.Duration) string
+	// terms for a fault of duration d, in a store that ends an
+	// unrenewed lease within leaseExpiry.
+	terms func(d, leaseExpiry time.Duration) string
 	// crash: the process dies of it and is restarted when it heals.
 	crash bool
 }
 
 var failpointActions = map[string]failpointAction{
 	// Once: a sleep set again would stall the loop a second time.
-	FailpointRaftLeaderStuck: {points: []string{"raftBeforeSave"}, terms: func(d time.Duration) string { return fmt.Sprintf("1*sleep(%d)", d.Milliseconds()) }},
-	FailpointCrashBeforeSave: {points: []string{"raftBeforeSave"}, terms: func(time.Duration) string { return "panic" }, crash: true},
-	FailpointCrashAfterSave:  {points: []string{"raftAfterSave"}, terms: func(time.Duration) string { return "panic" }, crash: true},
+	FailpointRaftLeaderStuck: {points: []string{"raftBeforeSave"}, terms: func(d, _ time.Duration) string { return fmt.Sprintf("1*sleep(%d)", d.Milliseconds()) }},
+	FailpointCrashBeforeSave: {points: []string{"raftBeforeSave"}, terms: func(_, _ time.Duration) string { return "panic" }, crash: true},
+	FailpointCrashAfterSave:  {points: []string{"raftAfterSave"}, terms: func(_, _ time.Duration) string { return "panic" }, crash: true},
 	// 200 ms an entry: a lag of seconds under the workload's writes, not
 	// a stop.
-	FailpointSlowApply: {points: []string{"beforeApplyOneEntryNormal", "beforeCommit"}, terms: func(time.Duration) string { return "sleep(200)" }},
+	FailpointSlowApply: {points: []string{"beforeApplyOneEntryNormal", "beforeCommit"}, terms: func(_, _ time.Duration) string { return "sleep(200)" }},
+	// Every renewal reaching the failpoint while the fault lasts sleeps
+	// a second longer than the store takes to end a lease. It found its
+	// lease alive, so the lease expires within a TTL of the stall's
+	// start and is revoked within leaseExpiry (etcd: the TTL, plus the
+	// expiry loop's 500 ms tick and the revoke's proposal); a renewal
+	// waking later finds the revocation applied, which a fixed version
+	// sees and answers "not found". A shorter stall could wake after
+	// the expiry but before the revoke is applied, where a fixed
+	// version too refreshes the doomed lease and answers it renewed:
+	// P8 would flag a correct store. gofail runs one sleep of a
+	// failpoint at a time, so stalled renewals queue and wake later
+	// still, never sooner. Only the sleep is the fault: the failpoint
+	// stays on for the fault's duration so that every campaigner's
+	// next renewal (within a third of the TTL) is caught. Sized so, the
+	// stalled answer reaches etcd's Go client after its own keepalive
+	// deadline (receipt + TTL), which drops it: see detection-notes.
+	FailpointRenewPastRevoke: {points: []string{"beforeCheckpointInLeaseRenew"}, terms: func(_, leaseExpiry time.Duration) string {
+		return fmt.Sprintf("sleep(%d)", (leaseExpiry + time.Second).Milliseconds())
+	}},
 }
 
 var failpointKind = faultKind{
@@ -64,12 +93,21 @@ var failpointKind = faultKind{
 		{KindFailpoint, FailpointCrashBeforeSave, 1, "the raft leader crashes before saving entries to its WAL (raftBeforeSave panic), restarted with its data", 1, ""},
 		{KindFailpoint, FailpointCrashAfterSave, 1, "the raft leader crashes after saving entries to its WAL (raftAfterSave panic), restarted with its data", 1, ""},
 		{KindFailpoint, FailpointSlowApply, 1, "the raft leader applies every entry 200 ms late (beforeApplyOneEntryNormal, else beforeCommit, sleep)", 1, ""},
+		// Weight 0: it stalls every lease renewal, a fault aimed at one
+		// bug (#20590) that would crowd out the others when dealt.
+		{KindFailpoint, FailpointRenewPastRevoke, 0, "the raft leader's lessor stalls each lease renewal between finding the lease and refreshing it (beforeCheckpointInLeaseRenew sleep) until the lease has expired and been revoked (#20590)", 1, ""},
 	},
 	// A loop stuck for less than a lease shows nothing a pause does not:
 	// the old leader's lessor must see leases expire while it is stuck.
 	minDuration: func(rule string, p Pace) time.Duration {
 		if rule == FailpointRaftLeaderStuck && p.LeaseExpiry > 0 {
 			return p.LeaseExpiry + time.Second
+		}
+		// The failpoint must be on when each campaigner next renews,
+		// a third of the TTL after its last renewal (etcd's client),
+		// and half the lease expiry is longer than that.
+		if rule == FailpointRenewPastRevoke && p.LeaseExpiry > 0 {
+			return p.LeaseExpiry / 2
 		}
 		return 0
 	},
@@ -81,6 +119,9 @@ var failpointKind = faultKind{
 		if !ok {
 			return nil, fmt.Errorf("failpoint rule %q sets nothing", r.Name)
 		}
+		if r.Name == FailpointRenewPastRevoke && x.LeaseExpiry <= 0 {
+			return nil, errors.New("failpoint renew-past-revoke needs the store's lease expiry to size its stall")
+		}
 		n, err := x.target(rng, TargetRaftLeader)
 		if err != nil {
 			return nil, err
@@ -91,7 +132,8 @@ var failpointKind = faultKind{
 		}
 		ev.Targets = []string{n.Name()}
 		ev.Params["failpoint"] = strings.Join(act.points, " or ")
-		ev.Params["terms"] = act.terms(dur)
+		terms := act.terms(dur, x.LeaseExpiry)
+		ev.Params["terms"] = terms
 		member := n.Name()
 		var point string
 		return &fault{event: ev,
@@ -109,7 +151,7 @@ var failpointKind = faultKind{
 				if point == "" {
 					return fmt.Errorf("the build of %s has none of the failpoints %s", member, strings.Join(act.points, ", "))
 				}
-				return x.Failpoints.Set(ctx, member, point, act.terms(dur))
+				return x.Failpoints.Set(ctx, member, point, terms)
 			},
 			heal: func(ctx context.Context) error {
 				if point != "" {

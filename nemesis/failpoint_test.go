@@ -22,6 +22,9 @@ func TestFailpointRulesSetTheirPointOnTheRaftLeader(t *testing.T) {
 		{FailpointCrashAfterSave, []string{"n2 failpoint set raftAfterSave=panic", "n2 failpoint clear raftAfterSave", "n2 start"}},
 		// The build has no beforeApplyOneEntryNormal: the next point.
 		{FailpointSlowApply, []string{"n2 failpoint set beforeCommit=sleep(200)", "n2 failpoint clear beforeCommit"}},
+		// Each renewal sleeps the lease expiry (4 s here) + 1 s, however
+		// long the fault lasts.
+		{FailpointRenewPastRevoke, []string{"n2 failpoint set beforeCheckpointInLeaseRenew=sleep(5000)", "n2 failpoint clear beforeCheckpointInLeaseRenew"}},
 	} {
 		t.Run(c.rule, func(t *testing.T) {
 			fc := newFakeCluster(t, 3, 2)
@@ -103,5 +106,33 @@ func TestHealAllClearsFailpoints(t *testing.T) {
 	}
 	if left := fc.healed(); left != "" {
 		t.Errorf("left: %s", left)
+	}
+}
+
+// A renewal stall is sized by the store's lease expiry: without it the
+// rule is refused. It is dealt only when named, and lasts long enough
+// for every campaigner to renew once while it is on.
+func TestRenewPastRevoke(t *testing.T) {
+	fc := newFakeCluster(t, 3, 2)
+	fc.x.LeaseExpiry = 0
+	s := Step{Kind: KindFailpoint, Rule: FailpointRenewPastRevoke, Duration: 6 * time.Second}
+	if _, err := fc.x.resolve(rand.New(rand.NewPCG(1, 1)), s); err == nil || !strings.Contains(err.Error(), "lease expiry") {
+		t.Errorf("no lease expiry: %v, want a refusal", err)
+	}
+	p := Pace{Interval: 2 * time.Second, TimeLimit: 2 * time.Minute, LeaseExpiry: 8 * time.Second}
+	for _, s := range Plan(1, []string{KindFailpoint}, p) {
+		if s.Rule == FailpointRenewPastRevoke {
+			t.Errorf("%+v: dealt without being named", s)
+		}
+	}
+	n := 0
+	for _, s := range Plan(1, []string{KindFailpoint + ":" + FailpointRenewPastRevoke}, p) {
+		n++
+		if s.Duration < 4*time.Second && s.Start+s.Duration < p.TimeLimit {
+			t.Errorf("%+v: shorter than half the lease expiry", s)
+		}
+	}
+	if n == 0 {
+		t.Fatal("nothing dealt when named")
 	}
 }

@@ -61,9 +61,13 @@ func (c Config) Facts() []reports.Fact {
 	if len(c.Nemesis) > 0 {
 		nem = strings.Join(c.Nemesis, ",") + " every " + time.Duration(c.NemesisInterval).String()
 	}
+	recipe := c.Recipe
+	if len(c.Options) > 0 {
+		recipe += " (" + optionList(c.Options) + ")"
+	}
 	return []reports.Fact{
 		{Name: "db", Value: c.DB + " " + c.Version}, {Name: "nodes", Value: fmt.Sprint(c.Nodes)},
-		{Name: "recipe", Value: c.Recipe}, {Name: "campaigners", Value: fmt.Sprint(c.Campaigners)},
+		{Name: "recipe", Value: recipe}, {Name: "campaigners", Value: fmt.Sprint(c.Campaigners)},
 		{Name: "ttl", Value: time.Duration(c.TTL).String()}, {Name: "nemesis", Value: nem},
 		{Name: "read consistency", Value: c.readConsistency()},
 		{Name: "time limit", Value: time.Duration(c.TimeLimit).String()}, {Name: "seed", Value: fmt.Sprint(c.Seed)},

@@ -111,8 +111,9 @@ func (r *runner) run(ctx context.Context, backend cluster.Backend) (err error) {
 	}
 	versions := newMemberVersions(r.cfg, r.db, members)
 	exec := &nemesis.Executor{Members: memberNodes, Campaigners: campaignerNodes, Leaders: r.live, Recorder: r.rec, Log: r.log,
-		AimWait:    time.Duration(r.cfg.LeaseExpiry),
-		Membership: Membership{DB: r.db, Members: members, DataDir: memberDataDir, versions: versions}}
+		AimWait:     time.Duration(r.cfg.LeaseExpiry),
+		LeaseExpiry: time.Duration(r.cfg.LeaseExpiry),
+		Membership:  Membership{DB: r.db, Members: members, DataDir: memberDataDir, versions: versions}}
 	if fp, ok := r.db.(db.Failpoints); ok && r.cfg.Failpoints {
 		exec.Failpoints = Failpoints{DB: fp, Members: members}
 	}
@@ -314,7 +315,7 @@ func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
 	}
 	// A user's campaigner (exec:PATH) is copied into each campaigner
 	// node and started with the flags the built-in one takes.
-	program := append([]string{"/harness", "campaigner", "--recipe", cfg.Recipe}, registry.CampaignerArgs(d, db.RunSettings{ReadMode: cfg.Consistency})...)
+	program := append([]string{"/harness", "campaigner", "--recipe", cfg.Recipe}, registry.CampaignerArgs(d, db.RunSettings{ReadMode: cfg.Consistency, Options: cfg.Options})...)
 	var files []cluster.File
 	if path, ok := strings.CutPrefix(cfg.Recipe, workloads.ExecPrefix); ok {
 		program = []string{userCampaigner}

@@ -40,6 +40,7 @@ func (c *Config) Flags(fl *pflag.FlagSet) {
 	fl.StringVar(&c.Recipe, "recipe", c.Recipe, "election recipe: "+strings.Join(registry.Recipes().Names(), ", ")+", or exec:PATH (your own campaigner) (default "+registry.DefaultRecipes()+")")
 	fl.DurationVar((*time.Duration)(&c.TTL), "ttl", time.Duration(c.TTL), "session (lease) TTL (default "+perDB(func(d db.Defaults) time.Duration { return d.TTL })+")")
 	fl.StringVar(&c.Consistency, "consistency", c.Consistency, "read consistency, for "+registry.ReadModesHelp()+" (default: the first)")
+	fl.StringToStringVar(&c.Options, "option", c.Options, "a campaigner option of the database's recipes, NAME=VALUE (repeatable): "+registry.OptionsHelp())
 	fl.Var(nemesisValue{&c.Nemesis}, "nemesis", "faults: a comma-separated list of "+strings.Join(nemesis.Kinds, ", ")+" (KIND:RULE for one rule of a kind), or none")
 	fl.DurationVar((*time.Duration)(&c.NemesisInterval), "nemesis-interval", time.Duration(c.NemesisInterval), "mean time between faults (default "+perDB(func(d db.Defaults) time.Duration { return d.NemesisInterval })+")")
 	fl.DurationVar((*time.Duration)(&c.TimeLimit), "time-limit", time.Duration(c.TimeLimit), "how long the workload runs under faults (default "+perDB(func(d db.Defaults) time.Duration { return d.TimeLimit })+")")
@@ -72,6 +73,11 @@ func (c Config) Args() []string {
 			return
 		}
 		v := f.Value.String()
+		if f.Value.Type() == "stringToString" {
+			// One flag an option, in a stable order (String() is "[a=b]").
+			args = append(args, optionArgs("--"+f.Name, c.Options)...)
+			return
+		}
 		if f.Value.Type() == "bool" {
 			if v == "true" {
 				args = append(args, "--"+f.Name)
@@ -84,6 +90,31 @@ func (c Config) Args() []string {
 		args = append(args, "--"+f.Name, v)
 	})
 	return args
+}
+
+// optionArgs is flag NAME=VALUE for each option, sorted by name.
+func optionArgs(flag string, opts map[string]string) []string {
+	names := make([]string, 0, len(opts))
+	for n := range opts {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var args []string
+	for _, n := range names {
+		args = append(args, flag, n+"="+opts[n])
+	}
+	return args
+}
+
+// optionList is "NAME=VALUE NAME=VALUE", sorted by name.
+func optionList(opts map[string]string) string {
+	var parts []string
+	for i, a := range optionArgs("", opts) {
+		if i%2 == 1 {
+			parts = append(parts, a)
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // CommandLine is the shell command that runs the test c again.
@@ -187,6 +218,12 @@ func (c *Config) Validate() (notes []string, err error) {
 	}
 	if c.Consistency, err = registry.ReadMode(d, c.Consistency); err != nil {
 		return nil, err
+	}
+	if len(c.Options) > 0 && strings.HasPrefix(c.Recipe, workloads.ExecPrefix) {
+		return nil, fmt.Errorf("--option: options are for %s's built-in recipes, not %s", d.Name(), c.Recipe)
+	}
+	if err := registry.CheckOptions(d, c.Options); err != nil {
+		return nil, fmt.Errorf("--option: %w", err)
 	}
 	if c.Nodes < 1 || c.Nodes > 9 {
 		return nil, fmt.Errorf("--nodes %d: want 1 to 9 members (3 or 5 are usual)", c.Nodes)

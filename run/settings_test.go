@@ -57,6 +57,8 @@ func TestArgsReproduceTheConfig(t *testing.T) {
 		{"--db", "consul", "--consistency", "stale", "--nemesis", "pause,clock:strobe", "--seed", "9", "--ttl", "12s"},
 		{"--nodes", "5", "--campaigners", "2", "--nemesis", "none", "--time-limit", "30s", "--binary", "/tmp/etcd"},
 		{"--image", "me/etcd:1", "--recipe", "etcd-unfenced", "--nemesis-interval", "2s"},
+		{"--option", "renew=once", "--seed", "3"},
+		{"--db", "consul", "--option", "lock-delay=1s"},
 	} {
 		c := parse(t, args...)
 		again := parse(t, c.Args()...)
@@ -71,6 +73,29 @@ func TestArgsReproduceTheConfig(t *testing.T) {
 		}
 		if strings.Contains(c.CommandLine(), "--store") || strings.Contains(c.CommandLine(), "--cache") {
 			t.Errorf("%v: the command line names where results go: %s", args, c.CommandLine())
+		}
+	}
+}
+
+// TestOptionsAreTheDriversToAccept: --option values reach the run only
+// if the database's recipes take them, refused before anything starts.
+func TestOptionsAreTheDriversToAccept(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"--option", "renew=once"}, true},
+		{[]string{"--option", "renew=keepalive", "--recipe", "etcd-unfenced"}, true},
+		{[]string{"--option", "renew=twice"}, false},
+		{[]string{"--option", "lock-delay=1s"}, false}, // Consul's
+		{[]string{"--db", "consul", "--option", "lock-delay=1s"}, true},
+		{[]string{"--db", "consul", "--option", "renew=once"}, false},
+		{[]string{"--db", "consul", "--option", "consistency=stale"}, false}, // --consistency's
+		{[]string{"--option", "renew=once", "--recipe", "exec:/bin/true"}, false},
+	} {
+		c := parse(t, tc.args...)
+		if _, err := c.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%v: error %v; want accepted %v", tc.args, err, tc.ok)
 		}
 	}
 }

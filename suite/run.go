@@ -46,6 +46,7 @@ func (s Suite) Config(e Entry, store string) (run.Config, error) {
 		c.Campaigners = d.Campaigners
 	}
 	c.Failpoints = d.Failpoints
+	c.Options = d.Options
 	if err := c.CheckGiven(func(flag string) bool { return given[flag] }); err != nil {
 		return c, err
 	}

@@ -29,7 +29,8 @@ import (
 // Several matrices (matrices: [{...}, {...}]) cross separately, one after
 // another: controls under one nemesis and the safe recipe under many,
 // say. A known-unsafe control is expected invalid, anything else valid;
-// expect: {recipe: verdict} says otherwise.
+// expect: {recipe: verdict} says otherwise, and a matrix's own expect
+// overrides both.
 type Suite struct {
 	Name     string            `yaml:"name"`
 	Defaults SuiteDefaults     `yaml:"defaults"`
@@ -45,9 +46,12 @@ type SuiteDefaults struct {
 	Campaigners     int    `yaml:"campaigners"`
 	TTL             string `yaml:"ttl"`
 	NemesisInterval string `yaml:"nemesis_interval"`
-	// Failpoints builds etcd with its gofail failpoints (--failpoints),
-	// which the failpoint fault needs.
+	// Failpoints builds the database with its failpoints (--failpoints),
+	// which a failpoint nemesis needs.
 	Failpoints bool `yaml:"failpoints"`
+	// Options are campaigner options of the recipes' database
+	// (--option NAME=VALUE), e.g. {renew: once} for etcd.
+	Options map[string]string `yaml:"options"`
 }
 
 // SuiteMatrix is crossed into entries.

@@ -199,36 +199,58 @@ func TestSuiteMarkdown(t *testing.T) {
 	}
 }
 
-func TestSuiteDefaultsFailpoints(t *testing.T) {
-	for _, tc := range []struct {
-		yaml string
-		want bool
-	}{
-		{"defaults: {failpoints: true}\nmatrix: {version: [v3.5.12], recipe: [etcd-election], nemesis: [failpoint], seeds: 1}\n", true},
-		{"matrix: {version: [v3.5.12], recipe: [etcd-election], nemesis: [pause], seeds: 1}\n", false},
-	} {
-		s, entries := suiteEntries(t, tc.yaml)
-		cfg, err := s.Config(entries[0], "st")
+// defaults.failpoints builds every entry's server with failpoints, as
+// --failpoints does; left out, none is.
+func TestSuiteFailpoints(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		body := "matrix:\n  recipe: [etcd-election]\n  nemesis: [\"failpoint:renew-past-revoke\"]\n"
+		if on {
+			body = "defaults: {failpoints: true}\n" + body
+		}
+		s, entries := suiteEntries(t, body)
+		c, err := s.Config(entries[0], t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.Failpoints != tc.want {
-			t.Errorf("%q: failpoints %v, want %v", tc.yaml, cfg.Failpoints, tc.want)
+		if c.Failpoints != on {
+			t.Errorf("failpoints %v in the suite: the run's is %v", on, c.Failpoints)
 		}
 	}
 }
 
+// defaults.options become every entry's --option values.
+func TestSuiteOptions(t *testing.T) {
+	s, entries := suiteEntries(t, "defaults: {options: {renew: once}}\nmatrix:\n  recipe: [etcd-election]\n")
+	c, err := s.Config(entries[0], t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Options["renew"] != "once" || len(c.Options) != 1 {
+		t.Errorf("options {renew: once} in the suite: the run's are %v", c.Options)
+	}
+	if _, err := c.Validate(); err != nil {
+		t.Errorf("validating: %v", err)
+	}
+}
+
+// A matrix's expect overrides the recipe's verdict (a safe recipe on a
+// buggy version); anything but valid or invalid is refused.
 func TestSuiteMatrixExpect(t *testing.T) {
 	_, entries := suiteEntries(t, `
 matrices:
-  - {version: [v3.5.12], recipe: [etcd-election], nemesis: [pause], seeds: 1, expect: invalid}
-  - {version: [v3.5.13], recipe: [etcd-election], nemesis: [pause], seeds: 1}
-  - {recipe: [etcd-unfenced], seeds: 1}
+  - recipe: [etcd-election]
+    version: [v3.5.22]
+    expect: invalid
+  - recipe: [etcd-election, etcd-unfenced]
 `)
-	for i, want := range []string{"invalid", "valid", "invalid"} {
-		if entries[i].Expect != want {
-			t.Errorf("entry %v expects %s, want %s", entries[i], entries[i].Expect, want)
+	want := []string{"invalid", "valid", "invalid"}
+	for i, e := range entries {
+		if e.Expect != want[i] {
+			t.Errorf("entry %d (%s): expect %s; want %s", i, e, e.Expect, want[i])
 		}
+	}
+	if _, err := Load(writeSuite(t, "matrix:\n  recipe: [etcd-election]\n  expect: broken\n")); err == nil {
+		t.Error("expect: broken was accepted")
 	}
 }
 

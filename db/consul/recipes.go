@@ -69,12 +69,30 @@ const (
 	OptionLockDelay = "lock-delay"
 )
 
-// CampaignerOptions pass the run's read mode to the recipes.
+// CampaignerOptions pass the run's read mode and its own options
+// (--option lock-delay=...) to the recipes.
 func (DB) CampaignerOptions(s db.RunSettings) map[string]string {
-	if s.ReadMode == "" {
+	if s.ReadMode == "" && len(s.Options) == 0 {
 		return nil
 	}
-	return map[string]string{OptionConsistency: s.ReadMode}
+	out := map[string]string{}
+	for n, v := range s.Options {
+		out[n] = v
+	}
+	if s.ReadMode != "" {
+		out[OptionConsistency] = s.ReadMode
+	}
+	return out
+}
+
+// CheckOptions accepts a run's --option values the recipes take; the
+// read mode has its own flag, which the checker reads too.
+func (DB) CheckOptions(opts map[string]string) error {
+	if _, ok := opts[OptionConsistency]; ok {
+		return fmt.Errorf("campaigner option %s: give --consistency (the checker judges reads by it)", OptionConsistency)
+	}
+	_, _, err := options(opts)
+	return err
 }
 
 // options reads the campaigner options of a recipe: the read mode

@@ -27,8 +27,9 @@ type DB struct{}
 
 // The capabilities etcd has.
 var (
-	_ db.DB         = DB{}
-	_ db.Membership = DB{}
+	_ db.DB                = DB{}
+	_ db.Membership        = DB{}
+	_ db.CampaignerOptions = DB{}
 )
 
 const (

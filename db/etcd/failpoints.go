@@ -36,17 +36,33 @@ var gofailDirs = []string{
 	"mvcc", "mvcc/backend", "wal", // v3.5
 }
 
+// failpointPatches add the failpoints a fix brought with it to the
+// versions that have the bug: each goes where the fixed release has it.
+var failpointPatches = []db.FailpointPatch{
+	// etcd #20590 (issue #20547, fixed in v3.5.23 and v3.6.5): Renew
+	// refreshes a lease it looked up before this point without looking
+	// again, so a lease revoked meanwhile is answered as renewed.
+	{File: "lease/lessor.go", Line: "// gofail: var beforeCheckpointInLeaseRenew struct{}", Anchor: "if clearRemainingTTL {"},
+}
+
+// failpointRecipe is part of the cached build's name: change it when
+// the build changes (gofailDirs, failpointPatches), so that a binary an
+// older recipe built is not reused. p1: the #20590 patch.
+const failpointRecipe = "p1"
+
 // FailpointServer builds etcd with its gofail failpoints enabled: the
 // server module's sources copied out of the module cache, `gofail
 // enable` run on them, and the wrapper's requirement of the module
-// replaced by the copy. It is cached as etcd-failpoints-VERSION, apart
+// replaced by the copy (with failpointPatches applied first). It is
+// cached as etcd-failpoints-VERSION-RECIPE, apart
 // from the stock build, so runs without failpoints keep the stock
 // binary.
 func (d DB) FailpointServer(ctx context.Context, version, cacheDir string, log io.Writer) (db.ServerImage, error) {
 	b := db.GoModuleBuild{Name: "etcd-failpoints", Module: serverModule, MainGo: etcdMain, Version: version,
 		// v3.6.16 asks for a newer toolchain than it needs: build with
 		// the local one rather than download another.
-		Env: []string{"GOTOOLCHAIN=local"},
+		Env:    []string{"GOTOOLCHAIN=local"},
+		Recipe: failpointRecipe,
 		Prepare: func(ctx context.Context, src string, goCmd func(args ...string) (string, error)) error {
 			if _, err := goCmd("get", gofailModule+"@"+gofailVersion); err != nil {
 				return err
@@ -54,6 +70,13 @@ func (d DB) FailpointServer(ctx context.Context, version, cacheDir string, log i
 			copyDir := filepath.Join(src, "server")
 			if err := db.CopyModule(serverModule, copyDir, goCmd); err != nil {
 				return err
+			}
+			patched, err := db.ApplyFailpointPatches(copyDir, failpointPatches)
+			if err != nil {
+				return err
+			}
+			for _, p := range patched {
+				fmt.Fprintf(log, "failpoint patched in: %s\n", p)
 			}
 			enabled, err := db.GofailEnable(copyDir, gofailModule, gofailDirs, goCmd)
 			if err != nil {

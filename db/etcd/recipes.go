@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -13,6 +14,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
 
+	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/workloads"
 )
@@ -67,7 +69,10 @@ type etcdElection struct {
 	ttl    int
 	prefix string
 	style  etcdStyle
-	lost   chan histories.Token
+	// renewOnce: the sessions' leases are also renewed by KeepAliveOnce
+	// (OptionRenew).
+	renewOnce bool
+	lost      chan histories.Token
 	// renewals carries the keepalive answers of the campaign sessions'
 	// leases (EventRenewed), for P8.
 	renewals chan workloads.Reply
@@ -80,9 +85,54 @@ type etcdElection struct {
 	token *histories.Token
 }
 
+// The campaigner options of etcd's recipes (--option NAME=VALUE).
+const (
+	// OptionRenew is how the sessions' leases are renewed besides the
+	// session's own keepalive stream: RenewKeepAlive (the default) adds
+	// nothing; RenewOnce adds a KeepAliveOnce whenever the stream has
+	// not answered for half the TTL, each answer reported (EventRenewed). The stream's client drops an
+	// answer that comes later than the lease's TTL (client/v3/lease.go);
+	// KeepAliveOnce waits for it, so a renewal the server stalled past
+	// the lease's revocation (etcd #20590) reaches the checker.
+	OptionRenew    = "renew"
+	RenewKeepAlive = "keepalive"
+	RenewOnce      = "once"
+)
+
+// renewOnceTimeout bounds a KeepAliveOnce: gofail serializes the sleeps
+// of one failpoint, so under failpoint:renew-past-revoke a renewal
+// waits behind every other campaigner's (a stream and a KeepAliveOnce
+// each, several seconds a sleep) before its own.
+const renewOnceTimeout = 2 * time.Minute
+
+// CampaignerOptions pass the run's --option values to the recipes.
+func (DB) CampaignerOptions(s db.RunSettings) map[string]string { return s.Options }
+
+// CheckOptions accepts the options etcd's recipes take.
+func (DB) CheckOptions(opts map[string]string) error {
+	_, err := renewMode(opts)
+	return err
+}
+
+// renewMode reads the campaigner options: the renew mode is the only one.
+func renewMode(opts map[string]string) (string, error) {
+	mode := RenewKeepAlive
+	for name, v := range opts {
+		if name != OptionRenew {
+			return "", fmt.Errorf("campaigner option %q: etcd recipes take %s", name, OptionRenew)
+		}
+		if v != RenewKeepAlive && v != RenewOnce {
+			return "", fmt.Errorf("campaigner option %s=%q: want %s or %s", name, v, RenewKeepAlive, RenewOnce)
+		}
+		mode = v
+	}
+	return mode, nil
+}
+
 func newEtcdElection(cfg workloads.CampaignerConfig, style etcdStyle) (*etcdElection, error) {
-	for name := range cfg.Options {
-		return nil, fmt.Errorf("campaigner option %q: etcd recipes take none", name)
+	renew, err := renewMode(cfg.Options)
+	if err != nil {
+		return nil, err
 	}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:   cfg.Endpoints,
@@ -99,7 +149,7 @@ func newEtcdElection(cfg workloads.CampaignerConfig, style etcdStyle) (*etcdElec
 	if ttl < 1 {
 		ttl = 1
 	}
-	return &etcdElection{cli: cli, ttl: ttl, prefix: cfg.Prefix, style: style, lost: make(chan histories.Token, 16), renewals: make(chan workloads.Reply, 64), campaigning: make(chan struct{}, 1)}, nil
+	return &etcdElection{cli: cli, ttl: ttl, prefix: cfg.Prefix, style: style, renewOnce: renew == RenewOnce, lost: make(chan histories.Token, 16), renewals: make(chan workloads.Reply, 64), campaigning: make(chan struct{}, 1)}, nil
 }
 
 // Campaign is idempotent, as concurrency.Election's is: a campaigner
@@ -153,7 +203,8 @@ func (e *etcdElection) Campaign(ctx context.Context, value string) (histories.To
 // the session's keepalive loop (the client sends one request per lease
 // however many listen, and answers every listener), so the lease is
 // renewed exactly as before. The report stops when the session ends, so
-// it never keeps the lease alive on its own.
+// it never keeps the lease alive on its own; so does renewWhenSilent
+// (OptionRenew=once), but for the one renewal it may have under way.
 func (e *etcdElection) newSession() (*concurrency.Session, error) {
 	grant, err := e.cli.Grant(context.Background(), int64(e.ttl))
 	if err != nil {
@@ -174,20 +225,68 @@ func (e *etcdElection) newSession() (*concurrency.Session, error) {
 		<-sess.Done()
 		stop()
 	}()
-	lease := strconv.FormatInt(int64(grant.ID), 16)
+	var last atomic.Int64 // when the last keepalive answer came
+	last.Store(time.Now().UnixNano())
 	go func() {
 		for a := range answers {
-			// The header's revision was filled before the renewal (etcd's
-			// keepalive handler says so): the checker's anchor.
-			rep := workloads.Reply{Type: workloads.ReplyEvent, Event: workloads.EventRenewed, Session: lease,
-				Value: (time.Duration(a.TTL) * time.Second).String(), Revision: a.Revision}
-			select {
-			case e.renewals <- rep:
-			default: // a renewal not reported weakens P8, never misleads it
-			}
+			last.Store(time.Now().UnixNano())
+			e.reportRenewal(grant.ID, a.TTL, a.Revision)
 		}
 	}()
+	if e.renewOnce {
+		go e.renewWhenSilent(sess, grant.ID, &last)
+	}
 	return sess, nil
+}
+
+// reportRenewal reports a keepalive answer. The header's revision was
+// filled before the renewal (etcd's keepalive handler says so): the
+// checker's anchor.
+func (e *etcdElection) reportRenewal(id clientv3.LeaseID, ttl, rev int64) {
+	rep := workloads.Reply{Type: workloads.ReplyEvent, Event: workloads.EventRenewed, Session: strconv.FormatInt(int64(id), 16),
+		Value: (time.Duration(ttl) * time.Second).String(), Revision: rev}
+	select {
+	case e.renewals <- rep:
+	default: // a renewal not reported weakens P8, never misleads it
+	}
+}
+
+// renewWhenSilent renews the session's lease with KeepAliveOnce when
+// no keepalive answer has come for half the TTL (OptionRenew=once), one
+// renewal at a time, until the session ends, and reports each answer
+// that renewed it. The stream answers every third of the TTL, so this
+// renews only while renewals stall, and then late in the lease's life:
+// P8 places a renewal no earlier than its header's revision, so only a
+// renewal received late enough that the lease's expiry falls within
+// its TTL can show an answer for a lease revoked meanwhile (#20590).
+// A renewal under way when the session ends is still awaited and
+// reported. ErrLeaseNotFound (the lease is gone) is no renewal.
+func (e *etcdElection) renewWhenSilent(sess *concurrency.Session, id clientv3.LeaseID, last *atomic.Int64) {
+	ttl := time.Duration(e.ttl) * time.Second
+	tick := time.NewTicker(ttl / 12)
+	defer tick.Stop()
+	for {
+		select {
+		case <-sess.Done():
+			return
+		case <-tick.C:
+		}
+		if time.Since(time.Unix(0, last.Load())) < ttl/2 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), renewOnceTimeout)
+		a, err := e.cli.KeepAliveOnce(ctx, id)
+		cancel()
+		switch {
+		case errors.Is(err, rpctypes.ErrLeaseNotFound):
+			return
+		case err != nil:
+			last.Store(time.Now().UnixNano()) // unanswered (a fault, the client closing): wait before the next
+		case a.TTL > 0:
+			last.Store(time.Now().UnixNano())
+			e.reportRenewal(id, a.TTL, a.Revision)
+		}
+	}
 }
 
 // Renewals delivers the campaign sessions' keepalive answers.

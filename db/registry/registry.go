@@ -143,6 +143,18 @@ func ReadModesHelp() string {
 	return strings.Join(parts, "; ")
 }
 
+// OptionsHelp names the databases whose recipes take campaigner
+// options (--option).
+func OptionsHelp() string {
+	var out []string
+	for _, d := range drivers() {
+		if _, ok := d.(db.CampaignerOptions); ok {
+			out = append(out, d.Name())
+		}
+	}
+	return "for " + strings.Join(out, ", ") + " (see the README)"
+}
+
 func withReadModes() []string {
 	var out []string
 	for _, d := range drivers() {
@@ -162,4 +174,16 @@ func CampaignerArgs(d db.DB, s db.RunSettings) []string {
 		return nil
 	}
 	return workloads.OptionArgs(o.CampaignerOptions(s))
+}
+
+// CheckOptions checks a run's --option values for d.
+func CheckOptions(d db.DB, opts map[string]string) error {
+	if len(opts) == 0 {
+		return nil
+	}
+	o, ok := d.(db.CampaignerOptions)
+	if !ok {
+		return fmt.Errorf("%s recipes take no campaigner options", d.Name())
+	}
+	return o.CheckOptions(opts)
 }
