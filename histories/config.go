@@ -31,7 +31,11 @@ type RunConfig struct {
 	TTL         Duration `json:"ttl"`
 	// Consistency is the read consistency mode, for a database with
 	// several; empty where reads are always linearizable.
-	Consistency     string   `json:"consistency,omitempty"`
+	Consistency string `json:"consistency,omitempty"`
+	// Readers is how campaigners read the register: "" through every
+	// member (their own client), "pinned" each through one member alone
+	// (--readers pinned), campaigner i through member i mod nodes.
+	Readers         string   `json:"readers,omitempty"`
 	Nemesis         []string `json:"nemesis"`
 	NemesisInterval Duration `json:"nemesis_interval"`
 	// LeaseExpiry is the store's longest lease end for TTL: stops of
