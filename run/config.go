@@ -75,7 +75,7 @@ func (c Config) readersFact() string {
 		name := fmt.Sprintf("c%d", i+1)
 		parts = append(parts, workloads.PinnedReaderProcess(name, m[name]))
 	}
-	return "pinned, one member each (" + strings.Join(parts, ", ") + "), read timeout " + c.PinnedReadTimeout().String()
+	return "pinned, one member each (" + strings.Join(parts, ", ") + "), read timeout " + c.PinnedReadTimeout().Round(time.Millisecond).String()
 }
 
 // harnessVersion is the recorded harness version, or says there is none.
