@@ -121,6 +121,14 @@ type CampaignerOptions interface {
 	CheckOptions(opts map[string]string) error
 }
 
+// PinnedReaders is a database whose built-in recipes can read the
+// register through one member alone, with no failover to another
+// (--readers pinned; workloads.CampaignerConfig.ReadEndpoints).
+type PinnedReaders interface {
+	// PinsReads says so; it has no other use.
+	PinsReads()
+}
+
 // RunSettings are the settings of a run a driver may pass on to its
 // campaigners.
 type RunSettings struct {

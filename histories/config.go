@@ -34,9 +34,13 @@ type RunConfig struct {
 	Consistency string `json:"consistency,omitempty"`
 	// Options are campaigner options of the database's recipes
 	// (--option NAME=VALUE), which its driver reads.
-	Options         map[string]string `json:"options,omitempty"`
-	Nemesis         []string          `json:"nemesis"`
-	NemesisInterval Duration          `json:"nemesis_interval"`
+	Options map[string]string `json:"options,omitempty"`
+	// Readers is how campaigners read the register: "" through every
+	// member (their own client), "pinned" each through one member alone
+	// (--readers pinned), campaigner i through member i mod nodes.
+	Readers         string   `json:"readers,omitempty"`
+	Nemesis         []string `json:"nemesis"`
+	NemesisInterval Duration `json:"nemesis_interval"`
 	// LeaseExpiry is the store's longest lease end for TTL: stops of
 	// the election leader last longer.
 	LeaseExpiry    Duration `json:"lease_expiry"`

@@ -65,7 +65,7 @@ func (c Config) Facts() []reports.Fact {
 	if len(c.Options) > 0 {
 		recipe += " (" + optionList(c.Options) + ")"
 	}
-	return []reports.Fact{
+	facts := []reports.Fact{
 		{Name: "db", Value: c.DB + " " + c.Version}, {Name: "nodes", Value: fmt.Sprint(c.Nodes)},
 		{Name: "recipe", Value: recipe}, {Name: "campaigners", Value: fmt.Sprint(c.Campaigners)},
 		{Name: "ttl", Value: time.Duration(c.TTL).String()}, {Name: "nemesis", Value: nem},
@@ -74,6 +74,26 @@ func (c Config) Facts() []reports.Fact {
 		{Name: "started", Value: c.Started.Format(time.RFC3339)},
 		{Name: "harness", Value: c.harnessVersion()},
 	}
+	if r := c.readersFact(); r != "" {
+		// Only when pinned: the reports of runs without it stay as they were.
+		facts = append(facts[:7], append([]reports.Fact{{Name: "readers", Value: r}}, facts[7:]...)...)
+	}
+	return facts
+}
+
+// readersFact says which member each pinned reader reads through ("" if
+// the readers are not pinned).
+func (c Config) readersFact() string {
+	m := c.ReaderMembers()
+	if m == nil {
+		return ""
+	}
+	var parts []string
+	for i := range c.Campaigners {
+		name := fmt.Sprintf("c%d", i+1)
+		parts = append(parts, workloads.PinnedReaderProcess(name, m[name]))
+	}
+	return "pinned, one member each (" + strings.Join(parts, ", ") + "), read timeout " + c.PinnedReadTimeout().Round(time.Millisecond).String()
 }
 
 // harnessVersion is the recorded harness version, or says there is none.
@@ -96,7 +116,7 @@ func (c Config) junitProperties(dir histories.RunDir) []reports.Fact {
 	if len(c.Nemesis) > 0 {
 		nem = strings.Join(c.Nemesis, ",")
 	}
-	return []reports.Fact{
+	props := []reports.Fact{
 		{Name: "db", Value: c.DB}, {Name: "version", Value: c.Version},
 		{Name: "nodes", Value: fmt.Sprint(c.Nodes)}, {Name: "campaigners", Value: fmt.Sprint(c.Campaigners)},
 		{Name: "recipe", Value: c.Recipe}, {Name: "nemesis", Value: nem},
@@ -108,6 +128,10 @@ func (c Config) junitProperties(dir histories.RunDir) []reports.Fact {
 		{Name: "run_dir", Value: string(dir)},
 		{Name: "reproduce", Value: c.Command},
 	}
+	if c.Readers != "" {
+		props = append(props, reports.Fact{Name: "readers", Value: c.Readers})
+	}
+	return props
 }
 
 // hostname is the recorded host, or "unknown".

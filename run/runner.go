@@ -321,15 +321,21 @@ func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
 		program = []string{userCampaigner}
 		files = []cluster.File{{HostPath: path, NodePath: userCampaigner, Mode: 0o755}}
 	}
+	readers := cfg.ReaderMembers()
 	for i := 1; i <= cfg.Campaigners; i++ {
 		name := fmt.Sprintf("c%d", i)
 		spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: name, Role: cluster.RoleCampaigner, DataDir: "/data", Files: files,
 			Command: func(addrs map[string]netip.Addr) []string {
-				return append(slices.Clone(program), "--name", name,
+				argv := append(slices.Clone(program), "--name", name,
 					"--endpoints", strings.Join(d.ClientEndpoints(membersOf(addrs)), ","),
 					"--ttl", time.Duration(cfg.TTL).String(),
 					// concurrency.Election adds the "/" itself.
 					"--prefix", strings.TrimSuffix(cfg.ElectionPrefix, "/"))
+				if m, ok := readers[name]; ok {
+					// Reads through this member alone: no failover.
+					argv = append(argv, "--"+workloads.ReadEndpointsFlag, strings.Join(d.ClientEndpoints([]db.Member{{Name: m, IP: addrs[m]}}), ","))
+				}
+				return argv
 			}})
 	}
 	return spec

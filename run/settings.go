@@ -41,6 +41,7 @@ func (c *Config) Flags(fl *pflag.FlagSet) {
 	fl.DurationVar((*time.Duration)(&c.TTL), "ttl", time.Duration(c.TTL), "session (lease) TTL (default "+perDB(func(d db.Defaults) time.Duration { return d.TTL })+")")
 	fl.StringVar(&c.Consistency, "consistency", c.Consistency, "read consistency, for "+registry.ReadModesHelp()+" (default: the first)")
 	fl.StringToStringVar(&c.Options, "option", c.Options, "a campaigner option of the database's recipes, NAME=VALUE (repeatable): "+registry.OptionsHelp())
+	fl.StringVar(&c.Readers, "readers", c.Readers, "how campaigners read the register: all (through every member) or "+ReadersPinned+" (campaigner i through member i mod --nodes alone, no failover, with a read timeout longer than the run's longest fault) (default all)")
 	fl.Var(nemesisValue{&c.Nemesis}, "nemesis", "faults: a comma-separated list of "+strings.Join(nemesis.Kinds, ", ")+" (KIND:RULE for one rule of a kind), or none")
 	fl.DurationVar((*time.Duration)(&c.NemesisInterval), "nemesis-interval", time.Duration(c.NemesisInterval), "mean time between faults (default "+perDB(func(d db.Defaults) time.Duration { return d.NemesisInterval })+")")
 	fl.DurationVar((*time.Duration)(&c.TimeLimit), "time-limit", time.Duration(c.TimeLimit), "how long the workload runs under faults (default "+perDB(func(d db.Defaults) time.Duration { return d.TimeLimit })+")")
@@ -271,6 +272,9 @@ func (c *Config) Validate() (notes []string, err error) {
 	if err := c.checkVersions(d); err != nil {
 		return nil, err
 	}
+	if err := c.checkReaders(d); err != nil {
+		return nil, err
+	}
 	if notes, err = nemesis.Preconditions(kinds, c.Nodes); err != nil {
 		return nil, fmt.Errorf("--nemesis %w", err)
 	}
@@ -278,6 +282,66 @@ func (c *Config) Validate() (notes []string, err error) {
 		return nil, err
 	}
 	return notes, nil
+}
+
+// ReadersPinned is --readers pinned: each campaigner reads through one
+// member alone.
+const ReadersPinned = "pinned"
+
+// checkReaders puts --readers in its canonical form ("" for all) and
+// refuses pinned readers where they cannot mean what they say.
+func (c *Config) checkReaders(d db.DB) error {
+	switch c.Readers {
+	case "", "all":
+		c.Readers = ""
+		return nil
+	case ReadersPinned:
+	default:
+		return fmt.Errorf("--readers %q: want all or %s", c.Readers, ReadersPinned)
+	}
+	if _, ok := d.(db.PinnedReaders); !ok {
+		return fmt.Errorf("--readers %s: not supported for %s: its recipes read through their own failover client and cannot pin a reader to one server", ReadersPinned, d.Name())
+	}
+	if strings.HasPrefix(c.Recipe, workloads.ExecPrefix) {
+		return fmt.Errorf("--readers %s: needs a built-in recipe (the built-in campaigner takes --%s); %s is your own campaigner", ReadersPinned, workloads.ReadEndpointsFlag, c.Recipe)
+	}
+	if c.Campaigners < c.Nodes {
+		return fmt.Errorf("--readers %s with --campaigners %d and --nodes %d leaves members without a reader: give --campaigners %d or more", ReadersPinned, c.Campaigners, c.Nodes, c.Nodes)
+	}
+	return nil
+}
+
+// ReaderMembers maps each campaigner (c1..cM) to the member (n1..nN) it
+// reads through with pinned readers: workloads.ReaderMember, members in
+// turn. Nil unless --readers pinned.
+func (c Config) ReaderMembers() map[string]string {
+	if c.Readers != ReadersPinned || c.Nodes < 1 {
+		return nil
+	}
+	out := map[string]string{}
+	for i := range c.Campaigners {
+		out[fmt.Sprintf("c%d", i+1)] = fmt.Sprintf("n%d", workloads.ReaderMember(i, c.Nodes)+1)
+	}
+	return out
+}
+
+// pinnedReadMargin is how much longer than the run's longest fault a
+// pinned reader waits for its read: a read sent to a paused member is
+// answered once it resumes (etcd #20418 is a read so answered).
+const pinnedReadMargin = 3 * time.Second
+
+// PinnedReadTimeout bounds each read of a pinned reader: the longest
+// fault the run plans, plus pinnedReadMargin; 0 without pinned readers
+// (the reader's usual timeout).
+func (c Config) PinnedReadTimeout() time.Duration {
+	if c.Readers != ReadersPinned {
+		return 0
+	}
+	var longest time.Duration
+	for _, s := range nemesis.Plan(c.Seed, c.Nemesis, nemesis.Pace{Interval: time.Duration(c.NemesisInterval), TimeLimit: time.Duration(c.TimeLimit), LeaseExpiry: time.Duration(c.LeaseExpiry)}) {
+		longest = max(longest, s.Duration)
+	}
+	return longest + pinnedReadMargin
 }
 
 // checkRecipe checks that recipe can elect through d: a built-in recipe

@@ -1,11 +1,18 @@
 package run
 
 import (
+	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/election-harness/harness/cluster"
+	"github.com/election-harness/harness/db/etcd"
+	"github.com/election-harness/harness/nemesis"
 )
 
 // parse parses `harness run` arguments into a Config, as the CLI does.
@@ -59,6 +66,7 @@ func TestArgsReproduceTheConfig(t *testing.T) {
 		{"--image", "me/etcd:1", "--recipe", "etcd-unfenced", "--nemesis-interval", "2s"},
 		{"--option", "renew=once", "--seed", "3"},
 		{"--db", "consul", "--option", "lock-delay=1s"},
+		{"--recipe", "etcd-serializable-reads", "--readers", "pinned", "--nemesis", "partition:isolate-random-member"},
 	} {
 		c := parse(t, args...)
 		again := parse(t, c.Args()...)
@@ -96,6 +104,90 @@ func TestOptionsAreTheDriversToAccept(t *testing.T) {
 		c := parse(t, tc.args...)
 		if _, err := c.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%v: error %v; want accepted %v", tc.args, err, tc.ok)
+		}
+	}
+}
+
+// TestReadersPinned: --readers pinned gives campaigner i member i mod
+// --nodes, names that member on the campaigner's command line alone,
+// waits longer than the run's longest fault, and is refused where it
+// cannot mean what it says; left out, nothing of a run changes.
+func TestReadersPinned(t *testing.T) {
+	c := parse(t)
+	if _, err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Readers != "" || c.ReaderMembers() != nil || c.PinnedReadTimeout() != 0 || strings.Contains(c.CommandLine(), "readers") {
+		t.Errorf("default: readers %q, members %v, timeout %v, command %s; want today's readers, unnamed", c.Readers, c.ReaderMembers(), c.PinnedReadTimeout(), c.CommandLine())
+	}
+	a := parse(t, "--readers", "all")
+	if _, err := a.Validate(); err != nil || a.Readers != "" {
+		t.Errorf("--readers all: %q, %v; want the default", a.Readers, err)
+	}
+
+	c = parse(t, "--readers", "pinned", "--nemesis", "pause:raft-leader,partition", "--time-limit", "60s", "--seed", "3")
+	if _, err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.LeaseExpiry = Duration(4 * time.Second)
+	want := map[string]string{"c1": "n1", "c2": "n2", "c3": "n3", "c4": "n1", "c5": "n2"}
+	got := c.ReaderMembers()
+	for name, m := range want {
+		if got[name] != m {
+			t.Errorf("%s reads through %q, want %s (all: %v)", name, got[name], m, got)
+		}
+	}
+	var longest time.Duration
+	for _, s := range nemesis.Plan(c.Seed, c.Nemesis, nemesis.Pace{Interval: time.Duration(c.NemesisInterval), TimeLimit: time.Duration(c.TimeLimit), LeaseExpiry: time.Duration(c.LeaseExpiry)}) {
+		longest = max(longest, s.Duration)
+	}
+	if longest == 0 || c.PinnedReadTimeout() <= longest {
+		t.Errorf("read timeout %v, longest fault %v: a read sent to a paused member must outwait it", c.PinnedReadTimeout(), longest)
+	}
+
+	// The campaigner's command line: every member for its election, its
+	// reader's member alone for reads.
+	addrs := map[string]netip.Addr{}
+	for i := 1; i <= 3; i++ {
+		addrs[fmt.Sprintf("n%d", i)] = netip.MustParseAddr(fmt.Sprintf("10.0.0.%d", i))
+	}
+	spec := ClusterSpec(c, etcd.DB{})
+	pinned := 0
+	for _, n := range spec.Nodes {
+		if n.Role != cluster.RoleCampaigner {
+			continue
+		}
+		argv := n.Command(addrs)
+		i := slices.Index(argv, "--read-endpoints")
+		if i < 0 || i+1 >= len(argv) {
+			t.Errorf("%s: %v has no --read-endpoints", n.Name, argv)
+			continue
+		}
+		if ep := argv[i+1]; strings.Contains(ep, ",") || !strings.Contains(ep, addrs[want[n.Name]].String()+":") {
+			t.Errorf("%s reads through %s, want %s's endpoint alone", n.Name, ep, want[n.Name])
+		}
+		pinned++
+	}
+	if pinned != 5 {
+		t.Errorf("%d campaigners pinned, want 5", pinned)
+	}
+	for _, n := range ClusterSpec(parse(t), etcd.DB{}).Nodes {
+		if n.Role == cluster.RoleCampaigner && slices.Contains(n.Command(addrs), "--read-endpoints") {
+			t.Errorf("%s pinned without --readers pinned", n.Name)
+		}
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--readers", "some"}, "want all or pinned"},
+		{[]string{"--readers", "pinned", "--db", "consul"}, "not supported for consul"},
+		{[]string{"--readers", "pinned", "--campaigners", "2"}, "give --campaigners 3 or more"},
+	} {
+		c := parse(t, tc.args...)
+		if _, err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v; want a refusal saying %q", tc.args, err, tc.want)
 		}
 	}
 }

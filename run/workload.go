@@ -114,6 +114,7 @@ func (w *workload) start(ctx, bgCtx context.Context) error {
 		workloads.RunProbes(bgCtx, r.rec, probes, 250*time.Millisecond, 500*time.Millisecond)
 	}()
 
+	readers, readTimeout := r.cfg.ReaderMembers(), r.cfg.PinnedReadTimeout()
 	for i, n := range w.cl.Nodes() {
 		if n.Role() != cluster.RoleCampaigner {
 			continue
@@ -124,7 +125,13 @@ func (w *workload) start(ctx, bgCtx context.Context) error {
 		}
 		w.conns = append(w.conns, conn)
 		wc := workloads.NewConn(n.Name(), conn, r.rec, r.log)
-		w.clients = append(w.clients, workloads.NewClient(n.Name(), wc, workloads.DefaultClientConfig(r.cfg.RegisterKey, uint64(r.cfg.Seed)*1000+uint64(i))))
+		ccfg := workloads.DefaultClientConfig(r.cfg.RegisterKey, uint64(r.cfg.Seed)*1000+uint64(i))
+		// Pinned readers are campaigners' reader loops, not processes of
+		// their own: the reads must go through the recipe under test (a
+		// recipe's read path is what etcd-serializable-reads breaks), and
+		// each campaigner already has a single-threaded reader process.
+		ccfg.ReadThrough, ccfg.ReadTimeout = readers[n.Name()], readTimeout
+		w.clients = append(w.clients, workloads.NewClient(n.Name(), wc, ccfg))
 	}
 
 	w.status = newStatusLine(r.stderr, r.rec, r.live, time.Duration(r.cfg.TimeLimit))

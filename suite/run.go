@@ -18,7 +18,7 @@ import (
 // the store its run directory goes into.
 func (s Suite) Config(e Entry, store string) (run.Config, error) {
 	c := run.NewConfig()
-	c.DB, c.Version, c.Recipe, c.Consistency, c.Seed, c.Store = e.DB, e.Version, e.Recipe, e.Consistency, e.Seed, store
+	c.DB, c.Version, c.Recipe, c.Consistency, c.Readers, c.Seed, c.Store = e.DB, e.Version, e.Recipe, e.Consistency, e.Readers, e.Seed, store
 	c.Nemesis = nil
 	if n := strings.TrimSpace(e.Nemesis); n != "" && n != "none" {
 		c.Nemesis = strings.Split(n, ",")

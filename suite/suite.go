@@ -62,8 +62,10 @@ type SuiteMatrix struct {
 	Nemesis []string `yaml:"nemesis"`
 	// Consistency lists Consul read modes (--consistency); empty: the
 	// database's default.
-	Consistency []string  `yaml:"consistency"`
-	Seeds       SeedRange `yaml:"seeds"`
+	Consistency []string `yaml:"consistency"`
+	// Readers lists --readers settings (all, pinned); empty: all.
+	Readers []string  `yaml:"readers"`
+	Seeds   SeedRange `yaml:"seeds"`
 	// Expect is every entry's expected verdict, over the recipe's and
 	// the suite's: a version with a known bug is expected invalid
 	// under the fault that finds it, whatever its recipe.
@@ -101,8 +103,10 @@ type Entry struct {
 	Nemesis string `json:"nemesis"`
 	// Consistency is the read mode, if the entry names one.
 	Consistency string `json:"consistency,omitempty"`
-	Seed        int64  `json:"seed"`
-	Expect      string `json:"expect"` // valid or invalid
+	// Readers is --readers, if the entry names it.
+	Readers string `json:"readers,omitempty"`
+	Seed    int64  `json:"seed"`
+	Expect  string `json:"expect"` // valid or invalid
 }
 
 func (e Entry) String() string {
@@ -113,12 +117,17 @@ func (e Entry) String() string {
 	return fmt.Sprintf("%s %s %s %s seed %d", e.DB, v, e.recipeLabel(), e.Nemesis, e.Seed)
 }
 
-// recipeLabel is the recipe, with its read mode if the entry names one.
+// recipeLabel is the recipe, with its read mode and readers if the entry
+// names them.
 func (e Entry) recipeLabel() string {
+	l := e.Recipe
 	if e.Consistency != "" {
-		return e.Recipe + " (" + e.Consistency + " reads)"
+		l += " (" + e.Consistency + " reads)"
 	}
-	return e.Recipe
+	if e.Readers != "" && e.Readers != "all" {
+		l += " (" + e.Readers + " readers)"
+	}
+	return l
 }
 
 // Outcome is what one entry's run found.
@@ -193,7 +202,7 @@ func (s Suite) Entries() ([]Entry, error) {
 // cross appends the entries of one matrix to out.
 func (s Suite) cross(out []Entry, m SuiteMatrix) ([]Entry, error) {
 	dbs, versions, nemeses, seeds := orDefault(m.DB, registry.Default().Name()), orDefault(m.Version, ""), orDefault(m.Nemesis, run.DefaultNemesis), m.Seeds
-	modes := orDefault(m.Consistency, "")
+	modes, readers := orDefault(m.Consistency, ""), orDefault(m.Readers, "")
 	if len(seeds) == 0 {
 		seeds = SeedRange{1}
 	}
@@ -219,9 +228,11 @@ func (s Suite) cross(out []Entry, m SuiteMatrix) ([]Entry, error) {
 					expect = m.Expect
 				}
 				for _, mode := range modes {
-					for _, n := range nemeses {
-						for _, seed := range seeds {
-							out = append(out, Entry{Index: len(out), DB: d, Version: v, Recipe: r, Nemesis: n, Consistency: mode, Seed: seed, Expect: expect})
+					for _, rd := range readers {
+						for _, n := range nemeses {
+							for _, seed := range seeds {
+								out = append(out, Entry{Index: len(out), DB: d, Version: v, Recipe: r, Nemesis: n, Consistency: mode, Readers: rd, Seed: seed, Expect: expect})
+							}
 						}
 					}
 				}

@@ -269,3 +269,32 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+// TestSuiteReaders: a matrix's readers cross like read modes, label the
+// row, and reach the run's config (and so its reproduce command).
+func TestSuiteReaders(t *testing.T) {
+	s, entries := suiteEntries(t, `
+matrices:
+  - {recipe: [etcd-serializable-reads, etcd-election], readers: [pinned], nemesis: [pause], seeds: 2}
+  - {recipe: [etcd-election], nemesis: [pause], seeds: 1}
+`)
+	if len(entries) != 2*2+1 {
+		t.Fatalf("%d entries, want 5", len(entries))
+	}
+	for _, e := range entries {
+		cfg, err := s.Config(e, "st")
+		if err != nil {
+			t.Fatalf("%v: %v", e, err)
+		}
+		pinned := e.Index < 4
+		if got := cfg.Readers == "pinned" && strings.Contains(cfg.CommandLine(), "--readers pinned"); got != pinned {
+			t.Errorf("entry %v runs with readers %q (%s); want pinned %v", e, cfg.Readers, cfg.CommandLine(), pinned)
+		}
+		if strings.Contains(e.recipeLabel(), "(pinned readers)") != pinned {
+			t.Errorf("entry %v is labelled %q", e, e.recipeLabel())
+		}
+		if e.Recipe == "etcd-serializable-reads" && e.Expect != "invalid" {
+			t.Errorf("the serializable-reads control is expected %s, want invalid", e.Expect)
+		}
+	}
+}

@@ -65,7 +65,12 @@ type CampaignerConfig struct {
 	Name      string
 	Recipe    string
 	Endpoints []string
-	TTL       time.Duration
+	// ReadEndpoints, when set, are the only endpoints register reads go
+	// through (--readers pinned: one member, no failover to another);
+	// empty, reads go through Endpoints like everything else. A recipe
+	// that cannot pin its reads refuses them.
+	ReadEndpoints []string
+	TTL           time.Duration
 	// Prefix is the folder of the election's keys.
 	Prefix string
 	// Options are settings only the recipe's driver knows, by name: it

@@ -30,6 +30,15 @@ type ClientConfig struct {
 	// campaigner by its act loop (process NAME:a); ActMax 0 asks none.
 	ActMin, ActMax time.Duration
 	Seed           uint64
+	// ReadThrough names the one member the campaigner's reads go
+	// through (--readers pinned), "" when they go through every member
+	// (the campaigner's own client). It names the reader process
+	// (PinnedReaderProcess), so the history says which member answered.
+	ReadThrough string
+	// ReadTimeout bounds each read; 0 means OpTimeout. Pinned readers
+	// wait longer than the longest fault, so a read sent to a paused
+	// member is answered after it resumes, not abandoned.
+	ReadTimeout time.Duration
 }
 
 // DefaultClientConfig is the pace used by `harness run`.
@@ -90,6 +99,25 @@ func NewClient(name string, conn *Conn, cfg ClientConfig) *Client {
 
 // ReaderProcess is the process name of a campaigner's reader loop.
 func ReaderProcess(name string) string { return name + ":r" }
+
+// PinnedReaderProcess is the process name of a reader loop whose reads
+// go through member alone: NAME:r@MEMBER. Every finding about a read
+// names its process, so the report names the member that answered it.
+func PinnedReaderProcess(name, member string) string { return ReaderProcess(name) + "@" + member }
+
+// ReaderMember is the member campaigner i (0-based, in the order they
+// are started) reads through with pinned readers: members in turn, so
+// that with at least as many campaigners as members every member,
+// paused or not, has a reader of its own.
+func ReaderMember(i, members int) int { return i % members }
+
+// readerProcess is the process name of c's reader loop.
+func (c *Client) readerProcess() string {
+	if c.cfg.ReadThrough != "" {
+		return PinnedReaderProcess(c.Name, c.cfg.ReadThrough)
+	}
+	return ReaderProcess(c.Name)
+}
 
 // ActProcess is the process name of a campaigner's act loop.
 func ActProcess(name string) string { return name + ":a" }
@@ -225,14 +253,24 @@ func (c *Client) actPause() time.Duration {
 
 func (c *Client) readLoop(ctx context.Context) {
 	for ctx.Err() == nil {
-		c.Read(ctx, c.cfg.OpTimeout)
+		c.Read(ctx, c.readTimeout())
 		wait.For(ctx, c.cfg.ReadInterval/2+c.jitter(c.cfg.ReadInterval))
 	}
 }
 
-// Read reads the register once as the reader process.
+// readTimeout bounds the reader loop's reads.
+func (c *Client) readTimeout() time.Duration {
+	if c.cfg.ReadTimeout > 0 {
+		return c.cfg.ReadTimeout
+	}
+	return c.cfg.OpTimeout
+}
+
+// Read reads the register once as the reader process, waiting at least
+// timeout (and at least the reader loop's own read timeout).
 func (c *Client) Read(ctx context.Context, timeout time.Duration) histories.Event {
-	return c.Conn.Invoke(ctx, ReaderProcess(c.Name), Command{Op: OpRead, Key: c.cfg.RegisterKey, TimeoutMS: ms(timeout)}, nil)
+	timeout = max(timeout, c.cfg.ReadTimeout)
+	return c.Conn.Invoke(ctx, c.readerProcess(), Command{Op: OpRead, Key: c.cfg.RegisterKey, TimeoutMS: ms(timeout)}, nil)
 }
 
 func (c *Client) drainLost() {

@@ -91,3 +91,7 @@ func OptionArgs(opts map[string]string) []string {
 	}
 	return args
 }
+
+// ReadEndpointsFlag is the built-in campaigner's flag that pins its
+// register reads to the given endpoints (CampaignerConfig.ReadEndpoints).
+const ReadEndpointsFlag = "read-endpoints"

@@ -76,7 +76,7 @@ func clockTracerCmd() *cobra.Command {
 // on stdin/stdout.
 func campaignerCmd() *cobra.Command {
 	var cfg workloads.CampaignerConfig
-	var endpoints string
+	var endpoints, readEndpoints string
 	c := &cobra.Command{
 		Use:    "campaigner --name NAME --recipe RECIPE --endpoints URLS --ttl D --prefix P",
 		Short:  "A built-in campaigner (runs inside a campaigner node)",
@@ -86,6 +86,9 @@ func campaignerCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			cfg.Endpoints = strings.Split(endpoints, ",")
+			if readEndpoints != "" {
+				cfg.ReadEndpoints = strings.Split(readEndpoints, ",")
+			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("campaigner", cfg.Name)
 			r, err := registry.Recipes().Open(cfg)
 			if err != nil {
@@ -98,6 +101,7 @@ func campaignerCmd() *cobra.Command {
 	c.Flags().StringVar(&cfg.Name, "name", "", "campaigner name")
 	c.Flags().StringVar(&cfg.Recipe, "recipe", "", "built-in recipe")
 	c.Flags().StringVar(&endpoints, "endpoints", "", "comma-separated client URLs")
+	c.Flags().StringVar(&readEndpoints, workloads.ReadEndpointsFlag, "", "comma-separated client URLs register reads go through alone (--readers pinned); default: --endpoints")
 	c.Flags().DurationVar(&cfg.TTL, "ttl", 3*time.Second, "session TTL")
 	c.Flags().StringVar(&cfg.Prefix, "prefix", "", "the folder of the election's keys")
 	c.Flags().StringToStringVar(&cfg.Options, workloads.OptionFlag, nil, "a setting of the recipe's database, NAME=VALUE (repeatable; the driver reads it)")

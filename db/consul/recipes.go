@@ -154,6 +154,11 @@ func newConsulElection(cfg workloads.CampaignerConfig, style consulStyle) (*cons
 	if len(cfg.Endpoints) == 0 {
 		return nil, errors.New("no Consul endpoints")
 	}
+	if len(cfg.ReadEndpoints) > 0 {
+		// The harness refuses --readers pinned for Consul before a run;
+		// a campaigner started by hand with it is refused here.
+		return nil, errors.New("pinned reads (--read-endpoints): Consul's recipes read through their own failover client and do not pin reads")
+	}
 	consistency, lockDelay, err := options(cfg.Options)
 	if err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ import (
 // known-unsafe controls the harness must catch.
 func (DB) Recipes() []workloads.RecipeInfo {
 	open := func(style etcdStyle) func(workloads.CampaignerConfig) (workloads.Recipe, error) {
-		return func(c workloads.CampaignerConfig) (workloads.Recipe, error) { return newEtcdElection(c, style) }
+		return func(c workloads.CampaignerConfig) (workloads.Recipe, error) { return newEtcdElection(c, style, false) }
 	}
 	return []workloads.RecipeInfo{
 		{Name: "etcd-election", Open: open(fenced),
@@ -36,6 +36,9 @@ func (DB) Recipes() []workloads.RecipeInfo {
 			Description: "concurrency.Election; before each write, read who leads and act if it is me, plain Put (unsafe control)"},
 		{Name: "etcd-trust-campaign", Unsafe: true, Open: open(trustCampaign),
 			Description: "etcd-election without reading the key back after Campaign: a campaign that returns after its session expired (etcd #19597) is taken as won; writes fenced (unsafe control)"},
+		{Name: "etcd-serializable-reads", Unsafe: true,
+			Open:        func(c workloads.CampaignerConfig) (workloads.Recipe, error) { return newEtcdElection(c, fenced, true) },
+			Description: "etcd-election whose register reads are serializable (answered from the member's own state) while the harness judges them as linearizable: a member cut off or paused answers stale (unsafe control of the read path; use --readers pinned)"},
 	}
 }
 
@@ -65,10 +68,18 @@ const (
 // session (lease) of the configured TTL. Campaign waits for the deletion
 // of every older key; what the leader does next is its style.
 type etcdElection struct {
-	cli    *clientv3.Client
-	ttl    int
-	prefix string
-	style  etcdStyle
+	cli *clientv3.Client
+	// readCli reads the register: cli, or with pinned readers a client
+	// whose only endpoint is the reader's member, so that a read sent
+	// to a paused or cut-off member waits for it and never fails over.
+	readCli *clientv3.Client
+	// serializable: register reads are serializable (the
+	// etcd-serializable-reads control), answered from the member's own
+	// state without asking the leader.
+	serializable bool
+	ttl          int
+	prefix       string
+	style        etcdStyle
 	// renewOnce: the sessions' leases are also renewed by KeepAliveOnce
 	// (OptionRenew).
 	renewOnce bool
@@ -129,13 +140,36 @@ func renewMode(opts map[string]string) (string, error) {
 	return mode, nil
 }
 
-func newEtcdElection(cfg workloads.CampaignerConfig, style etcdStyle) (*etcdElection, error) {
+func newEtcdElection(cfg workloads.CampaignerConfig, style etcdStyle, serializable bool) (*etcdElection, error) {
 	renew, err := renewMode(cfg.Options)
 	if err != nil {
 		return nil, err
 	}
+	cli, err := newRecipeClient(cfg.Endpoints)
+	if err != nil {
+		return nil, err
+	}
+	readCli := cli
+	if len(cfg.ReadEndpoints) > 0 {
+		if readCli, err = newRecipeClient(cfg.ReadEndpoints); err != nil {
+			cli.Close()
+			return nil, err
+		}
+	}
+	ttl := int(cfg.TTL / time.Second)
+	if ttl < 1 {
+		ttl = 1
+	}
+	return &etcdElection{cli: cli, readCli: readCli, serializable: serializable, ttl: ttl, prefix: cfg.Prefix, style: style,
+		renewOnce: renew == RenewOnce, lost: make(chan histories.Token, 16), renewals: make(chan workloads.Reply, 64), campaigning: make(chan struct{}, 1)}, nil
+}
+
+// newRecipeClient is a campaigner's client of endpoints. With one
+// endpoint there is nothing to fail over to: the client retries that
+// member until the request's own deadline.
+func newRecipeClient(endpoints []string) (*clientv3.Client, error) {
 	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:   cfg.Endpoints,
+		Endpoints:   endpoints,
 		DialTimeout: 2 * time.Second,
 		Logger:      zap.NewNop(),
 		// Keepalive lets the client notice a dead member and move on.
@@ -143,13 +177,9 @@ func newEtcdElection(cfg workloads.CampaignerConfig, style etcdStyle) (*etcdElec
 		DialKeepAliveTimeout: 2 * time.Second,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("connecting to etcd %v: %w", cfg.Endpoints, err)
+		return nil, fmt.Errorf("connecting to etcd %v: %w", endpoints, err)
 	}
-	ttl := int(cfg.TTL / time.Second)
-	if ttl < 1 {
-		ttl = 1
-	}
-	return &etcdElection{cli: cli, ttl: ttl, prefix: cfg.Prefix, style: style, renewOnce: renew == RenewOnce, lost: make(chan histories.Token, 16), renewals: make(chan workloads.Reply, 64), campaigning: make(chan struct{}, 1)}, nil
+	return cli, nil
 }
 
 // Campaign is idempotent, as concurrency.Election's is: a campaigner
@@ -417,7 +447,11 @@ func (e *etcdElection) LeaseTTL(ctx context.Context) (histories.Token, time.Dura
 }
 
 func (e *etcdElection) Read(ctx context.Context, key string) (string, error) {
-	resp, err := e.cli.Get(ctx, key)
+	var opts []clientv3.OpOption
+	if e.serializable {
+		opts = append(opts, clientv3.WithSerializable())
+	}
+	resp, err := e.readCli.Get(ctx, key, opts...)
 	if err != nil {
 		return "", fmt.Errorf("get: %w", err)
 	}
@@ -463,6 +497,9 @@ func (e *etcdElection) Close() error {
 	e.mu.Unlock()
 	if sess != nil {
 		_ = sess.Close()
+	}
+	if e.readCli != e.cli {
+		_ = e.readCli.Close()
 	}
 	return e.cli.Close()
 }
