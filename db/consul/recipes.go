@@ -53,7 +53,9 @@ const (
 	// consulLockStock: api.Lock as its documentation shows users
 	// writing it: a client from api.DefaultConfig (pooled transport, no
 	// request timeout), the lock creating and renewing its own session,
-	// leadership trusted while the lost channel is open, plain KV puts.
+	// leadership trusted while the lost channel is open (a step-down
+	// ends it when Unlock returns: a leader whose work stops on the
+	// lost channel), plain KV puts.
 	// The session's TTL is --ttl and its lock-delay the harness's
 	// (SessionOpts, as a user setting them writes), so that the nemesis's
 	// lease expiry holds for it as for the others. api.Lock ignores its
@@ -128,9 +130,22 @@ type consulTerm struct {
 	lock    *api.Lock     // consulLock, consulUnfenced and consulLockStock
 	stop    chan struct{} // closed to stop renewing (and destroy the session)
 	once    sync.Once
-	// unlocked receives api.Lock's Unlock result once stop closed
-	// (consulLockStock, whose lock owns its session).
-	unlocked chan error
+	// consulLockStock, whose lock owns its session: stop closed starts
+	// lock.Unlock, whose error is unlockErr once unlockDone is closed;
+	// lostCh is the lock's lost channel.
+	unlockDone chan struct{}
+	unlockErr  error
+	lostCh     <-chan struct{}
+}
+
+// stopping says whether the term was asked to end.
+func (t *consulTerm) stopping() bool {
+	select {
+	case <-t.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 func (t *consulTerm) end() { t.once.Do(func() { close(t.stop) }) }
@@ -207,6 +222,22 @@ func (e *consulElection) Campaign(ctx context.Context, value string) (histories.
 		defer func() { <-e.campaigning }()
 	case <-ctx.Done():
 		return histories.Token{}, fmt.Errorf("waiting for the previous campaign: %v: %w", ctx.Err(), workloads.ErrDefinite)
+	}
+	if t := e.held(); t != nil && t.unlockDone != nil && t.stopping() {
+		// A step-down whose Unlock has not returned: the lock may still
+		// be ours and its lost channel is open. api.Lock would block a
+		// new Lock call on it too.
+		select {
+		case <-t.unlockDone:
+		case <-t.lostCh:
+		case <-ctx.Done():
+			return histories.Token{}, fmt.Errorf("the last term's unlock has not returned: %v: %w", ctx.Err(), workloads.ErrDefinite)
+		}
+		e.mu.Lock()
+		if e.term == t {
+			e.term = nil
+		}
+		e.mu.Unlock()
 	}
 	if t := e.held(); t != nil {
 		tok, err := e.confirm(ctx, t.session)
@@ -302,17 +333,26 @@ func (e *consulElection) campaignStock(ctx context.Context, cli *api.Client, val
 	if err != nil {
 		return histories.Token{}, fmt.Errorf("lock options: %w", err)
 	}
-	t := &consulTerm{lock: lock, stop: make(chan struct{}), unlocked: make(chan error, 1)}
+	t := &consulTerm{lock: lock, stop: make(chan struct{}), unlockDone: make(chan struct{})}
 	lostCh, err := e.lockWith(ctx, lock)
 	if err != nil {
 		return histories.Token{}, err
 	}
+	t.lostCh = lostCh
 	// From here the lock is held: ending the term unlocks it (which
 	// destroys its session). Unlock has no deadline of ours, so it runs
-	// apart and Resign waits for it only as long as its context allows.
+	// apart and Resign waits for it only as long as its context allows;
+	// the campaigner leads until it returns or the lost channel closes,
+	// as a leader whose work stops on the lost channel does.
 	go func() {
 		<-t.stop
-		t.unlocked <- lock.Unlock()
+		t.unlockErr = lock.Unlock()
+		e.mu.Lock()
+		if e.term == t {
+			e.term = nil
+		}
+		e.mu.Unlock()
+		close(t.unlockDone)
 	}()
 	// Lock returned holding the key with value (no older Lock of ours
 	// retries), so a read that finds value on a held key finds our
@@ -434,18 +474,13 @@ func (e *consulElection) watch(t *consulTerm, renewed <-chan error, lostCh <-cha
 }
 
 func (e *consulElection) Resign(ctx context.Context) error {
-	e.mu.Lock()
-	t := e.term
-	e.term = nil
-	e.mu.Unlock()
-	if t == nil {
-		return nil
-	}
-	if t.unlocked != nil {
+	if t := e.held(); t != nil && t.unlockDone != nil {
+		// consulLockStock: Unlock; the term lasts until it returns (or
+		// the lost channel closes).
 		t.end()
 		select {
-		case err := <-t.unlocked:
-			if err != nil && !errors.Is(err, api.ErrLockNotHeld) {
+		case <-t.unlockDone:
+			if err := t.unlockErr; err != nil && !errors.Is(err, api.ErrLockNotHeld) {
 				e.failed()
 				return fmt.Errorf("unlock: %w", err)
 			}
@@ -453,6 +488,13 @@ func (e *consulElection) Resign(ctx context.Context) error {
 		case <-ctx.Done():
 			return fmt.Errorf("unlock: %w", ctx.Err())
 		}
+	}
+	e.mu.Lock()
+	t := e.term
+	e.term = nil
+	e.mu.Unlock()
+	if t == nil {
+		return nil
 	}
 	defer t.end()
 	var err error
