@@ -142,7 +142,8 @@ repro-15247: build
 # takes the lock (partition:isolate-election-leader-long), api.Lock as
 # its docs show it (consul-lock-stock) against the same lock made safe
 # (consul-lock), SEEDS seeds each; prints both verdicts per seed, with
-# P4's line and the longest time two campaigners believed they led.
+# P4's line and split-brain exposure's (terms-acted-on-after-superseded:
+# terms a cut-off holder acted under after another was granted the lock).
 repro-18271: build
 	@for s in $(SEEDS); do for r in consul-lock-stock consul-lock; do \
 	  out=$$(./$(BIN) run --db consul --recipe $$r --nemesis partition:isolate-election-leader-long \
