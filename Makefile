@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597 repro-20590
+.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597 repro-20590 repro-18271
 
 # -buildvcs=auto stamps the git revision (`harness version`, config.json,
 # reports) even where GOFLAGS says -buildvcs=false. In a git worktree,
@@ -99,7 +99,7 @@ clean: build
 # suite.json in docs/results, and remakes docs/detection.md. That file is
 # made from docs/results alone (`make detection-doc`): docs/detection-head.md,
 # each suite's table, then docs/detection-notes.md.
-DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 soundness-aimed known-15247 known-20590 failpoint-safe stall-safe pause-leases readers known-20418
+DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 soundness-aimed known-15247 known-20590 failpoint-safe stall-safe pause-leases readers known-20418 known-consul-18271
 SUITES ?= $(DETECTION_SUITES)
 detection: build
 	mkdir -p /tmp/soundness
@@ -164,4 +164,20 @@ repro-20590: build
 	    --ttl 3s --nemesis-interval 5s --time-limit 60s --seed $$s --store $(REPRO_STORE) 2>&1); \
 	  echo "#20590 etcd $$v seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
 	  echo "$$out" | grep -E 'P8 renewed' | sed 's/^ */    /'; \
+	done; done
+
+# Consul #18271 (api.Lock notices lock loss late when packets are
+# dropped; every consul/api version): the election leader cut from
+# every server for longer than its session lives and the next holder
+# takes the lock (partition:isolate-election-leader-long), api.Lock as
+# its docs show it (consul-lock-stock) against the same lock made safe
+# (consul-lock), SEEDS seeds each; prints both verdicts per seed, with
+# P4's line and split-brain exposure's (terms-acted-on-after-superseded:
+# terms a cut-off holder acted under after another was granted the lock).
+repro-18271: build
+	@for s in $(SEEDS); do for r in consul-lock-stock consul-lock; do \
+	  out=$$(./$(BIN) run --db consul --recipe $$r --nemesis partition:isolate-election-leader-long \
+	    --nemesis-interval 10s --time-limit 140s --seed $$s --store $(REPRO_STORE) 2>&1); \
+	  echo "#18271 $$r seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
+	  echo "$$out" | grep -E 'P4 |split-brain' | sed 's/^ */    /'; \
 	done; done

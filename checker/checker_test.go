@@ -557,6 +557,40 @@ func TestSplitBrainExposureIsInformational(t *testing.T) {
 	}
 }
 
+// A campaigner that acts under its term after another was granted a
+// later one is exposure too (Consul #18271: the loss is heard late),
+// measured from the grant to its last such act; refused acts and acts
+// before the grant are not.
+func TestActedAfterSupersededIsMeasured(t *testing.T) {
+	b := &builder{}
+	t1 := b.campaign(0, 100, "c1", 10)
+	b.write(150, 160, histories.OK, t1, "before")
+	b.complete(180, b.invoke(170, "c1", histories.FResign, "", "", t1), histories.OK, "", nil)
+	b.campaign(150, 200, "c2", 12)
+	for _, a := range []struct {
+		at  float64
+		typ histories.Type
+	}{{300, histories.Info}, {700, histories.OK}, {900, histories.Fail}} {
+		op := b.invoke(a.at, "c1:a", histories.FWrite, testRegister, fmt.Sprint("a", a.at), nil)
+		var tok *histories.Token
+		if a.typ != histories.Fail {
+			tok = t1
+		}
+		b.complete(a.at+50, op, a.typ, "", tok)
+	}
+	res := mustCheck(t, b.events, testOpts)
+	got := find(t, res, "split-brain")
+	if !got.Informational || got.Verdict != Valid {
+		t.Fatalf("split-brain check %s informational=%v; it must only report", got.Verdict, got.Informational)
+	}
+	if got.Counts["terms-acted-on-after-superseded"] != 1 || got.Stats["acted-after-superseded-max-seconds"] < 0.499 || got.Stats["acted-after-superseded-max-seconds"] > 0.501 {
+		t.Fatalf("counts %v stats %v, want one term acted on 0.5s after it was superseded", got.Counts, got.Stats)
+	}
+	if !strings.Contains(got.Evidence[len(got.Evidence)-1].Message, "c1 still acted under term 10 0.500s after c2 was granted term 12") {
+		t.Errorf("evidence %v", got.Evidence)
+	}
+}
+
 func TestOverallVerdict(t *testing.T) {
 	invalid := healthyRun()
 	invalid.probe(2000, "n3", "a3", 3, true) // a second leader of term 3

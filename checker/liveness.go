@@ -178,5 +178,79 @@ func checkSplitBrain(h *history) CheckResult {
 			}
 		}
 	}
+	actedAfterSuperseded(h, &c)
 	return c
+}
+
+// actedAfterSuperseded measures how long a campaigner went on acting
+// under a term after another campaigner was granted a later one: a
+// write or act that was not refused (ok or info) names the term the
+// recipe's own check (Leading) said it led, after its invocation. The
+// grant's time is when the harness heard of it, so each span is a lower
+// bound. This is the exposure of a client that learns of its loss late
+// (Consul #18271), which the belief spans above end at a resign or a
+// lost event and do not see.
+func actedAfterSuperseded(h *history, c *CheckResult) {
+	var grants []*op
+	for _, o := range h.ops[histories.FCampaign] {
+		if o.done.Type == histories.OK && o.done.Token != nil {
+			grants = append(grants, o)
+		}
+	}
+	sort.SliceStable(grants, func(i, j int) bool { return grants[i].done.Time < grants[j].done.Time })
+	type key struct {
+		process string
+		tok     histories.Token
+	}
+	type span struct {
+		last, by *op
+	}
+	spans := map[key]span{}
+	var order []key
+	for _, w := range h.ops[histories.FWrite] {
+		if w.done.Type != histories.OK && w.done.Type != histories.Info {
+			continue
+		}
+		tok := w.done.Token
+		if tok == nil {
+			tok = w.invoke.Token
+		}
+		if tok == nil {
+			continue
+		}
+		p := campaignerOf(w.process())
+		// The first grant of a later term to another campaigner.
+		var by *op
+		for _, g := range grants {
+			if g.done.Token.Seq > tok.Seq && g.process() != p {
+				by = g
+				break
+			}
+		}
+		if by == nil || w.invoke.Time <= by.done.Time {
+			continue
+		}
+		k := key{p, *tok}
+		sp, seen := spans[k]
+		if !seen {
+			order = append(order, k)
+		}
+		if !seen || w.invoke.Time > sp.last.invoke.Time {
+			spans[k] = span{last: w, by: by}
+		}
+	}
+	// Set only when there is a span, so that histories without one
+	// report what they did before.
+	for _, k := range order {
+		sp := spans[k]
+		lag := time.Duration(sp.last.invoke.Time - sp.by.done.Time).Seconds()
+		c.Counts["terms-acted-on-after-superseded"]++
+		c.Stats["acted-after-superseded-max-seconds"] = max(c.Stats["acted-after-superseded-max-seconds"], lag)
+		if len(c.Evidence) < maxEvidence {
+			c.Evidence = append(c.Evidence, Evidence{
+				Message: fmt.Sprintf("%s still acted under term %d %.3fs after %s was granted term %d", k.process, k.tok.Seq, lag, sp.by.process(), sp.by.done.Token.Seq),
+				Events:  []histories.Event{sp.by.done, sp.last.invoke},
+			})
+		}
+	}
 }

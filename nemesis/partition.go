@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/election-harness/harness/agent"
 	"github.com/election-harness/harness/histories"
@@ -19,10 +20,15 @@ const (
 	GrudgeIsolateMember         = "isolate-random-member"   // one member | other members
 	GrudgeMajorityMinority      = "majority-minority"       // random halves of the members
 	GrudgeIsolateElectionLeader = "isolate-election-leader" // leading campaigner | all members
-	GrudgeBridge                = "bridge"                  // two halves | one member talks to both
-	GrudgeRing                  = "majorities-ring"         // each member sees a different majority
-	GrudgeLeaderDeaf            = "raft-leader-deaf"        // one-way: the raft leader hears no member
-	GrudgeLeaderMute            = "raft-leader-mute"        // one-way: no member hears the raft leader
+	// GrudgeIsolateElectionLeaderLong is isolate-election-leader held
+	// past the store's lease expiry (LeaseExpiry + LongIsolationMargin):
+	// the holder's session ends and another campaigner takes the lock
+	// while the holder still cannot hear of it (Consul #18271).
+	GrudgeIsolateElectionLeaderLong = "isolate-election-leader-long"
+	GrudgeBridge                    = "bridge"           // two halves | one member talks to both
+	GrudgeRing                      = "majorities-ring"  // each member sees a different majority
+	GrudgeLeaderDeaf                = "raft-leader-deaf" // one-way: the raft leader hears no member
+	GrudgeLeaderMute                = "raft-leader-mute" // one-way: no member hears the raft leader
 )
 
 var partitionKind = faultKind{
@@ -37,6 +43,16 @@ var partitionKind = faultKind{
 		{KindPartition, GrudgeRing, 1, "each member sees a different majority of the others", 5, GrudgeBridge},
 		{KindPartition, GrudgeLeaderDeaf, 1, "one-way: the raft leader hears no member", 2, ""},
 		{KindPartition, GrudgeLeaderMute, 1, "one-way: no member hears the raft leader", 2, ""},
+		// Weight 0, last: the deck, and so every seeded plan, is as before.
+		{KindPartition, GrudgeIsolateElectionLeaderLong, 0, "the election leader cut from every member for longer than the store takes to end its lease and let another lead (lease expiry + 5 s)", 1, ""},
+	},
+	// A holder cut off for less than the lease expiry never sees another
+	// lead; the long rule exists to outlast it.
+	minDuration: func(rule string, p Pace) time.Duration {
+		if rule == GrudgeIsolateElectionLeaderLong && p.LeaseExpiry > 0 {
+			return p.LeaseExpiry + LongIsolationMargin
+		}
+		return 0
 	},
 	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
 		g, err := x.grudge(rng, r)
@@ -56,6 +72,11 @@ var partitionKind = faultKind{
 		return "drops to " + strings.Join(st.Dropped, ",")
 	},
 }
+
+// LongIsolationMargin is how much longer than the lease expiry
+// isolate-election-leader-long lasts: time for the next holder to take
+// the lock (a waiter's retry) before the old one can hear again.
+const LongIsolationMargin = 5 * time.Second
 
 // cut is what one node drops: packets to and/or from peers.
 type cut struct {
@@ -123,7 +144,7 @@ func (x *Executor) grudge(rng *rand.Rand, r Rule) (grudge, error) {
 		k := len(s) / 2 // the minority
 		g.cuts, g.targets = apart(s[:k], s[k:]), names(s[:k])
 		g.params["cut-from"] = strings.Join(names(s[k:]), ",")
-	case GrudgeIsolateElectionLeader:
+	case GrudgeIsolateElectionLeader, GrudgeIsolateElectionLeaderLong:
 		n, err := x.target(rng, TargetElectionLeader)
 		if err != nil {
 			return g, err

@@ -149,3 +149,34 @@ func TestIsolateSlowRaftLeaderSlowsAndCutsTheSameMember(t *testing.T) {
 		t.Errorf("fault %+v: want n2 slowed to 0.05 and cut from n1,n3", ev)
 	}
 }
+
+// isolate-election-leader-long cuts what isolate-election-leader cuts
+// (the acting election leader from every member), and is dealt only
+// when named.
+func TestIsolateElectionLeaderLongResolves(t *testing.T) {
+	x := &Executor{Members: nodes("n", 3), Campaigners: nodes("c", 4), Leaders: fixedLeaders{raft: "n2", election: "c3"}}
+	r, ok := LookupRule(KindPartition, GrudgeIsolateElectionLeaderLong)
+	if !ok {
+		t.Fatal("no rule", GrudgeIsolateElectionLeaderLong)
+	}
+	if r.Weight != 0 {
+		t.Fatalf("weight %d: the long isolation must be dealt only when named, or every seeded partition plan changes", r.Weight)
+	}
+	g, err := x.grudge(rand.New(rand.NewPCG(1, 1)), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(g.targets) != "[c3]" || g.params["cut-from"] != "n1,n2,n3" {
+		t.Fatalf("targets %v params %v, want [c3] cut from n1,n2,n3", g.targets, g.params)
+	}
+	all := append(nodes("n", 3), nodes("c", 4)...)
+	got := reach(g, all)
+	for _, n := range []string{"n1", "n2", "n3"} {
+		if slices.Contains(got["c3"], n) {
+			t.Fatalf("c3 still reaches %s: %v", n, got["c3"])
+		}
+	}
+	if !slices.Contains(got["c1"], "n1") {
+		t.Fatalf("c1, not the leader, was cut too: %v", got["c1"])
+	}
+}

@@ -2,6 +2,7 @@ package nemesis
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -122,5 +123,28 @@ func TestZeroWeightRulesOnlyWhenNamed(t *testing.T) {
 	}
 	if named == 0 {
 		t.Fatal("pause:random-member planned nothing")
+	}
+}
+
+// Every step of isolate-election-leader-long outlasts the lease expiry
+// by the margin (the old holder must still be cut off when the next one
+// takes the lock); isolate-election-leader keeps its own durations.
+func TestIsolateElectionLeaderLongOutlastsLease(t *testing.T) {
+	p := Pace{Interval: 5 * time.Second, TimeLimit: 400 * time.Second, LeaseExpiry: 30 * time.Second}
+	for seed := int64(1); seed <= 20; seed++ {
+		steps := Plan(seed, []string{KindPartition + ":" + GrudgeIsolateElectionLeaderLong}, p)
+		if len(steps) < 3 {
+			t.Fatalf("seed %d: %d steps in 400 s", seed, len(steps))
+		}
+		for i, s := range steps {
+			last := i == len(steps)-1 && s.Start+s.Duration == p.TimeLimit // cut by the time limit
+			if !last && s.Duration < p.LeaseExpiry+LongIsolationMargin {
+				t.Fatalf("seed %d step %d lasts %v, want at least %v", seed, i, s.Duration, p.LeaseExpiry+LongIsolationMargin)
+			}
+		}
+		short := Plan(seed, []string{KindPartition + ":" + GrudgeIsolateElectionLeader}, p)
+		if slices.ContainsFunc(short, func(s Step) bool { return s.Duration > 2*p.Interval }) {
+			t.Fatalf("seed %d: isolate-election-leader got longer than 2 intervals: %v", seed, short)
+		}
 	}
 }

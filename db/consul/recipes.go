@@ -17,8 +17,9 @@ import (
 	"github.com/election-harness/harness/workloads"
 )
 
-// Recipes are Consul's built-in recipes: two safe ones and an unsafe
-// control the harness must catch.
+// Recipes are Consul's built-in recipes: two safe ones and two unsafe
+// the harness must catch (a control, and api.Lock as its docs show it,
+// Consul #18271).
 func (DB) Recipes() []workloads.RecipeInfo {
 	open := func(style consulStyle) func(workloads.CampaignerConfig) (workloads.Recipe, error) {
 		return func(c workloads.CampaignerConfig) (workloads.Recipe, error) { return newConsulElection(c, style) }
@@ -30,6 +31,8 @@ func (DB) Recipes() []workloads.RecipeInfo {
 			Description: "hand-written: TTL session renewed every TTL/2, KV acquire, losers poll, the key re-read before acting; writes fenced by KVCheckSession"},
 		{Name: "consul-unfenced", Unsafe: true, Open: open(consulUnfenced),
 			Description: "api.Lock as consul-lock; the leader writes with a plain KV put (unsafe control)"},
+		{Name: "consul-lock-stock", Unsafe: true, Open: open(consulLockStock),
+			Description: "api.Lock as its docs show it: api.DefaultConfig client (no HTTP timeout), the lock's own session (TTL from --ttl), the lost channel trusted, plain KV puts (Consul #18271: the lost channel closes minutes late when packets are dropped)"},
 	}
 }
 
@@ -47,6 +50,23 @@ const (
 	// every TTL/2, KV acquire, losers poll the key, the leader re-reads
 	// the key before acting; writes fenced like consulLock.
 	consulSession
+	// consulLockStock: api.Lock as its documentation shows users
+	// writing it: a client from api.DefaultConfig (pooled transport, no
+	// request timeout), the lock creating and renewing its own session,
+	// leadership trusted while the lost channel is open (a step-down
+	// ends it when Unlock returns: a leader whose work stops on the
+	// lost channel), plain KV puts.
+	// The session's TTL is --ttl and its lock-delay the harness's
+	// (SessionOpts, as a user setting them writes), so that the nemesis's
+	// lease expiry holds for it as for the others. api.Lock ignores its
+	// renewal's failure and its monitor's blocking query has no
+	// deadline, so a holder whose packets are dropped keeps believing it
+	// leads after its session ended (Consul #18271). consulLock is the
+	// same lock made safe: a 10 s HTTP timeout on every request (which
+	// also ends the monitor's blocking query, so a cut-off holder's lost
+	// channel closes within seconds), its own session's renewal watched,
+	// and writes fenced on the session.
+	consulLockStock
 )
 
 // Read consistency modes (--consistency), Consul's three.
@@ -125,9 +145,25 @@ const consulRetry = time.Second
 type consulTerm struct {
 	token   histories.Token
 	session string
-	lock    *api.Lock     // consulLock and consulUnfenced
+	lock    *api.Lock     // consulLock, consulUnfenced and consulLockStock
 	stop    chan struct{} // closed to stop renewing (and destroy the session)
 	once    sync.Once
+	// consulLockStock, whose lock owns its session: stop closed starts
+	// lock.Unlock, whose error is unlockErr once unlockDone is closed;
+	// lostCh is the lock's lost channel.
+	unlockDone chan struct{}
+	unlockErr  error
+	lostCh     <-chan struct{}
+}
+
+// stopping says whether the term was asked to end.
+func (t *consulTerm) stopping() bool {
+	select {
+	case <-t.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 func (t *consulTerm) end() { t.once.Do(func() { close(t.stop) }) }
@@ -170,6 +206,9 @@ func newConsulElection(cfg workloads.CampaignerConfig, style consulStyle) (*cons
 	}
 	for _, ep := range cfg.Endpoints {
 		cli, err := client(ep, 10*time.Second)
+		if style == consulLockStock {
+			cli, err = stockClient(ep)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -207,6 +246,22 @@ func (e *consulElection) Campaign(ctx context.Context, value string) (histories.
 	case <-ctx.Done():
 		return histories.Token{}, fmt.Errorf("waiting for the previous campaign: %v: %w", ctx.Err(), workloads.ErrDefinite)
 	}
+	if t := e.held(); t != nil && t.unlockDone != nil && t.stopping() {
+		// A step-down whose Unlock has not returned: the lock may still
+		// be ours and its lost channel is open. api.Lock would block a
+		// new Lock call on it too.
+		select {
+		case <-t.unlockDone:
+		case <-t.lostCh:
+		case <-ctx.Done():
+			return histories.Token{}, fmt.Errorf("the last term's unlock has not returned: %v: %w", ctx.Err(), workloads.ErrDefinite)
+		}
+		e.mu.Lock()
+		if e.term == t {
+			e.term = nil
+		}
+		e.mu.Unlock()
+	}
 	if t := e.held(); t != nil {
 		tok, err := e.confirm(ctx, t.session)
 		if errors.Is(err, workloads.ErrDefinite) {
@@ -221,6 +276,9 @@ func (e *consulElection) Campaign(ctx context.Context, value string) (histories.
 		return tok, err
 	}
 	cli := e.client()
+	if e.style == consulLockStock {
+		return e.campaignStock(ctx, cli, value)
+	}
 	session, _, err := cli.Session().Create(&api.SessionEntry{
 		Name: "election-harness", TTL: e.ttl.String(), LockDelay: e.lockDelay, Behavior: api.SessionBehaviorRelease,
 	}, (&api.WriteOptions{}).WithContext(ctx))
@@ -261,6 +319,88 @@ func (e *consulElection) lockAPI(ctx context.Context, cli *api.Client, t *consul
 	if err != nil {
 		return nil, err
 	}
+	lostCh, err := e.lockWith(ctx, lock)
+	if err != nil {
+		return nil, err
+	}
+	t.lock = lock
+	return lostCh, nil
+}
+
+// stockClient is the client api.Lock's documentation starts from:
+// api.DefaultConfig (a pooled transport, no request timeout) aimed at
+// one server, as CONSUL_HTTP_ADDR would aim it at a local agent.
+func stockClient(addr string) (*api.Client, error) {
+	cfg := api.DefaultConfig()
+	cfg.Address = addr
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("consul client of %s: %w", addr, err)
+	}
+	return c, nil
+}
+
+// campaignStock takes the lock as api.Lock's documentation shows: the
+// lock creates its session and renews it (ignoring failures), and its
+// lost channel is the only word of a loss. The key is then read back
+// once, only to learn the term's token for the history: api.Lock
+// keeps its session to itself.
+func (e *consulElection) campaignStock(ctx context.Context, cli *api.Client, value string) (histories.Token, error) {
+	lock, err := cli.LockOpts(&api.LockOptions{
+		Key: e.key, Value: []byte(value),
+		SessionOpts: &api.SessionEntry{Name: api.DefaultLockSessionName, TTL: e.ttl.String(), LockDelay: e.lockDelay},
+		// Bounds each wait of a loser's Lock call, so that a campaign
+		// ends near its timeout; a holder's monitor is not affected.
+		LockWaitTime: 2 * time.Second,
+	})
+	if err != nil {
+		return histories.Token{}, fmt.Errorf("lock options: %w", err)
+	}
+	t := &consulTerm{lock: lock, stop: make(chan struct{}), unlockDone: make(chan struct{})}
+	lostCh, err := e.lockWith(ctx, lock)
+	if err != nil {
+		return histories.Token{}, err
+	}
+	t.lostCh = lostCh
+	// From here the lock is held: ending the term unlocks it (which
+	// destroys its session). Unlock has no deadline of ours, so it runs
+	// apart and Resign waits for it only as long as its context allows;
+	// the campaigner leads until it returns or the lost channel closes,
+	// as a leader whose work stops on the lost channel does.
+	go func() {
+		<-t.stop
+		t.unlockErr = lock.Unlock()
+		e.mu.Lock()
+		if e.term == t {
+			e.term = nil
+		}
+		e.mu.Unlock()
+		close(t.unlockDone)
+	}()
+	// Lock returned holding the key with value (no older Lock of ours
+	// retries), so a read that finds value on a held key finds our
+	// session.
+	pair, _, err := cli.KV().Get(e.key, (&api.QueryOptions{RequireConsistent: true}).WithContext(ctx))
+	if err != nil {
+		e.failed()
+		t.end()
+		return histories.Token{}, fmt.Errorf("reading the lock's session: %w", err)
+	}
+	if pair == nil || pair.Session == "" || string(pair.Value) != value {
+		t.end()
+		return histories.Token{}, fmt.Errorf("lock %s no longer held by this campaigner: %w", e.key, workloads.ErrDefinite)
+	}
+	t.session = pair.Session
+	t.token = histories.Token{Key: e.key, Seq: int64(pair.ModifyIndex), Session: pair.Session, Index: int64(pair.LockIndex)}
+	e.mu.Lock()
+	e.term = t
+	e.mu.Unlock()
+	go e.watch(t, nil, lostCh)
+	return t.token, nil
+}
+
+// lockWith calls lock.Lock, stopping it when ctx is done.
+func (e *consulElection) lockWith(ctx context.Context, lock *api.Lock) (<-chan struct{}, error) {
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	defer close(done)
@@ -279,7 +419,6 @@ func (e *consulElection) lockAPI(ctx context.Context, cli *api.Client, t *consul
 	if lostCh == nil {
 		return nil, fmt.Errorf("lock: %v: %w", ctx.Err(), workloads.ErrDefinite)
 	}
-	t.lock = lock
 	return lostCh, nil
 }
 
@@ -358,6 +497,21 @@ func (e *consulElection) watch(t *consulTerm, renewed <-chan error, lostCh <-cha
 }
 
 func (e *consulElection) Resign(ctx context.Context) error {
+	if t := e.held(); t != nil && t.unlockDone != nil {
+		// consulLockStock: Unlock; the term lasts until it returns (or
+		// the lost channel closes).
+		t.end()
+		select {
+		case <-t.unlockDone:
+			if err := t.unlockErr; err != nil && !errors.Is(err, api.ErrLockNotHeld) {
+				e.failed()
+				return fmt.Errorf("unlock: %w", err)
+			}
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("unlock: %w", ctx.Err())
+		}
+	}
 	e.mu.Lock()
 	t := e.term
 	e.term = nil
@@ -395,11 +549,11 @@ func (e *consulElection) Leading(ctx context.Context) (histories.Token, bool) {
 	return t.token, true
 }
 
-// Write: the unsafe control puts; the others make the put conditional,
+// Write: the unsafe recipes put; the others make the put conditional,
 // in one transaction, on the lock key being held by tok's session.
 func (e *consulElection) Write(ctx context.Context, tok histories.Token, key, value string) error {
 	kv := e.client().KV()
-	if e.style == consulUnfenced {
+	if e.style == consulUnfenced || e.style == consulLockStock {
 		if _, err := kv.Put(&api.KVPair{Key: key, Value: []byte(value)}, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
 			e.failed()
 			return fmt.Errorf("put: %w", err)
