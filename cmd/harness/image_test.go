@@ -60,7 +60,11 @@ func TestRunFromAnImage(t *testing.T) {
 	etcdBin := srv.Binary
 	ref := userImage(t, map[string]string{"/usr/local/bin/etcd": etcdBin})
 	store := t.TempDir()
-	r := harness(t, "run", "--image", ref, "--nemesis", "pause", "--time-limit", "35s", "--seed", "1", "--store", store)
+	// Not the raft leader: a raft leader paused past the lease may, as it
+	// resumes, revoke a lease renewed through its successor, an etcd bug
+	// P8 finds in about one run in 20 (docs/findings/); this test is
+	// about running from an image, not about that.
+	r := harness(t, "run", "--image", ref, "--nemesis", "pause:election-leader,pause:random-campaigner", "--time-limit", "35s", "--seed", "1", "--store", store)
 	t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
 	if r.code != 0 {
 		t.Fatalf("run --image %s: exit %d, want 0", ref, r.code)

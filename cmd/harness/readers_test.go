@@ -10,13 +10,18 @@ import (
 
 // TestPinnedReadersReadThroughTheirMember: with --readers pinned, every
 // read is recorded by a reader process named for the one member it went
-// through (c1:r@n1 ...), every member, the paused ones included,
+// through (c1:r@n1 ...), every member, the cut-off ones included,
 // answers some, the safe recipe stays valid, and the run records and
 // reproduces the setting.
 func TestPinnedReadersReadThroughTheirMember(t *testing.T) {
 	needDocker(t)
 	store := t.TempDir()
-	r := harness(t, "run", "--db", "etcd", "--recipe", "etcd-election", "--readers", "pinned", "--nemesis", "pause:random-member",
+	// Cut off, not paused: a paused random member is the raft leader one
+	// time in three, and a raft leader paused past the lease may, as it
+	// resumes, revoke a lease renewed through its successor, an etcd bug
+	// P8 finds in about one run in 20 (docs/findings/); this test is
+	// about pinned readers, not about that.
+	r := harness(t, "run", "--db", "etcd", "--recipe", "etcd-election", "--readers", "pinned", "--nemesis", "partition:isolate-random-member",
 		"--nemesis-interval", "3s", "--time-limit", "20s", "--seed", "1", "--store", store)
 	t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
 	if r.code != 0 {

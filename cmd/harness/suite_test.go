@@ -83,7 +83,9 @@ func TestSuiteMergeJoinsShards(t *testing.T) {
 }
 
 // TestSuiteRunsEntries runs a small real suite: the safe recipe and an
-// unsafe control, each found as expected.
+// unsafe control, each found as expected. Its pauses spare the raft
+// leader: one paused past the lease may revoke a renewed lease as it
+// resumes, an etcd bug P8 finds in about one run in 20 (docs/findings/).
 func TestSuiteRunsEntries(t *testing.T) {
 	needDocker(t)
 	path := writeSuite(t, `
@@ -91,7 +93,7 @@ name: smoke
 defaults: {time_limit: 45s}
 matrix:
   recipe: [etcd-election, etcd-unfenced]
-  nemesis: [pause]
+  nemesis: ["pause:election-leader,pause:random-campaigner"]
   seeds: [2]
 `)
 	out := t.TempDir()

@@ -23,7 +23,11 @@ const upgradeFrom = "v3.5.35"
 func TestRollingUpgradeUnderFaults(t *testing.T) {
 	needDocker(t)
 	store := t.TempDir()
-	r := harness(t, "run", "--db", "etcd", "--version", upgradeFrom+",v3.6.16", "--nemesis", "upgrade,partition,pause",
+	// Not the raft leader: a raft leader paused past the lease may, as it
+	// resumes, revoke a lease renewed through its successor, an etcd bug
+	// P8 finds in about one run in 20 (docs/findings/); this test is
+	// about upgrades under faults, not about that.
+	r := harness(t, "run", "--db", "etcd", "--version", upgradeFrom+",v3.6.16", "--nemesis", "upgrade,partition,pause:election-leader",
 		"--time-limit", "120s", "--seed", "1", "--store", store)
 	t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
 	if r.code != 0 {
