@@ -225,8 +225,9 @@ func (w *workload) quiet(ctx context.Context) error {
 	return nil
 }
 
-// finalReads has every campaigner read the register once more, with the
-// workload still running so a leader keeps leading; then the
+// finalReads has every campaigner read the register once more (its
+// reader loop stopped first), with the election and act loops still
+// running so a leader keeps leading; then the
 // campaigners stop, and phase end.
 func (w *workload) finalReads(ctx context.Context) {
 	w.status.setPhase("final reads")
@@ -234,7 +235,7 @@ func (w *workload) finalReads(ctx context.Context) {
 	var fr sync.WaitGroup
 	for _, c := range w.clients {
 		fr.Add(1)
-		go func() { defer fr.Done(); c.Read(ctx, 10*time.Second) }()
+		go func() { defer fr.Done(); c.FinalRead(ctx, 10*time.Second) }()
 	}
 	fr.Wait()
 	w.stopCampaigners()

@@ -81,6 +81,12 @@ type Client struct {
 
 	mu    sync.Mutex
 	lostC chan histories.Token
+	// stopReads ends the reader loop after the read it has open, and
+	// readsDone says it ended: the final read is then the reader
+	// process's only open operation (FinalRead).
+	stopReads     chan struct{}
+	stopReadsOnce sync.Once
+	readsDone     chan struct{}
 	// noLeaseTTL: the campaigner said it does not answer lease-ttl.
 	noLeaseTTL atomic.Bool
 	// writes numbers this client's register writes and acts: every
@@ -92,9 +98,10 @@ type Client struct {
 // NewClient returns a client for the campaigner behind conn.
 func NewClient(name string, conn *Conn, cfg ClientConfig) *Client {
 	return &Client{Name: name, Conn: conn, cfg: cfg,
-		rng:    rand.New(rand.NewPCG(cfg.Seed, uint64(len(name)))),
-		actRng: rand.New(rand.NewPCG(cfg.Seed, uint64(len(name))+1<<32)),
-		lostC:  make(chan histories.Token, 16)}
+		rng:       rand.New(rand.NewPCG(cfg.Seed, uint64(len(name)))),
+		actRng:    rand.New(rand.NewPCG(cfg.Seed, uint64(len(name))+1<<32)),
+		lostC:     make(chan histories.Token, 16),
+		stopReads: make(chan struct{}), readsDone: make(chan struct{})}
 }
 
 // ReaderProcess is the process name of a campaigner's reader loop.
@@ -252,10 +259,39 @@ func (c *Client) actPause() time.Duration {
 }
 
 func (c *Client) readLoop(ctx context.Context) {
-	for ctx.Err() == nil {
+	defer close(c.readsDone)
+	// A stop waits for the open read's answer rather than abandoning
+	// it: only the pause between reads is cut short.
+	pace, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.stopReads:
+			cancel()
+		case <-pace.Done():
+		}
+	}()
+	for pace.Err() == nil {
 		c.Read(ctx, c.readTimeout())
-		wait.For(ctx, c.cfg.ReadInterval/2+c.jitter(c.cfg.ReadInterval))
+		wait.For(pace, c.cfg.ReadInterval/2+c.jitter(c.cfg.ReadInterval))
 	}
+}
+
+// FinalRead stops the reader loop, waits (up to timeout) for the read
+// it has open to be answered, then reads once more as the reader
+// process: a process never has two operations open.
+func (c *Client) FinalRead(ctx context.Context, timeout time.Duration) histories.Event {
+	c.stopReadsOnce.Do(func() { close(c.stopReads) })
+	t := time.NewTimer(max(timeout, c.readTimeout()) + replyGrace)
+	defer t.Stop()
+	select {
+	case <-c.readsDone:
+	case <-t.C:
+		// The loop never started, or its read outlived its own timeout:
+		// read anyway; the reader allows it, and the run must end.
+	case <-ctx.Done():
+	}
+	return c.Read(ctx, timeout)
 }
 
 // readTimeout bounds the reader loop's reads.

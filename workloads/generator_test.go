@@ -237,3 +237,66 @@ func TestActIsRecordedAsAWrite(t *testing.T) {
 		t.Errorf("Unsupported(not leader) = true")
 	}
 }
+
+// TestFinalReadWaitsForTheReaderLoop: the final read is invoked only
+// after the reader loop's open read was answered, and the loop reads no
+// more: the reader process never has two operations open.
+func TestFinalReadWaitsForTheReaderLoop(t *testing.T) {
+	rec, path := newRecorder(t)
+	conn, _ := startFakePeer(t, rec, func(cmd Command) (Reply, bool) {
+		switch cmd.Op {
+		case OpRead:
+			time.Sleep(30 * time.Millisecond) // every read is slow: the final one meets one open
+			return Reply{Type: histories.OK, Value: "v"}, true
+		case OpObserve:
+			return Reply{Type: histories.OK}, true
+		}
+		return Reply{Type: histories.Fail, Error: NotLeader}, true
+	})
+	cfg := fastConfig()
+	cfg.ActMax = 0
+	c := NewClient("c1", conn, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx) }()
+	time.Sleep(200 * time.Millisecond)
+	final := c.FinalRead(ctx, time.Second)
+	time.Sleep(100 * time.Millisecond) // a loop still reading would read again by now
+	cancel()
+	<-done
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if final.Type != histories.OK || final.Process != ReaderProcess("c1") {
+		t.Fatalf("final read %+v: want an ok read by c1:r", final)
+	}
+	h, err := histories.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := map[string]int64{}
+	var reads, after int
+	for _, e := range h.Events {
+		if e.Process != ReaderProcess("c1") {
+			continue
+		}
+		if e.Type == histories.Invoke {
+			if op, busy := open[e.Process]; busy {
+				t.Errorf("op %d invoked while op %d was open", e.Op, op)
+			}
+			open[e.Process] = e.Op
+			reads++
+			if e.Op > final.Op {
+				after++
+			}
+			continue
+		}
+		delete(open, e.Process)
+	}
+	if reads < 3 {
+		t.Errorf("%d reads: the loop should have read a few times before the final read", reads)
+	}
+	if after > 0 {
+		t.Errorf("the reader loop read %d times after the final read", after)
+	}
+}
