@@ -47,7 +47,7 @@ type Options struct {
 	// Recipe is a built-in recipe, when Campaigner is "".
 	Recipe string
 	// Nemesis is the faults, as --nemesis ("partition,pause,kill";
-	// "none" for none); "" is the default.
+	// "none" for none); "" is the default (run.DefaultNemesis).
 	Nemesis            string
 	TimeLimit          time.Duration
 	NemesisInterval    time.Duration

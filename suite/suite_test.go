@@ -131,7 +131,7 @@ matrices:
 		}
 	}
 	want := map[string]int{
-		"etcd etcd-unfenced partition,pause,kill invalid": 10, "etcd etcd-cached partition,pause,kill invalid": 10,
+		"etcd etcd-unfenced " + run.DefaultNemesis + " invalid": 10, "etcd etcd-cached " + run.DefaultNemesis + " invalid": 10,
 		"consul consul-unfenced (default reads) pause invalid": 2, "consul consul-unfenced (stale reads) pause invalid": 2,
 		"etcd etcd-election pause valid": 3, "etcd etcd-election clock valid": 3,
 	}

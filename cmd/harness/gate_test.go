@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/election-harness/harness/run"
 )
 
 // refusedUpFront runs the harness with an empty cache, so that a run
@@ -90,8 +92,8 @@ func TestRunRefusesUpFront(t *testing.T) {
 		{[]string{"--nemesis", "none", "--nemesis-interval", "-5s"}, "--nemesis-interval -5s: want a positive duration"},
 		{[]string{"--db", "consul", "--ttl", "0s"}, "leave --ttl out for consul's default, 10s"},
 		// Too few faults: seed 1's plan at 20 s deals 2.
-		{[]string{"--time-limit", "20s", "--seed", "1"}, "--time-limit 20s with --nemesis-interval 5s deals 2 faults (seed 1, --nemesis partition,pause,kill): a run under faults needs at least 3"},
-		{[]string{"--time-limit", "20s", "--seed", "1"}, "give --time-limit 30s or more"},
+		{[]string{"--time-limit", "20s", "--seed", "1"}, "--time-limit 20s with --nemesis-interval 5s deals 2 faults (seed 1, --nemesis " + run.DefaultNemesis + "): a run under faults needs at least 3"},
+		{[]string{"--time-limit", "20s", "--seed", "1"}, "give --time-limit 26s or more"},
 		{[]string{"--db", "consul", "--nemesis", "pause", "--time-limit", "40s"}, "a run under faults needs at least 3"},
 		// Named rules that cannot run are refused, never substituted.
 		{[]string{"--nodes", "3", "--nemesis", "partition:majorities-ring"}, "partition:majorities-ring needs 5 members, not 3, and a named rule is never replaced by another"},
@@ -122,7 +124,7 @@ func TestRunRefusesUpFront(t *testing.T) {
 func TestSuiteRefusesBeforeRunningAny(t *testing.T) {
 	for body, want := range map[string]string{
 		"defaults: {time_limit: 60s}\nmatrix:\n  recipe: [etcd-election]\n  nemesis: [pause, \"partition:majorities-ring\"]\n": "1 of 2 runs cannot run (none was started):\n  [1] etcd default etcd-election partition:majorities-ring seed 1: --nemesis partition:majorities-ring needs 5 members",
-		"defaults: {time_limit: 20s}\nmatrix:\n  recipe: [etcd-election]\n  seeds: [1, 2]\n":                                   "[0] etcd default etcd-election partition,pause,kill seed 1: --time-limit 20s with --nemesis-interval 5s deals 2 faults",
+		"defaults: {time_limit: 20s}\nmatrix:\n  recipe: [etcd-election]\n  seeds: [1, 2]\n":                                   "[0] etcd default etcd-election " + run.DefaultNemesis + " seed 1: --time-limit 20s with --nemesis-interval 5s deals 2 faults",
 		"defaults: {ttl: 0s}\nmatrix:\n  recipe: [etcd-election]\n":                                                            "--ttl 0s: want a positive duration",
 		"defaults: {nemesis_interval: -1s}\nmatrix:\n  recipe: [etcd-election]\n  nemesis: [none]\n":                           "--nemesis-interval -1s: want a positive duration",
 		"defaults: {nodes: 2}\nmatrix:\n  recipe: [etcd-election]\n  nemesis: [wipe]\n":                                        "wipe: no rule of it can run with 2 members",

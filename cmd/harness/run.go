@@ -39,7 +39,7 @@ writable. Any of these exits 3 at once.
 
 Exit codes:
 ` + exitCodesHelp,
-		Example: `  harness run                                        # the default database, partition,pause,kill
+		Example: `  harness run                                        # the default database, partition,pause,kill,pause:random-campaigner
   harness run --nemesis pause:election-leader --seed 7
 ` + otherDBExamples() + `  harness run --nodes 5 --nemesis partition:majorities-ring --time-limit 120s
   harness run --recipe exec:./campaigner --nemesis none --time-limit 30s`,
