@@ -406,27 +406,56 @@ func TestP4ReadConsistencyModes(t *testing.T) {
 	})
 }
 
-func TestP4UnknownWhenPorcupineRunsOutOfTime(t *testing.T) {
-	// 64 concurrent writes, then two reads of different written values
-	// with no write between them: not linearizable, but no single stale
-	// read shows it, and proving it means searching every order of the
-	// writes. With a millisecond's budget porcupine cannot.
+// concurrentWritesReadTwice: 64 concurrent writes, then two reads of
+// different written values with no write between them: not
+// linearizable, but no single stale read shows it, and proving it by
+// search means trying every order of the writes.
+func concurrentWritesReadTwice(repeat bool) *builder {
 	b := &builder{}
 	var ops []int64
 	for i := 0; i < 64; i++ {
-		ops = append(ops, b.invoke(float64(i), "c1", histories.FWrite, testRegister, fmt.Sprintf("c1/10/%d", i), token("c1", 10)))
+		v := fmt.Sprintf("c1/10/%d", i)
+		if repeat && i == 63 {
+			v = "c1/10/62" // a value written twice: the zone check stands aside
+		}
+		ops = append(ops, b.invoke(float64(i), "c1", histories.FWrite, testRegister, v, token("c1", 10)))
 	}
 	for i, op := range ops {
 		b.complete(float64(1000+i), op, histories.OK, "", nil)
 	}
 	b.read(5000, 5010, "c3:r", "c1/10/1")
 	b.read(6000, 6010, "c3:r", "c1/10/2")
+	return b
+}
+
+func TestP4UnknownWhenPorcupineRunsOutOfTime(t *testing.T) {
+	// With a millisecond's budget porcupine cannot decide, and with a
+	// value written twice nothing else can.
 	opts := testOpts
 	opts.LinearizabilityTimeout = time.Millisecond
-	res := mustCheck(t, b.events, opts)
+	res := mustCheck(t, concurrentWritesReadTwice(true).events, opts)
 	got := find(t, res, "P4")
 	if got.Verdict != Unknown || !strings.Contains(strings.Join(got.Notes, " "), "porcupine ran out of time (1ms)") {
 		t.Fatalf("P4 %s %v %v; want unknown, saying porcupine ran out of time", got.Verdict, got.Notes, got.Evidence)
+	}
+}
+
+// TestP4ZonesDecideWhatPorcupineCannot: the same history with every
+// value distinct is decided at once, citing the four operations that
+// cannot all be placed, with porcupine's timeout noted.
+func TestP4ZonesDecideWhatPorcupineCannot(t *testing.T) {
+	opts := testOpts
+	opts.LinearizabilityTimeout = time.Millisecond
+	res := mustCheck(t, concurrentWritesReadTwice(false).events, opts)
+	got := find(t, res, "P4")
+	if got.Verdict != Invalid || len(got.Evidence) != 1 || len(got.Evidence[0].Events) != 8 {
+		t.Fatalf("P4 %s %v %v; want invalid citing four operations", got.Verdict, got.Notes, got.Evidence)
+	}
+	if msg := got.Evidence[0].Message; !strings.Contains(msg, "no order of the two writes explains both reads") || !strings.Contains(msg, `c3:r's read of "c1/10/1"`) {
+		t.Errorf("evidence %q", msg)
+	}
+	if !strings.Contains(strings.Join(got.Notes, " "), "porcupine's second opinion ran out of time (1ms); the zone check decided") {
+		t.Errorf("notes %v: want porcupine's timeout noted", got.Notes)
 	}
 }
 

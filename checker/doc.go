@@ -3,8 +3,9 @@
 // leadership is real (the campaigner's own key led inside the call), P4
 // every write lands inside its term's reign in the store's record and
 // the register is linearizable (decided in the store's own order when
-// the record holds every change; porcupine otherwise, and as a second
-// opinion), P5 observers agree, P6 liveness, P7 leases outlive their
+// the record holds every change, else from the history alone by the
+// zone check of a register whose written values are distinct, zones.go;
+// porcupine where neither applies, and as the second opinion of both), P5 observers agree, P6 liveness, P7 leases outlive their
 // TTL (informational), P8 renewed leases outlive their renewal (judged,
 // where a campaigner reports its renewals), and the informational
 // split-brain exposure.

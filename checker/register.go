@@ -233,19 +233,53 @@ func checkLinearizable(ctx context.Context, c *CheckResult, h *history, key stri
 		return
 	}
 	ops, sources := registerOps(h, key, rec, rr, bounds)
+	// Without the store's order, the zone check decides a register whose
+	// writes are all distinct (exact, O(n log n)), and porcupine is its
+	// second opinion as it is the store-order check's.
+	var zones zoneVerdict
+	if !storeOrder {
+		zones = checkZones(ops, func(i int) string { return describeRegisterOp(sources[i]) })
+	}
+	if zones.applicable {
+		c.Counts["ops-checked"] += int64(len(ops))
+		c.Counts["reads-checked"] += zones.reads
+		if !zones.ok {
+			msg, events, simple := simpleWitness(h, key)
+			if !simple {
+				msg = zones.message
+				for _, i := range zones.ops {
+					events = append(events, sources[i].invoke, sources[i].done)
+				}
+			}
+			c.fail(fmt.Sprintf("register %s is not linearizable: %s%s", key, msg, modeNote), events...)
+		}
+		if len(ops) > crossCheckLimit {
+			c.Counts["ops-not-cross-checked"] += int64(len(ops))
+			return
+		}
+	}
 	timeout := opts.LinearizabilityTimeout
 	res, info := porcupine.CheckOperationsVerbose(RegisterModel, ops, timeout)
-	if !storeOrder {
+	switch {
+	case zones.applicable:
+		c.Counts["ops-cross-checked"] += int64(len(ops))
+	case !storeOrder:
 		c.Counts["ops-checked"] += int64(len(ops))
 		for _, o := range ops {
 			if o.Input.(RegisterInput).Kind == "read" {
 				c.Counts["reads-checked"]++
 			}
 		}
-	} else {
+	default:
 		c.Counts["ops-cross-checked"] += int64(len(ops))
 	}
 	switch {
+	case zones.applicable && res == porcupine.Illegal && zones.ok,
+		zones.applicable && res == porcupine.Ok && !zones.ok:
+		c.unknown(fmt.Sprintf("register %s: porcupine and the zone check disagree (a checker disagreement: report it)", key))
+	case zones.applicable && res == porcupine.Unknown:
+		c.Notes = append(c.Notes, fmt.Sprintf("register %s: porcupine's second opinion ran out of time (%v); the zone check decided", key, timeout))
+	case zones.applicable:
 	case storeOrder && res == porcupine.Illegal && decided.ok:
 		c.unknown(fmt.Sprintf("register %s: porcupine finds no linearization where the store-order check found one (a checker disagreement: report it)", key))
 	case storeOrder && res == porcupine.Ok && !decided.ok:
@@ -259,6 +293,17 @@ func checkLinearizable(ctx context.Context, c *CheckResult, h *history, key stri
 	case res == porcupine.Unknown:
 		c.unknown(fmt.Sprintf("porcupine ran out of time (%v) on register %s (%d operations)", timeout, key, len(ops)))
 	}
+}
+
+// describeRegisterOp names a register operation in a message.
+func describeRegisterOp(o *op) string {
+	if o.invoke.F == histories.FWrite {
+		return fmt.Sprintf("%s's write of %q", o.process(), o.invoke.Value)
+	}
+	if o.done.Value == "" {
+		return fmt.Sprintf("%s's read of nothing", o.process())
+	}
+	return fmt.Sprintf("%s's read of %q", o.process(), o.done.Value)
 }
 
 // ambiguousKey: some value was written to key more than once, so its
@@ -330,6 +375,16 @@ func overwriter(h *history, key, value string, w *op, t int64) *op {
 // of a value overwritten before the read began; failing those, what
 // porcupine's longest partial linearization could not be extended by.
 func explainNonLinearizable(h *history, key string, sources []*op, info porcupine.LinearizationInfo) (string, []histories.Event) {
+	if msg, ev, ok := simpleWitness(h, key); ok {
+		return msg, ev
+	}
+	return explainPartial(sources, info)
+}
+
+// simpleWitness finds a read of a value nobody wrote, or of a value
+// overwritten before the read began: each alone proves the register
+// not linearizable.
+func simpleWitness(h *history, key string) (string, []histories.Event, bool) {
 	writeOf := writesOf(h, key)
 	for _, r := range h.ops[histories.FRead] {
 		if r.invoke.Key != key || r.done.Type != histories.OK {
@@ -338,7 +393,7 @@ func explainNonLinearizable(h *history, key string, sources []*op, info porcupin
 		v := r.done.Value
 		w := writeOf[v]
 		if v != "" && w == nil {
-			return fmt.Sprintf("%s read %q, which no write produced", r.process(), v), []histories.Event{r.invoke, r.done}
+			return fmt.Sprintf("%s read %q, which no write produced", r.process(), v), []histories.Event{r.invoke, r.done}, true
 		}
 		if w2 := overwriter(h, key, v, w, r.invoke.Time); w2 != nil {
 			read := "nothing"
@@ -349,10 +404,10 @@ func explainNonLinearizable(h *history, key string, sources []*op, info porcupin
 			if w != nil {
 				ev = append([]histories.Event{w.invoke, w.done}, ev...)
 			}
-			return fmt.Sprintf("stale read: %s read %s after %q had overwritten it", r.process(), read, w2.invoke.Value), ev
+			return fmt.Sprintf("stale read: %s read %s after %q had overwritten it", r.process(), read, w2.invoke.Value), ev, true
 		}
 	}
-	return explainPartial(sources, info)
+	return "", nil, false
 }
 
 // explainPartial names the operations at which porcupine's longest
