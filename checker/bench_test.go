@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/internal/synthetic"
 )
 
@@ -30,7 +31,24 @@ func TestSyntheticRunIsValid(t *testing.T) {
 // events per second and the peak heap while checking, the history
 // itself included.
 func benchmarkCheck(b *testing.B, n int) {
+	benchmarkEvents(b, synthetic.Run(n))
+}
+
+// benchmarkSampled checks the same history as if its store record were
+// sampled (Consul's): the store's order of the puts is not known, so
+// the zone check decides, and porcupine's second opinion stops at
+// crossCheckLimit operations.
+func benchmarkSampled(b *testing.B, n int) {
 	events := synthetic.Run(n)
+	for i := range events {
+		if events[i].F == histories.FStoreRecord {
+			events[i].Value = histories.RecordSampled
+		}
+	}
+	benchmarkEvents(b, events)
+}
+
+func benchmarkEvents(b *testing.B, events []histories.Event) {
 	b.ReportAllocs()
 	var peak atomic.Uint64
 	stop := make(chan struct{})
@@ -74,6 +92,8 @@ func benchmarkCheck(b *testing.B, n int) {
 func BenchmarkCheck10kEvents(b *testing.B)  { benchmarkCheck(b, 10_000) }
 func BenchmarkCheck100kEvents(b *testing.B) { benchmarkCheck(b, 100_000) }
 func BenchmarkCheck1MEvents(b *testing.B)   { benchmarkCheck(b, 1_000_000) }
+
+func BenchmarkCheck1MEventsSampledRecord(b *testing.B) { benchmarkSampled(b, 1_000_000) }
 
 // BenchmarkCheck5MEvents shows that a very long run still gets a verdict.
 func BenchmarkCheck5MEvents(b *testing.B) { benchmarkCheck(b, 5_000_000) }
