@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597 repro-20590 repro-18271 repro-2644
+.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597 repro-20590 repro-18271
 
 # -buildvcs=auto stamps the git revision (`harness version`, config.json,
 # reports) even where GOFLAGS says -buildvcs=false. In a git worktree,
@@ -181,18 +181,4 @@ repro-18271: build
 	    --nemesis-interval 10s --time-limit 140s --seed $$s --store $(REPRO_STORE) 2>&1); \
 	  echo "#18271 $$r seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
 	  echo "$$out" | grep -E 'P4 |split-brain' | sed 's/^ */    /'; \
-	done; done
-
-# Consul #2644 (a newly elected leader answers reads before it has
-# applied what its predecessor committed; fixed in 2017 for consistent
-# reads only): the raft leader killed, mostly just after acknowledging a
-# write, and read from its successor, consul-lock's reads in default
-# and in consistent mode, SEEDS seeds each; prints each verdict and
-# P4's line. Suite known-consul-2644.
-repro-2644: build
-	@for c in default consistent; do for s in $(SEEDS); do \
-	  out=$$(./$(BIN) run --db consul --recipe consul-lock --consistency $$c --nemesis kill:raft-leader \
-	    --nemesis-interval 10s --time-limit 90s --seed $$s --store $(REPRO_STORE) 2>&1); \
-	  echo "#2644 consul-lock $$c reads seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
-	  echo "$$out" | grep -E 'P4 fenced' | sed 's/^ */    /'; \
 	done; done
