@@ -316,30 +316,28 @@ func TestBlindSpotsOfEvidence(t *testing.T) {
 			}},
 		{name: "no single stale read explains it: the zone check names the four operations", want: Invalid,
 			wantMsg: `c1's write of "b" had returned before c4:r's read of "a" began, and c1's write of "a" had returned before c3:r's read of "b" began: no order of the two writes explains both reads`,
-			build: func() *builder {
-				// Two concurrent writes, then reads that see them in both orders.
-				b := &builder{}
-				b.write(100, 200, histories.OK, token("c1", 10), "a")
-				b.write(100, 200, histories.OK, token("c1", 10), "b")
-				b.read(300, 310, "c3:r", "a")
-				b.read(400, 410, "c3:r", "b")
-				b.read(500, 510, "c4:r", "a")
-				return b
-			}},
+			build:   readsInBothOrders},
 		{name: "no single stale read explains it and a value repeats: porcupine's partial linearization does", want: Invalid,
 			wantMsg: "porcupine placed",
 			build: func() *builder {
-				b := &builder{}
-				b.write(100, 200, histories.OK, token("c1", 10), "a")
-				b.write(100, 200, histories.OK, token("c1", 10), "b")
-				b.read(300, 310, "c3:r", "a")
-				b.read(400, 410, "c3:r", "b")
-				b.read(500, 510, "c4:r", "a")
+				b := readsInBothOrders()
 				b.write(600, 700, histories.OK, token("c1", 10), "b")
 				b.read(800, 810, "c4:r", "b")
 				return b
 			}},
 	})
+}
+
+// readsInBothOrders: two concurrent writes, then reads that see them in
+// both orders.
+func readsInBothOrders() *builder {
+	b := &builder{}
+	b.write(100, 200, histories.OK, token("c1", 10), "a")
+	b.write(100, 200, histories.OK, token("c1", 10), "b")
+	b.read(300, 310, "c3:r", "a")
+	b.read(400, 410, "c3:r", "b")
+	b.read(500, 510, "c4:r", "a")
+	return b
 }
 
 func TestMalformedHistoriesAreRefused(t *testing.T) {
