@@ -167,3 +167,32 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Releases is a database whose published versions the harness can
+// list, from the Go module proxy: what `harness bisect` searches.
+type Releases interface {
+	// Releases are the versions published, in no particular order.
+	Releases(ctx context.Context, cacheDir string) ([]string, error)
+}
+
+// ModuleVersions lists the versions of module the Go module proxy
+// serves (`go list -m -versions`), from a scratch module under cacheDir.
+// The proxy lists tagged versions only, never the commits between them.
+func ModuleVersions(ctx context.Context, module, cacheDir string) ([]string, error) {
+	dir := filepath.Join(cacheDir, "src", "versions")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("listing %s's versions: %w", module, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module versions\n\ngo 1.24\n"), 0o644); err != nil {
+		return nil, fmt.Errorf("listing %s's versions: %w", module, err)
+	}
+	out, err := runGo(ctx, dir, []string{"GOTOOLCHAIN=local"}, []string{"list", "-m", "-versions", module})
+	if err != nil {
+		return nil, fmt.Errorf("listing %s's versions (the Go module proxy must answer): %w", module, err)
+	}
+	fields := strings.Fields(out)
+	if len(fields) < 2 {
+		return nil, fmt.Errorf("the Go module proxy lists no versions of %s", module)
+	}
+	return fields[1:], nil
+}

@@ -24,11 +24,17 @@ type RunConfig struct {
 	Image string `json:"image,omitempty"`
 	// Failpoints: the server was built with failpoints (--failpoints),
 	// which the failpoint fault sets.
-	Failpoints  bool     `json:"failpoints,omitempty"`
-	Nodes       int      `json:"nodes"`
-	Campaigners int      `json:"campaigners"`
-	Recipe      string   `json:"recipe"`
-	TTL         Duration `json:"ttl"`
+	Failpoints bool `json:"failpoints,omitempty"`
+	// Patches are the source patches the server was built with (--patch
+	// NAME): a control build, cached apart from the stock one.
+	Patches []string `json:"patches,omitempty"`
+	// ServerLogLevel is the members' log level (--server-log-level); ""
+	// is the database's default.
+	ServerLogLevel string   `json:"server_log_level,omitempty"`
+	Nodes          int      `json:"nodes"`
+	Campaigners    int      `json:"campaigners"`
+	Recipe         string   `json:"recipe"`
+	TTL            Duration `json:"ttl"`
 	// Consistency is the read consistency mode, for a database with
 	// several; empty where reads are always linearizable.
 	Consistency string `json:"consistency,omitempty"`
@@ -38,7 +44,10 @@ type RunConfig struct {
 	// Readers is how campaigners read the register: "" through every
 	// member (their own client), "pinned" each through one member alone
 	// (--readers pinned), campaigner i through member i mod nodes.
-	Readers         string   `json:"readers,omitempty"`
+	Readers string `json:"readers,omitempty"`
+	// HoldUntilLost is the share of terms never resigned (--hold-until-lost):
+	// their leaders write until they lose the term or the run ends.
+	HoldUntilLost   float64  `json:"hold_until_lost,omitempty"`
 	Nemesis         []string `json:"nemesis"`
 	NemesisInterval Duration `json:"nemesis_interval"`
 	// LeaseExpiry is the store's longest lease end for TTL: stops of

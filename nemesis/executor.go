@@ -402,7 +402,7 @@ func each[T any](items []T, name func(T) string, do func(T) error) error {
 // the same role when the leader is not known right now.
 func (x *Executor) target(rng *rand.Rand, rule string) (Node, error) {
 	switch rule {
-	case TargetRaftLeader:
+	case TargetRaftLeader, TargetRaftLeaderLong:
 		if name, _ := x.Leaders.RaftLeader(); name != "" {
 			if n := byName(x.Members, name); n != nil {
 				return n, nil

@@ -2,6 +2,7 @@ package nemesis
 
 import (
 	"math/rand/v2"
+	"time"
 
 	"github.com/election-harness/harness/agent"
 	"github.com/election-harness/harness/histories"
@@ -22,6 +23,14 @@ var pauseKind = faultKind{
 		{KindPause, TargetRaftLeader, 1, "the member leading raft", 1, ""},
 		{KindPause, TargetRandomCampaigner, 1, "a random campaigner", 1, ""},
 		{KindPause, TargetRandomMember, 0, "a random member", 1, ""},
+		// Weight 0, last: the deck, and so every seeded plan, is as before.
+		{KindPause, TargetRaftLeaderLong, 0, "the member leading raft, for longer than the store takes to end a lease and let another campaigner lead through the new raft leader (lease expiry + 5 s)", 1, ""},
+	},
+	minDuration: func(rule string, p Pace) time.Duration {
+		if rule == TargetRaftLeaderLong && p.LeaseExpiry > 0 {
+			return p.LeaseExpiry + LongStopMargin
+		}
+		return 0
 	},
 	stopsANode:    true,
 	outlastsLease: true,

@@ -55,8 +55,9 @@ func TestResolutionsArePinned(t *testing.T) {
 var pinnedKinds = []string{KindPartition, KindPause, KindFreeze, KindKill, KindWipe, KindLoss, KindDelay, KindClock}
 
 // rulesAddedSince are rules of pinned kinds added after the golden
-// file; each is tested apart (partition_test.go for the long isolation).
-var rulesAddedSince = []string{KindPartition + ":" + GrudgeIsolateElectionLeaderLong}
+// file; each is tested apart (partition_test.go for the long isolation,
+// schedule_test.go for the long stop of the raft leader).
+var rulesAddedSince = []string{KindPartition + ":" + GrudgeIsolateElectionLeaderLong, KindPause + ":" + TargetRaftLeaderLong}
 
 // nopMembership accepts every change.
 type nopMembership struct{}

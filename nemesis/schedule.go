@@ -14,7 +14,18 @@ const (
 	TargetRandomMember     = "random-member"     // any member
 	TargetElectionLeader   = "election-leader"   // the campaigner that believes it leads
 	TargetRandomCampaigner = "random-campaigner" // any campaigner
+	// TargetRaftLeaderLong is the raft leader stopped for longer than a
+	// lease takes to end and another campaigner to lead through the new
+	// raft leader (lease expiry + LongStopMargin): when it resumes, its
+	// lessor finds every lease it knows expired.
+	TargetRaftLeaderLong = "raft-leader-long"
 )
+
+// LongStopMargin is how much longer than the lease expiry a stop of the
+// raft leader under raft-leader-long lasts: time for the new raft
+// leader to be elected, the next campaigner to win, and its lease to be
+// renewed through the new leader.
+const LongStopMargin = 5 * time.Second
 
 // Step is one planned fault.
 type Step struct {

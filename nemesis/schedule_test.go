@@ -126,25 +126,34 @@ func TestZeroWeightRulesOnlyWhenNamed(t *testing.T) {
 	}
 }
 
-// Every step of isolate-election-leader-long outlasts the lease expiry
-// by the margin (the old holder must still be cut off when the next one
-// takes the lock); isolate-election-leader keeps its own durations.
-func TestIsolateElectionLeaderLongOutlastsLease(t *testing.T) {
+// Every step of a long rule outlasts the lease expiry by its margin
+// (the old holder must still be cut off when the next one takes the
+// lock; the old raft leader must still be stopped when the next holder
+// renews through its successor); the short twin keeps its durations.
+func TestLongRulesOutlastLease(t *testing.T) {
 	p := Pace{Interval: 5 * time.Second, TimeLimit: 400 * time.Second, LeaseExpiry: 30 * time.Second}
-	for seed := int64(1); seed <= 20; seed++ {
-		steps := Plan(seed, []string{KindPartition + ":" + GrudgeIsolateElectionLeaderLong}, p)
-		if len(steps) < 3 {
-			t.Fatalf("seed %d: %d steps in 400 s", seed, len(steps))
-		}
-		for i, s := range steps {
-			last := i == len(steps)-1 && s.Start+s.Duration == p.TimeLimit // cut by the time limit
-			if !last && s.Duration < p.LeaseExpiry+LongIsolationMargin {
-				t.Fatalf("seed %d step %d lasts %v, want at least %v", seed, i, s.Duration, p.LeaseExpiry+LongIsolationMargin)
+	for _, tc := range []struct {
+		long, short string
+		margin      time.Duration
+	}{
+		{KindPartition + ":" + GrudgeIsolateElectionLeaderLong, KindPartition + ":" + GrudgeIsolateElectionLeader, LongIsolationMargin},
+		{KindPause + ":" + TargetRaftLeaderLong, KindPause + ":" + TargetRaftLeader, LongStopMargin},
+	} {
+		for seed := int64(1); seed <= 20; seed++ {
+			steps := Plan(seed, []string{tc.long}, p)
+			if len(steps) < 3 {
+				t.Fatalf("%s seed %d: %d steps in 400 s", tc.long, seed, len(steps))
 			}
-		}
-		short := Plan(seed, []string{KindPartition + ":" + GrudgeIsolateElectionLeader}, p)
-		if slices.ContainsFunc(short, func(s Step) bool { return s.Duration > 2*p.Interval }) {
-			t.Fatalf("seed %d: isolate-election-leader got longer than 2 intervals: %v", seed, short)
+			for i, s := range steps {
+				last := i == len(steps)-1 && s.Start+s.Duration == p.TimeLimit // cut by the time limit
+				if !last && s.Duration < p.LeaseExpiry+tc.margin {
+					t.Fatalf("%s seed %d step %d lasts %v, want at least %v", tc.long, seed, i, s.Duration, p.LeaseExpiry+tc.margin)
+				}
+			}
+			short := Plan(seed, []string{tc.short}, p)
+			if slices.ContainsFunc(short, func(s Step) bool { return s.Duration > 2*p.Interval }) {
+				t.Fatalf("%s seed %d: got longer than 2 intervals: %v", tc.short, seed, short)
+			}
 		}
 	}
 }

@@ -15,10 +15,12 @@ import (
 
 // Source is where a run's database comes from: a version built from its
 // Go module, a static binary, or an existing image that holds one.
-// Failpoints builds the version with failpoints (db.Failpoints).
+// Failpoints builds the version with failpoints (db.Failpoints),
+// Patches from sources changed by the named patches (db.SourcePatches).
 type Source struct {
 	Version, Binary, Image string
 	Failpoints             bool
+	Patches                []string
 }
 
 // Image is a prepared node image.
@@ -45,6 +47,15 @@ func PrepareImage(ctx context.Context, b cluster.Backend, d db.DB, src Source, c
 			return Image{}, fmt.Errorf("--failpoints: %s cannot be built with failpoints", d.Name())
 		}
 		server = fp.FailpointServer
+	}
+	if len(src.Patches) > 0 {
+		sp, ok := d.(db.SourcePatches)
+		if !ok {
+			return Image{}, fmt.Errorf("--patch: %s has no source patches", d.Name())
+		}
+		server = func(ctx context.Context, version, cacheDir string, log io.Writer) (db.ServerImage, error) {
+			return sp.PatchedServer(ctx, version, src.Patches, src.Failpoints, cacheDir, log)
+		}
 	}
 	switch {
 	case src.Image != "":

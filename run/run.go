@@ -120,7 +120,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (res Result, err error) 
 			return res, &SetupError{err}
 		}
 	}
-	image, err := PrepareImage(runCtx, backend, d, Source{Version: cfg.Version, Binary: cfg.Binary, Image: cfg.FromImage, Failpoints: cfg.Failpoints}, cfg.CacheDir, harness, opts.Stderr)
+	image, err := PrepareImage(runCtx, backend, d, Source{Version: cfg.Version, Binary: cfg.Binary, Image: cfg.FromImage, Failpoints: cfg.Failpoints, Patches: cfg.Patches}, cfg.CacheDir, harness, opts.Stderr)
 	if err != nil {
 		return res, &SetupError{err}
 	}

@@ -310,6 +310,9 @@ func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
 		if fp, ok := d.(db.Failpoints); ok && cfg.Failpoints {
 			node.Env = fp.FailpointEnv(db.Member{Name: n})
 		}
+		if ll, ok := d.(db.ServerLogLevels); ok && cfg.ServerLogLevel != "" {
+			node.Env = append(node.Env, ll.LogLevelEnv(cfg.ServerLogLevel)...)
+		}
 		node.StallDisk = cfg.stallsDisks()
 		spec.Nodes = append(spec.Nodes, node)
 	}

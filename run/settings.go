@@ -43,6 +43,8 @@ func (c *Config) Flags(fl *pflag.FlagSet) {
 	fl.StringVar(&c.Binary, "binary", c.Binary, "use this static database binary instead of building one")
 	fl.StringVar(&c.FromImage, "image", c.FromImage, "use this image, already on the Docker daemon, which holds the database binary (the agent is copied in)")
 	fl.BoolVar(&c.Failpoints, "failpoints", c.Failpoints, "build the database with failpoints (gofail), which the failpoint fault sets; cached apart from the stock build")
+	fl.StringSliceVar(&c.Patches, "patch", c.Patches, "build the database from sources changed by this named patch (repeatable; a control build, cached apart): "+registry.PatchesHelp())
+	fl.StringVar(&c.ServerLogLevel, "server-log-level", c.ServerLogLevel, "the members' log level: "+registry.LogLevelsHelp()+" (default: the database's)")
 	fl.IntVar(&c.Nodes, "nodes", c.Nodes, "database members (3 or 5)")
 	fl.IntVar(&c.Campaigners, "campaigners", c.Campaigners, "competing campaigners")
 	fl.StringVar(&c.Recipe, "recipe", c.Recipe, "election recipe: "+strings.Join(registry.Recipes().Names(), ", ")+", or exec:PATH (your own campaigner) (default "+registry.DefaultRecipes()+")")
@@ -50,6 +52,7 @@ func (c *Config) Flags(fl *pflag.FlagSet) {
 	fl.StringVar(&c.Consistency, "consistency", c.Consistency, "read consistency, for "+registry.ReadModesHelp()+" (default: the first)")
 	fl.StringToStringVar(&c.Options, "option", c.Options, "a campaigner option of the database's recipes, NAME=VALUE (repeatable): "+registry.OptionsHelp())
 	fl.StringVar(&c.Readers, "readers", c.Readers, "how campaigners read the register: all (through every member) or "+ReadersPinned+" (campaigner i through member i mod --nodes alone, no failover, with a read timeout longer than the run's longest fault) (default all)")
+	fl.Float64Var(&c.HoldUntilLost, "hold-until-lost", c.HoldUntilLost, "the share of terms (0 to 1, drawn by the seed) whose leader never resigns: it writes until it loses the term or the run ends, as production leaders hold (default 0: every leader resigns after 1-4 s)")
 	fl.Var(nemesisValue{&c.Nemesis}, "nemesis", "faults: a comma-separated list of "+strings.Join(nemesis.Kinds, ", ")+" (KIND:RULE for one rule of a kind), or none")
 	fl.DurationVar((*time.Duration)(&c.NemesisInterval), "nemesis-interval", time.Duration(c.NemesisInterval), "mean time between faults (default "+perDB(func(d db.Defaults) time.Duration { return d.NemesisInterval })+")")
 	fl.DurationVar((*time.Duration)(&c.TimeLimit), "time-limit", time.Duration(c.TimeLimit), "how long the workload runs under faults (default "+perDB(func(d db.Defaults) time.Duration { return d.TimeLimit })+")")
@@ -87,13 +90,20 @@ func (c Config) Args() []string {
 			args = append(args, optionArgs("--"+f.Name, c.Options)...)
 			return
 		}
+		if f.Value.Type() == "stringSlice" {
+			// One flag a value, in the order given.
+			for _, v := range c.Patches {
+				args = append(args, "--"+f.Name, v)
+			}
+			return
+		}
 		if f.Value.Type() == "bool" {
 			if v == "true" {
 				args = append(args, "--"+f.Name)
 			}
 			return
 		}
-		if v == "" || (f.Value.Type() == "int" && v == "0") {
+		if v == "" || ((f.Value.Type() == "int" || f.Value.Type() == "float64") && v == "0") {
 			return
 		}
 		args = append(args, "--"+f.Name, v)
@@ -271,6 +281,12 @@ func (c *Config) Validate() (notes []string, err error) {
 			return nil, fmt.Errorf("--failpoints and --image: the image holds its own build; give --failpoints with --version (built here) or --binary (your own failpoint build)")
 		}
 	}
+	if c.HoldUntilLost < 0 || c.HoldUntilLost > 1 {
+		return nil, fmt.Errorf("--hold-until-lost %v: want a share from 0 to 1", c.HoldUntilLost)
+	}
+	if err := c.checkBuild(d); err != nil {
+		return nil, err
+	}
 	if time.Duration(c.TimeLimit) < 5*time.Second {
 		return nil, fmt.Errorf("--time-limit %v: want at least 5s", time.Duration(c.TimeLimit))
 	}
@@ -444,4 +460,31 @@ func perDB(value func(db.Defaults) time.Duration) string {
 		parts = append(parts, fmt.Sprintf("%gs for %s", value(d.Defaults()).Seconds(), d.Name()))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// checkBuild refuses source patches and a log level the database does
+// not take, and patches of a build made elsewhere.
+func (c Config) checkBuild(d db.DB) error {
+	if len(c.Patches) > 0 {
+		sp, ok := d.(db.SourcePatches)
+		if !ok {
+			return fmt.Errorf("--patch: %s has no source patches", d.Name())
+		}
+		if _, err := db.LookupPatches(sp.Patches(), c.Patches); err != nil {
+			return fmt.Errorf("--patch: %w", err)
+		}
+		if c.Binary != "" || c.FromImage != "" {
+			return fmt.Errorf("--patch with --binary or --image: a patch changes a build made here from --version")
+		}
+	}
+	if c.ServerLogLevel != "" {
+		ll, ok := d.(db.ServerLogLevels)
+		if !ok {
+			return fmt.Errorf("--server-log-level: the harness cannot set %s's log level", d.Name())
+		}
+		if !slices.Contains(ll.LogLevels(), c.ServerLogLevel) {
+			return fmt.Errorf("--server-log-level %q: %s takes %s", c.ServerLogLevel, d.Name(), strings.Join(ll.LogLevels(), ", "))
+		}
+	}
+	return nil
 }

@@ -131,6 +131,7 @@ func (w *workload) start(ctx, bgCtx context.Context) error {
 		// recipe's read path is what etcd-serializable-reads breaks), and
 		// each campaigner already has a single-threaded reader process.
 		ccfg.ReadThrough, ccfg.ReadTimeout = readers[n.Name()], readTimeout
+		ccfg.HoldUntilLost = r.cfg.HoldUntilLost
 		w.clients = append(w.clients, workloads.NewClient(n.Name(), wc, ccfg))
 	}
 

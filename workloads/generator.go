@@ -3,6 +3,7 @@ package workloads
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -24,8 +25,14 @@ type ClientConfig struct {
 	OpTimeout       time.Duration
 	// HoldMin/HoldMax bound how long a leader holds before resigning.
 	HoldMin, HoldMax time.Duration
-	WriteInterval    time.Duration
-	ReadInterval     time.Duration
+	// HoldUntilLost is the share of terms, drawn by the seed, that are
+	// never resigned: the leader writes until it loses its term (the
+	// campaigner says lost, or a fence refuses its write) or the run
+	// ends, as a production leader holds. 0 draws nothing, so runs
+	// without it keep their workload.
+	HoldUntilLost float64
+	WriteInterval time.Duration
+	ReadInterval  time.Duration
 	// ActMin/ActMax bound the time between two acts asked of the
 	// campaigner by its act loop (process NAME:a); ActMax 0 asks none.
 	ActMin, ActMax time.Duration
@@ -201,6 +208,9 @@ func (c *Client) electionLoop(ctx context.Context) {
 // or a fence rejects a write. It reports whether the term was lost.
 func (c *Client) lead(ctx context.Context, tok histories.Token) (lost bool) {
 	hold := c.cfg.HoldMin + c.jitter(c.cfg.HoldMax-c.cfg.HoldMin)
+	if c.holdsUntilLost() {
+		hold = math.MaxInt64 / 2
+	}
 	deadline := time.Now().Add(hold)
 	for n := 1; time.Now().Before(deadline); n++ {
 		select {
@@ -317,6 +327,16 @@ func (c *Client) drainLost() {
 			return
 		}
 	}
+}
+
+// holdsUntilLost draws whether the term begun now is never resigned.
+func (c *Client) holdsUntilLost() bool {
+	if c.cfg.HoldUntilLost <= 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rng.Float64() < c.cfg.HoldUntilLost
 }
 
 func (c *Client) jitter(max time.Duration) time.Duration {

@@ -34,7 +34,7 @@ func buildCmd() *cobra.Command {
 				return setupError("%v", err)
 			}
 			start := time.Now()
-			src := run.Source{Version: cfg.Version, Binary: cfg.Binary, Image: cfg.FromImage, Failpoints: cfg.Failpoints}
+			src := run.Source{Version: cfg.Version, Binary: cfg.Binary, Image: cfg.FromImage, Failpoints: cfg.Failpoints, Patches: cfg.Patches}
 			image, err := run.PrepareImage(cmd.Context(), backend, d, src, cfg.CacheDir, self, os.Stderr)
 			if err != nil {
 				return setupError("%v", err)
@@ -52,7 +52,7 @@ func buildCmd() *cobra.Command {
 	fl := c.Flags()
 	tmp := cobra.Command{}
 	all(tmp.Flags())
-	for _, name := range []string{"db", "version", "binary", "image", "failpoints", "cache"} {
+	for _, name := range []string{"db", "version", "binary", "image", "failpoints", "patch", "cache"} {
 		fl.AddFlag(tmp.Flags().Lookup(name))
 	}
 	return c

@@ -131,3 +131,10 @@ func pinToConsulGoMod(ctx context.Context, src string, goCmd func(args ...string
 	}
 	return os.WriteFile(filepath.Join(src, "go.mod"), []byte(b.String()), 0o644)
 }
+
+var _ db.Releases = DB{}
+
+// Releases are Consul's module's published versions.
+func (DB) Releases(ctx context.Context, cacheDir string) ([]string, error) {
+	return db.ModuleVersions(ctx, consulModule, cacheDir)
+}

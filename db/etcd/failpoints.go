@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/election-harness/harness/db"
 )
@@ -50,42 +51,73 @@ var failpointPatches = []db.FailpointPatch{
 // older recipe built is not reused. p1: the #20590 patch.
 const failpointRecipe = "p1"
 
-// FailpointServer builds etcd with its gofail failpoints enabled: the
-// server module's sources copied out of the module cache, `gofail
-// enable` run on them, and the wrapper's requirement of the module
-// replaced by the copy (with failpointPatches applied first). It is
-// cached as etcd-failpoints-VERSION-RECIPE, apart
-// from the stock build, so runs without failpoints keep the stock
-// binary.
+// FailpointServer builds etcd with its gofail failpoints enabled (see
+// sourceServer), cached as etcd-failpoints-VERSION-RECIPE, apart from the
+// stock build, so runs without failpoints keep the stock binary.
 func (d DB) FailpointServer(ctx context.Context, version, cacheDir string, log io.Writer) (db.ServerImage, error) {
-	b := db.GoModuleBuild{Name: "etcd-failpoints", Module: serverModule, MainGo: etcdMain, Version: version,
+	return d.sourceServer(ctx, version, nil, true, cacheDir, log)
+}
+
+// PatchedServer builds etcd from sources changed by the named patches
+// (sourcePatches), with failpoints too if asked.
+func (d DB) PatchedServer(ctx context.Context, version string, patches []string, failpoints bool, cacheDir string, log io.Writer) (db.ServerImage, error) {
+	ps, err := db.LookupPatches(sourcePatches, patches)
+	if err != nil {
+		return db.ServerImage{}, err
+	}
+	return d.sourceServer(ctx, version, ps, failpoints, cacheDir, log)
+}
+
+// sourceServer builds etcd from a copy of the server module's sources
+// out of the module cache: the source patches applied, and if
+// failpoints, the failpoint patches and `gofail enable` too; the
+// wrapper's requirement of the module is replaced by the copy. The
+// cached name says what changed (etcd-failpoints for failpoints, the
+// recipe tag, each patch's tag).
+func (d DB) sourceServer(ctx context.Context, version string, patches []db.SourcePatch, failpoints bool, cacheDir string, log io.Writer) (db.ServerImage, error) {
+	name, recipe := "etcd", []string{}
+	if failpoints {
+		name, recipe = "etcd-failpoints", append(recipe, failpointRecipe)
+	}
+	for _, p := range patches {
+		recipe = append(recipe, p.Tag())
+	}
+	b := db.GoModuleBuild{Name: name, Module: serverModule, MainGo: etcdMain, Version: version,
 		// v3.6.16 asks for a newer toolchain than it needs: build with
 		// the local one rather than download another.
 		Env:    []string{"GOTOOLCHAIN=local"},
-		Recipe: failpointRecipe,
+		Recipe: strings.Join(recipe, "-"),
 		Prepare: func(ctx context.Context, src string, goCmd func(args ...string) (string, error)) error {
-			if _, err := goCmd("get", gofailModule+"@"+gofailVersion); err != nil {
-				return err
-			}
 			copyDir := filepath.Join(src, "server")
 			if err := db.CopyModule(serverModule, copyDir, goCmd); err != nil {
 				return err
 			}
-			patched, err := db.ApplyFailpointPatches(copyDir, failpointPatches)
-			if err != nil {
-				return err
+			if err := db.ApplySourcePatches(copyDir, patches); err != nil {
+				return fmt.Errorf("etcd %s: %w", version, err)
 			}
-			for _, p := range patched {
-				fmt.Fprintf(log, "failpoint patched in: %s\n", p)
+			for _, p := range patches {
+				fmt.Fprintf(log, "source patch applied: %s (%s)\n", p.Name, p.File)
 			}
-			enabled, err := db.GofailEnable(copyDir, gofailModule, gofailDirs, goCmd)
-			if err != nil {
-				return err
+			if failpoints {
+				if _, err := goCmd("get", gofailModule+"@"+gofailVersion); err != nil {
+					return err
+				}
+				patched, err := db.ApplyFailpointPatches(copyDir, failpointPatches)
+				if err != nil {
+					return err
+				}
+				for _, p := range patched {
+					fmt.Fprintf(log, "failpoint patched in: %s\n", p)
+				}
+				enabled, err := db.GofailEnable(copyDir, gofailModule, gofailDirs, goCmd)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(log, "failpoints enabled in %d packages of %s %s\n", len(enabled), serverModule, version)
 			}
-			fmt.Fprintf(log, "failpoints enabled in %d packages of %s %s\n", len(enabled), serverModule, version)
 			// The copy's own replace directives are ignored: only the
 			// main module's count.
-			_, err = goCmd("mod", "edit", "-replace", serverModule+"=./server")
+			_, err := goCmd("mod", "edit", "-replace", serverModule+"=./server")
 			return err
 		}}
 	bin, err := b.Build(ctx, cacheDir, log)

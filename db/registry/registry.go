@@ -187,3 +187,30 @@ func CheckOptions(d db.DB, opts map[string]string) error {
 	}
 	return o.CheckOptions(opts)
 }
+
+// PatchesHelp lists each database's source patches (--patch).
+func PatchesHelp() string {
+	var parts []string
+	for _, d := range drivers() {
+		if sp, ok := d.(db.SourcePatches); ok {
+			var names []string
+			for _, p := range sp.Patches() {
+				names = append(names, p.Name)
+			}
+			parts = append(parts, d.Name()+": "+strings.Join(names, ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// LogLevelsHelp lists the log levels of each database whose members'
+// level the harness can set (--server-log-level).
+func LogLevelsHelp() string {
+	var parts []string
+	for _, d := range drivers() {
+		if ll, ok := d.(db.ServerLogLevels); ok {
+			parts = append(parts, d.Name()+": "+strings.Join(ll.LogLevels(), ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
+}

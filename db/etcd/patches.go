@@ -1,0 +1,56 @@
+package etcd
+
+import (
+	"context"
+
+	"github.com/election-harness/harness/db"
+)
+
+// The source patches and log levels etcd's driver has.
+var (
+	_ db.SourcePatches   = DB{}
+	_ db.ServerLogLevels = DB{}
+)
+
+// sourcePatches are etcd's control builds (--patch NAME).
+var sourcePatches = []db.SourcePatch{
+	{
+		// ensureLeadership (etcdserver/server.go) decides whether a
+		// member may revoke expired leases. Since v3.5.16 (#18428) it
+		// answers yes without asking raft whenever the raft loop ticked
+		// within three ticks (isActive): true at once for a leader that
+		// resumes from a pause, which then revokes leases renewed
+		// through its successor (docs/findings). Without the shortcut
+		// every revocation first confirms leadership by a linearizable
+		// read, as v3.5.13-v3.5.15 did.
+		Name: "ensure-leadership-always-checks",
+		Does: "etcd's ensureLeadership without the isActive shortcut (#18428): a member confirms it leads by a linearizable read before revoking expired leases, as v3.5.13-v3.5.15 did",
+		File: "etcdserver/server.go",
+		Old: []string{
+			"if s.isActive() {",
+			`lg.Debug("The member is active, skip checking leadership",`,
+			`zap.Time("latestTickTs", s.r.getLatestTickTs()),`,
+			`zap.Time("now", time.Now()))`,
+			"return true",
+			"}",
+		},
+		New: []string{`lg.Debug("Checking leadership before revoking leases (patch ensure-leadership-always-checks)")`},
+	},
+}
+
+// Patches lists etcd's source patches.
+func (DB) Patches() []db.SourcePatch { return sourcePatches }
+
+// LogLevels are zap's levels as etcd's --log-level takes them.
+func (DB) LogLevels() []string { return []string{"info", "debug", "warn", "error"} }
+
+// LogLevelEnv sets --log-level through etcd's environment (ETCD_ + the
+// flag's name), which every etcd release reads.
+func (DB) LogLevelEnv(level string) []string { return []string{"ETCD_LOG_LEVEL=" + level} }
+
+var _ db.Releases = DB{}
+
+// Releases are the server module's published versions.
+func (DB) Releases(ctx context.Context, cacheDir string) ([]string, error) {
+	return db.ModuleVersions(ctx, serverModule, cacheDir)
+}
