@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597 repro-20590 repro-18271
+.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597 repro-20590 repro-18271 repro-paused-leader bisect-15247 bisect-paused-leader
 
 # -buildvcs=auto stamps the git revision (`harness version`, config.json,
 # reports) even where GOFLAGS says -buildvcs=false. In a git worktree,
@@ -100,7 +100,7 @@ clean: build
 # suite.json in docs/results, and remakes docs/detection.md. That file is
 # made from docs/results alone (`make detection-doc`): docs/detection-head.md,
 # each suite's table, then docs/detection-notes.md.
-DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 soundness-aimed known-15247 known-20590 failpoint-safe stall-safe pause-leases readers known-20418 known-consul-18271 stall-safe-consul known-consul-2644 consul-default
+DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 soundness-aimed known-15247 known-20590 failpoint-safe stall-safe pause-leases readers known-20418 known-consul-18271 stall-safe-consul known-consul-2644 consul-default paused-leader-v36 paused-leader-v35
 SUITES ?= $(DETECTION_SUITES)
 detection: build
 	mkdir -p /tmp/soundness
@@ -182,3 +182,36 @@ repro-18271: build
 	  echo "#18271 $$r seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
 	  echo "$$out" | grep -E 'P4 |split-brain' | sed 's/^ */    /'; \
 	done; done
+
+# The paused-leader lease revocation (docs/findings/etcd-paused-leader-
+# revokes-renewed-leases.md): a raft leader resuming from a pause longer
+# than the lease revokes leases renewed through its successor, since
+# ensureLeadership's isActive shortcut (etcd #18428, v3.5.16) skips the
+# leadership check. Stock v3.6.16 against the control build without the
+# shortcut (--patch ensure-leadership-always-checks), under the aimed
+# rule; P8 (judged) finds a won term's lease ended before its renewal
+# ran out. Suites paused-leader-v36 and paused-leader-v35 measure it.
+PAUSED_LEADER_FLAGS = --db etcd --ttl 10s --hold-until-lost 1 --nemesis pause:raft-leader-long --time-limit 120s --server-log-level debug
+repro-paused-leader: build
+	@for v in v3.6.16 v3.6.16+ensure-leadership-always-checks; do for s in $(SEEDS); do \
+	  patch=$${v#*+}; ver=$${v%%+*}; pflag=; [ "$$patch" != "$$v" ] && pflag="--patch $$patch"; \
+	  out=$$(./$(BIN) run $(PAUSED_LEADER_FLAGS) --version $$ver $$pflag --seed $$s --store $(REPRO_STORE) 2>&1); \
+	  echo "paused leader: etcd $$v seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
+	  echo "$$out" | grep -E 'P8 renewed' | sed 's/^ */    /'; \
+	done; done
+
+# harness bisect on a known bug, both ways: etcd #15247 between its fix
+# (v3.5.13, good) and the release before it (v3.5.12, bad), the two
+# ends run (adjacent releases: nothing between), 3 seeds each; and the
+# paused-leader revocation between v3.5.13 and v3.6.16 (BISECT_SEEDS
+# runs per release visited). Each writes bisect.md and bisect.json
+# under store/; docs/results/bisect-paused-leader.md is the second's.
+BISECT_SEEDS ?= 5
+bisect-15247: build
+	./$(BIN) bisect --db etcd --good v3.5.13 --bad v3.5.12 --failpoints --nemesis failpoint:raft-leader-stuck \
+	  --ttl 3s --time-limit 180s --property P8 --seeds 3 --out store/bisect-15247
+bisect-paused-leader: build
+	./$(BIN) bisect $(PAUSED_LEADER_FLAGS) --good v3.5.13 --bad v3.6.16 --property P8 --seeds $(BISECT_SEEDS) \
+	  --trust-ends --out store/bisect-paused-leader
+	cp store/bisect-paused-leader/bisect.md docs/results/bisect-paused-leader.md
+	cp store/bisect-paused-leader/bisect.json docs/results/bisect-paused-leader.json

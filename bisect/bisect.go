@@ -92,21 +92,32 @@ type Result struct {
 }
 
 // Between are the releases of all strictly between good and bad in
-// semantic-version order, pre-releases left out (a bisection of
-// releases, as users upgrade). Versions of other release branches are
-// kept: v3.5.13..v3.6.16 visits v3.5.14-v3.5.x and v3.6.0-v3.6.15.
+// semantic-version order from good to bad, pre-releases left out (a
+// bisection of releases, as users upgrade). Versions of other release
+// branches are kept: v3.5.13..v3.6.16 visits v3.5.14-v3.5.x and
+// v3.6.0-v3.6.15. A good release newer than the bad one looks for a
+// fix: the releases come newest first, and the first bad one found is
+// the last release with the bug.
 func Between(all []string, good, bad string) []string {
+	lo, hi := good, bad
+	if semver.Compare(good, bad) > 0 {
+		lo, hi = bad, good
+	}
 	var out []string
 	for _, v := range all {
 		if !semver.IsValid(v) || semver.Prerelease(v) != "" {
 			continue
 		}
-		if semver.Compare(v, good) > 0 && semver.Compare(v, bad) < 0 {
+		if semver.Compare(v, lo) > 0 && semver.Compare(v, hi) < 0 {
 			out = append(out, v)
 		}
 	}
 	slices.SortFunc(out, semver.Compare)
-	return slices.Compact(out)
+	out = slices.Compact(out)
+	if lo != good {
+		slices.Reverse(out)
+	}
+	return out
 }
 
 // Search bisects the candidates good, between..., bad.
@@ -172,6 +183,11 @@ func Search(ctx context.Context, good, bad Candidate, between []Candidate, opts 
 	}
 	res.FirstBad, res.LastGood = cands[hi], cands[lo]
 	res.Conclusion = fmt.Sprintf("first bad: %s (%s is good, %d runs each way)", cands[hi], cands[lo], opts.Seeds)
+	if semver.Compare(good.Version(), bad.Version()) > 0 {
+		// Searched from a fix back toward the bug: the releases came
+		// newest first.
+		res.Conclusion = fmt.Sprintf("first bad: %s, the newest release with it (fixed in %s, which is good; %d runs each way)", cands[hi], cands[lo], opts.Seeds)
+	}
 	return res
 }
 

@@ -111,6 +111,11 @@ func TestBetween(t *testing.T) {
 	if want := "v3.5.10 v3.5.13 v3.6.0"; strings.Join(got, " ") != want {
 		t.Fatalf("got %v, want %s", got, want)
 	}
+	// A fix: good is the newer; the releases come from it toward bad.
+	got = Between([]string{"v3.5.10", "v3.5.11", "v3.5.12", "v3.5.13", "v3.5.14"}, "v3.5.14", "v3.5.10")
+	if want := "v3.5.13 v3.5.12 v3.5.11"; strings.Join(got, " ") != want {
+		t.Fatalf("fix: got %v, want %s", got, want)
+	}
 }
 
 // A spent budget stops the search between candidates and says what

@@ -65,8 +65,13 @@ func (c Config) Facts() []reports.Fact {
 	if len(c.Options) > 0 {
 		recipe += " (" + optionList(c.Options) + ")"
 	}
+	dbFact := c.DB + " " + c.Version
+	if len(c.Patches) > 0 {
+		// A control build must never pass for the stock one.
+		dbFact += " patched: " + strings.Join(c.Patches, ", ")
+	}
 	facts := []reports.Fact{
-		{Name: "db", Value: c.DB + " " + c.Version}, {Name: "nodes", Value: fmt.Sprint(c.Nodes)},
+		{Name: "db", Value: dbFact}, {Name: "nodes", Value: fmt.Sprint(c.Nodes)},
 		{Name: "recipe", Value: recipe}, {Name: "campaigners", Value: fmt.Sprint(c.Campaigners)},
 		{Name: "ttl", Value: time.Duration(c.TTL).String()}, {Name: "nemesis", Value: nem},
 		{Name: "read consistency", Value: c.readConsistency()},
@@ -107,7 +112,11 @@ func (c Config) harnessVersion() string {
 // SuiteName is the run's junit test suite name, unique per run: test,
 // db version and seed.
 func (c Config) SuiteName() string {
-	return fmt.Sprintf("%s %s %s seed %d", c.Test, c.DB, c.Version, c.Seed)
+	version := c.Version
+	for _, p := range c.Patches {
+		version += "+" + p
+	}
+	return fmt.Sprintf("%s %s %s seed %d", c.Test, c.DB, version, c.Seed)
 }
 
 // junitProperties are what junit.xml says the run was.
@@ -130,6 +139,9 @@ func (c Config) junitProperties(dir histories.RunDir) []reports.Fact {
 	}
 	if c.Readers != "" {
 		props = append(props, reports.Fact{Name: "readers", Value: c.Readers})
+	}
+	if len(c.Patches) > 0 {
+		props = append(props, reports.Fact{Name: "patches", Value: strings.Join(c.Patches, ",")})
 	}
 	return props
 }

@@ -47,6 +47,10 @@ func (s Suite) Config(e Entry, store string) (run.Config, error) {
 	}
 	c.Failpoints = d.Failpoints
 	c.Options = d.Options
+	c.HoldUntilLost, c.ServerLogLevel = d.HoldUntilLost, d.ServerLogLevel
+	if v, patches, ok := strings.Cut(e.Version, "+"); ok {
+		c.Version, c.Patches = v, strings.Split(patches, "+")
+	}
 	if err := c.CheckGiven(func(flag string) bool { return given[flag] }); err != nil {
 		return c, err
 	}

@@ -52,11 +52,19 @@ type SuiteDefaults struct {
 	// Options are campaigner options of the recipes' database
 	// (--option NAME=VALUE), e.g. {renew: once} for etcd.
 	Options map[string]string `yaml:"options"`
+	// HoldUntilLost is --hold-until-lost: the share of terms never
+	// resigned.
+	HoldUntilLost float64 `yaml:"hold_until_lost"`
+	// ServerLogLevel is --server-log-level (debug keeps the lines a
+	// database bug's report quotes).
+	ServerLogLevel string `yaml:"server_log_level"`
 }
 
 // SuiteMatrix is crossed into entries.
 type SuiteMatrix struct {
-	DB      []string `yaml:"db"`
+	DB []string `yaml:"db"`
+	// Version lists versions; VERSION+PATCH is a control build of
+	// VERSION with a source patch (--patch PATCH).
 	Version []string `yaml:"version"`
 	Recipe  []string `yaml:"recipe"`
 	Nemesis []string `yaml:"nemesis"`

@@ -298,3 +298,23 @@ matrices:
 		}
 	}
 }
+
+// A version VERSION+PATCH is a control build: the run's version is
+// VERSION and its patches PATCH; defaults.hold_until_lost and
+// defaults.server_log_level reach every run.
+func TestSuitePatchedVersion(t *testing.T) {
+	s := Suite{Defaults: SuiteDefaults{HoldUntilLost: 1, ServerLogLevel: "debug"}}
+	c, err := s.Config(Entry{DB: "etcd", Version: "v3.6.16+ensure-leadership-always-checks", Recipe: "etcd-election", Nemesis: "pause", Seed: 1}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version != "v3.6.16" || len(c.Patches) != 1 || c.Patches[0] != "ensure-leadership-always-checks" {
+		t.Fatalf("version %q patches %v", c.Version, c.Patches)
+	}
+	if c.HoldUntilLost != 1 || c.ServerLogLevel != "debug" {
+		t.Fatalf("hold %v log level %q", c.HoldUntilLost, c.ServerLogLevel)
+	}
+	if _, err := c.Validate(); err != nil {
+		t.Fatalf("the control build's run does not validate: %v", err)
+	}
+}
