@@ -100,7 +100,7 @@ clean: build
 # suite.json in docs/results, and remakes docs/detection.md. That file is
 # made from docs/results alone (`make detection-doc`): docs/detection-head.md,
 # each suite's table, then docs/detection-notes.md.
-DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 soundness-aimed known-15247 known-20590 failpoint-safe stall-safe pause-leases readers known-20418 known-consul-18271 stall-safe-consul known-consul-2644 consul-default paused-leader-v36 paused-leader-v35
+DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 soundness-aimed known-15247 known-20590 failpoint-safe stall-safe pause-leases readers known-20418 known-consul-18271 stall-safe-consul known-consul-2644 consul-default paused-leader-v36 paused-leader-v35 paused-leader-versions
 SUITES ?= $(DETECTION_SUITES)
 detection: build
 	mkdir -p /tmp/soundness
@@ -191,7 +191,7 @@ repro-18271: build
 # shortcut (--patch ensure-leadership-always-checks), under the aimed
 # rule; P8 (judged) finds a won term's lease ended before its renewal
 # ran out. Suites paused-leader-v36 and paused-leader-v35 measure it.
-PAUSED_LEADER_FLAGS = --db etcd --ttl 10s --hold-until-lost 1 --nemesis pause:raft-leader-long --time-limit 120s --server-log-level debug
+PAUSED_LEADER_FLAGS = --db etcd --ttl 10s --hold-until-lost 1 --nemesis pause:raft-leader-long --time-limit 240s --server-log-level debug
 repro-paused-leader: build
 	@for v in v3.6.16 v3.6.16+ensure-leadership-always-checks; do for s in $(SEEDS); do \
 	  patch=$${v#*+}; ver=$${v%%+*}; pflag=; [ "$$patch" != "$$v" ] && pflag="--patch $$patch"; \
@@ -205,13 +205,15 @@ repro-paused-leader: build
 # ends run (adjacent releases: nothing between), 3 seeds each; and the
 # paused-leader revocation between v3.5.13 and v3.6.16 (BISECT_SEEDS
 # runs per release visited). Each writes bisect.md and bisect.json
-# under store/; docs/results/bisect-paused-leader.md is the second's.
-BISECT_SEEDS ?= 5
+# under store/, and docs/results/bisect/ keeps a copy of both.
+BISECT_SEEDS ?= 3
 bisect-15247: build
 	./$(BIN) bisect --db etcd --good v3.5.13 --bad v3.5.12 --failpoints --nemesis failpoint:raft-leader-stuck \
 	  --ttl 3s --time-limit 180s --property P8 --seeds 3 --out store/bisect-15247
+	mkdir -p docs/results/bisect && cp store/bisect-15247/bisect.md docs/results/bisect/15247.md
+	cp store/bisect-15247/bisect.json docs/results/bisect/15247.json
 bisect-paused-leader: build
 	./$(BIN) bisect $(PAUSED_LEADER_FLAGS) --good v3.5.13 --bad v3.6.16 --property P8 --seeds $(BISECT_SEEDS) \
 	  --trust-ends --out store/bisect-paused-leader
-	cp store/bisect-paused-leader/bisect.md docs/results/bisect-paused-leader.md
-	cp store/bisect-paused-leader/bisect.json docs/results/bisect-paused-leader.json
+	mkdir -p docs/results/bisect && cp store/bisect-paused-leader/bisect.md docs/results/bisect/paused-leader.md
+	cp store/bisect-paused-leader/bisect.json docs/results/bisect/paused-leader.json

@@ -188,6 +188,9 @@ func Search(ctx context.Context, good, bad Candidate, between []Candidate, opts 
 		// newest first.
 		res.Conclusion = fmt.Sprintf("first bad: %s, the newest release with it (fixed in %s, which is good; %d runs each way)", cands[hi], cands[lo], opts.Seeds)
 	}
+	if cands[hi].Version() != cands[lo].Version() {
+		res.Conclusion += fmt.Sprintf("; the module proxy lists releases, not the commits between them: bisect the commits between %s and %s with git and --binary", cands[lo].Version(), cands[hi].Version())
+	}
 	return res
 }
 

@@ -6,14 +6,18 @@
 // the wipe fault needs), Failpoints (a server built with failpoints,
 // set over HTTP while it runs, which the failpoint fault needs),
 // Upgrades (members moved between versions on their data: mixed-version
-// runs and the upgrade fault), ReadModes (--consistency) and
-// CampaignerOptions (settings of a run a driver's recipes read). What a
+// runs and the upgrade fault), ReadModes (--consistency),
+// CampaignerOptions (settings of a run a driver's recipes read),
+// SourcePatches (control builds from patched sources, --patch),
+// ServerLogLevels (--server-log-level) and Releases (the versions the
+// Go module proxy serves, which `harness bisect` searches). What a
 // database does not support is derived from the capabilities it lacks
 // (Unsupported), never listed. It also holds what drivers share: the
 // cached build of a server from its published Go module
 // (GoModuleBuild; GofailEnable and CopyModule for a failpoint build of
-// it, GofailClient to set its failpoints) and a record's progress
-// (Progress).
+// it, ApplySourcePatches for a patched one, GofailClient to set its
+// failpoints, ModuleVersions to list its releases) and a record's
+// progress (Progress).
 //
 // Each database is a driver package of its own under db/ (db/etcd,
 // db/consul), which also owns its built-in recipes; db/registry lists
