@@ -121,7 +121,7 @@ func Between(all []string, good, bad string) []string {
 }
 
 // Search bisects the candidates good, between..., bad.
-func Search(ctx context.Context, good, bad Candidate, between []Candidate, opts Options, run Runner) Result {
+func Search(ctx context.Context, good, bad Candidate, between []Candidate, opts Options, run Runner) (res Result) {
 	start := time.Now()
 	if opts.Seeds < 1 {
 		opts.Seeds = 1
@@ -133,7 +133,7 @@ func Search(ctx context.Context, good, bad Candidate, between []Candidate, opts 
 		opts.Log = func(string, ...any) {}
 	}
 	cands := append(append([]Candidate{good}, between...), bad)
-	res := Result{Good: good, Bad: bad, Candidates: cands}
+	res = Result{Good: good, Bad: bad, Candidates: cands}
 	defer func() { res.Seconds = time.Since(start).Seconds() }()
 	spent := func() bool { return opts.Budget > 0 && time.Since(start) > opts.Budget }
 	test := func(c Candidate) string {

@@ -136,4 +136,7 @@ func TestSearchBudget(t *testing.T) {
 	if res.FirstBad != "" || !strings.Contains(res.Conclusion, "time budget") {
 		t.Fatalf("got %q: %s", res.FirstBad, res.Conclusion)
 	}
+	if res.Seconds < 0.05 {
+		t.Fatalf("the search took %.3f s by its result, at least the 50 ms budget by the clock", res.Seconds)
+	}
 }
