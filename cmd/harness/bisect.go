@@ -66,6 +66,9 @@ could not, 3 when it could not start.`,
 					return setupError("--from: %v", err)
 				}
 				loaded.CacheDir, loaded.Store = cfg.CacheDir, cfg.Store
+				if given["seed"] {
+					loaded.Seed = cfg.Seed
+				}
 				cfg = loaded
 				if bad == "" {
 					bad = cfg.Version
@@ -78,6 +81,9 @@ could not, 3 when it could not start.`,
 			}
 			if good == "" || bad == "" {
 				return setupError("--good and --bad are needed (--bad defaults to the version of --from's run)")
+			}
+			if cfg.Binary != "" || cfg.FromImage != "" {
+				return setupError("--binary or --image: bisect builds each release itself from --good, --bad and the releases between")
 			}
 			if given["version"] {
 				return setupError("--version: bisect sets each run's version itself (give --good and --bad)")
