@@ -53,6 +53,24 @@ type Results struct {
 	Truncated bool `json:"truncated,omitempty"`
 	// Coverage is what the run exercised.
 	Coverage Coverage `json:"coverage"`
+	// Whose says whose promises the anomalies broke (Whose), once known
+	// bugs are named; "" when no judged property failed.
+	Whose string `json:"whose,omitempty"`
+	// Gate is the run's gate policy applied to an invalid verdict: the
+	// verdict stays invalid, the gate may pass.
+	Gate *Gate `json:"gate,omitempty"`
+}
+
+// Gate is a gate policy's decision on an invalid run.
+type Gate struct {
+	// FailOn is the policy: all, recipe or new.
+	FailOn string `json:"fail_on"`
+	// Passed: every anomaly is one the policy accepts.
+	Passed bool `json:"passed"`
+	// Accepted lists each accepted anomaly (property, party, message);
+	// Failing says why the gate did not pass, if it did not.
+	Accepted []string `json:"accepted,omitempty"`
+	Failing  string   `json:"failing,omitempty"`
 }
 
 // CheckResult is one property's result.
@@ -75,6 +93,9 @@ type Evidence struct {
 	Events  []histories.Event `json:"events,omitempty"`
 	// Story tells an anomaly of an invalid check for people (story.go).
 	Story *Story `json:"story,omitempty"`
+	// Blame says whose promise the anomaly broke (blame.go); nil for a
+	// reason a check is unknown.
+	Blame *Blame `json:"blame,omitempty"`
 }
 
 // maxEvidence caps the anomalies listed per check; Counts keeps the total.
@@ -249,15 +270,6 @@ func (r *Results) UnmarshalJSON(b []byte) error {
 // newCheck starts a check as valid with empty counts.
 func newCheck(property, name string) CheckResult {
 	return CheckResult{Name: name, Property: property, Verdict: Valid, Counts: map[string]int64{}}
-}
-
-// fail records one anomaly, keeping at most maxEvidence of them.
-func (c *CheckResult) fail(msg string, events ...histories.Event) {
-	c.Verdict = Invalid
-	c.Counts["anomalies"]++
-	if len(c.Evidence) < maxEvidence {
-		c.Evidence = append(c.Evidence, Evidence{Message: msg, Events: events})
-	}
 }
 
 // unknown marks the check undecided, unless it is already invalid.

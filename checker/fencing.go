@@ -91,19 +91,19 @@ func checkFencing(c *CheckResult, h *history, rec *record, rr *registerRecord) {
 		w := rr.writeOf[kv]
 		switch {
 		case w == nil:
-			c.fail(fmt.Sprintf("register %s holds %q at revision %d, which no write produced", put.Key, put.Value, put.Revision), put)
+			c.failAs(blameStore, fmt.Sprintf("register %s holds %q at revision %d, which no write produced", put.Key, put.Value, put.Revision), put)
 			flagged[put.Revision] = true
 			continue
 		case rr.ambiguous[kv]:
 			c.Counts["puts-unattributed"]++
 			continue
 		case putCount[kv] > 1:
-			c.fail(fmt.Sprintf("register %s took %q twice (again at revision %d), which one write produced", put.Key, put.Value, put.Revision), w.invoke, w.done, put)
+			c.failAs(blameStore, fmt.Sprintf("register %s took %q twice (again at revision %d), which one write produced", put.Key, put.Value, put.Revision), w.invoke, w.done, put)
 			flagged[put.Revision] = true
 			continue
 		}
 		if w.done.Type == histories.Fail {
-			c.fail(fmt.Sprintf("a failed write took effect: %s's write of %q was reported failed (%s), but the store's record holds it at revision %d",
+			c.failAs(blameFailedWrite, fmt.Sprintf("a failed write took effect: %s's write of %q was reported failed (%s), but the store's record holds it at revision %d",
 				w.process(), w.invoke.Value, w.done.Error, put.Revision), w.invoke, w.done, put)
 			flagged[put.Revision] = true
 			continue
@@ -114,16 +114,16 @@ func checkFencing(c *CheckResult, h *history, rec *record, rr *registerRecord) {
 			continue
 		}
 		if reason, events := outsideReign(rec, w, *tok, put); reason != "" {
-			c.fail(reason, events...)
+			c.failAs(blameStaleWrite, reason, events...)
 			flagged[put.Revision] = true
 			continue
 		}
 		if owner, ok := wonBy[keyID{tok.Key, tok.Seq}]; ok && owner != campaignerOf(w.process()) {
-			c.fail(fmt.Sprintf("%s wrote %q under term %s, which %s won, not it", w.process(), w.invoke.Value, tok, owner), w.invoke, w.done, put)
+			c.failAs(blameStaleWrite, fmt.Sprintf("%s wrote %q under term %s, which %s won, not it", w.process(), w.invoke.Value, tok, owner), w.invoke, w.done, put)
 			flagged[put.Revision] = true
 			continue
 		} else if !ok && !mayHaveWon(h, w) {
-			c.fail(fmt.Sprintf("%s wrote %q under term %s, which no campaign of its own returned", w.process(), w.invoke.Value, tok), w.invoke, w.done, put)
+			c.failAs(blameStaleWrite, fmt.Sprintf("%s wrote %q under term %s, which no campaign of its own returned", w.process(), w.invoke.Value, tok), w.invoke, w.done, put)
 			flagged[put.Revision] = true
 			continue
 		}
@@ -215,7 +215,7 @@ func checkTermOrder(c *CheckResult, rec *record, rr *registerRecord, flagged map
 		if latest != nil && tok.Seq < writeTerm(latest.write).Seq {
 			if !flagged[l.put.Revision] {
 				lt := writeTerm(latest.write)
-				c.fail(fmt.Sprintf("stale-leader write: %s wrote %q with term %s, accepted at revision %d after %s's write of later term %s at revision %d",
+				c.failAs(blameStaleWrite, fmt.Sprintf("stale-leader write: %s wrote %q with term %s, accepted at revision %d after %s's write of later term %s at revision %d",
 					l.write.process(), l.write.invoke.Value, tok, l.put.Revision, latest.write.process(), lt, latest.put.Revision),
 					latest.write.invoke, latest.write.done, latest.put, l.write.invoke, l.write.done, l.put)
 			}
@@ -247,7 +247,7 @@ func checkTermOrderInRealTime(c *CheckResult, h *history) {
 			next++
 		}
 		if best != nil && writeTerm(w).Seq < writeTerm(best).Seq {
-			c.fail(fmt.Sprintf("stale-leader write: %s wrote %q with term %s after %s's write of later term %s had completed",
+			c.failAs(blameStaleWrite, fmt.Sprintf("stale-leader write: %s wrote %q with term %s after %s's write of later term %s had completed",
 				w.process(), w.invoke.Value, writeTerm(w), best.process(), writeTerm(best)), best.invoke, best.done, w.invoke, w.done)
 		}
 	}
@@ -268,7 +268,7 @@ func checkLostWrites(c *CheckResult, h *history, rec *record, rr *registerRecord
 			continue
 		}
 		if _, ok := rr.putOf[w]; !ok {
-			c.fail(fmt.Sprintf("lost write: %s's write of %q to %s was acknowledged at %.3fs, but the store's complete record never held it",
+			c.failAs(blameStore, fmt.Sprintf("lost write: %s's write of %q to %s was acknowledged at %.3fs, but the store's complete record never held it",
 				w.process(), w.invoke.Value, w.invoke.Key, float64(w.done.Time)/1e9), w.invoke, w.done)
 		}
 	}

@@ -44,7 +44,7 @@ func checkGranted(h *history, rec *record, bounds *revisionTimes) CheckResult {
 		id := keyID{w.token.Key, w.token.Seq}
 		if first, ok := rec.keys[id]; ok {
 			if why := notOwnKey(w, first, proclaimedBy); why != "" {
-				c.fail(why, first, w.invoke, w.done)
+				c.failAs(blameGrant, why, first, w.invoke, w.done)
 				continue
 			}
 		}
@@ -65,19 +65,19 @@ func checkGranted(h *history, rec *record, bounds *revisionTimes) CheckResult {
 			if _, existed := rec.keys[id]; !existed {
 				why = "never existed in the store"
 			}
-			c.fail(fmt.Sprintf("phantom leadership: %s's campaign returned term %s, whose key %s", w.process(), w.token, why), w.invoke, w.done)
+			c.failAs(blameGrant, fmt.Sprintf("phantom leadership: %s's campaign returned term %s, whose key %s", w.process(), w.token, why), w.invoke, w.done)
 			continue
 		}
 		r := rec.reigns[i]
 		if r.ended {
 			if t, cause, ok := bounds.notAfter(r.end.Revision); ok && t < w.invoke.Time {
-				c.fail(fmt.Sprintf("stale grant: %s's campaign returned term %s, whose reign had ended at revision %d (known by %.3fs) before the campaign began at %.3fs",
+				c.failAs(blameGrant, fmt.Sprintf("stale grant: %s's campaign returned term %s, whose reign had ended at revision %d (known by %.3fs) before the campaign began at %.3fs",
 					w.process(), w.token, r.end.Revision, float64(t)/1e9, float64(w.invoke.Time)/1e9), dedupe(r.start, r.end, cause, w.invoke, w.done)...)
 				continue
 			}
 		}
 		if t, cause, ok := bounds.notBefore(r.start.Revision); ok && t > w.done.Time {
-			c.fail(fmt.Sprintf("premature grant: %s's campaign returned term %s at %.3fs, but the term only began to lead at revision %d, after %.3fs (when %s invoked %s)",
+			c.failAs(blameGrant, fmt.Sprintf("premature grant: %s's campaign returned term %s at %.3fs, but the term only began to lead at revision %d, after %.3fs (when %s invoked %s)",
 				w.process(), w.token, float64(w.done.Time)/1e9, r.start.Revision, float64(t)/1e9, cause.Process, cause.F), w.invoke, w.done, cause, r.start)
 			continue
 		}

@@ -72,11 +72,11 @@ func checkLeases(h *history, rec *record) CheckResult {
 		promised := o.invoke.Time + int64(ttl)
 		switch {
 		case del.Time < o.invoke.Time:
-			c.fail(fmt.Sprintf("lease alive after revocation: %s asked the lease TTL of term %s at %.3fs and was told %v, but its key had been gone since revision %d (received at %.3fs)",
+			c.failAs(blameLease, fmt.Sprintf("lease alive after revocation: %s asked the lease TTL of term %s at %.3fs and was told %v, but its key had been gone since revision %d (received at %.3fs)",
 				o.process(), tok, float64(o.invoke.Time)/1e9, ttl, del.Revision, float64(del.Time)/1e9),
 				del, o.invoke, o.done)
 		case del.Time < promised-int64(leaseSlack):
-			c.fail(fmt.Sprintf("lease revoked early: %s was told term %s's lease lives %v at %.3fs or later, and its key was gone at revision %d by %.3fs, %.1fs before the lease could end",
+			c.failAs(blameLease, fmt.Sprintf("lease revoked early: %s was told term %s's lease lives %v at %.3fs or later, and its key was gone at revision %d by %.3fs, %.1fs before the lease could end",
 				o.process(), tok, ttl, float64(o.invoke.Time)/1e9, del.Revision, float64(del.Time)/1e9, float64(promised-del.Time)/1e9),
 				o.invoke, o.done, del)
 		}

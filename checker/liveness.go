@@ -102,7 +102,7 @@ func checkLiveness(h *history, opts Options) CheckResult {
 		if first >= 0 {
 			why = fmt.Sprintf("the first leader only after %.1fs", time.Duration(first-heal.Time).Seconds())
 		}
-		c.fail(fmt.Sprintf("no leader within %v of the heal: %s", opts.LivenessBound, why), append([]histories.Event{heal}, proof...)...)
+		c.failAs(blameLiveness, fmt.Sprintf("no leader within %v of the heal: %s", opts.LivenessBound, why), append([]histories.Event{heal}, proof...)...)
 	default:
 		c.unknown(fmt.Sprintf("the history ends %.1fs after the heal, before the %v bound, with no leader yet", time.Duration(h.end-heal.Time).Seconds(), opts.LivenessBound))
 	}

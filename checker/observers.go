@@ -37,12 +37,12 @@ func checkObservers(h *history, rec *record) CheckResult {
 			case rec.inGap(id):
 				c.Counts["observations-in-record-gaps"]++
 			default:
-				c.fail(fmt.Sprintf("%s observed leader %s@%d, which never led in the store's record", e.Process, e.Key, e.CreateRevision), e)
+				c.failAs(blameObservers, fmt.Sprintf("%s observed leader %s@%d, which never led in the store's record", e.Process, e.Key, e.CreateRevision), e)
 			}
 			continue
 		}
 		if prev, ok := last[e.Process]; ok && i < prev.reign {
-			c.fail(fmt.Sprintf("%s's observed leader went back from %s@%d to the earlier %s@%d",
+			c.failAs(blameObservers, fmt.Sprintf("%s's observed leader went back from %s@%d to the earlier %s@%d",
 				e.Process, prev.event.Key, prev.event.CreateRevision, e.Key, e.CreateRevision), prev.event, e)
 		}
 		last[e.Process] = seen{i, e}

@@ -42,7 +42,7 @@ func checkRaftSafety(h *history) CheckResult {
 		}
 		c.Counts["leader-claims"]++
 		for _, first := range byMember {
-			c.fail(fmt.Sprintf("two leaders in raft term %d: %s and %s", m.Term, memberName(first), memberName(e)), first, e)
+			c.failAs(blameRaft, fmt.Sprintf("two leaders in raft term %d: %s and %s", m.Term, memberName(first), memberName(e)), first, e)
 			break // one pair proves it
 		}
 		byMember[id] = e

@@ -225,7 +225,7 @@ func checkLinearizable(ctx context.Context, c *CheckResult, h *history, key stri
 			c.Counts["reads-checked"] += decided.reads
 		}
 		if !decided.ok {
-			c.fail(fmt.Sprintf("register %s is not linearizable: %s%s", key, decided.message, modeNote), decided.events...)
+			c.failAs(blameRead, fmt.Sprintf("register %s is not linearizable: %s%s", key, decided.message, modeNote), decided.events...)
 		}
 	}
 	if n := decided.reads + decided.writes; storeOrder && n > crossCheckLimit {
@@ -251,7 +251,7 @@ func checkLinearizable(ctx context.Context, c *CheckResult, h *history, key stri
 					events = append(events, sources[i].invoke, sources[i].done)
 				}
 			}
-			c.fail(fmt.Sprintf("register %s is not linearizable: %s%s", key, msg, modeNote), events...)
+			c.failAs(blameRead, fmt.Sprintf("register %s is not linearizable: %s%s", key, msg, modeNote), events...)
 		}
 		if len(ops) > crossCheckLimit {
 			c.Counts["ops-not-cross-checked"] += int64(len(ops))
@@ -289,7 +289,7 @@ func checkLinearizable(ctx context.Context, c *CheckResult, h *history, key stri
 	case storeOrder:
 	case res == porcupine.Illegal:
 		msg, events := explainNonLinearizable(h, key, sources, info)
-		c.fail(fmt.Sprintf("register %s is not linearizable: %s%s", key, msg, modeNote), events...)
+		c.failAs(blameRead, fmt.Sprintf("register %s is not linearizable: %s%s", key, msg, modeNote), events...)
 	case res == porcupine.Unknown:
 		c.unknown(fmt.Sprintf("porcupine ran out of time (%v) on register %s (%d operations)", timeout, key, len(ops)))
 	}
@@ -331,11 +331,11 @@ func checkStaleModeReads(c *CheckResult, h *history, key string) {
 		v := r.done.Value
 		w := writeOf[v]
 		if v != "" && w == nil {
-			c.fail(fmt.Sprintf("%s read %q from register %s, which no write produced", r.process(), v, key), r.invoke, r.done)
+			c.failAs(blameStore, fmt.Sprintf("%s read %q from register %s, which no write produced", r.process(), v, key), r.invoke, r.done)
 			continue
 		}
 		if w != nil && w.invoke.Time > r.done.Time {
-			c.fail(fmt.Sprintf("%s read %q from register %s before anyone wrote it", r.process(), v, key), r.invoke, r.done, w.invoke)
+			c.failAs(blameStore, fmt.Sprintf("%s read %q from register %s before anyone wrote it", r.process(), v, key), r.invoke, r.done, w.invoke)
 			continue
 		}
 		if overwriter(h, key, v, w, r.invoke.Time) != nil {

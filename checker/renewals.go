@@ -142,7 +142,7 @@ func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult 
 			if proof.Index != del.Index {
 				events = append(events, proof)
 			}
-			c.fail(fmt.Sprintf("lease ended early: %s's lease %s was renewed for %v at revision %d, which followed %.3fs (%s invoked a write that landed at or before it), so it lived until %.3fs at least; but the key of %s, held under it, was deleted at revision %d, by %.3fs, %.1fs early, and its holder had not resigned",
+			c.failAs(blameLease, fmt.Sprintf("lease ended early: %s's lease %s was renewed for %v at revision %d, which followed %.3fs (%s invoked a write that landed at or before it), so it lived until %.3fs at least; but the key of %s, held under it, was deleted at revision %d, by %.3fs, %.1fs early, and its holder had not resigned",
 				w.process(), tok.Session, best.ttl, best.e.Revision, float64(best.at)/1e9, best.source.Process, float64(promised)/1e9,
 				tok, del.Revision, float64(endBy)/1e9, float64(promised-endBy)/1e9),
 				events...)

@@ -39,7 +39,7 @@ func checkTerms(h *history) CheckResult {
 	holders := map[int64]won{}
 	for _, w := range wins {
 		if prev, ok := holders[w.token.Seq]; ok && prev.process() != w.process() {
-			c.fail(fmt.Sprintf("term %d granted to both %s and %s", w.token.Seq, prev.process(), w.process()),
+			c.failAs(blameTerms, fmt.Sprintf("term %d granted to both %s and %s", w.token.Seq, prev.process(), w.process()),
 				prev.invoke, prev.done, w.invoke, w.done)
 			continue
 		}
@@ -66,7 +66,7 @@ func checkTerms(h *history) CheckResult {
 		// best would be that one.
 		reconfirmed := best != nil && best.token == w.token && best.process() == w.process()
 		if best != nil && best.token.Seq >= w.token.Seq && !reconfirmed {
-			c.fail(fmt.Sprintf("term went back: %s won term %d after %s had already won term %d", w.process(), w.token.Seq, best.process(), best.token.Seq),
+			c.failAs(blameTerms, fmt.Sprintf("term went back: %s won term %d after %s had already won term %d", w.process(), w.token.Seq, best.process(), best.token.Seq),
 				best.invoke, best.done, w.invoke, w.done)
 		}
 	}

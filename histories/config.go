@@ -30,11 +30,13 @@ type RunConfig struct {
 	Patches []string `json:"patches,omitempty"`
 	// ServerLogLevel is the members' log level (--server-log-level); ""
 	// is the database's default.
-	ServerLogLevel string   `json:"server_log_level,omitempty"`
-	Nodes          int      `json:"nodes"`
-	Campaigners    int      `json:"campaigners"`
-	Recipe         string   `json:"recipe"`
-	TTL            Duration `json:"ttl"`
+	ServerLogLevel string `json:"server_log_level,omitempty"`
+	// FailOn is the gate policy (--fail-on): all (""), recipe or new.
+	FailOn      string   `json:"fail_on,omitempty"`
+	Nodes       int      `json:"nodes"`
+	Campaigners int      `json:"campaigners"`
+	Recipe      string   `json:"recipe"`
+	TTL         Duration `json:"ttl"`
 	// Consistency is the read consistency mode, for a database with
 	// several; empty where reads are always linearizable.
 	Consistency string `json:"consistency,omitempty"`

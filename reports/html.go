@@ -62,6 +62,8 @@ func verdictWord(c checker.CheckResult) string {
 type anomaly struct {
 	N        int
 	Property string
+	// Whose is who broke the promise, and the known bug it matches.
+	Whose    string
 	Href     string
 	Story    *checker.Story
 	// Sentence is the story's sentence with its short names explained
@@ -89,7 +91,7 @@ func anomaliesOf(res checker.Results) []anomaly {
 			continue
 		}
 		for i, ev := range c.Evidence {
-			a := anomaly{N: len(out) + 1, Property: c.Property, Href: evidenceID(c, i), Story: ev.Story}
+			a := anomaly{N: len(out) + 1, Property: c.Property, Href: evidenceID(c, i), Story: ev.Story, Whose: checker.BlameLine(ev.Blame)}
 			if ev.Story != nil {
 				a.Sentence = explainNames(ev.Story.Sentence, ev.Story.Names)
 			} else {

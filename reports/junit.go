@@ -135,6 +135,14 @@ func WriteJUnit(path string, in Input) error {
 	var out strings.Builder
 	fmt.Fprintf(&out, "%s: %s\n", strings.ToUpper(string(in.Results.Valid)), in.Results.Summary)
 	fmt.Fprintf(&out, "exercised: %s\n", in.Results.Coverage)
+	if in.Results.Whose != "" {
+		fmt.Fprintf(&out, "whose: %s\n", in.Results.Whose)
+	}
+	if g := in.Results.Gate; g != nil && g.Passed {
+		for _, a := range g.Accepted {
+			fmt.Fprintf(&out, "warning: accepted by --fail-on %s: %s\n", g.FailOn, a)
+		}
+	}
 	if in.Results.Truncated {
 		out.WriteString("the history was cut off by a crash: its last line was dropped\n")
 	}
@@ -152,8 +160,13 @@ func WriteJUnit(path string, in Input) error {
 				what = "not decided: " + what
 			}
 			tc.Skipped = &JUnitProblem{Message: "informational (does not fail the run): " + what, Type: "informational", Body: evidenceText(c)}
+		case c.Verdict == checker.Invalid && in.Results.Gate != nil && in.Results.Gate.Passed:
+			// The run's gate policy accepts every anomaly: listed, as
+			// informational findings are, never shown green.
+			tc.Skipped = &JUnitProblem{Message: fmt.Sprintf("accepted by --fail-on %s (warning): %s", in.Results.Gate.FailOn, whoseMessage(c)), Type: "accepted", Body: evidenceText(c)}
+			reflected = true
 		case c.Verdict == checker.Invalid:
-			tc.Failure = &JUnitProblem{Message: firstMessage(c, "invalid"), Type: "anomaly", Body: evidenceText(c)}
+			tc.Failure = &JUnitProblem{Message: whoseMessage(c), Type: "anomaly", Body: evidenceText(c)}
 			reflected = reflected || in.Results.Valid == checker.Invalid
 		case c.Verdict != checker.Valid:
 			tc.Error = &JUnitProblem{Message: "unknown: " + firstMessage(c, "could not be checked"), Type: "unknown", Body: evidenceText(c)}
@@ -262,6 +275,17 @@ func AddJUnitCase(path string, c JUnitCase) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// whoseMessage is a failed check's first anomaly, led by whose it is.
+func whoseMessage(c checker.CheckResult) string {
+	msg := firstMessage(c, "invalid")
+	if len(c.Evidence) > 0 {
+		if w := checker.BlameLine(c.Evidence[0].Blame); w != "" {
+			return w + ": " + msg
+		}
+	}
+	return msg
 }
 
 func firstMessage(c checker.CheckResult, fallback string) string {

@@ -34,6 +34,9 @@ type CheckOptions struct {
 	Stdout, Stderr io.Writer
 	// Interrupted: the run did not reach its end.
 	Interrupted bool
+	// FailOn, if set, is the gate policy this check applies instead of
+	// the run's own (config.json is left as it is).
+	FailOn string
 }
 
 // The child says its outcome with exit codes of its own; anything else
@@ -101,6 +104,12 @@ func checkInProcess(dir histories.RunDir, opts CheckOptions) (res checker.Result
 	if err != nil {
 		return res, &SetupError{err}
 	}
+	if opts.FailOn != "" {
+		cfg.FailOn = opts.FailOn
+	}
+	if err := cfg.checkFailOn(); err != nil {
+		return res, &SetupError{err}
+	}
 	return checkHistory(dir, cfg, opts.Stdout, opts.Interrupted)
 }
 
@@ -118,6 +127,9 @@ func checkInChild(dir histories.RunDir, opts CheckOptions) error {
 	args := append(append([]string{}, opts.Command[1:]...), string(dir))
 	if opts.Interrupted {
 		args = append(args, "--interrupted")
+	}
+	if opts.FailOn != "" {
+		args = append(args, "--fail-on", opts.FailOn)
 	}
 	cmd := exec.Command(opts.Command[0], args...)
 	cmd.Stdout, cmd.Stderr = opts.Stdout, logf
@@ -187,7 +199,7 @@ func crashLine(logPath string) string {
 // CheckChild is `harness check-child`: the check itself, in the child
 // process Check starts, its outcome as the process's exit code (and a
 // setup error's message as the last line of stderr).
-func CheckChild(dir histories.RunDir, interrupted bool) int {
+func CheckChild(dir histories.RunDir, interrupted bool, failOn string) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
@@ -204,6 +216,13 @@ func CheckChild(dir histories.RunDir, interrupted bool) int {
 		}()
 		cfg, err := ReadConfig(dir)
 		if err != nil {
+			fmt.Fprintf(os.Stderr, "harness: %v\n", err)
+			return childExitBase + childSetup
+		}
+		if failOn != "" {
+			cfg.FailOn = failOn
+		}
+		if err := cfg.checkFailOn(); err != nil {
 			fmt.Fprintf(os.Stderr, "harness: %v\n", err)
 			return childExitBase + childSetup
 		}
@@ -238,6 +257,7 @@ func checkHistory(dir histories.RunDir, cfg Config, out io.Writer, interrupted b
 		return res, setupErrorf("%s: %v", dir.Path(histories.HistoryFile), err)
 	}
 	res.Truncated = h.Truncated
+	judge(&res, cfg)
 	b, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return res, setupErrorf("encoding results: %v", err)
@@ -378,6 +398,9 @@ func printSummary(w io.Writer, dir histories.RunDir, res checker.Results, events
 	if s := firstStory(res); s != "" {
 		fmt.Fprintf(w, "\n  first anomaly: %s\n", s)
 	}
+	if res.Whose != "" {
+		fmt.Fprintf(w, "  whose: %s\n", res.Whose)
+	}
 	note := ""
 	if truncated {
 		note = " (history cut off: last line dropped)"
@@ -387,6 +410,16 @@ func printSummary(w io.Writer, dir histories.RunDir, res checker.Results, events
 	}
 	fmt.Fprintf(w, "\n  exercised: %s\n", res.Coverage)
 	fmt.Fprintf(w, "\n%s: %s%s\n%d events; run directory %s\n", strings.ToUpper(string(res.Valid)), res.Summary, note, events, dir)
+	if g := res.Gate; g != nil && g.FailOn != FailOnAll {
+		if g.Passed {
+			for _, a := range g.Accepted {
+				fmt.Fprintf(w, "warning: accepted by --fail-on %s: %s\n", g.FailOn, a)
+			}
+			fmt.Fprintf(w, "GATE PASSED (--fail-on %s): every anomaly is one the policy accepts (%d, each printed above); the verdict stays %s\n", g.FailOn, len(g.Accepted), res.Valid)
+		} else {
+			fmt.Fprintf(w, "GATE FAILED (--fail-on %s): %s\n", g.FailOn, g.Failing)
+		}
+	}
 }
 
 // firstStory is the first anomaly's story sentence (who, when, under
@@ -394,6 +427,9 @@ func printSummary(w io.Writer, dir histories.RunDir, res checker.Results, events
 func firstStory(res checker.Results) string {
 	for _, c := range res.Checks {
 		if c.Verdict == checker.Invalid && !c.Informational && len(c.Evidence) > 0 && c.Evidence[0].Story != nil {
+			if w := checker.BlameLine(c.Evidence[0].Blame); w != "" {
+				return w + ": " + c.Evidence[0].Story.Sentence
+			}
 			return c.Evidence[0].Story.Sentence
 		}
 	}

@@ -45,6 +45,7 @@ func (c *Config) Flags(fl *pflag.FlagSet) {
 	fl.BoolVar(&c.Failpoints, "failpoints", c.Failpoints, "build the database with failpoints (gofail), which the failpoint fault sets; cached apart from the stock build")
 	fl.StringSliceVar(&c.Patches, "patch", c.Patches, "build the database from sources changed by this named patch (repeatable; a control build, cached apart): "+registry.PatchesHelp())
 	fl.StringVar(&c.ServerLogLevel, "server-log-level", c.ServerLogLevel, "the members' log level: "+registry.LogLevelsHelp()+" (default: the database's)")
+	fl.StringVar(&c.FailOn, "fail-on", c.FailOn, "which anomalies fail the run's exit code: all; recipe (the recipe's and undecided ones; the database's and the client library's are printed as warnings, exit 0); new (all but known database bugs) (default all)")
 	fl.IntVar(&c.Nodes, "nodes", c.Nodes, "database members (3 or 5)")
 	fl.IntVar(&c.Campaigners, "campaigners", c.Campaigners, "competing campaigners")
 	fl.StringVar(&c.Recipe, "recipe", c.Recipe, "election recipe: "+strings.Join(registry.Recipes().Names(), ", ")+", or exec:PATH (your own campaigner) (default "+registry.DefaultRecipes()+")")
@@ -283,6 +284,9 @@ func (c *Config) Validate() (notes []string, err error) {
 	}
 	if c.HoldUntilLost < 0 || c.HoldUntilLost > 1 {
 		return nil, fmt.Errorf("--hold-until-lost %v: want a share from 0 to 1", c.HoldUntilLost)
+	}
+	if err := c.checkFailOn(); err != nil {
+		return nil, err
 	}
 	if err := c.checkBuild(d); err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ checker, never a verdict (history.jsonl is kept, results.json is not written, an
 the checker's output is in check-stderr.log in the run directory).`
 
 func checkCmd() *cobra.Command {
+	var failOn string
 	c := runDirCmd("check RUN_DIR", "Re-check a stored run offline; rewrite results.json, report.html and junit.xml",
 		func(dir histories.RunDir, cfg run.Config) error {
 			if note := versionNote(cfg.HarnessVersion, harnessVersion()); note != "" {
@@ -28,15 +29,19 @@ func checkCmd() *cobra.Command {
 			if err != nil {
 				return setupError("finding the harness binary to check with: %v", err)
 			}
-			res, err := run.Check(dir, run.CheckOptions{Command: []string{self, checkChildCmdName}, Stdout: os.Stdout, Stderr: os.Stderr})
+			res, err := run.Check(dir, run.CheckOptions{Command: []string{self, checkChildCmdName}, Stdout: os.Stdout, Stderr: os.Stderr, FailOn: failOn})
 			if err != nil {
 				if run.IsSetup(err) {
 					run.WriteSetupJUnit(dir, cfg, err, os.Stderr)
 				}
 				return runError(err)
 			}
+			if res.Gate != nil && res.Gate.Passed {
+				return nil // the gate policy accepted every anomaly (printed)
+			}
 			return verdictError(res.Valid)
 		})
+	c.Flags().StringVar(&failOn, "fail-on", "", "the gate policy to apply instead of the run's own (all, recipe, new); config.json is left as it is")
 	c.Long = `Re-check a stored run offline: read history.jsonl strictly (a malformed line is
 refused with FILE:LINE), check it in a child process, and rewrite results.json,
 report.html and junit.xml (those of an earlier check are removed first; results.json
@@ -83,15 +88,17 @@ const checkChildCmdName = "check-child"
 
 func checkChildCmd() *cobra.Command {
 	var interrupted bool
+	var failOn string
 	c := &cobra.Command{
 		Use:    checkChildCmdName + " RUN_DIR",
 		Short:  "Check a run as the child process of check and run (exit codes 10 + the verdict's, 14 crashed)",
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return &exitError{code: run.CheckChild(histories.RunDir(args[0]), interrupted)}
+			return &exitError{code: run.CheckChild(histories.RunDir(args[0]), interrupted, failOn)}
 		},
 	}
 	c.Flags().BoolVar(&interrupted, "interrupted", false, "the run was interrupted")
+	c.Flags().StringVar(&failOn, "fail-on", "", "the gate policy, instead of the run's")
 	return c
 }

@@ -119,6 +119,9 @@ func runTest(parent context.Context, cfg run.Config, verbose bool) error {
 	if err != nil {
 		return runError(err)
 	}
+	if res.Results != nil && res.Results.Gate != nil && res.Results.Gate.Passed {
+		return nil // the gate policy accepted every anomaly (printed)
+	}
 	return verdictError(res.Verdict)
 }
 

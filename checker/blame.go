@@ -1,0 +1,124 @@
+package checker
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// Party is who broke the promise an anomaly shows.
+type Party string
+
+// The parties. A team gates its recipe on the harness; the database and
+// the client library are the teams upstream; undecided is where the
+// evidence cannot say.
+const (
+	PartyRecipe        Party = "recipe"
+	PartyDatabase      Party = "database"
+	PartyClientLibrary Party = "client library"
+	PartyUndecided     Party = "undecided"
+)
+
+// Blame says whose promise an anomaly broke, and why the evidence says
+// so. Known is set, outside the checker, when the anomaly matches a
+// database bug the harness knows (its driver lists them).
+type Blame struct {
+	Party Party  `json:"party"`
+	Why   string `json:"why"`
+	Known *Known `json:"known,omitempty"`
+}
+
+// Known is a known bug an anomaly matches.
+type Known struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Link  string `json:"link"`
+}
+
+// The reasons each kind of anomaly gives.
+var (
+	blameRaft        = Blame{PartyDatabase, "two members led raft in one term: raft's own safety", nil}
+	blameTerms       = Blame{PartyRecipe, "the recipe told two campaigners they hold one term, or handed out terms out of order", nil}
+	blameGrant       = Blame{PartyRecipe, "the recipe reported a grant the store never gave: a client library may return one (a campaign that waited past its session), and a recipe must read its key back before it believes it leads", nil}
+	blameStaleWrite  = Blame{PartyRecipe, "the recipe acted outside its term: its write was not fenced by its term, or was sent after it lost it", nil}
+	blameFailedWrite = Blame{PartyRecipe, "the recipe reported failed a write the store applied: an outcome it cannot know must be reported as indeterminate (info)", nil}
+	blameStore       = Blame{PartyDatabase, "the store's record contradicts what it acknowledged: a write lost, applied twice, or a value nobody wrote", nil}
+	blameRead        = Blame{PartyDatabase, "a read the recipe made in the store's linearizable mode returned a value older than one already written: the store's promise (a recipe that reads serializably owns this instead)", nil}
+	blameLease       = Blame{PartyDatabase, "the store ended a lease before the time it had promised the holder: the store's lease promise", nil}
+	blameObservers   = Blame{PartyUndecided, "observers disagree on the sequence of leaders: the store's watch, the client library's Observe or the recipe's report could each be the cause", nil}
+	blameLiveness    = Blame{PartyUndecided, "no leader came after the heal: a recipe that stopped campaigning or a store that stopped granting look the same", nil}
+)
+
+// failAs records one anomaly and whose it is, keeping at most
+// maxEvidence of them (Counts keeps the total).
+func (c *CheckResult) failAs(b Blame, msg string, events ...histories.Event) {
+	c.Verdict = Invalid
+	c.Counts["anomalies"]++
+	if len(c.Evidence) < maxEvidence {
+		c.Evidence = append(c.Evidence, Evidence{Message: msg, Events: events, Blame: &b})
+	}
+}
+
+// Whose says, in one line, whose promises the run's anomalies broke:
+// which parties, each with its properties, and the judged properties
+// that held (what a team gating its recipe reads first). "" when no
+// judged property failed.
+func Whose(res Results) string {
+	parties := map[Party][]string{}
+	var order []Party
+	var held []string
+	for _, c := range res.Checks {
+		if c.Informational || c.Verdict == Unknown {
+			continue
+		}
+		if c.Verdict == Valid {
+			held = append(held, c.Property)
+			continue
+		}
+		for _, e := range c.Evidence {
+			p := PartyUndecided
+			if e.Blame != nil {
+				p = e.Blame.Party
+				if e.Blame.Known != nil {
+					p = Party(string(p) + " (known: " + e.Blame.Known.ID + ")")
+				}
+			}
+			if !slices.Contains(order, p) {
+				order = append(order, p)
+			}
+			if !slices.Contains(parties[p], c.Property) {
+				parties[p] = append(parties[p], c.Property)
+			}
+		}
+	}
+	if len(order) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, p := range order {
+		parts = append(parts, fmt.Sprintf("%s broke %s", p, strings.Join(parties[p], ", ")))
+	}
+	line := strings.Join(parts, "; ")
+	if len(held) > 0 {
+		line += "; held: " + strings.Join(held, ", ")
+	}
+	return line
+}
+
+// BlameLine is an anomaly's party, and the known bug it matches: "the
+// database (known: ID)", "the recipe"; "" without a blame.
+func BlameLine(b *Blame) string {
+	if b == nil {
+		return ""
+	}
+	line := "the " + string(b.Party)
+	if b.Party == PartyUndecided {
+		line = "undecided whose"
+	}
+	if b.Known != nil {
+		line += " (known: " + b.Known.ID + ")"
+	}
+	return line
+}
