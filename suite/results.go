@@ -27,6 +27,10 @@ type SuiteResults struct {
 	Started        time.Time `json:"started,omitzero"`
 	HarnessVersion string    `json:"harness_version,omitempty"`
 	Outcomes       []Outcome `json:"outcomes"`
+	// Budget is the suite's time budget (--budget), and NotRun the
+	// entries it left unstarted.
+	Budget string `json:"budget,omitempty"`
+	NotRun int    `json:"not_run,omitempty"`
 }
 
 // Reread refreshes an outcome's verdict and summary from its run's
@@ -60,6 +64,9 @@ func (res SuiteResults) Write(out string, w io.Writer) (allMet bool, err error) 
 		fmt.Fprintf(w, "%s%-3d %-50s %-8s %-8s %s\n", mark, o.Index, o.Entry.String(), o.Expect, o.Verdict, truncate(o.Summary, 100))
 	}
 	fmt.Fprintf(w, "\n%d of %d runs found what they should\n", met, len(res.Outcomes))
+	if res.Budget != "" {
+		fmt.Fprintf(w, "budget %s: %d runs fit, %d entries not started\n", res.Budget, len(res.Outcomes), res.NotRun)
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return false, err
 	}
@@ -230,6 +237,7 @@ func (o *Outcome) noteFindings(res checker.Results) {
 		o.FirstAnomaly = &t
 	}
 	o.Informational = informationalFindings(res)
+	o.GatePassed = res.Gate != nil && res.Gate.Passed
 }
 
 // Markdown tabulates a suite's outcomes per database, version,

@@ -47,7 +47,7 @@ func (s Suite) Config(e Entry, store string) (run.Config, error) {
 	}
 	c.Failpoints = d.Failpoints
 	c.Options = d.Options
-	c.HoldUntilLost, c.ServerLogLevel = d.HoldUntilLost, d.ServerLogLevel
+	c.HoldUntilLost, c.ServerLogLevel, c.FailOn = d.HoldUntilLost, d.ServerLogLevel, d.FailOn
 	if v, patches, ok := strings.Cut(e.Version, "+"); ok {
 		c.Version, c.Patches = v, strings.Split(patches, "+")
 	}
@@ -96,7 +96,18 @@ type Options struct {
 	Run run.Options
 	// Log gets a line per finished run; nil: none.
 	Log io.Writer
+	// Budget, if set, bounds the suite's wall time: an entry is started
+	// only while the time left holds a run as long as the longest so far
+	// (before any finished, its time limit and a minute of set-up and
+	// check). Entries not started are left out of the results, counted in
+	// NotRun: a presubmit tier runs as many seeds as fit.
+	Budget time.Duration
 }
+
+// budgetStartup is what a run takes besides its time limit, before one
+// has finished to say: the cluster's start, the heal, the final reads
+// and the check.
+const budgetStartup = time.Minute
 
 // Run runs entries, opts.Parallel at a time, through the engine, and
 // reads what each found from its Result. A cancelled ctx interrupts the
@@ -112,7 +123,9 @@ func (s Suite) Run(ctx context.Context, entries []Entry, opts Options, started t
 	res := SuiteResults{Name: s.Name, Shard: shardSpec, Started: started, HarnessVersion: opts.Run.HarnessVersion, Outcomes: make([]Outcome, len(entries))}
 	var wg sync.WaitGroup
 	var logMu sync.Mutex
+	var longest time.Duration // the longest finished run, under logMu
 	sem := make(chan struct{}, opts.Parallel)
+	skipped := make([]bool, len(entries))
 	for i, e := range entries {
 		select {
 		case sem <- struct{}{}:
@@ -122,19 +135,57 @@ func (s Suite) Run(ctx context.Context, entries []Entry, opts Options, started t
 			res.Outcomes[i] = Outcome{Entry: e, Verdict: "error", Summary: "not run: the suite was interrupted"}
 			continue
 		}
+		if opts.Budget > 0 {
+			logMu.Lock()
+			need := longest
+			logMu.Unlock()
+			if need == 0 {
+				need = s.timeLimit(e, opts.Store) + budgetStartup
+			}
+			if time.Since(started)+need > opts.Budget {
+				<-sem
+				skipped[i] = true
+				continue
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			var line bytes.Buffer
-			res.Outcomes[i] = s.runEntry(ctx, e, opts, &line)
+			o := s.runEntry(ctx, e, opts, &line)
+			res.Outcomes[i] = o
 			logMu.Lock()
+			longest = max(longest, time.Duration(o.Seconds*float64(time.Second)))
 			opts.Log.Write(line.Bytes())
 			logMu.Unlock()
 		}()
 	}
 	wg.Wait()
+	if opts.Budget > 0 {
+		kept := res.Outcomes[:0]
+		for i, o := range res.Outcomes {
+			if skipped[i] {
+				res.NotRun++
+				continue
+			}
+			kept = append(kept, o)
+		}
+		res.Outcomes, res.Budget = kept, opts.Budget.String()
+	}
 	return res
+}
+
+// timeLimit is entry e's time limit, as its run will have it.
+func (s Suite) timeLimit(e Entry, store string) time.Duration {
+	c, err := s.Config(e, store)
+	if err == nil {
+		_, err = c.Validate()
+	}
+	if err != nil {
+		return 0
+	}
+	return time.Duration(c.TimeLimit)
 }
 
 // runEntry runs one entry and reads what it found from its Result.

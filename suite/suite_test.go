@@ -1,11 +1,13 @@
 package suite
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/election-harness/harness/checker"
 	"github.com/election-harness/harness/histories"
@@ -316,5 +318,38 @@ func TestSuitePatchedVersion(t *testing.T) {
 	}
 	if _, err := c.Validate(); err != nil {
 		t.Fatalf("the control build's run does not validate: %v", err)
+	}
+}
+
+// A budget that holds no run starts none: every entry is counted as not
+// run and none is in the results (the command then refuses to call that
+// a pass).
+func TestSuiteBudgetStartsNothingThatCannotFit(t *testing.T) {
+	s := Suite{Name: "b", Defaults: SuiteDefaults{TimeLimit: "30s"}, Matrix: SuiteMatrix{DB: []string{"etcd"}, Recipe: []string{"etcd-election"}, Nemesis: []string{"pause"}, Seeds: SeedRange{1, 2, 3}}}
+	entries, err := s.Entries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := s.Run(context.Background(), entries, Options{Store: t.TempDir(), Budget: time.Nanosecond}, time.Now(), "")
+	if len(res.Outcomes) != 0 || res.NotRun != len(entries) || res.Budget != "1ns" {
+		t.Fatalf("outcomes %d, not run %d, budget %q: want none run, %d not run", len(res.Outcomes), res.NotRun, res.Budget, len(entries))
+	}
+}
+
+// An invalid run whose gate passed (fail_on) meets an expected valid,
+// as its exit code does; an invalid one whose gate failed does not.
+func TestOutcomeMetByGate(t *testing.T) {
+	for _, tc := range []struct {
+		o    Outcome
+		want bool
+	}{
+		{Outcome{Entry: Entry{Expect: "valid"}, Verdict: "invalid", GatePassed: true}, true},
+		{Outcome{Entry: Entry{Expect: "valid"}, Verdict: "invalid"}, false},
+		{Outcome{Entry: Entry{Expect: "invalid"}, Verdict: "invalid", GatePassed: true}, true},
+		{Outcome{Entry: Entry{Expect: "valid"}, Verdict: "unknown", GatePassed: true}, false},
+	} {
+		if got := tc.o.Met(); got != tc.want {
+			t.Errorf("%+v: Met %v, want %v", tc.o, got, tc.want)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 func suiteCmd() *cobra.Command {
 	var store, shardSpec, out string
 	var parallel int
+	var budget time.Duration
 	var list bool
 	c := &cobra.Command{
 		Use:   "suite FILE",
@@ -88,15 +89,19 @@ harness crashed. A run's own codes are:
 			ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			fmt.Fprintf(os.Stderr, "suite %s: %d runs, %d at a time\n", s.Name, len(entries), parallel)
-			res := s.Run(ctx, entries, suite.Options{Store: store, Parallel: parallel, Log: os.Stderr,
+			res := s.Run(ctx, entries, suite.Options{Store: store, Parallel: parallel, Log: os.Stderr, Budget: budget,
 				Run: run.Options{Harness: self, HarnessVersion: harnessVersion(), CheckCommand: []string{self, checkChildCmdName}}},
 				time.Now().UTC(), shardSpec)
+			if budget > 0 && len(res.Outcomes) == 0 {
+				return setupError("--budget %v fits no run of %s (each takes its time limit and about a minute more): nothing was tested", budget, args[0])
+			}
 			return writeSuiteResults(res, out)
 		},
 	}
 	c.Flags().StringVar(&store, "store", "store", "directory of run results")
 	c.Flags().StringVar(&shardSpec, "shard", "", "run only shard i of n (i/n), for a CI matrix")
 	c.Flags().IntVar(&parallel, "parallel", 1, "runs at a time (each run is a cluster of its own)")
+	c.Flags().DurationVar(&budget, "budget", 0, "a time budget: start an entry only while the time left holds one more run (a presubmit tier: as many seeds as fit); entries not started are left out and counted")
 	c.Flags().StringVar(&out, "out", ".", "where to write suite.json and junit.xml")
 	c.Flags().BoolVar(&list, "list", false, "list the runs (of this shard) and exit")
 	return c
