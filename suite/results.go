@@ -159,19 +159,28 @@ func writeSuiteJUnit(path string, res SuiteResults) error {
 		Duration: time.Duration(total * float64(time.Second)), Properties: props, Cases: cases, SystemOut: out.String()})
 }
 
-// DetectSeconds is when a run's first anomaly happened: the earliest
-// event its first failing check cites, in seconds since the workload
-// began (results from before the workload's start was recorded count
-// from the history's first event).
+// DetectSeconds is when a run's first anomaly happened, in seconds since
+// the workload began (results from before the workload's start was
+// recorded count from the history's first event): when the first
+// failing check's first anomaly took effect, as its story says (a stale
+// write's landing, a grant's return, a lease's end), or, without a
+// story, the earliest event it cites. Suites measured before 2026-12-06
+// kept the earliest cited event, which for a lease that ended early is
+// the win of its term, maybe minutes before.
 func DetectSeconds(res checker.Results) (float64, bool) {
 	for _, c := range res.Checks {
 		if c.Informational || c.Verdict != checker.Invalid || len(c.Evidence) == 0 {
 			continue
 		}
+		ev := c.Evidence[0]
 		first := int64(-1)
-		for _, e := range c.Evidence[0].Events {
-			if first < 0 || e.Time < first {
-				first = e.Time
+		if ev.Story != nil && ev.Story.At > 0 {
+			first = ev.Story.At
+		} else {
+			for _, e := range ev.Events {
+				if first < 0 || e.Time < first {
+					first = e.Time
+				}
 			}
 		}
 		if first >= 0 {

@@ -353,3 +353,20 @@ func TestOutcomeMetByGate(t *testing.T) {
 		}
 	}
 }
+
+// The time of a run's first anomaly is when it took effect (its story's
+// At), not the earliest event it cites: a lease that ended early cites
+// the win of its term, maybe minutes before.
+func TestDetectSecondsTakesTheStorysTime(t *testing.T) {
+	res := checker.Results{Checks: []checker.CheckResult{{Verdict: checker.Invalid, Evidence: []checker.Evidence{{
+		Events: []histories.Event{{Time: 2e9}, {Time: 50e9}},
+		Story:  &checker.Story{At: 50e9},
+	}}}}, Coverage: checker.Coverage{WorkloadStart: 1e9}}
+	if got, ok := DetectSeconds(res); !ok || got != 49 {
+		t.Fatalf("DetectSeconds = %v, %v; want 49 (the story's time)", got, ok)
+	}
+	res.Checks[0].Evidence[0].Story = nil
+	if got, _ := DetectSeconds(res); got != 1 {
+		t.Fatalf("without a story DetectSeconds = %v, want 1 (the earliest event)", got)
+	}
+}
