@@ -63,9 +63,9 @@ type anomaly struct {
 	N        int
 	Property string
 	// Whose is who broke the promise, and the known bug it matches.
-	Whose    string
-	Href     string
-	Story    *checker.Story
+	Whose string
+	Href  string
+	Story *checker.Story
 	// Sentence is the story's sentence with its short names explained
 	// on hover.
 	Sentence template.HTML
