@@ -2,14 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/db/etcd"
+	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/run"
 )
 
@@ -57,4 +62,57 @@ func BenchmarkWarmStart(b *testing.B) {
 		total += elapsed
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s-to-first-op")
+}
+
+// BenchmarkGateRun60s is one gate run as CI makes it, from a warm cache:
+// `harness run --time-limit 60s` (the default test's settings) to its
+// verdict, and where the wall time goes, from config.json's start and
+// the history's phases: image (the node image found), setup (the
+// cluster up to the workload's start), workload (faults and heal), final
+// reads, and the record of the store and the check.
+func BenchmarkGateRun60s(b *testing.B) {
+	if _, err := exec.LookPath("docker"); err != nil {
+		b.Skip("needs Docker")
+	}
+	var sums = map[string]float64{}
+	for i := 0; i < b.N; i++ {
+		store := b.TempDir()
+		start := time.Now()
+		cmd := exec.Command(harnessBin, "run", "--time-limit", "60s", "--seed", fmt.Sprint(i+1), "--store", store)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() > 2 {
+				b.Fatalf("harness run: %v\n%s", err, out)
+			}
+		}
+		total := time.Since(start)
+		dir, err := filepath.EvalSymlinks(filepath.Join(store, "latest"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var cfg run.Config
+		cb, _ := os.ReadFile(filepath.Join(dir, histories.ConfigFile))
+		if err := json.Unmarshal(cb, &cfg); err != nil {
+			b.Fatal(err)
+		}
+		read, err := histories.ReadFile(filepath.Join(dir, histories.HistoryFile))
+		if err != nil {
+			b.Fatal(err)
+		}
+		phase := map[string]float64{}
+		for _, e := range read.Events {
+			if e.F == histories.FPhase {
+				phase[e.Value] = float64(e.Time) / 1e9
+			}
+		}
+		image := cfg.Started.Sub(start).Seconds()
+		sums["total-s"] += total.Seconds()
+		sums["image-s"] += image
+		sums["setup-s"] += phase[histories.PhaseStart]
+		sums["workload-s"] += phase[histories.PhaseFinalReads] - phase[histories.PhaseStart]
+		sums["final-reads-s"] += phase[histories.PhaseEnd] - phase[histories.PhaseFinalReads]
+		sums["record-check-s"] += total.Seconds() - image - phase[histories.PhaseEnd]
+	}
+	for k, v := range sums {
+		b.ReportMetric(v/float64(b.N), k)
+	}
 }
