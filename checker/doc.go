@@ -16,6 +16,9 @@
 // contract, or options that match nothing in it, is an error, not a
 // verdict. Every anomaly of an invalid check carries a Story: who did
 // the bad act, under which term while which term led, when, and the
-// faults in effect on its actors (story.go). It reads only a history:
-// it works offline and does not know which database ran.
+// faults in effect on its actors (story.go), and a Blame: whose promise
+// it broke, the recipe's, the database's, the client library's or
+// undecided, and why (blame.go). It reads only a history: it works
+// offline and does not know which database ran (package run names the
+// known database bugs an anomaly matches, from the driver's list).
 package checker

@@ -4,7 +4,8 @@
 // run), and the outcomes kept in suite.json, junit.xml and a Markdown
 // table of detection rates and times (docs/detection.md is made of
 // them). Shards of one suite run on several machines and Merge joins
-// them.
+// them; a time budget (Options.Budget) runs as many entries as fit, the
+// presubmit tier.
 //
 // It imports run and what run's Result is made of; nothing imports it
 // but the CLI.
