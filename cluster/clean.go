@@ -86,6 +86,34 @@ func (r CleanReport) Removed() []string {
 	return out
 }
 
+// PhantomNetworkError is a run's network that has no container left
+// but that the Docker daemon will not remove ("has active endpoints"
+// long after its last container went): a daemon bug, not the run's
+// leftover. Nothing of the run is left running on it.
+type PhantomNetworkError struct{ Network string }
+
+func (e *PhantomNetworkError) Error() string {
+	return fmt.Sprintf("network %s has no container left, but the Docker daemon will not remove it (a phantom endpoint, a daemon bug: `harness clean` lists it; restarting dockerd drops it)", e.Network)
+}
+
+// OnlyPhantoms says whether err (joined errors, each maybe wrapped) is
+// made of PhantomNetworkErrors alone.
+func OnlyPhantoms(err error) bool {
+	if err == nil {
+		return false
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !OnlyPhantoms(e) {
+				return false
+			}
+		}
+		return true
+	}
+	var p *PhantomNetworkError
+	return errors.As(err, &p)
+}
+
 // phantom reports whether a network that refused removal has no
 // container left: the daemon kept the endpoint of a removed one.
 func (d *Docker) phantom(ctx context.Context, id string, removeErr error) bool {

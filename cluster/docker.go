@@ -431,6 +431,9 @@ func (c *dockerCluster) removeNetwork(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			if c.d.phantom(context.WithoutCancel(ctx), c.network.ID, err) {
+				return &PhantomNetworkError{Network: c.netName}
+			}
 			return err
 		case <-time.After(time.Second):
 		}

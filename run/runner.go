@@ -134,7 +134,13 @@ func (r *runner) run(ctx context.Context, backend cluster.Backend) (err error) {
 		saveLogs(lctx, r.dir, cl.Nodes(), r.log)
 		cancel()
 		cctx, cancel := context.WithTimeout(cleanup, 2*time.Minute)
-		if cerr := cl.Close(cctx); cerr != nil && err == nil {
+		switch cerr := cl.Close(cctx); {
+		case cerr == nil:
+		case cluster.OnlyPhantoms(cerr):
+			// Every container is gone; the daemon keeps an empty network.
+			// The verdict stands: it is the daemon's leftover, not the run's.
+			fmt.Fprintf(r.stderr, "harness: warning: %v\n", cerr)
+		case err == nil:
 			err = &cleanupError{fmt.Errorf("removing the cluster: %w (run `harness clean`)", cerr)}
 		}
 		cancel()
