@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597 repro-20590 repro-18271 repro-paused-leader bisect-15247 bisect-paused-leader
+.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597 repro-20590 repro-18271 repro-paused-leader bisect-15247 bisect-paused-leader tiers tiers-doc
 
 # -buildvcs=auto stamps the git revision (`harness version`, config.json,
 # reports) even where GOFLAGS says -buildvcs=false. In a git worktree,
@@ -219,3 +219,29 @@ bisect-paused-leader: build
 	  --trust-ends --out store/bisect-paused-leader
 	mkdir -p docs/results/bisect && cp store/bisect-paused-leader/bisect.md docs/results/bisect/paused-leader.md
 	cp store/bisect-paused-leader/bisect.json docs/results/bisect/paused-leader.json
+
+# What each presubmit tier catches: suites/presubmit.yaml under an
+# 8-minute budget, two runs at a time, once per recipe: the safe recipe,
+# every etcd unsafe control, and the example campaigner's two mutants
+# (fencing off; re-creating its key after losing its session). The 2- and
+# 4-minute tiers are the first minutes of the 8-minute one (the budget
+# rule is the same; suite.Tiers). Each run's suite.json is kept in
+# docs/results/tiers/, and docs/results/tiers.md is made from them alone
+# (`make tiers-doc`). About an hour; run it alone: a budget is wall time.
+TIER_RECIPES = etcd-election etcd-unfenced etcd-cached etcd-check-then-act etcd-trust-campaign \
+	exec:/tmp/soundness/fencing-off-campaigner exec:/tmp/soundness/recreate-campaigner
+TIER_BUDGETS = 2m,4m,8m
+tiers: build
+	mkdir -p /tmp/soundness docs/results/tiers
+	CGO_ENABLED=0 $(GO) build -ldflags "-X main.fencing=off" -o /tmp/soundness/fencing-off-campaigner ./examples/etcd-campaigner
+	CGO_ENABLED=0 $(GO) build -ldflags "-X main.recreate=on" -o /tmp/soundness/recreate-campaigner ./examples/etcd-campaigner
+	for r in $(TIER_RECIPES); do n=$$(basename $${r#exec:}); \
+	  ./$(BIN) suite suites/presubmit.yaml --recipe $$r --budget 8m --parallel 2 --out store/tier-$$n; \
+	  test -s store/tier-$$n/suite.json && cp store/tier-$$n/suite.json docs/results/tiers/$$n.json || exit 1; \
+	done
+	$(MAKE) tiers-doc
+
+tiers-doc: build
+	{ cat docs/tiers-head.md; echo; \
+	  ./$(BIN) suite-merge --tiers $(TIER_BUDGETS) $(foreach r,$(TIER_RECIPES),docs/results/tiers/$(notdir $(r:exec:%=%)).json) || exit 1; } > docs/results/tiers.md.new
+	mv docs/results/tiers.md.new docs/results/tiers.md

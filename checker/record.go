@@ -75,8 +75,12 @@ func (r *record) inGap(id keyID) bool {
 	return false
 }
 
+// replayRecord replays the store's record. A record without a single
+// event is never complete, whatever its phase says: every run writes
+// keys, so an empty record lost them, and a property judged by it would
+// blame every observation and read on the record's loss.
 func replayRecord(h *history, opts Options) *record {
-	r := &record{present: len(h.store) > 0, complete: h.recordComplete, everyChange: h.recordKind == histories.RecordEveryChange,
+	r := &record{present: len(h.store) > 0, complete: h.recordComplete && len(h.store) > 0, everyChange: h.recordKind == histories.RecordEveryChange,
 		keys: map[keyID]histories.Event{}, deleted: map[keyID]histories.Event{}, reignOf: map[keyID]int{}}
 	if end, ok := h.phases[histories.PhaseEnd]; ok {
 		r.horizon = end.Time

@@ -73,6 +73,28 @@ type RunConfig struct {
 	CacheDir string `json:"-"`
 }
 
+// MissingForCheck names the fields of config.json the checker needs that
+// are empty or zero. Judging without them would read every key as
+// foreign or every lease as expired, and call a valid run invalid.
+func (c RunConfig) MissingForCheck() []string {
+	var missing []string
+	for _, f := range []struct {
+		name  string
+		empty bool
+	}{
+		{"db", c.DB == ""},
+		{"election_prefix", c.ElectionPrefix == ""},
+		{"register_prefix", c.RegisterPrefix == ""},
+		{"ttl", c.TTL <= 0},
+		{"liveness_bound", c.LivenessBound <= 0},
+	} {
+		if f.empty {
+			missing = append(missing, f.name)
+		}
+	}
+	return missing
+}
+
 // Duration marshals as a Go duration string ("5s").
 type Duration time.Duration
 

@@ -100,17 +100,31 @@ func checkInProcess(dir histories.RunDir, opts CheckOptions) (res checker.Result
 			err = &CrashError{fmt.Errorf("the checker crashed (it panicked: %v): no verdict; history.jsonl is intact and results.json was not written\n%s", r, debug.Stack())}
 		}
 	}()
-	cfg, err := ReadConfig(dir)
+	cfg, err := checkConfig(dir, opts.FailOn)
 	if err != nil {
-		return res, &SetupError{err}
-	}
-	if opts.FailOn != "" {
-		cfg.FailOn = opts.FailOn
-	}
-	if err := cfg.checkFailOn(); err != nil {
-		return res, &SetupError{err}
+		return res, err
 	}
 	return checkHistory(dir, cfg, opts.Stdout, opts.Interrupted)
+}
+
+// checkConfig reads the config a check judges by: the run's, with the
+// gate policy failOn if set. A config without what the checker needs is
+// refused, never judged.
+func checkConfig(dir histories.RunDir, failOn string) (Config, error) {
+	cfg, err := ReadConfig(dir)
+	if err != nil {
+		return cfg, &SetupError{err}
+	}
+	if missing := histories.RunConfig(cfg).MissingForCheck(); len(missing) > 0 {
+		return cfg, setupErrorf("%s lacks what the checker needs: %s (empty or zero); a history is not judged without them", dir.Path(histories.ConfigFile), strings.Join(missing, ", "))
+	}
+	if failOn != "" {
+		cfg.FailOn = failOn
+	}
+	if err := cfg.checkFailOn(); err != nil {
+		return cfg, &SetupError{err}
+	}
+	return cfg, nil
 }
 
 // checkInChild runs the check as `check-child`, and turns its exit code
@@ -214,15 +228,8 @@ func CheckChild(dir histories.RunDir, interrupted bool, failOn string) int {
 				code = childCrashed
 			}
 		}()
-		cfg, err := ReadConfig(dir)
+		cfg, err := checkConfig(dir, failOn)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "harness: %v\n", err)
-			return childExitBase + childSetup
-		}
-		if failOn != "" {
-			cfg.FailOn = failOn
-		}
-		if err := cfg.checkFailOn(); err != nil {
 			fmt.Fprintf(os.Stderr, "harness: %v\n", err)
 			return childExitBase + childSetup
 		}

@@ -84,16 +84,25 @@ func (res SuiteResults) Write(out string, w io.Writer) (allMet bool, err error) 
 }
 
 // Merge joins the suite.json of shards (the files at paths) into one.
+// ReadResults reads one suite.json.
+func ReadResults(path string) (SuiteResults, error) {
+	var r SuiteResults
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return r, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
 func Merge(paths []string) (SuiteResults, error) {
 	var merged SuiteResults
 	for _, path := range paths {
-		b, err := os.ReadFile(path)
+		r, err := ReadResults(path)
 		if err != nil {
-			return merged, fmt.Errorf("reading %s: %w", path, err)
-		}
-		var r SuiteResults
-		if err := json.Unmarshal(b, &r); err != nil {
-			return merged, fmt.Errorf("%s: %w", path, err)
+			return merged, err
 		}
 		if merged.Name != "" && r.Name != merged.Name {
 			return merged, fmt.Errorf("%s is of suite %q, not %q", path, r.Name, merged.Name)

@@ -135,9 +135,10 @@ func (s Suite) Run(ctx context.Context, entries []Entry, opts Options, started t
 			res.Outcomes[i] = Outcome{Entry: e, Verdict: "error", Summary: "not run: the suite was interrupted"}
 			continue
 		}
+		var need time.Duration
 		if opts.Budget > 0 {
 			logMu.Lock()
-			need := longest
+			need = longest
 			logMu.Unlock()
 			if need == 0 {
 				need = s.timeLimit(e, opts.Store) + budgetStartup
@@ -148,12 +149,14 @@ func (s Suite) Run(ctx context.Context, entries []Entry, opts Options, started t
 				continue
 			}
 		}
+		startedAfter := time.Since(started)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			var line bytes.Buffer
 			o := s.runEntry(ctx, e, opts, &line)
+			o.StartedAfter, o.BudgetNeed = roundSeconds(startedAfter), roundSeconds(need)
 			res.Outcomes[i] = o
 			logMu.Lock()
 			longest = max(longest, time.Duration(o.Seconds*float64(time.Second)))
@@ -174,6 +177,11 @@ func (s Suite) Run(ctx context.Context, entries []Entry, opts Options, started t
 		res.Outcomes, res.Budget = kept, opts.Budget.String()
 	}
 	return res
+}
+
+// roundSeconds is d in seconds, to the tenth.
+func roundSeconds(d time.Duration) float64 {
+	return float64(d.Round(100*time.Millisecond)) / float64(time.Second)
 }
 
 // timeLimit is entry e's time limit, as its run will have it.

@@ -155,6 +155,12 @@ type Outcome struct {
 	// GatePassed: the run was invalid, and its gate policy (fail_on)
 	// accepted every anomaly (each printed in its run's output).
 	GatePassed bool `json:"gate_passed,omitempty"`
+	// StartedAfter is when the run started, in seconds after the suite
+	// did, and BudgetNeed the run time the budget rule counted on then:
+	// a shorter budget's tier is the runs with StartedAfter+BudgetNeed
+	// within it (Tiers).
+	StartedAfter float64 `json:"started_after_seconds,omitempty"`
+	BudgetNeed   float64 `json:"budget_need_seconds,omitempty"`
 }
 
 // Met reports whether the outcome is what the entry expected; an
@@ -198,6 +204,23 @@ func Load(path string) (Suite, error) {
 		}
 	}
 	return s, nil
+}
+
+// WithRecipe returns the suite with every matrix's recipes replaced by
+// recipe: a presubmit suite run on a team's own campaigner
+// (exec:PATH), or on each unsafe control to measure what a budget
+// catches. The suite's expect entries still apply to recipe.
+func (s Suite) WithRecipe(recipe string) Suite {
+	if len(s.Matrix.Recipe) > 0 {
+		s.Matrix.Recipe = []string{recipe}
+	}
+	ms := make([]SuiteMatrix, len(s.Matrices))
+	for i, m := range s.Matrices {
+		m.Recipe = []string{recipe}
+		ms[i] = m
+	}
+	s.Matrices = ms
+	return s
 }
 
 // Entries crosses the matrix, in a fixed order (so shards agree).

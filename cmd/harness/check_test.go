@@ -167,6 +167,31 @@ func TestCheckRefusesWhatIsNotARun(t *testing.T) {
 	}
 }
 
+// TestCheckRefusesAConfigWithoutWhatItNeeds: a config.json without the
+// prefixes, TTL or liveness bound is refused (exit 3, naming each field),
+// never judged: judged, every key would be foreign and every run invalid.
+func TestCheckRefusesAConfigWithoutWhatItNeeds(t *testing.T) {
+	for _, c := range []struct {
+		config string
+		want   []string
+	}{
+		{`{}`, []string{"db", "election_prefix", "register_prefix", "ttl", "liveness_bound"}},
+		{`{"db":"etcd","ttl":"3s","liveness_bound":"16s","nemesis":["pause"]}`, []string{"election_prefix", "register_prefix"}},
+	} {
+		dir := offlineRun(t, []string{lineProbeN1, lineProbeN2, lineInvoke, lineOK})
+		if err := os.WriteFile(filepath.Join(dir, histories.ConfigFile), []byte(c.config), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := harness(t, "check", dir)
+		if r.code != exitSetup || !strings.Contains(r.stderr, "lacks what the checker needs: "+strings.Join(c.want, ", ")) {
+			t.Errorf("config %s: exit %d, stderr %q; want 3 naming %v", c.config, r.code, r.stderr, c.want)
+		}
+		if _, err := os.Stat(filepath.Join(dir, histories.ResultsFile)); err == nil {
+			t.Errorf("config %s: results.json written for a history that was not judged", c.config)
+		}
+	}
+}
+
 func TestRunRefusesBadFlags(t *testing.T) {
 	cases := []struct {
 		args []string

@@ -17,7 +17,7 @@ import (
 )
 
 func suiteCmd() *cobra.Command {
-	var store, shardSpec, out string
+	var store, shardSpec, out, recipe string
 	var parallel int
 	var budget time.Duration
 	var list bool
@@ -40,12 +40,16 @@ harness crashed. A run's own codes are:
 ` + exitCodesHelp,
 		Example: `  harness suite suites/controls.yaml --store /tmp/store --out /tmp/out
   harness suite suites/detection.yaml --list
-  harness suite suites/detection.yaml --parallel 2 --shard 1/4`,
+  harness suite suites/detection.yaml --parallel 2 --shard 1/4
+  harness suite suites/presubmit.yaml --budget 4m --parallel 2 --recipe exec:./bin/campaigner`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := suite.Load(args[0])
 			if err != nil {
 				return setupError("%v", err)
+			}
+			if recipe != "" {
+				s = s.WithRecipe(recipe)
 			}
 			entries, err := s.Entries()
 			if err != nil {
@@ -104,6 +108,7 @@ harness crashed. A run's own codes are:
 	c.Flags().DurationVar(&budget, "budget", 0, "a time budget: start an entry only while the time left holds one more run (a presubmit tier: as many seeds as fit); entries not started are left out and counted")
 	c.Flags().StringVar(&out, "out", ".", "where to write suite.json and junit.xml")
 	c.Flags().BoolVar(&list, "list", false, "list the runs (of this shard) and exit")
+	c.Flags().StringVar(&recipe, "recipe", "", "run every entry with this recipe instead of the suite's (exec:PATH: a team's own campaigner in the presubmit suite)")
 	return c
 }
 
@@ -123,11 +128,15 @@ func writeSuiteResults(res suite.SuiteResults, out string) error {
 func suiteMergeCmd() *cobra.Command {
 	var out string
 	var reread, markdown bool
+	var tiers []time.Duration
 	c := &cobra.Command{
 		Use:   "suite-merge SUITE_JSON...",
 		Short: "Join the suite.json of shards into one table, suite.json and junit.xml",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(tiers) > 0 {
+				return printTiers(args, tiers)
+			}
 			merged, err := suite.Merge(args)
 			if err != nil {
 				return setupError("%v", err)
@@ -149,5 +158,24 @@ func suiteMergeCmd() *cobra.Command {
 	c.Flags().StringVar(&out, "out", ".", "where to write suite.json and junit.xml")
 	c.Flags().BoolVar(&reread, "reread", false, "take each run's verdict from its results.json (after `harness check` with a newer checker)")
 	c.Flags().BoolVar(&markdown, "markdown", false, "print the suite's table in Markdown and write nothing (docs/detection.md is made so)")
+	c.Flags().DurationSliceVar(&tiers, "tiers", nil, "print, in Markdown, what each of these budgets caught in each budgeted suite run given (one row per file, not merged; docs/results/tiers.md is made so) and write nothing")
 	return c
+}
+
+// printTiers prints the tier table of budgeted suite runs.
+func printTiers(paths []string, budgets []time.Duration) error {
+	var results []suite.SuiteResults
+	for _, p := range paths {
+		r, err := suite.ReadResults(p)
+		if err != nil {
+			return setupError("%v", err)
+		}
+		results = append(results, r)
+	}
+	md, err := suite.TierMarkdown(results, budgets)
+	if err != nil {
+		return setupError("%v", err)
+	}
+	_, err = io.WriteString(os.Stdout, md)
+	return err
 }
