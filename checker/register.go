@@ -46,7 +46,13 @@ var RegisterModel = porcupine.Model{
 		}
 	},
 	DescribeOperation: func(input, output any) string {
-		in, out := input.(RegisterInput), output.(RegisterOutput)
+		// Porcupine's visualization may hand over what it could not
+		// place (nil): it is described, never a panic.
+		in, okIn := input.(RegisterInput)
+		out, okOut := output.(RegisterOutput)
+		if !okIn || !okOut {
+			return fmt.Sprintf("(an operation the register model cannot describe: %v -> %v)", input, output)
+		}
 		switch in.Kind {
 		case "write":
 			return fmt.Sprintf("write(%q)", in.Value)
@@ -100,6 +106,11 @@ func registerOps(h *history, key string, rec *record, rr *registerRecord, bounds
 				case o.done.Type == histories.OK:
 				case landed:
 					p.Return, _, _ = bounds.notAfter(put.Revision)
+					// A put received before the write was invoked bounds
+					// its return before its call; porcupine needs call ≤
+					// return, and the write can take effect no earlier
+					// than its call.
+					p.Return = max(p.Return, p.Call)
 				case rec.complete && rec.everyChange:
 					continue
 				default:

@@ -48,17 +48,28 @@ func visualizeRegisters(events []histories.Event, opts checker.Options, focus in
 	sort.Strings(keys)
 	var out []linearizability
 	for _, key := range keys {
-		ops, note := opsWindow(byKey[key], focus)
-		res, info := porcupine.CheckOperationsVerbose(checker.RegisterModel, ops, visualizeTimeout)
-		info.AddAnnotations(annotations)
-		var b bytes.Buffer
-		if err := porcupine.Visualize(checker.RegisterModel, info, &b); err != nil {
-			out = append(out, linearizability{Key: key, Note: fmt.Sprintf("porcupine could not draw it: %v", err)})
-			continue
-		}
-		out = append(out, linearizability{Key: key, Result: string(res), HTML: b.String(), Note: note, Clients: registerClients(events, key)})
+		out = append(out, visualizeRegister(key, byKey[key], events, annotations, focus))
 	}
 	return out
+}
+
+// visualizeRegister draws one register. The picture never decides
+// anything: a panic inside porcupine leaves a note in its place, and the
+// verdict, results.json and junit.xml stand.
+func visualizeRegister(key string, ops []porcupine.Operation, events []histories.Event, annotations []porcupine.Annotation, focus int64) (l linearizability) {
+	defer func() {
+		if r := recover(); r != nil {
+			l = linearizability{Key: key, Note: fmt.Sprintf("porcupine could not draw it (it panicked: %v); the verdict above does not rest on this picture", r)}
+		}
+	}()
+	ops, note := opsWindow(ops, focus)
+	res, info := porcupine.CheckOperationsVerbose(checker.RegisterModel, ops, visualizeTimeout)
+	info.AddAnnotations(annotations)
+	var b bytes.Buffer
+	if err := porcupine.Visualize(checker.RegisterModel, info, &b); err != nil {
+		return linearizability{Key: key, Note: fmt.Sprintf("porcupine could not draw it: %v", err)}
+	}
+	return linearizability{Key: key, Result: string(res), HTML: b.String(), Note: note, Clients: registerClients(events, key)}
 }
 
 // opsWindow keeps at most maxVisualizedOps operations: those invoked nearest
