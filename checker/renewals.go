@@ -2,6 +2,8 @@ package checker
 
 import (
 	"fmt"
+	"math"
+	"sort"
 	"time"
 
 	"github.com/election-harness/harness/histories"
@@ -14,6 +16,16 @@ import (
 // only absorbs the store's own timekeeping, which runs on the same
 // host's monotonic clock (runs with clock faults are not judged).
 const renewalSlack = 500 * time.Millisecond
+
+// anchored is a renewal placed in time: it began no earlier than at,
+// which source (a write invoked then, landing at or before the renewal's
+// revision) proves.
+type anchored struct {
+	e      histories.Event
+	ttl    time.Duration
+	at     int64
+	source histories.Event
+}
 
 // checkRenewals is P8: a lease the store renewed for TTL lives at least
 // TTL from the renewal, so the key of a term held under it is not
@@ -39,9 +51,16 @@ const renewalSlack = 500 * time.Millisecond
 // not judged (renewed after the end). etcd #20590's answers (a lease
 // refreshed after it was revoked) are not among them: etcd fills the
 // header before it looks the lease up, so they carry a revision below
-// the deletion's and are judged here. Deletions received once the final reads began are not
-// judged either: from then on the campaigners are stopped, and a
-// stopping campaigner revokes its own lease.
+// the deletion's and are judged here. Deletions that ended once the final
+// reads began are not judged either: from then on the campaigners are
+// stopped, and a stopping campaigner revokes its own lease. A deletion
+// is placed by what follows it, as above, not by its receipt.
+//
+// A term's lease is the session its token names. A token naming none
+// (etcd's needs none) is held under the lease its holder reported renewed
+// during the term; a holder that renewed more than one leaves the term
+// unjudged, and P8 unknown. A resign excuses a term's end only if it
+// names that term, or none.
 func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult {
 	var renewals []histories.Event
 	for _, e := range h.events {
@@ -73,12 +92,6 @@ func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult 
 	}
 
 	// Each renewal's lower bound in time, by lease.
-	type anchored struct {
-		e      histories.Event
-		ttl    time.Duration
-		at     int64
-		source histories.Event
-	}
 	bySession := map[string][]anchored{}
 	for _, e := range renewals {
 		ttl, err := time.ParseDuration(e.Value)
@@ -97,56 +110,76 @@ func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult 
 	for _, w := range campaignsWon(h) {
 		tok := w.token
 		id := keyID{tok.Key, tok.Seq}
-		if judged[id] || tok.Session == "" || len(bySession[tok.Session]) == 0 {
+		if judged[id] {
 			continue
 		}
 		judged[id] = true
-		c.Counts["terms-renewed"]++
 		del, gone := rec.deleted[id]
+		var endBy int64
+		proof := del
+		if gone {
+			// The deletion was committed before its receipt, and before
+			// anything known to follow its revision (a later revision's
+			// receipt, an acknowledged write that landed after it): the
+			// record may be read late through a stuck member.
+			endBy = del.Time
+			if t, cause, ok := bounds.notAfter(del.Revision); ok && t < endBy {
+				endBy, proof = t, cause
+			}
+		}
+		session := tok.Session
+		if session == "" && gone {
+			var sessions []string
+			session, sessions = leaseOfTerm(bySession, w, del)
+			if len(sessions) > 1 {
+				c.Counts["terms-lease-ambiguous"]++
+				c.Notes = append(c.Notes, fmt.Sprintf("%s's term %s names no lease, and %s renewed %d leases during it (%v): not judged", w.process(), tok, w.process(), len(sessions), sessions))
+				continue
+			}
+		}
+		if session == "" || len(bySession[session]) == 0 {
+			continue
+		}
+		c.Counts["terms-renewed"]++
 		switch {
 		case !gone:
 			c.Counts["terms-alive"]++
 			continue
-		case del.Time >= stop.Time:
+		case endBy >= stop.Time:
 			c.Counts["terms-ended-at-stop"]++
 			continue
-		case holderResigned(h, w.process(), w.invoke.Time, del.Time):
+		case holderResigned(h, w, del.Time):
 			c.Counts["terms-resigned"]++
 			continue
 		}
 		c.Counts["terms-ended-by-lease"]++
 		var best *anchored
-		for i, r := range bySession[tok.Session] {
+		for i, r := range bySession[session] {
 			if r.e.Revision >= del.Revision {
 				c.Counts["renewals-after-end"]++
 				continue
 			}
-			if best == nil || r.at+int64(r.ttl) > best.at+int64(best.ttl) {
-				best = &bySession[tok.Session][i]
+			if best == nil || promisedEnd(r.at, r.ttl) > promisedEnd(best.at, best.ttl) {
+				best = &bySession[session][i]
 			}
 		}
 		if best == nil {
 			continue
 		}
-		promised := best.at + int64(best.ttl)
-		// The deletion was committed before its receipt, and before
-		// anything known to follow its revision (a later revision's
-		// receipt, an acknowledged write that landed after it): the
-		// record may be read late through a stuck member.
-		endBy, proof := del.Time, del
-		if t, cause, ok := bounds.notAfter(del.Revision); ok && t < endBy {
-			endBy, proof = t, cause
-		}
+		promised := promisedEnd(best.at, best.ttl)
 		if endBy < promised-int64(renewalSlack) {
 			events := []histories.Event{best.source, best.e, w.done, del}
 			if proof.Index != del.Index {
 				events = append(events, proof)
 			}
 			c.failAs(blameLease, fmt.Sprintf("lease ended early: %s's lease %s was renewed for %v at revision %d, which followed %.3fs (%s invoked a write that landed at or before it), so it lived until %.3fs at least; but the key of %s, held under it, was deleted at revision %d, by %.3fs, %.1fs early, and its holder had not resigned",
-				w.process(), tok.Session, best.ttl, best.e.Revision, float64(best.at)/1e9, best.source.Process, float64(promised)/1e9,
+				w.process(), session, best.ttl, best.e.Revision, float64(best.at)/1e9, best.source.Process, float64(promised)/1e9,
 				tok, del.Revision, float64(endBy)/1e9, float64(promised-endBy)/1e9),
 				events...)
 		}
+	}
+	if c.Counts["terms-lease-ambiguous"] > 0 && c.Verdict != Invalid {
+		c.unknown(fmt.Sprintf("%d won terms name no lease and their holders renewed more than one during them", c.Counts["terms-lease-ambiguous"]))
 	}
 	if c.Counts["terms-renewed"] == 0 {
 		c.Notes = append(c.Notes, "no won term's lease was reported renewed")
@@ -154,15 +187,51 @@ func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult 
 	return &c
 }
 
-// holderResigned reports whether process proc asked to resign, in a
-// call that was still open at or after from and began at or before t: a
-// recipe resigns whatever term it holds, so such a resign may have
-// deleted the key of the term it won in a campaign begun at from.
-func holderResigned(h *history, proc string, from, t int64) bool {
+// holderResigned reports whether the holder of won term w asked to end
+// it before del: a resign by w's process naming w's token (or none: a
+// recipe resigns whatever it holds) that began at or before del and was
+// still open when w's campaign began. A resign naming another term
+// ended that term, not w's.
+func holderResigned(h *history, w won, del int64) bool {
 	for _, o := range h.ops[histories.FResign] {
-		if o.process() == proc && o.invoke.Time <= t && o.done.Time >= from {
+		if o.process() != w.process() || o.invoke.Time > del || o.done.Time < w.invoke.Time {
+			continue
+		}
+		if t := o.invoke.Token; t == nil || t.Key == w.token.Key && t.Seq == w.token.Seq {
 			return true
 		}
 	}
 	return false
+}
+
+// leaseOfTerm is the lease of won term w whose token names none: the one
+// its holder reported renewed during the term, answered below the
+// deletion del's revision and read after the campaign began. sessions
+// lists every such lease; more than one leaves the lease unknown ("").
+func leaseOfTerm(bySession map[string][]anchored, w won, del histories.Event) (string, []string) {
+	var sessions []string
+	for session, rs := range bySession {
+		for _, r := range rs {
+			e := r.e
+			if e.Process == w.process() && e.Revision < del.Revision && e.Time >= w.invoke.Time {
+				sessions = append(sessions, session)
+				break
+			}
+		}
+	}
+	sort.Strings(sessions)
+	if len(sessions) != 1 {
+		return "", sessions
+	}
+	return sessions[0], sessions
+}
+
+// promisedEnd is when a lease renewed for ttl no earlier than at lives
+// until at least, saturating where the sum would overflow: an absurd TTL
+// promises forever, and is judged so, never skipped.
+func promisedEnd(at int64, ttl time.Duration) int64 {
+	if int64(ttl) > math.MaxInt64-at {
+		return math.MaxInt64
+	}
+	return at + int64(ttl)
 }

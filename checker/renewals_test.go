@@ -186,3 +186,82 @@ func TestP8StoryCitesTheStuckLeader(t *testing.T) {
 		t.Errorf("story %q\nwant  %q", got, want)
 	}
 }
+
+// leaseRunNoSession is leaseRun with c1's token naming no lease (the etcd
+// token does not need one): P8 finds the lease from c1's renewals.
+func leaseRunNoSession(edit func(b *builder)) func() *builder {
+	return func() *builder {
+		b := &builder{}
+		b.recordKind(0, histories.RecordEveryChange)
+		b.phase(0, histories.PhaseStart)
+		b.elect(10, "c1", 10)
+		op := b.invoke(0, "c1", histories.FCampaign, "", "c1", nil)
+		tok := &histories.Token{Key: testElection + "c1", Seq: 10}
+		b.complete(20, op, histories.OK, "", tok)
+		b.write(1000, 1010, histories.OK, tok, "c1/10/1")
+		b.storePut(1005, testRegister, "c1/10/1", 12, 12)
+		edit(b)
+		b.phase(8000, histories.PhaseFinalReads)
+		b.phase(8100, histories.PhaseEnd)
+		b.phase(8200, histories.PhaseRecord)
+		return b
+	}
+}
+
+// TestP8SecondAudit: the early revocations the second audit found P8
+// letting through, each with its twin that stays valid.
+func TestP8SecondAudit(t *testing.T) {
+	runCases(t, "P8", []checkCase{
+		{name: "a token without a lease: the holder's renewals name it", want: Invalid, wantMsg: "lease ended early",
+			build: leaseRunNoSession(func(b *builder) {
+				b.renewed(1100, "c1", 12, "3s")
+				b.storeDelete(2000, testElection+"c1", 20, 10)
+			})},
+		{name: "a token without a lease, ended after the renewal ran out", want: Valid, wantCounts: map[string]int64{"terms-renewed": 1, "terms-ended-by-lease": 1},
+			build: leaseRunNoSession(func(b *builder) {
+				b.renewed(1100, "c1", 12, "3s")
+				b.storeDelete(4200, testElection+"c1", 20, 10)
+			})},
+		{name: "a token without a lease, its holder renewing two: unknown", want: Unknown, wantMsg: "name no lease",
+			build: leaseRunNoSession(func(b *builder) {
+				b.renewed(1100, "c1", 12, "3s")
+				b.add(1150, histories.Event{Type: histories.Info, Process: "c1", F: histories.FRenewed, Session: "c1-other", Value: "3s", Revision: 12})
+				b.storeDelete(2000, testElection+"c1", 20, 10)
+			})},
+		// Received once the final reads began, but c2's write that
+		// landed after the deletion was acknowledged at 2 s.
+		{name: "a deletion received at the stop, known seconds earlier", want: Invalid, wantMsg: "by 2.010s",
+			build: leaseRun(func(b *builder, tok *histories.Token) {
+				b.renewed(1100, "c1", 12, "3s")
+				b.write(1500, 2010, histories.OK, token("c2", 19), "c2/19/1")
+				b.storeDelete(8050, testElection+"c1", 20, 10)
+				b.storePut(8050, testRegister, "c2/19/1", 21, 12)
+			})},
+		{name: "a deletion received at the stop, nothing placing it earlier", want: Valid, wantCounts: map[string]int64{"terms-ended-at-stop": 1},
+			build: leaseRun(func(b *builder, tok *histories.Token) {
+				b.renewed(1100, "c1", 12, "3s")
+				b.storeDelete(8050, testElection+"c1", 20, 10)
+			})},
+		{name: "a never-completed resign of an older term does not excuse this one", want: Invalid, wantMsg: "lease ended early",
+			build: leaseRun(func(b *builder, tok *histories.Token) {
+				b.renewed(1100, "c1", 12, "3s")
+				b.invoke(1500, "c1", histories.FResign, "", "", token("c1", 5))
+				b.storeDelete(2000, testElection+"c1", 20, 10)
+			})},
+		{name: "a never-completed resign of this term excuses it", want: Valid, wantCounts: map[string]int64{"terms-resigned": 1},
+			build: leaseRun(func(b *builder, tok *histories.Token) {
+				b.renewed(1100, "c1", 12, "3s")
+				b.invoke(1500, "c1", histories.FResign, "", "", tok)
+				b.storeDelete(2000, testElection+"c1", 20, 10)
+			})},
+		{name: "an absurd renewal TTL is judged, not skipped", want: Invalid, wantMsg: "lease ended early",
+			build: leaseRun(func(b *builder, tok *histories.Token) {
+				// The longest Go duration, renewed after 3 s: anchor + TTL
+				// overflows int64 by seconds.
+				b.write(3000, 3010, histories.OK, tok, "c1/10/2")
+				b.storePut(3005, testRegister, "c1/10/2", 13, 12)
+				b.renewed(3100, "c1", 13, "2562047h47m16s")
+				b.storeDelete(3500, testElection+"c1", 20, 10)
+			})},
+	})
+}
