@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Limits of the history contract. The harness never comes near them; a
@@ -71,7 +73,7 @@ func ReadFile(path string) (ReadResult, error) {
 // its newline that is not valid JSON is a write cut off by a crash; it
 // is dropped and Truncated is set.
 func Read(r io.Reader, name string) (ReadResult, error) {
-	rd := contract{prevIndex: -1, open: map[int64]openOp{}, used: map[int64]int{}}
+	rd := contract{prevIndex: -1, open: map[int64]openOp{}, used: map[int64]int{}, openBy: map[string]int64{}, written: map[[2]string]int{}}
 	br := bufio.NewReaderSize(r, 64<<10)
 	tooLong := func(lineNo int) error {
 		return fmt.Errorf("%s:%d: line is over %d bytes (1 MiB): not an event the harness writes", name, lineNo, MaxLineBytes)
@@ -134,21 +136,43 @@ type contract struct {
 	open map[int64]openOp
 	// used are the lines of every op id's invoke.
 	used map[int64]int
+	// openBy is each process's open operation (observe aside).
+	openBy map[string]int64
+	// written are the lines of every write's invoke, by key and value.
+	written map[[2]string]int
+	// recordKind is what the first store-record said, at recordLine.
+	recordKind string
+	recordLine int
 }
 
 type openOp struct {
 	process, f string
 	line       int
+	// tokened: the invoke carried a token (a leader's write; an act's
+	// does not).
+	tokened bool
 }
 
 // add parses one line and checks it against the history so far.
 func (c *contract) add(line []byte, lineNo int) error {
+	if !utf8.Valid(line) {
+		return errors.New("line is not valid UTF-8: its strings would be read with U+FFFD in place of the bad bytes, and matched wrongly")
+	}
 	e, err := parseEvent(line)
 	if err != nil {
 		return err
 	}
 	if err := validate(e); err != nil {
 		return err
+	}
+	if err := replacedEscape(e, line); err != nil {
+		return err
+	}
+	if e.F == FStoreRecord {
+		if c.recordKind != "" && c.recordKind != e.Value {
+			return fmt.Errorf("%q says %q, but line %d said %q: a record is taken one way", e.F, e.Value, c.recordLine, c.recordKind)
+		}
+		c.recordKind, c.recordLine = e.Value, lineNo
 	}
 	switch {
 	case e.Index != c.prevIndex+1:
@@ -175,7 +199,22 @@ func (c *contract) link(e Event, lineNo int) error {
 		if l, ok := c.used[e.Op]; ok {
 			return fmt.Errorf("invoke of op %d, which line %d already used: op ids are unique per history", e.Op, l)
 		}
-		c.open[e.Op] = openOp{process: e.Process, f: e.F, line: lineNo}
+		// A process is single-threaded (docs/campaigner-protocol.md);
+		// observe only starts a watch, and may be sent beside the rest.
+		if e.F != FObserve {
+			if prev, ok := c.openBy[e.Process]; ok {
+				return fmt.Errorf("invoke of op %d by %s while its op %d (line %d) is open: a process has one operation open at a time", e.Op, e.Process, prev, c.open[prev].line)
+			}
+			c.openBy[e.Process] = e.Op
+		}
+		if e.F == FWrite {
+			kv := [2]string{e.Key, e.Value}
+			if l, ok := c.written[kv]; ok {
+				return fmt.Errorf("write of %q to %s, which line %d wrote already: every written value is unique, so a put is known by it", e.Value, e.Key, l)
+			}
+			c.written[kv] = lineNo
+		}
+		c.open[e.Op] = openOp{process: e.Process, f: e.F, line: lineNo, tokened: e.Token != nil}
 		c.used[e.Op] = lineNo
 		return nil
 	}
@@ -188,8 +227,30 @@ func (c *contract) link(e Event, lineNo int) error {
 	case o.process != e.Process || o.f != e.F:
 		return fmt.Errorf("%s of op %d is %q by %s, but its invoke at line %d is %q by %s", e.Type, e.Op, e.F, e.Process, o.line, o.f, o.process)
 	}
+	if e.F == FWrite && e.Type == OK && !o.tokened && e.Token == nil {
+		return fmt.Errorf("ok of op %d, an act (a write invoked without a token), has no \"token\": an act that wrote names the term it acted under", e.Op)
+	}
 	delete(c.open, e.Op)
+	if c.openBy[e.Process] == e.Op {
+		delete(c.openBy, e.Process)
+	}
 	return nil
+}
+
+// replacedEscape refuses an event whose strings hold U+FFFD that its
+// line does not: JSON decoding replaces an escaped lone surrogate
+// (\ud800) so, and two different values would then match.
+func replacedEscape(e Event, line []byte) error {
+	var bad string
+	eachString(&e, func(field string, s *string) {
+		if bad == "" && strings.ContainsRune(*s, utf8.RuneError) {
+			bad = field
+		}
+	})
+	if bad == "" || bytes.Contains(bytes.ToLower(line), []byte(`\ufffd`)) || bytes.Contains(line, []byte(string(utf8.RuneError))) {
+		return nil
+	}
+	return fmt.Errorf("%q holds an escape that is not a character (a lone surrogate such as \\ud800): it would be read as U+FFFD, and matched wrongly", bad)
 }
 
 // parseEvent decodes a line that must hold exactly one JSON object of

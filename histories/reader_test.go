@@ -154,6 +154,10 @@ func TestReadRefusesMalformedHistories(t *testing.T) {
 		{"a token key over 64 KiB", replace(9, `"key":"/e/c1"`, `"key":"`+huge+`"`), `h.jsonl:9: "token.key" is 65537 bytes`},
 		{"a fault target over 64 KiB", replace(15, `"targets":["c1"]`, `"targets":["`+huge+`"]`), `h.jsonl:15: "fault.targets" is 65537 bytes`},
 
+		{"invalid UTF-8 in a value", lines(evProbe) + `{"index":1,"time":2000,"type":"invoke","process":"c1","f":"write","op":2,"key":"/r","value":"c1/` + "\xff" + `"}` + "\n", "h.jsonl:2: line is not valid UTF-8"},
+		{"a lone surrogate in a value", lines(`"type":"invoke","process":"c1","f":"write","op":2,"key":"/r","value":"c1/\ud800"`), `h.jsonl:1: "value" holds an escape that is not a character`},
+		{"two store-record declarations that disagree", lines(append(append([]string(nil), aWholeRun...), strings.Replace(aWholeRun[35], "every-change", "sampled", 1))...), `h.jsonl:38: "store-record" says "sampled", but line 36 said "every-change"`},
+
 		// Index, time.
 		{"index not from 0", line(1, 1, evProbe), "h.jsonl:1: index 1, want 0"},
 		{"index skips", good + line(2, 2, evProbe), "h.jsonl:2: index 2, want 1"},
@@ -184,6 +188,9 @@ func TestReadRefusesMalformedHistories(t *testing.T) {
 		{"a completion of another function", lines(evWrite, strings.Replace(evWriteOK, `"write"`, `"resign"`, 1)), `h.jsonl:2: ok of op 2 is "resign" by c1, but its invoke at line 1 is "write" by c1`},
 		{"an op id reused while open", lines(evRead, strings.Replace(evWrite, `"op":2`, `"op":3`, 1)), `h.jsonl:2: invoke of op 3, which is already open (invoked at line 1)`},
 		{"an op id reused after completion", lines(evRead, evReadOK, evRead), `h.jsonl:3: invoke of op 3, which line 1 already used: op ids are unique per history`},
+		{"two operations open on one process", lines(evCampaign, strings.Replace(evWrite, `"op":2`, `"op":4`, 1)), `h.jsonl:2: invoke of op 4 by c1 while its op 1 (line 1) is open: a process has one operation open at a time`},
+		{"a value written twice", lines(evWrite, evWriteOK, strings.Replace(evWrite, `"op":2`, `"op":4`, 1)), `h.jsonl:3: write of "c1/5/1" to /r, which line 1 wrote already`},
+		{"an act that wrote without naming its term", lines(`"type":"invoke","process":"c1:a","f":"write","op":2,"key":"/r","value":"c1/a/1"`, `"type":"ok","process":"c1:a","f":"write","op":2,"key":"/r","value":"c1/a/1"`), `h.jsonl:2: ok of op 2, an act (a write invoked without a token), has no "token"`},
 
 		// Single events.
 		{"a single event with an op id", lines(evProbe + `,"op":4`), `h.jsonl:1: "status" is a single event: it has no "op" (here 4)`},
@@ -249,3 +256,24 @@ func deleteLine(h string, n int) string {
 
 // readErrorForm is every error Read returns: NAME:LINE: or NAME: no events.
 var readErrorForm = regexp.MustCompile(`^h\.jsonl(:[1-9][0-9]*: .+|: no events.*)$`)
+
+// TestReadAcceptsTheTwinsOfTheContractsRefusals: what the second audit's
+// refusals must still let through.
+func TestReadAcceptsTheTwinsOfTheContractsRefusals(t *testing.T) {
+	for name, h := range map[string]string{
+		"observe sent beside an open campaign": lines(evCampaign, `"type":"invoke","process":"c1","f":"observe","op":7`, evWon),
+		"an act and a leader's write of one campaigner at once": lines(evCampaign, evWon, evWrite,
+			`"type":"invoke","process":"c1:a","f":"write","op":4,"key":"/r","value":"c1/a/2"`,
+			`"type":"ok","process":"c1:a","f":"write","op":4,"key":"/r","value":"c1/a/2","token":{"key":"/e/c1","seq":5}`, evWriteOK),
+		"an act that did not write, without a token": lines(`"type":"invoke","process":"c1:a","f":"write","op":2,"key":"/r","value":"c1/a/1"`,
+			`"type":"fail","process":"c1:a","f":"write","op":2,"key":"/r","value":"c1/a/1","error":"not leader"`),
+		"one value on two keys": lines(evWrite, evWriteOK, strings.NewReplacer(`"op":2`, `"op":4`, `"/r"`, `"/r2"`).Replace(evWrite)),
+		"the record declared twice alike": lines(aWholeRun[35], aWholeRun[35]),
+		"a value holding U+FFFD itself":   lines(`"type":"invoke","process":"c1","f":"write","op":2,"key":"/r","value":"c1/\ufffd"`),
+		"a value holding U+FFFD escaped":  lines(`"type":"invoke","process":"c1","f":"write","op":2,"key":"/r","value":"c1/\\uFFFD"`),
+	} {
+		if _, err := Read(strings.NewReader(h), "h.jsonl"); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
