@@ -383,3 +383,48 @@ func TestMalformedHistoriesAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestBlindSpotsOfAttribution: a campaign of unknown outcome makes only
+// the campaigner's own key its term, never another's.
+func TestBlindSpotsOfAttribution(t *testing.T) {
+	// unknownCampaigns: c1's and c2's campaigns both end unknown (info);
+	// c2's key leads from revision 10. c1's act names the term of key
+	// owner's and lands at revision 12.
+	unknownCampaigns := func(owner string) func() *builder {
+		return func() *builder {
+			b := &builder{}
+			b.recordKind(0, histories.RecordEveryChange)
+			b.phase(0, histories.PhaseStart)
+			o1 := b.invoke(0, "c1", histories.FCampaign, "", "c1", nil)
+			o2 := b.invoke(1, "c2", histories.FCampaign, "", "c2", nil)
+			b.elect(10, owner, 10)
+			b.complete(2000, o1, histories.Info, "", nil)
+			b.complete(2001, o2, histories.Info, "", nil)
+			act := b.invoke(2100, "c1:a", histories.FWrite, testRegister, "c1/a/1", nil)
+			b.storePut(2105, testRegister, "c1/a/1", 12, 12)
+			b.complete(2110, act, histories.OK, "", token(owner, 10))
+			b.read(2200, 2210, "c2:r", "c1/a/1")
+			b.phase(5000, histories.PhaseEnd)
+			b.phase(5100, histories.PhaseRecord)
+			return b
+		}
+	}
+	runCases(t, "P4", []checkCase{
+		{name: "an act under another's key, after an unknown campaign", want: Invalid, wantMsg: `whose key the store's record shows "c2" created, not it`,
+			build: unknownCampaigns("c2")},
+		{name: "an act under its own key, after an unknown campaign", want: Valid, build: unknownCampaigns("c1")},
+	})
+}
+
+// TestAnUnknownSaysWhy: an unknown check's reason is what its summary
+// quotes, not a note recorded before it (V: the members' moves).
+func TestAnUnknownSaysWhy(t *testing.T) {
+	b := healthyRun()
+	for _, m := range []string{"n1", "n2"} {
+		b.add(50, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FMemberVersion, Member: &histories.MemberStatus{Name: m}, Value: "v3.5.16"})
+	}
+	v := find(t, mustCheck(t, b.events, testOpts), "V")
+	if v.Verdict != Unknown || firstReason(v) != "the run recorded no check of its members' versions at its end" {
+		t.Errorf("V %s, reason %q; want unknown, saying no version check was recorded", v.Verdict, firstReason(v))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,6 +85,9 @@ type CheckResult struct {
 	Stats         map[string]float64 `json:"stats,omitempty"`
 	Evidence      []Evidence         `json:"evidence,omitempty"`
 	Notes         []string           `json:"notes,omitempty"`
+	// reasons counts the Notes that say why the check is unknown: the
+	// first ones.
+	reasons int
 }
 
 // Evidence is one anomaly (or one reason for unknown) and the exact
@@ -277,5 +281,8 @@ func (c *CheckResult) unknown(why string) {
 	if c.Verdict != Invalid {
 		c.Verdict = Unknown
 	}
-	c.Notes = append(c.Notes, why)
+	// The reasons lead the notes, so the summary quotes a reason, never
+	// a note added before it.
+	c.Notes = slices.Insert(c.Notes, c.reasons, why)
+	c.reasons++
 }

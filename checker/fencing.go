@@ -122,8 +122,12 @@ func checkFencing(c *CheckResult, h *history, rec *record, rr *registerRecord) {
 			c.failAs(blameStaleWrite, fmt.Sprintf("%s wrote %q under term %s, which %s won, not it", w.process(), w.invoke.Value, tok, owner), w.invoke, w.done, put)
 			flagged[put.Revision] = true
 			continue
-		} else if !ok && !mayHaveWon(h, w) {
-			c.failAs(blameStaleWrite, fmt.Sprintf("%s wrote %q under term %s, which no campaign of its own returned", w.process(), w.invoke.Value, tok), w.invoke, w.done, put)
+		} else if !ok && !mayHaveWon(h, rec, w, *tok) {
+			why := "which no campaign of its own returned"
+			if first, inRecord := rec.keys[keyID{tok.Key, tok.Seq}]; inRecord && mayHaveWon(h, nil, w, *tok) {
+				why = fmt.Sprintf("whose key the store's record shows %q created, not it (a campaign of unknown outcome makes only its own key a term)", first.Value)
+			}
+			c.failAs(blameStaleWrite, fmt.Sprintf("%s wrote %q under term %s, %s", w.process(), w.invoke.Value, tok, why), w.invoke, w.done, put)
 			flagged[put.Revision] = true
 			continue
 		}
@@ -187,11 +191,21 @@ func campaignerOf(process string) string {
 	return process
 }
 
-// mayHaveWon: w's process had a campaign of unknown outcome before w, so
-// a term no campaign returned to it may still be its own.
-func mayHaveWon(h *history, w *op) bool {
+// mayHaveWon: w's process had a campaign of unknown outcome before w,
+// so term tok, which no campaign returned to it, may still be its own.
+// Such a campaign can only have made its own key a term: where the
+// record (rec, if not nil) holds tok's key, the key must carry that
+// campaign's value and have been received after it began.
+func mayHaveWon(h *history, rec *record, w *op, tok histories.Token) bool {
 	for _, o := range h.ops[histories.FCampaign] {
-		if o.process() == campaignerOf(w.process()) && o.done.Type == histories.Info && o.invoke.Time < w.done.Time {
+		if o.process() != campaignerOf(w.process()) || o.done.Type != histories.Info || o.invoke.Time >= w.done.Time {
+			continue
+		}
+		if rec == nil {
+			return true
+		}
+		first, inRecord := rec.keys[keyID{tok.Key, tok.Seq}]
+		if !inRecord || first.Value == o.invoke.Value && first.Time >= o.invoke.Time {
 			return true
 		}
 	}
