@@ -143,7 +143,7 @@ func Check(ctx context.Context, h []histories.Event, opts Options) (Results, err
 	}
 	tell(hist, rec, rr, checks)
 	res := combine(checks)
-	res.Coverage = coverage(hist, rec)
+	res.Coverage = coverage(hist, rec, opts.TTL)
 	if res.Coverage.Faults == 0 && res.Valid == Valid {
 		if opts.ExpectFaults {
 			res.Valid = Unknown

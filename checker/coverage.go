@@ -2,8 +2,10 @@ package checker
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/election-harness/harness/histories"
 )
@@ -23,6 +25,17 @@ type Coverage struct {
 	// LeaderChangesUnderFault counts reigns that began while a fault
 	// was in effect.
 	LeaderChangesUnderFault int64 `json:"leader_changes_under_fault"`
+	// TermsHeldUntilLost counts the beliefs in a term that no resign
+	// ended (the leader held until it lost the term, or the run ended),
+	// and HeldTermsOutlivedStop those of them whose holder a fault
+	// stopped or cut off and that went on after it.
+	TermsHeldUntilLost    int64 `json:"terms_held_until_lost"`
+	HeldTermsOutlivedStop int64 `json:"held_terms_outlived_stop"`
+	// StoppedPastLeaseThenAsked counts leaders stopped or cut off for
+	// longer than the TTL and then asked to act before any resign: how
+	// often what a campaigner believes after losing its session was
+	// tested at all.
+	StoppedPastLeaseThenAsked int64 `json:"stopped_past_lease_then_asked_to_act"`
 	// Failovers are the gaps between one believed leader and the next.
 	Failovers int64 `json:"failovers"`
 	Terms     int64 `json:"terms"`
@@ -45,8 +58,9 @@ func (c Coverage) String() string {
 	for i, k := range kinds {
 		kinds[i] = fmt.Sprintf("%s %d", k, c.FaultsStarted[k])
 	}
-	return fmt.Sprintf("%d faults (%s); %d stops of the election leader outlived its term; %d leader changes under a fault; %d terms, %d failovers",
-		c.Faults, strings.Join(kinds, ", "), c.LeaderStopsPastTerm, c.LeaderChangesUnderFault, c.Terms, c.Failovers)
+	return fmt.Sprintf("%d faults (%s); %d stops of the election leader outlived its term; %d leader changes under a fault; %d terms, %d failovers; %d terms held until lost (%d outlived a stop); %d leaders stopped past their lease then asked to act before a resign",
+		c.Faults, strings.Join(kinds, ", "), c.LeaderStopsPastTerm, c.LeaderChangesUnderFault, c.Terms, c.Failovers,
+		c.TermsHeldUntilLost, c.HeldTermsOutlivedStop, c.StoppedPastLeaseThenAsked)
 }
 
 // faultSpan is one fault from its start to its stop (or the history's
@@ -78,8 +92,8 @@ func faultSpans(h *history) []faultSpan {
 	return spans
 }
 
-// coverage measures what the run exercised.
-func coverage(h *history, rec *record) Coverage {
+// coverage measures what the run exercised; ttl is the sessions' TTL.
+func coverage(h *history, rec *record, ttl time.Duration) Coverage {
 	cov := Coverage{FaultsStarted: map[string]int64{}}
 	if p, ok := h.phases[histories.PhaseStart]; ok {
 		cov.WorkloadStart = p.Time
@@ -133,7 +147,70 @@ func coverage(h *history, rec *record) Coverage {
 			}
 		}
 	}
+	heldAndAsked(h, bs, spans, ttl, &cov)
 	return cov
+}
+
+// stopKinds are the faults that stop a node or cut it off.
+var stopKinds = []string{histories.FaultPause, histories.FaultFreeze, histories.FaultKill, histories.FaultPartition, histories.FaultLoss}
+
+// heldAndAsked counts the terms no resign ended, those of them that
+// outlived a stop of their holder, and the holders stopped past the TTL
+// then asked to act before any resign.
+func heldAndAsked(h *history, bs []belief, spans []faultSpan, ttl time.Duration, cov *Coverage) {
+	resigns := map[string][]int64{} // process -> resign invokes
+	for _, o := range h.ops[histories.FResign] {
+		resigns[o.process()] = append(resigns[o.process()], o.invoke.Time)
+	}
+	acts := map[string][]int64{} // campaigner -> act invokes
+	for _, o := range h.ops[histories.FWrite] {
+		if o.invoke.Token == nil && strings.HasSuffix(o.process(), ":a") {
+			acts[campaignerOf(o.process())] = append(acts[campaignerOf(o.process())], o.invoke.Time)
+		}
+	}
+	firstIn := func(ts []int64, from, to int64) (int64, bool) {
+		for _, t := range ts {
+			if t >= from && t <= to {
+				return t, true
+			}
+		}
+		return 0, false
+	}
+	for _, b := range bs {
+		_, resigned := firstIn(resigns[b.process], b.start, b.end)
+		if b.open {
+			resigned = false
+		}
+		outlived, asked := false, false
+		for _, s := range spans {
+			if !slices.Contains(stopKinds, s.kind) || !targets(s, b.process) || s.start < b.start || s.start >= b.end {
+				continue
+			}
+			if s.end < b.end || b.open {
+				outlived = true
+			}
+			if time.Duration(s.end-s.start) <= ttl {
+				continue
+			}
+			// Asked to act after the stop, before the next resign.
+			until := h.end
+			if r, ok := firstIn(resigns[b.process], s.end, h.end); ok {
+				until = r
+			}
+			if _, ok := firstIn(acts[b.process], s.end, until); ok {
+				asked = true
+			}
+		}
+		if !resigned {
+			cov.TermsHeldUntilLost++
+			if outlived {
+				cov.HeldTermsOutlivedStop++
+			}
+		}
+		if asked {
+			cov.StoppedPastLeaseThenAsked++
+		}
+	}
 }
 
 func targets(s faultSpan, node string) bool {

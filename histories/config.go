@@ -49,9 +49,13 @@ type RunConfig struct {
 	Readers string `json:"readers,omitempty"`
 	// HoldUntilLost is the share of terms never resigned (--hold-until-lost):
 	// their leaders write until they lose the term or the run ends.
-	HoldUntilLost   float64  `json:"hold_until_lost,omitempty"`
-	Nemesis         []string `json:"nemesis"`
-	NemesisInterval Duration `json:"nemesis_interval"`
+	HoldUntilLost float64 `json:"hold_until_lost,omitempty"`
+	// HoldThroughStops: no leader is told to resign while a fault stops
+	// or cuts it off, nor for 2×TTL after it runs again
+	// (--hold-through-stops; false in runs recorded before it existed).
+	HoldThroughStops bool     `json:"hold_through_stops,omitempty"`
+	Nemesis          []string `json:"nemesis"`
+	NemesisInterval  Duration `json:"nemesis_interval"`
 	// LeaseExpiry is the store's longest lease end for TTL: stops of
 	// the election leader last longer.
 	LeaseExpiry    Duration `json:"lease_expiry"`

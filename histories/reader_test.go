@@ -267,7 +267,7 @@ func TestReadAcceptsTheTwinsOfTheContractsRefusals(t *testing.T) {
 			`"type":"ok","process":"c1:a","f":"write","op":4,"key":"/r","value":"c1/a/2","token":{"key":"/e/c1","seq":5}`, evWriteOK),
 		"an act that did not write, without a token": lines(`"type":"invoke","process":"c1:a","f":"write","op":2,"key":"/r","value":"c1/a/1"`,
 			`"type":"fail","process":"c1:a","f":"write","op":2,"key":"/r","value":"c1/a/1","error":"not leader"`),
-		"one value on two keys": lines(evWrite, evWriteOK, strings.NewReplacer(`"op":2`, `"op":4`, `"/r"`, `"/r2"`).Replace(evWrite)),
+		"one value on two keys":           lines(evWrite, evWriteOK, strings.NewReplacer(`"op":2`, `"op":4`, `"/r"`, `"/r2"`).Replace(evWrite)),
 		"the record declared twice alike": lines(aWholeRun[35], aWholeRun[35]),
 		"a value holding U+FFFD itself":   lines(`"type":"invoke","process":"c1","f":"write","op":2,"key":"/r","value":"c1/\ufffd"`),
 		"a value holding U+FFFD escaped":  lines(`"type":"invoke","process":"c1","f":"write","op":2,"key":"/r","value":"c1/\\uFFFD"`),

@@ -31,7 +31,8 @@ const DefaultNemesis = "partition,pause,kill,pause:random-campaigner"
 // NewConfig is a run's settings before any are given: what `harness
 // run` with no flags does.
 func NewConfig() Config {
-	return Config{DB: registry.Default().Name(), Nodes: 3, Campaigners: 5, Nemesis: strings.Split(DefaultNemesis, ","), Seed: 1, Store: "store", CacheDir: db.DefaultCacheDir()}
+	return Config{DB: registry.Default().Name(), Nodes: 3, Campaigners: 5, Nemesis: strings.Split(DefaultNemesis, ","), Seed: 1, Store: "store", CacheDir: db.DefaultCacheDir(),
+		HoldUntilLost: DefaultHoldUntilLost, HoldThroughStops: true}
 }
 
 // Flags binds every run setting to a flag of fl, with c's values as the
@@ -53,7 +54,8 @@ func (c *Config) Flags(fl *pflag.FlagSet) {
 	fl.StringVar(&c.Consistency, "consistency", c.Consistency, "read consistency, for "+registry.ReadModesHelp()+" (default: the first)")
 	fl.StringToStringVar(&c.Options, "option", c.Options, "a campaigner option of the database's recipes, NAME=VALUE (repeatable): "+registry.OptionsHelp())
 	fl.StringVar(&c.Readers, "readers", c.Readers, "how campaigners read the register: all (through every member) or "+ReadersPinned+" (campaigner i through member i mod --nodes alone, no failover, with a read timeout longer than the run's longest fault) (default all)")
-	fl.Float64Var(&c.HoldUntilLost, "hold-until-lost", c.HoldUntilLost, "the share of terms (0 to 1, drawn by the seed) whose leader never resigns: it writes until it loses the term or the run ends, as production leaders hold (default 0: every leader resigns after 1-4 s)")
+	fl.Float64Var(&c.HoldUntilLost, "hold-until-lost", c.HoldUntilLost, "the share of terms (0 to 1, drawn by the seed) whose leader never resigns: it writes until it loses the term or the run ends, as production leaders hold; the other leaders resign after 1-4 s")
+	fl.BoolVar(&c.HoldThroughStops, "hold-through-stops", c.HoldThroughStops, "tell no leader to resign while a fault stops or cuts it off, nor for 2×TTL after it runs again: a resumed leader first shows what it believes (=false: the workload of runs recorded before 2026-12-06, with --hold-until-lost 0)")
 	fl.Var(nemesisValue{&c.Nemesis}, "nemesis", "faults: a comma-separated list of "+strings.Join(nemesis.Kinds, ", ")+" (KIND:RULE for one rule of a kind), or none")
 	fl.DurationVar((*time.Duration)(&c.NemesisInterval), "nemesis-interval", time.Duration(c.NemesisInterval), "mean time between faults (default "+perDB(func(d db.Defaults) time.Duration { return d.NemesisInterval })+")")
 	fl.DurationVar((*time.Duration)(&c.TimeLimit), "time-limit", time.Duration(c.TimeLimit), "how long the workload runs under faults (default "+perDB(func(d db.Defaults) time.Duration { return d.TimeLimit })+")")
@@ -66,6 +68,15 @@ func (c *Config) Flags(fl *pflag.FlagSet) {
 		}
 	}
 }
+
+// DefaultHoldUntilLost is the share of terms held until lost in a run
+// that does not say: a quarter of leaders hold as production leaders do.
+const DefaultHoldUntilLost = 0.25
+
+// alwaysReproduced are the flags the reproduce command names even at
+// their zero: their defaults changed, and a run recorded before must
+// reproduce with its own settings.
+var alwaysReproduced = []string{"hold-until-lost", "hold-through-stops"}
 
 // notReproduced are the flags that say where a run keeps things, not
 // what it tests: the reproduce command leaves them out.
@@ -98,10 +109,18 @@ func (c Config) Args() []string {
 			}
 			return
 		}
+		always := slices.Contains(alwaysReproduced, f.Name)
 		if f.Value.Type() == "bool" {
-			if v == "true" {
+			switch {
+			case v == "true":
 				args = append(args, "--"+f.Name)
+			case always:
+				args = append(args, "--"+f.Name+"=false")
 			}
+			return
+		}
+		if always {
+			args = append(args, "--"+f.Name, v)
 			return
 		}
 		if v == "" || ((f.Value.Type() == "int" || f.Value.Type() == "float64") && v == "0") {

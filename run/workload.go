@@ -32,7 +32,9 @@ type workload struct {
 	record  db.StoreRecord
 	status  *statusLine
 	clients []*workloads.Client
-	conns   []net.Conn
+	// stops says which campaigners a fault stops now (--hold-through-stops).
+	stops *workloads.Stops
+	conns []net.Conn
 	// campaigners run until stopCampaigners, after the final reads.
 	campaigners     sync.WaitGroup
 	stopCampaigners context.CancelFunc
@@ -114,6 +116,8 @@ func (w *workload) start(ctx, bgCtx context.Context) error {
 		workloads.RunProbes(bgCtx, r.rec, probes, 250*time.Millisecond, 500*time.Millisecond)
 	}()
 
+	w.stops = workloads.NewStops()
+	r.rec.OnRecord(w.stops.Observe)
 	readers, readTimeout := r.cfg.ReaderMembers(), r.cfg.PinnedReadTimeout()
 	for i, n := range w.cl.Nodes() {
 		if n.Role() != cluster.RoleCampaigner {
@@ -132,6 +136,9 @@ func (w *workload) start(ctx, bgCtx context.Context) error {
 		// each campaigner already has a single-threaded reader process.
 		ccfg.ReadThrough, ccfg.ReadTimeout = readers[n.Name()], readTimeout
 		ccfg.HoldUntilLost = r.cfg.HoldUntilLost
+		if r.cfg.HoldThroughStops {
+			ccfg.Stops, ccfg.ResignQuiet = w.stops, 2*time.Duration(r.cfg.TTL)
+		}
 		w.clients = append(w.clients, workloads.NewClient(n.Name(), wc, ccfg))
 	}
 

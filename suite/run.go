@@ -47,7 +47,13 @@ func (s Suite) Config(e Entry, store string) (run.Config, error) {
 	}
 	c.Failpoints = d.Failpoints
 	c.Options = d.Options
-	c.HoldUntilLost, c.ServerLogLevel, c.FailOn = d.HoldUntilLost, d.ServerLogLevel, d.FailOn
+	if d.HoldUntilLost != nil {
+		c.HoldUntilLost = *d.HoldUntilLost
+	}
+	if d.HoldThroughStops != nil {
+		c.HoldThroughStops = *d.HoldThroughStops
+	}
+	c.ServerLogLevel, c.FailOn = d.ServerLogLevel, d.FailOn
 	if v, patches, ok := strings.Cut(e.Version, "+"); ok {
 		c.Version, c.Patches = v, strings.Split(patches, "+")
 	}

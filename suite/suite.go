@@ -53,8 +53,10 @@ type SuiteDefaults struct {
 	// (--option NAME=VALUE), e.g. {renew: once} for etcd.
 	Options map[string]string `yaml:"options"`
 	// HoldUntilLost is --hold-until-lost: the share of terms never
-	// resigned.
-	HoldUntilLost float64 `yaml:"hold_until_lost"`
+	// resigned; nil is the run's default.
+	HoldUntilLost *float64 `yaml:"hold_until_lost"`
+	// HoldThroughStops is --hold-through-stops; nil is the run's default.
+	HoldThroughStops *bool `yaml:"hold_through_stops"`
 	// ServerLogLevel is --server-log-level (debug keeps the lines a
 	// database bug's report quotes).
 	ServerLogLevel string `yaml:"server_log_level"`

@@ -305,7 +305,8 @@ matrices:
 // VERSION and its patches PATCH; defaults.hold_until_lost and
 // defaults.server_log_level reach every run.
 func TestSuitePatchedVersion(t *testing.T) {
-	s := Suite{Defaults: SuiteDefaults{HoldUntilLost: 1, ServerLogLevel: "debug"}}
+	one, off := 1.0, false
+	s := Suite{Defaults: SuiteDefaults{HoldUntilLost: &one, HoldThroughStops: &off, ServerLogLevel: "debug"}}
 	c, err := s.Config(Entry{DB: "etcd", Version: "v3.6.16+ensure-leadership-always-checks", Recipe: "etcd-election", Nemesis: "pause", Seed: 1}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -313,8 +314,16 @@ func TestSuitePatchedVersion(t *testing.T) {
 	if c.Version != "v3.6.16" || len(c.Patches) != 1 || c.Patches[0] != "ensure-leadership-always-checks" {
 		t.Fatalf("version %q patches %v", c.Version, c.Patches)
 	}
-	if c.HoldUntilLost != 1 || c.ServerLogLevel != "debug" {
-		t.Fatalf("hold %v log level %q", c.HoldUntilLost, c.ServerLogLevel)
+	if c.HoldUntilLost != 1 || c.HoldThroughStops || c.ServerLogLevel != "debug" {
+		t.Fatalf("hold %v through stops %v log level %q", c.HoldUntilLost, c.HoldThroughStops, c.ServerLogLevel)
+	}
+	// Left out, they are the run's defaults.
+	c, err = Suite{}.Config(Entry{DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 1}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HoldUntilLost != run.DefaultHoldUntilLost || !c.HoldThroughStops {
+		t.Fatalf("defaults: hold %v through stops %v, want %v and true", c.HoldUntilLost, c.HoldThroughStops, run.DefaultHoldUntilLost)
 	}
 	if _, err := c.Validate(); err != nil {
 		t.Fatalf("the control build's run does not validate: %v", err)

@@ -31,6 +31,12 @@ type ClientConfig struct {
 	// ends, as a production leader holds. 0 draws nothing, so runs
 	// without it keep their workload.
 	HoldUntilLost float64
+	// Stops, if set, holds a leader's resign while a fault stops or cuts
+	// it off and for ResignQuiet after it runs again (2×TTL in a run): a
+	// stopped leader is not told to resign, as a production leader is
+	// not, so what it believes after its session was lost is seen.
+	Stops         *Stops
+	ResignQuiet   time.Duration
 	WriteInterval time.Duration
 	ReadInterval  time.Duration
 	// ActMin/ActMax bound the time between two acts asked of the
@@ -198,6 +204,10 @@ func (c *Client) electionLoop(ctx context.Context) {
 		}
 		tok := *done.Token
 		if lost := c.lead(ctx, tok); !lost {
+			// Fenced out, the leader still hears nothing that ends its
+			// term while it is stopped or just ran again.
+			for c.cfg.Stops.Quiet(c.Name, c.cfg.ResignQuiet) && wait.For(ctx, 100*time.Millisecond) {
+			}
 			c.Conn.Invoke(ctx, c.Name, Command{Op: OpResign, TimeoutMS: ms(c.cfg.OpTimeout)}, &tok)
 		}
 		wait.For(ctx, c.jitter(500*time.Millisecond))
@@ -212,7 +222,7 @@ func (c *Client) lead(ctx context.Context, tok histories.Token) (lost bool) {
 		hold = math.MaxInt64 / 2
 	}
 	deadline := time.Now().Add(hold)
-	for n := 1; time.Now().Before(deadline); n++ {
+	for n := 1; time.Now().Before(deadline) || c.cfg.Stops.Quiet(c.Name, c.cfg.ResignQuiet); n++ {
 		select {
 		case <-ctx.Done():
 			return false
