@@ -27,3 +27,26 @@ func TestElectionCatchesTheUnfencedBuild(t *testing.T) {
 	}
 	t.Logf("caught, as it should be:\n%s", electiontest.Describe(res))
 }
+
+// TestElectionCatchesTheKeepTermBuildByItsWrites: built to "heal" a lost
+// session by putting its leader key back and keeping its old term, the
+// campaigner writes outside that term, and P4 (judged safety, not only
+// liveness) says so: a paused leader is not told to resign, so it shows
+// what it believes when it runs again.
+func TestElectionCatchesTheKeepTermBuildByItsWrites(t *testing.T) {
+	res, err := electiontest.Test(t, electiontest.Options{Campaigner: ".", BuildFlags: []string{"-ldflags", "-X main.recreate=keep-term"},
+		Nemesis: "pause", TimeLimit: 60 * time.Second, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Results == nil {
+		t.Fatalf("no verdict: %s", electiontest.Describe(res))
+	}
+	for _, c := range res.Results.Checks {
+		if c.Property == "P4" && c.Verdict == checker.Invalid {
+			t.Logf("caught by P4, as it should be:\n%s", electiontest.Describe(res))
+			return
+		}
+	}
+	t.Fatalf("the keep-term build is not caught by P4 (a write outside its term):\n%s", electiontest.Describe(res))
+}

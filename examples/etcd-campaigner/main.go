@@ -15,7 +15,11 @@
 // another way: a leader whose session ends "recovers" by creating a new
 // session and putting its leader key back under it, reports nothing,
 // and goes on believing it leads and acting, its writes fenced by the
-// re-created key, which exists but does not lead.
+// re-created key, which exists but does not lead. Building with
+// -ldflags "-X main.recreate=keep-term" is the same bug as teams write it:
+// the key is put back, the belief keeps the old term (acts name it), the
+// fence compares the re-created key, and a campaign checks its key as
+// the correct build does, so only what it does as leader shows the bug.
 package main
 
 import (
@@ -85,7 +89,14 @@ type campaigner struct {
 	sess *concurrency.Session
 	elec *concurrency.Election
 	tok  *token
+	// fence is the create revision writes are fenced by, when not tok's
+	// (recreate=keep-term: the re-created key's).
+	fence int64
 }
+
+// recreating reports whether a lost session is "healed" by re-creating
+// the leader key (the deliberately broken builds).
+func recreating() bool { return recreate == "on" || recreate == "keep-term" }
 
 func (c *campaigner) send(r reply) {
 	c.outMu.Lock()
@@ -139,7 +150,7 @@ func (c *campaigner) do(cmd command) reply {
 	case "resign":
 		c.mu.Lock()
 		sess, elec := c.sess, c.elec
-		c.sess, c.elec, c.tok = nil, nil, nil
+		c.sess, c.elec, c.tok, c.fence = nil, nil, nil, 0
 		c.mu.Unlock()
 		if elec != nil {
 			err := elec.Resign(ctx)
@@ -211,7 +222,7 @@ func (c *campaigner) campaign(ctx context.Context, value string) (*token, error)
 		}
 		c.mu.Lock()
 		if c.tok == tok {
-			c.sess, c.elec, c.tok = nil, nil, nil
+			c.sess, c.elec, c.tok, c.fence = nil, nil, nil, 0
 		}
 		c.mu.Unlock()
 		held.Close()
@@ -238,7 +249,7 @@ func (c *campaigner) campaign(ctx context.Context, value string) (*token, error)
 	}
 	tok = &token{Key: elec.Key(), Seq: elec.Rev(), Session: fmt.Sprintf("%x", sess.Lease())}
 	c.mu.Lock()
-	c.sess, c.elec, c.tok = sess, elec, tok
+	c.sess, c.elec, c.tok, c.fence = sess, elec, tok, 0
 	c.mu.Unlock()
 	go c.watch(sess, tok, value)
 	return tok, nil
@@ -250,14 +261,14 @@ func (c *campaigner) watch(sess *concurrency.Session, tok *token, value string) 
 	<-sess.Done()
 	c.mu.Lock()
 	current := c.tok == tok
-	if current && recreate != "on" {
-		c.sess, c.elec, c.tok = nil, nil, nil
+	if current && !recreating() {
+		c.sess, c.elec, c.tok, c.fence = nil, nil, nil, 0
 	}
 	c.mu.Unlock()
 	if !current {
 		return
 	}
-	if recreate != "on" {
+	if !recreating() {
 		c.send(reply{Type: "event", Event: "lost", Token: tok})
 		return
 	}
@@ -296,9 +307,15 @@ func (c *campaigner) recreateKey(old *token, value string) {
 		rev := kvs[0].CreateRevision
 		tok := &token{Key: old.Key, Seq: rev, Session: fmt.Sprintf("%x", sess.Lease())}
 		c.mu.Lock()
-		c.sess, c.elec, c.tok = sess, concurrency.ResumeElection(sess, c.prefix, old.Key, rev), tok
+		c.sess, c.elec = sess, concurrency.ResumeElection(sess, c.prefix, old.Key, rev)
+		if recreate == "keep-term" {
+			// The belief keeps the term it won; only the fence moves.
+			tok, c.fence = old, rev
+		} else {
+			c.tok = tok
+		}
 		c.mu.Unlock()
-		fmt.Fprintf(os.Stderr, "session of %s@%d ended: re-created the leader key as %s@%d and carry on leading\n", old.Key, old.Seq, tok.Key, tok.Seq)
+		fmt.Fprintf(os.Stderr, "session of %s@%d ended: re-created the leader key as %s@%d and carry on leading\n", old.Key, old.Seq, old.Key, rev)
 		go c.watch(sess, tok, value)
 		return
 	}
@@ -310,10 +327,13 @@ func (c *campaigner) recreateKey(old *token, value string) {
 // wakes. It returns the term it acted under.
 func (c *campaigner) act(timeout time.Duration, key, value string) (*token, error) {
 	c.mu.Lock()
-	tok := c.tok
+	tok, fence := c.tok, c.fence
 	c.mu.Unlock()
 	if tok == nil {
 		return nil, fmt.Errorf("%w: not the leader", errRefused)
+	}
+	if fence == 0 {
+		fence = tok.Seq
 	}
 	time.Sleep(100 * time.Millisecond) // the work
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -323,7 +343,7 @@ func (c *campaigner) act(timeout time.Duration, key, value string) (*token, erro
 		return tok, err
 	}
 	resp, err := c.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(tok.Key), "=", tok.Seq)).
+		If(clientv3.Compare(clientv3.CreateRevision(tok.Key), "=", fence)).
 		Then(clientv3.OpPut(key, value)).Commit()
 	if err != nil {
 		return tok, err
