@@ -167,7 +167,8 @@ func TestSuiteMarkdown(t *testing.T) {
 	}})
 	os.WriteFile(filepath.Join(leases, histories.ResultsFile), b, 0o644)
 	outcomes := []Outcome{
-		{Entry: Entry{DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 1, Expect: "invalid"}, Verdict: "invalid", RunDir: dir},
+		{Entry: Entry{DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 1, Expect: "invalid"}, Verdict: "invalid", RunDir: dir,
+			Summary: "P4 fenced work is linearizable failed: stale"},
 		{Entry: Entry{DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 2, Expect: "invalid"}, Verdict: "valid"},
 		{Entry: Entry{DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 1, Expect: "valid"}, Verdict: "valid", RunDir: filepath.Join(dir, "gone")},
 		{Entry: Entry{DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 2, Expect: "valid"}, Verdict: "valid", RunDir: leases},
@@ -178,8 +179,8 @@ func TestSuiteMarkdown(t *testing.T) {
 		}
 	}
 	want := []string{
-		"| etcd default | etcd-unfenced | pause | invalid | 2 | 1 of 2 | 1 of 2 | 0 | 5.0 s | – |",
-		"| etcd default | etcd-election | pause | valid | 2 | 0 of 2 | 2 of 2 | 0 | – | P7 in 1 of 2 |",
+		"| etcd default | etcd-unfenced | pause | invalid | 2 | 1 of 2 | P4 1 | 1 of 2 | 0 | 5.0 s | – |",
+		"| etcd default | etcd-election | pause | valid | 2 | 0 of 2 | – | 2 of 2 | 0 | – | P7 in 1 of 2 |",
 	}
 	md := Markdown(SuiteResults{Name: "controls", Outcomes: outcomes})
 	for _, w := range want {
