@@ -102,11 +102,12 @@ clean: build
 # suite.json in docs/results, and remakes docs/detection.md. That file is
 # made from docs/results alone (`make detection-doc`): docs/detection-head.md,
 # each suite's table, then docs/detection-notes.md.
-DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 soundness-aimed known-15247 known-20590 failpoint-safe stall-safe pause-leases readers known-20418 known-consul-18271 stall-safe-consul known-consul-2644 consul-default paused-leader-v36 paused-leader-v35 paused-leader-versions flake-etcd
+DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 soundness-aimed known-15247 known-20590 failpoint-safe stall-safe pause-leases readers known-20418 known-consul-18271 stall-safe-consul known-consul-2644 consul-default paused-leader-v36 paused-leader-v35 paused-leader-versions flake-etcd flake-consul user-campaigner-keep-term
 SUITES ?= $(DETECTION_SUITES)
 detection: build
 	mkdir -p /tmp/soundness
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.recreate=on" -o /tmp/soundness/recreate-campaigner ./examples/etcd-campaigner
+	CGO_ENABLED=0 $(GO) build -ldflags "-X main.recreate=keep-term" -o /tmp/soundness/keep-term-campaigner ./examples/etcd-campaigner
 	for s in $(SUITES); do \
 	  ./$(BIN) suite suites/$$s.yaml --parallel 2 --out store/suite-$$s; \
 	  test -s store/suite-$$s/suite.json && cp store/suite-$$s/suite.json docs/results/$$s.json || exit 1; \

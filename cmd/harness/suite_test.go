@@ -126,18 +126,23 @@ func TestRepoSuites(t *testing.T) {
 	// A suite may name a user campaigner that `make detection` builds
 	// first (exec:/tmp/soundness/recreate-campaigner): list it with the
 	// same program built here.
-	recreate := ""
+	built := map[string]string{} // program -> its build here
+	builds := map[string]string{"recreate-campaigner": "-X main.recreate=on", "keep-term-campaigner": "-X main.recreate=keep-term"}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(b), "exec:/tmp/soundness/recreate-campaigner") {
-			if recreate == "" {
-				recreate = buildExample(t, "recreate-campaigner", "-ldflags", "-X main.recreate=on")
+		for prog, ldflags := range builds {
+			if !strings.Contains(string(b), "exec:/tmp/soundness/"+prog) {
+				continue
 			}
+			if built[prog] == "" {
+				built[prog] = buildExample(t, prog, "-ldflags", ldflags)
+			}
+			b = []byte(strings.ReplaceAll(string(b), "/tmp/soundness/"+prog, built[prog]))
 			f = filepath.Join(t.TempDir(), filepath.Base(f))
-			os.WriteFile(f, []byte(strings.ReplaceAll(string(b), "/tmp/soundness/recreate-campaigner", recreate)), 0o644)
+			os.WriteFile(f, b, 0o644)
 		}
 		r := harness(t, "suite", f, "--list")
 		if r.code != 0 || strings.Count(r.stdout, "\n") == 0 {
