@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"testing"
 
@@ -426,5 +427,43 @@ func TestAnUnknownSaysWhy(t *testing.T) {
 	v := find(t, mustCheck(t, b.events, testOpts), "V")
 	if v.Verdict != Unknown || firstReason(v) != "the run recorded no check of its members' versions at its end" {
 		t.Errorf("V %s, reason %q; want unknown, saying no version check was recorded", v.Verdict, firstReason(v))
+	}
+}
+
+// TestObserveIsOptional: campaigners that decline observe leave P5 not
+// checked, informational, and the run is judged by the rest; one that
+// observes nothing without declining leaves P5 unknown.
+func TestObserveIsOptional(t *testing.T) {
+	build := func(answer histories.Type, errText string) []histories.Event {
+		b := &builder{nextOp: 1000}
+		for _, e := range healthyRun().events {
+			if e.F != histories.FObserved {
+				b.add(float64(e.Time)/1e6, e)
+			}
+		}
+		for i, c := range []string{"c1", "c2"} {
+			op := b.invoke(float64(1+i), c, histories.FObserve, "", "", nil)
+			b.complete(float64(2+i), op, answer, "", nil)
+			if answer == histories.Fail {
+				b.events[len(b.events)-1].Error = errText
+			}
+		}
+		sort.SliceStable(b.events, func(i, j int) bool { return b.events[i].Time < b.events[j].Time })
+		for i := range b.events {
+			b.events[i].Index = int64(i)
+		}
+		return b.events
+	}
+	res := mustCheck(t, build(histories.Fail, "unknown op observe"), testOpts)
+	p5 := find(t, res, "P5")
+	if res.Valid != Valid || !p5.Informational || len(p5.Notes) == 0 || !strings.HasPrefix(p5.Notes[0], "not checked: the campaigners do not observe") {
+		t.Errorf("declined: run %s (%s), P5 informational %v, notes %v; want valid, P5 not checked", res.Valid, res.Summary, p5.Informational, p5.Notes)
+	}
+	if !strings.Contains(res.Coverage.String(), "not checked: P5, the campaigners do not observe") {
+		t.Errorf("the coverage line does not say P5 was not checked: %s", res.Coverage)
+	}
+	p5 = find(t, mustCheck(t, build(histories.OK, ""), testOpts), "P5")
+	if p5.Verdict != Unknown || p5.Informational {
+		t.Errorf("observing nothing without declining: P5 %s (informational %v), want unknown", p5.Verdict, p5.Informational)
 	}
 }

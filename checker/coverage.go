@@ -36,6 +36,9 @@ type Coverage struct {
 	// often what a campaigner believes after losing its session was
 	// tested at all.
 	StoppedPastLeaseThenAsked int64 `json:"stopped_past_lease_then_asked_to_act"`
+	// NotChecked names the properties left unjudged because the
+	// campaigners declined an optional command ("P5: ... do not observe").
+	NotChecked []string `json:"not_checked,omitempty"`
 	// Failovers are the gaps between one believed leader and the next.
 	Failovers int64 `json:"failovers"`
 	Terms     int64 `json:"terms"`
@@ -47,8 +50,12 @@ type Coverage struct {
 
 // String is the coverage in one line, for the console and reports.
 func (c Coverage) String() string {
+	notChecked := ""
+	if len(c.NotChecked) > 0 {
+		notChecked = "; not checked: " + strings.Join(c.NotChecked, "; ")
+	}
 	if c.Faults == 0 {
-		return fmt.Sprintf("no faults; %d terms, %d failovers", c.Terms, c.Failovers)
+		return fmt.Sprintf("no faults; %d terms, %d failovers%s", c.Terms, c.Failovers, notChecked)
 	}
 	kinds := make([]string, 0, len(c.FaultsStarted))
 	for k := range c.FaultsStarted {
@@ -60,7 +67,7 @@ func (c Coverage) String() string {
 	}
 	return fmt.Sprintf("%d faults (%s); %d stops of the election leader outlived its term; %d leader changes under a fault; %d terms, %d failovers; %d terms held until lost (%d outlived a stop); %d leaders stopped past their lease then asked to act before a resign",
 		c.Faults, strings.Join(kinds, ", "), c.LeaderStopsPastTerm, c.LeaderChangesUnderFault, c.Terms, c.Failovers,
-		c.TermsHeldUntilLost, c.HeldTermsOutlivedStop, c.StoppedPastLeaseThenAsked)
+		c.TermsHeldUntilLost, c.HeldTermsOutlivedStop, c.StoppedPastLeaseThenAsked) + notChecked
 }
 
 // faultSpan is one fault from its start to its stop (or the history's
@@ -148,6 +155,9 @@ func coverage(h *history, rec *record, ttl time.Duration) Coverage {
 		}
 	}
 	heldAndAsked(h, bs, spans, ttl, &cov)
+	if why, declined := observeDeclined(h); declined {
+		cov.NotChecked = append(cov.NotChecked, "P5, "+why)
+	}
 	return cov
 }
 

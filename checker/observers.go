@@ -16,6 +16,11 @@ func checkObservers(h *history, rec *record) CheckResult {
 		event histories.Event
 	}
 	last := map[string]seen{}
+	if why, declined := observeDeclined(h); declined {
+		c.Informational = true
+		c.Notes = append(c.Notes, "not checked: "+why)
+		return c
+	}
 	if rec.present && rec.electionEvents == 0 {
 		c.Counts["observations"] = int64(len(h.observed))
 		c.unknown("the store's record holds no election key to compare observers with")
@@ -56,4 +61,21 @@ func checkObservers(h *history, rec *record) CheckResult {
 		c.unknown(fmt.Sprintf("%d observations not found in an incomplete store record", c.Counts["observations-unchecked"]))
 	}
 	return c
+}
+
+// observeDeclined reports whether no campaigner observes: every observe
+// was declined (docs/campaigner-protocol.md: observe is optional) and no
+// leader was observed. P5 then has nothing to judge, and says so,
+// informational, never unknown for the run.
+func observeDeclined(h *history) (string, bool) {
+	ops := h.ops[histories.FObserve]
+	if len(ops) == 0 || len(h.observed) > 0 {
+		return "", false
+	}
+	for _, o := range ops {
+		if o.done.Type != histories.Fail || !histories.Declined(o.done.Error) {
+			return "", false
+		}
+	}
+	return fmt.Sprintf("the campaigners do not observe (%d observe commands declined: %q)", len(ops), ops[0].done.Error), true
 }

@@ -2,6 +2,7 @@ package histories
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -236,4 +237,12 @@ func (e Event) Duration() time.Duration { return time.Duration(e.Time) }
 // IsCompletion reports whether the event completes an invoked operation.
 func (e Event) IsCompletion() bool {
 	return e.Op != 0 && (e.Type == OK || e.Type == Fail || e.Type == Info)
+}
+
+// Declined reports whether a failed operation's error says the
+// campaigner does not do it: it starts "unsupported" or "unknown op"
+// (docs/campaigner-protocol.md). An optional command declined so is not
+// asked again, and what it would show is not checked.
+func Declined(errText string) bool {
+	return strings.HasPrefix(errText, "unsupported") || strings.HasPrefix(errText, "unknown op")
 }

@@ -1,8 +1,6 @@
 package workloads
 
 import (
-	"strings"
-
 	"github.com/election-harness/harness/histories"
 )
 
@@ -54,9 +52,7 @@ const NotLeader = "not leader"
 
 // Unsupported reports whether a fail reply's error says the campaigner
 // does not do the op: it starts "unsupported" or "unknown op".
-func Unsupported(errText string) bool {
-	return strings.HasPrefix(errText, ErrUnsupported) || strings.HasPrefix(errText, "unknown op")
-}
+func Unsupported(errText string) bool { return histories.Declined(errText) }
 
 // Reply types besides ok/fail/info.
 const (
