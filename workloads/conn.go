@@ -166,6 +166,11 @@ func (c *Conn) Invoke(ctx context.Context, process string, cmd Command, token *h
 					return done(histories.Info, Reply{}, fmt.Sprintf("campaigner broke the protocol: %v", err))
 				}
 			}
+			if cmd.Op == OpAct && rep.Type == histories.OK && rep.Token == nil {
+				// It says it wrote, but not under which term: the write's
+				// term is unknown, as a timed-out act's is.
+				return done(histories.Info, rep, "campaigner broke the protocol: an ok act names no token (the term it acted under)")
+			}
 			return done(rep.Type, rep, rep.Error)
 		default:
 			return done(histories.Info, rep, fmt.Sprintf("reply of unknown type %q", rep.Type))

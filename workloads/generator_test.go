@@ -300,3 +300,22 @@ func TestFinalReadWaitsForTheReaderLoop(t *testing.T) {
 		t.Errorf("the reader loop read %d times after the final read", after)
 	}
 }
+
+// TestAnOkActWithoutATermIsRecordedUnknown: a campaigner that says it
+// acted but names no term broke the protocol; its act is recorded as of
+// unknown outcome (info), as a campaign won without a token is, so the
+// history stays one the reader accepts.
+func TestAnOkActWithoutATermIsRecordedUnknown(t *testing.T) {
+	rec, path := newRecorder(t)
+	conn, _ := startFakePeer(t, rec, func(cmd Command) (Reply, bool) { return Reply{Type: histories.OK}, true })
+	done := conn.Invoke(context.Background(), ActProcess("c1"), Command{Op: OpAct, Key: "reg", Value: "c1/a/1", TimeoutMS: 1000}, nil)
+	if done.Type != histories.Info || !strings.Contains(done.Error, "names no token") {
+		t.Errorf("act recorded %s (%q), want info saying the token is missing", done.Type, done.Error)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := histories.ReadFile(path); err != nil {
+		t.Errorf("the history is refused: %v", err)
+	}
+}
