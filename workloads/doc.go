@@ -5,6 +5,6 @@
 // themselves live with their database's driver, db/etcd and db/consul,
 // and db/registry gathers them), the campaigner that speaks the protocol
 // with a recipe, the harness-side driver that invokes campaigner
-// operations and records them, and the probes that poll every member's
-// raft view. A user's campaigner (exec:PATH) speaks the same protocol.
+// operations and records them (its leaders hold through faults that
+// stop them: Stops), and the probes that poll every member's raft view. A user's campaigner (exec:PATH) speaks the same protocol.
 package workloads
