@@ -121,6 +121,18 @@ type CampaignerOptions interface {
 	CheckOptions(opts map[string]string) error
 }
 
+// Terms is a database whose terms the harness can end as the store
+// would, and whose won tokens it can judge: the campaigner check
+// (package conformance) ends a leader's session to see that the
+// campaigner says it lost, and checks each token's fields.
+type Terms interface {
+	// EndTerm ends the session (lease) that holds tok's key, now.
+	EndTerm(ctx context.Context, all []Member, tok histories.Token) error
+	// CheckToken says what a won campaign's token lacks for this
+	// database (nil: nothing); electionPrefix is the run's.
+	CheckToken(tok histories.Token, electionPrefix string) error
+}
+
 // PinnedReaders is a database whose built-in recipes can read the
 // register through one member alone, with no failover to another
 // (--readers pinned; workloads.CampaignerConfig.ReadEndpoints).

@@ -15,6 +15,7 @@ import (
 
 	"github.com/election-harness/harness/checker"
 	"github.com/election-harness/harness/cluster"
+	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/reports"
@@ -47,6 +48,24 @@ type Options struct {
 	// config (the CLI writes a junit.xml there if it is interrupted
 	// twice).
 	OnRunDir func(histories.RunDir, Config)
+	// Script, if set, drives the campaigners in place of the workload and
+	// the nemesis (the run's nemesis must be none): the campaigner check.
+	// The run then heals, reads, records and checks as any run does.
+	Script Script
+}
+
+// Script drives a run's campaigners itself, through env.
+type Script func(ctx context.Context, env ScriptEnv) error
+
+// ScriptEnv is what a Script drives: each campaigner's protocol
+// connection (its events unread by anyone else), in the order they were
+// started, and the cluster's database and members.
+type ScriptEnv struct {
+	Campaigners []*workloads.Conn
+	Names       []string
+	DB          db.DB
+	Members     []db.Member
+	Config      Config
 }
 
 // Result is what a run found.
@@ -63,6 +82,8 @@ type Result struct {
 	Interrupted bool
 	// Lost says what went from under the run, if its cluster did.
 	Lost *cluster.Lost
+	// ScriptErr is what Options.Script returned.
+	ScriptErr error
 }
 
 func (o *Options) fill() {
@@ -94,6 +115,9 @@ func Run(ctx context.Context, cfg Config, opts Options) (res Result, err error) 
 	notes, err := cfg.Validate()
 	if err != nil {
 		return res, &SetupError{err}
+	}
+	if opts.Script != nil && len(cfg.Nemesis) > 0 {
+		return res, setupErrorf("a scripted run takes no nemesis (here %v)", cfg.Nemesis)
 	}
 	d, _ := registry.Lookup(cfg.DB)
 	if err := CheckStore(cfg.Store); err != nil {
@@ -163,13 +187,14 @@ func Run(ctx context.Context, cfg Config, opts Options) (res Result, err error) 
 		}
 	}()
 
-	r := &runner{cfg: cfg, db: d, dir: dir, rec: rec, log: opts.Log, stderr: opts.Stderr, live: workloads.NewLive(), stop: cancel}
+	r := &runner{cfg: cfg, db: d, dir: dir, rec: rec, log: opts.Log, stderr: opts.Stderr, live: workloads.NewLive(), stop: cancel, script: opts.Script}
 	rec.OnRecord(r.live.Observe)
 	runErr := r.run(runCtx, backend)
 	if cerr := rec.Close(); cerr != nil && runErr == nil {
 		runErr = cerr
 	}
 	res.Interrupted = ctx.Err() != nil
+	res.ScriptErr = r.scriptErr
 	checkOpts := CheckOptions{Command: opts.CheckCommand, Stdout: opts.Stdout, Stderr: opts.Stderr, Interrupted: res.Interrupted}
 	if l := r.lost.Load(); l != nil {
 		res.Lost = l

@@ -38,6 +38,11 @@ type runner struct {
 	stop context.CancelFunc
 	// lost is set when the run's cluster went from under it.
 	lost atomic.Pointer[cluster.Lost]
+	// script, if set, drives the campaigners instead of the workload.
+	script Script
+	// scriptErr is what the script said, kept apart from the run's
+	// own errors: the run still heals, records and checks.
+	scriptErr error
 }
 
 // watchInterval is how often a run checks that its containers are there.

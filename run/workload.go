@@ -65,7 +65,13 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 	if err := w.start(ctx, bgCtx); err != nil {
 		return err
 	}
-	if err := w.faults(ctx); err != nil {
+	if r.script != nil {
+		env := ScriptEnv{DB: r.db, Members: members, Config: r.cfg}
+		for _, c := range w.clients {
+			env.Campaigners, env.Names = append(env.Campaigners, c.Conn), append(env.Names, c.Name)
+		}
+		r.scriptErr = r.script(ctx, env)
+	} else if err := w.faults(ctx); err != nil {
 		return err
 	}
 	if err := w.heal(ctx); err != nil {
@@ -155,6 +161,9 @@ func (w *workload) start(ctx, bgCtx context.Context) error {
 	w.phase(histories.PhaseStart)
 	cctx, stop := context.WithCancel(ctx)
 	w.stopCampaigners = stop
+	if r.script != nil {
+		return nil // the script drives the campaigners
+	}
 	for _, c := range w.clients {
 		w.campaigners.Add(1)
 		go func() { defer w.campaigners.Done(); c.Run(cctx) }()

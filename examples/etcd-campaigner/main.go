@@ -44,6 +44,12 @@ import (
 var (
 	fencing  = "on"
 	recreate = "off"
+	// mutant breaks one rule of the protocol, for the campaigner check's
+	// tests (-X main.mutant=NAME): cached-campaign answers a repeated
+	// campaign with its cached term without reading its key back;
+	// no-lost never says lost; bare-token names its leader key without
+	// the election prefix.
+	mutant = "none"
 )
 
 // command is a line from the harness.
@@ -206,7 +212,7 @@ func (c *campaigner) campaign(ctx context.Context, value string) (*token, error)
 	c.mu.Lock()
 	tok, held := c.tok, c.sess
 	c.mu.Unlock()
-	if tok != nil && recreate == "on" {
+	if tok != nil && (recreate == "on" || mutant == "cached-campaign") {
 		return tok, nil
 	}
 	if tok != nil {
@@ -226,7 +232,7 @@ func (c *campaigner) campaign(ctx context.Context, value string) (*token, error)
 		}
 		c.mu.Unlock()
 		held.Close()
-		c.send(reply{Type: "event", Event: "lost", Token: tok})
+		c.lost(tok)
 	}
 	sess, err := concurrency.NewSession(c.cli, concurrency.WithTTL(c.ttl))
 	if err != nil {
@@ -248,11 +254,21 @@ func (c *campaigner) campaign(ctx context.Context, value string) (*token, error)
 		return nil, fmt.Errorf("%w: leader key gone", errRefused)
 	}
 	tok = &token{Key: elec.Key(), Seq: elec.Rev(), Session: fmt.Sprintf("%x", sess.Lease())}
+	if mutant == "bare-token" {
+		tok.Key = strings.TrimPrefix(tok.Key, c.prefix)
+	}
 	c.mu.Lock()
 	c.sess, c.elec, c.tok, c.fence = sess, elec, tok, 0
 	c.mu.Unlock()
 	go c.watch(sess, tok, value)
 	return tok, nil
+}
+
+// lost tells the harness the term tok is lost.
+func (c *campaigner) lost(tok *token) {
+	if mutant != "no-lost" {
+		c.send(reply{Type: "event", Event: "lost", Token: tok})
+	}
 }
 
 // watch tells the harness the term is lost when its session ends while
@@ -269,7 +285,7 @@ func (c *campaigner) watch(sess *concurrency.Session, tok *token, value string) 
 		return
 	}
 	if !recreating() {
-		c.send(reply{Type: "event", Event: "lost", Token: tok})
+		c.lost(tok)
 		return
 	}
 	c.recreateKey(tok, value)
