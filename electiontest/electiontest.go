@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/election-harness/harness/checker"
+	"github.com/election-harness/harness/conformance"
 	"github.com/election-harness/harness/run"
 	"github.com/election-harness/harness/workloads"
 )
@@ -79,6 +80,44 @@ func Run(t testing.TB, o Options) run.Result {
 // of a build known to be broken asserts its verdict itself.
 func Test(t testing.TB, o Options) (run.Result, error) {
 	t.Helper()
+	ctx, cfg, opts, cancel, err := prepare(t, o)
+	if err != nil {
+		return run.Result{}, err
+	}
+	defer cancel()
+	res, err := run.Run(ctx, cfg, opts)
+	if err != nil {
+		return res, err
+	}
+	t.Logf("%s: %s; report %s", strings.ToUpper(string(res.Verdict)), res.Results.Summary, res.Dir.Path("report.html"))
+	return res, nil
+}
+
+// CheckCampaigner runs the campaigner check (package conformance) on
+// o's campaigner or recipe, o's faults and durations aside, and fails t
+// with the report unless every rule held. It returns the report.
+func CheckCampaigner(t testing.TB, o Options) conformance.Report {
+	t.Helper()
+	ctx, cfg, opts, cancel, err := prepare(t, o)
+	if err != nil {
+		t.Fatalf("the campaigner check could not run: %v", err)
+	}
+	defer cancel()
+	report, res, err := conformance.Run(ctx, cfg, opts)
+	if err != nil {
+		t.Fatalf("the campaigner check could not run: %v", err)
+	}
+	if !report.Passed() {
+		t.Fatalf("the campaigner broke the protocol:\n%s\nrun directory: %s", report, res.Dir)
+	}
+	t.Logf("every rule held:\n%s", report)
+	return report
+}
+
+// prepare builds o's campaigner and the run's settings and options; its
+// context ends a minute before t's deadline.
+func prepare(t testing.TB, o Options) (context.Context, run.Config, run.Options, context.CancelFunc, error) {
+	t.Helper()
 	needDocker(t)
 	cfg := run.NewConfig()
 	if o.DB != "" {
@@ -102,32 +141,25 @@ func Test(t testing.TB, o Options) (run.Result, error) {
 	if cfg.Store == "" {
 		cfg.Store = filepath.Join(os.TempDir(), "electiontest")
 	}
+	nothing := func() {}
 	harness, err := harnessBinary()
 	if err != nil {
-		return run.Result{}, err
+		return nil, cfg, run.Options{}, nothing, err
 	}
 	if o.Campaigner != "" {
 		bin := filepath.Join(t.TempDir(), "campaigner")
 		if err := goBuild(bin, o.Campaigner, o.BuildFlags...); err != nil {
-			return run.Result{}, fmt.Errorf("building the campaigner %s: %w", o.Campaigner, err)
+			return nil, cfg, run.Options{}, nothing, fmt.Errorf("building the campaigner %s: %w", o.Campaigner, err)
 		}
 		cfg.Recipe = workloads.ExecPrefix + bin
 	}
-	ctx := context.Background()
+	ctx, cancel := context.Background(), nothing
 	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
 		if dl, ok := d.Deadline(); ok {
-			var cancel context.CancelFunc
 			ctx, cancel = context.WithDeadline(ctx, dl.Add(-time.Minute))
-			defer cancel()
 		}
 	}
-	log := &testLog{t: t}
-	res, err := run.Run(ctx, cfg, run.Options{Harness: harness, HarnessVersion: "electiontest", Stderr: log})
-	if err != nil {
-		return res, err
-	}
-	t.Logf("%s: %s; report %s", strings.ToUpper(string(res.Verdict)), res.Results.Summary, res.Dir.Path("report.html"))
-	return res, nil
+	return ctx, cfg, run.Options{Harness: harness, HarnessVersion: "electiontest", Stderr: &testLog{t: t}}, cancel, nil
 }
 
 // Describe says what a run found: the verdict, the first anomaly and

@@ -14,6 +14,12 @@ func TestElection(t *testing.T) {
 	electiontest.Run(t, electiontest.Options{Campaigner: ".", Nemesis: "pause", TimeLimit: 45 * time.Second, Seed: 2})
 }
 
+// TestCampaignerConforms holds the campaigner to the protocol's rules in
+// about a minute, before any long run: what a team runs first.
+func TestCampaignerConforms(t *testing.T) {
+	electiontest.CheckCampaigner(t, electiontest.Options{Campaigner: "."})
+}
+
 // TestElectionCatchesTheUnfencedBuild: built without its fence, the same
 // campaigner writes after losing its lease, and the test would fail.
 func TestElectionCatchesTheUnfencedBuild(t *testing.T) {
