@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/election-harness/harness/conformance"
+	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/run"
 )
 
@@ -32,10 +34,8 @@ history is then checked as any run's.
 
 Exit codes: 0 every rule held (and the history is not INVALID), 1 a rule
 broke (or the history is INVALID), 3 the check could not run.`,
-		Example: `  harness campaigner-check exec:./bin/my-campaigner
-  harness campaigner-check exec:./bin/my-campaigner --db consul
-  harness campaigner-check etcd-election`,
-		Args: cobra.ExactArgs(1),
+		Example: campaignerCheckExamples(),
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.Recipe = args[0]
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -72,4 +72,15 @@ broke (or the history is INVALID), 3 the check could not run.`,
 	fl.StringVar(&cfg.Store, "store", cfg.Store, "directory of run results")
 	fl.StringVar(&cfg.CacheDir, "cache", cfg.CacheDir, "cache of built database binaries")
 	return c
+}
+
+// campaignerCheckExamples: a user's campaigner on each database, and the
+// default database's built-in recipe.
+func campaignerCheckExamples() string {
+	var b strings.Builder
+	for _, d := range registry.All() {
+		fmt.Fprintf(&b, "  harness campaigner-check exec:./bin/my-campaigner --db %s\n", d.Name())
+	}
+	fmt.Fprintf(&b, "  harness campaigner-check %s", registry.Default().Defaults().Recipe)
+	return b.String()
 }
