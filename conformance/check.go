@@ -41,8 +41,7 @@ func Script(report *Report) run.Script {
 		}
 		c := &check{env: env, terms: terms, report: report,
 			c1: newPeer(env.Names[0], env.Campaigners[0]), c2: newPeer(env.Names[1], env.Campaigners[1])}
-		c.run(ctx)
-		return nil
+		return c.run(ctx)
 	}
 }
 
@@ -55,33 +54,34 @@ type check struct {
 }
 
 // run walks the rules; a rule whose premise broke ends the walk, and the
-// rules after it are not reached.
-func (c *check) run(ctx context.Context) {
+// rules after it are not reached. An error is the check's own: it could
+// not end the term.
+func (c *check) run(ctx context.Context) error {
 	defer c.report.rest("an earlier rule broke, or the run ended")
 	for _, p := range []*peer{c.c1, c.c2} {
 		if _, ok := p.await(ctx, readyTimeout, func(r workloads.Reply) bool { return r.Event == workloads.EventReady }); !ok {
 			c.report.set(RuleReady, Broken, fmt.Sprintf("%s sent no ready event within %v", p.name, readyTimeout))
-			return
+			return nil
 		}
 	}
 	c.report.set(RuleReady, Held, "")
 
 	won := p1Campaign(ctx, c)
 	if won == nil {
-		return
+		return nil
 	}
 	tok1 := *won
 	c.observe(ctx, tok1)
 	key := c.env.Config.RegisterKey
 	if !c.writeAndRead(ctx, tok1, key) {
-		return
+		return nil
 	}
 	c.act(ctx, c.c1, tok1, key)
 
 	again := c.c1.invoke(ctx, c.c1.name, workloads.Command{Op: workloads.OpCampaign, Value: c.c1.name, TimeoutMS: ms(campaignTimeout)}, nil)
 	if again.Type != histories.OK || again.Token == nil || !sameTerm(*again.Token, tok1) {
 		c.report.set(RuleCampaignHeld, Broken, fmt.Sprintf("%s's campaign while leading %s answered %s", c.c1.name, tok1, describe(again)))
-		return
+		return nil
 	}
 	c.report.set(RuleCampaignHeld, Held, "")
 
@@ -93,7 +93,7 @@ func (c *check) run(ctx context.Context) {
 	select {
 	case e := <-second:
 		c.report.set(RuleCampaignWaits, Broken, fmt.Sprintf("%s's campaign answered %s while %s led %s", c.c2.name, describe(e), c.c1.name, tok1))
-		return
+		return nil
 	case <-time.After(waitingProof):
 		c.report.set(RuleCampaignWaits, Held, "")
 	}
@@ -101,8 +101,7 @@ func (c *check) run(ctx context.Context) {
 	// The store ends c1's term; c1 must say so.
 	lostAt := time.Now()
 	if err := c.terms.EndTerm(ctx, c.env.Members, tok1); err != nil {
-		c.report.set(RuleLostSent, NotReached, fmt.Sprintf("the check could not end %s: %v", tok1, err))
-		return
+		return fmt.Errorf("ending %s's term %s from outside: %w", c.c1.name, tok1, err)
 	}
 	// Asked at once, before its session's end may have reached it: a
 	// campaign must read the term back, never answer it from memory.
@@ -144,12 +143,12 @@ func (c *check) run(ctx context.Context) {
 	}
 
 	if tok2 == nil {
-		return
+		return nil
 	}
 	r := c.c2.invoke(ctx, c.c2.name, workloads.Command{Op: workloads.OpResign, TimeoutMS: ms(opTimeout)}, tok2)
 	if r.Type != histories.OK {
 		c.report.set(RuleResignEndsTerm, Broken, fmt.Sprintf("%s's resign of %s answered %s", c.c2.name, tok2, describe(r)))
-		return
+		return nil
 	}
 	a := c.c2.invoke(ctx, workloads.ActProcess(c.c2.name), workloads.Command{Op: workloads.OpAct, Key: key, Value: c.c2.name + "/a/check-after-resign", TimeoutMS: ms(opTimeout)}, nil)
 	switch {
@@ -160,6 +159,7 @@ func (c *check) run(ctx context.Context) {
 	default:
 		c.report.set(RuleResignEndsTerm, Broken, fmt.Sprintf("%s's act after resigning %s answered %s", c.c2.name, tok2, describe(a)))
 	}
+	return nil
 }
 
 // p1Campaign is c1's first campaign: it must win, with a token the

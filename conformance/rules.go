@@ -63,10 +63,11 @@ type Report struct {
 	Findings []Finding
 }
 
-// Passed reports whether no rule was broken.
+// Passed reports whether every rule held (or was declined, for an
+// optional command): none broken, none left unreached.
 func (r Report) Passed() bool {
 	for _, f := range r.Findings {
-		if f.Outcome == Broken {
+		if f.Outcome == Broken || f.Outcome == NotReached {
 			return false
 		}
 	}

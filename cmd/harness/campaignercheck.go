@@ -54,7 +54,7 @@ broke (or the history is INVALID), 3 the check could not run.`,
 				fmt.Printf("\nthe check's history: %s (%s)\nrun directory: %s\n", res.Verdict, res.Results.Summary, res.Dir)
 			}
 			if !report.Passed() {
-				fmt.Printf("\n%d rule(s) broken\n", len(report.Broken()))
+				fmt.Printf("\n%d rule(s) broken; the rules after a broken one are not reached\n", len(report.Broken()))
 				return &exitError{code: exitInvalid}
 			}
 			if res.Verdict == "invalid" {
