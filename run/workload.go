@@ -71,6 +71,8 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 			env.Campaigners, env.Names = append(env.Campaigners, c.Conn), append(env.Names, c.Name)
 		}
 		r.scriptErr = r.script(ctx, env)
+		w.runClients(ctx)
+		wait.For(ctx, scriptTail)
 	} else if err := w.faults(ctx); err != nil {
 		return err
 	}
@@ -159,17 +161,27 @@ func (w *workload) start(ctx, bgCtx context.Context) error {
 		}
 	}
 	w.phase(histories.PhaseStart)
+	if r.script != nil {
+		return nil // the script drives the campaigners first
+	}
+	w.runClients(ctx)
+	return nil
+}
+
+// runClients starts the campaigners' workload, until the final reads.
+func (w *workload) runClients(ctx context.Context) {
 	cctx, stop := context.WithCancel(ctx)
 	w.stopCampaigners = stop
-	if r.script != nil {
-		return nil // the script drives the campaigners
-	}
 	for _, c := range w.clients {
 		w.campaigners.Add(1)
 		go func() { defer w.campaigners.Done(); c.Run(cctx) }()
 	}
-	return nil
 }
+
+// scriptTail is how long the usual workload runs after a script: the
+// history ends as a run's does, with a leader elected and writing, so
+// that it is judged as any run's.
+const scriptTail = 10 * time.Second
 
 // faults runs the nemesis's plan until the time limit.
 func (w *workload) faults(ctx context.Context) error {
