@@ -192,7 +192,10 @@ func (c *campaigner) campaign(ctx context.Context, value string) (*token, error)
 		}
 		c.end(tok, true)
 	}
-	session, _, err := c.cli.Session().Create(&api.SessionEntry{TTL: c.ttl.String(), Behavior: api.SessionBehaviorRelease}, (&api.WriteOptions{}).WithContext(ctx))
+	// A lock-delay of 5 s (Consul's default is 15): after a holder's
+	// session ends, nobody takes the lock for that long, the margin for a
+	// holder that has not yet noticed.
+	session, _, err := c.cli.Session().Create(&api.SessionEntry{TTL: c.ttl.String(), Behavior: api.SessionBehaviorRelease, LockDelay: 5 * time.Second}, (&api.WriteOptions{}).WithContext(ctx))
 	if err != nil {
 		return nil, err
 	}
