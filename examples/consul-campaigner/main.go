@@ -246,6 +246,12 @@ func (c *campaigner) acquire(ctx context.Context, session, value string) error {
 			}
 			index = meta.LastIndex
 		}
+		// A free lock may still be in its lock-delay: retry gently.
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %v", errRefused, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 }
 
