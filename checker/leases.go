@@ -64,7 +64,7 @@ func checkLeases(h *history, rec *record) CheckResult {
 		}
 		tok := *o.done.Token
 		del, ok := rec.deleted[keyID{tok.Key, tok.Seq}]
-		if !ok || (end >= 0 && del.Time > end) || resignedBefore(h, tok, del.Time) {
+		if !ok || (end >= 0 && del.Time > end) || resignedBefore(h, tok, del.Time) || endedByHarness(h, tok.Key) {
 			c.Counts["lease-ttl-checked"]++
 			continue
 		}

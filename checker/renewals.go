@@ -151,6 +151,9 @@ func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult 
 		case holderResigned(h, w, del.Time):
 			c.Counts["terms-resigned"]++
 			continue
+		case endedByHarness(h, tok.Key):
+			c.Counts["terms-ended-by-harness"]++
+			continue
 		}
 		c.Counts["terms-ended-by-lease"]++
 		var best *anchored
@@ -185,6 +188,18 @@ func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult 
 		c.Notes = append(c.Notes, "no won term's lease was reported renewed")
 	}
 	return &c
+}
+
+// endedByHarness reports whether the harness ended the session holding
+// key from outside (fault end-term, the campaigner check): that end is
+// the harness's, not the store's.
+func endedByHarness(h *history, key string) bool {
+	for _, e := range h.events {
+		if e.F == histories.FFaultStart && e.Fault != nil && e.Fault.Kind == histories.FaultEndTerm && e.Fault.Params["key"] == key {
+			return true
+		}
+	}
+	return false
 }
 
 // holderResigned reports whether the holder of won term w asked to end

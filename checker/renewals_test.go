@@ -265,3 +265,18 @@ func TestP8SecondAudit(t *testing.T) {
 			})},
 	})
 }
+
+// TestP8LeavesTermsTheHarnessEnded: a term whose session the harness
+// ended from outside (the campaigner check) ended early by design.
+func TestP8LeavesTermsTheHarnessEnded(t *testing.T) {
+	runCases(t, "P8", []checkCase{
+		{name: "the harness ended the term", want: Valid, wantCounts: map[string]int64{"terms-ended-by-harness": 1},
+			build: leaseRun(func(b *builder, tok *histories.Token) {
+				b.renewed(1100, "c1", 12, "3s")
+				end := &histories.Fault{ID: 1, Kind: histories.FaultEndTerm, Targets: []string{"c1"}, Params: map[string]string{"key": tok.Key}}
+				b.add(1900, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStart, Fault: end})
+				b.storeDelete(2000, testElection+"c1", 20, 10)
+				b.add(2010, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStop, Fault: &histories.Fault{ID: 1, Kind: histories.FaultEndTerm}})
+			})},
+	})
+}

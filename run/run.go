@@ -66,6 +66,9 @@ type ScriptEnv struct {
 	DB          db.DB
 	Members     []db.Member
 	Config      Config
+	// Record adds an event to the run's history (a term the script
+	// ended from outside, say), stamped with its index and time.
+	Record func(histories.Event) histories.Event
 }
 
 // Result is what a run found.

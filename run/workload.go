@@ -66,7 +66,7 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 		return err
 	}
 	if r.script != nil {
-		env := ScriptEnv{DB: r.db, Members: members, Config: r.cfg}
+		env := ScriptEnv{DB: r.db, Members: members, Config: r.cfg, Record: r.rec.Record}
 		for _, c := range w.clients {
 			env.Campaigners, env.Names = append(env.Campaigners, c.Conn), append(env.Names, c.Name)
 		}

@@ -46,10 +46,16 @@ broke (or the history is INVALID), 3 the check could not run.`,
 			}
 			report, res, err := conformance.Run(ctx, cfg, run.Options{HarnessVersion: harnessVersion(), CheckCommand: []string{self, checkChildCmdName},
 				Stderr: os.Stderr, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-			if err != nil {
+			if err != nil && len(report.Broken()) == 0 {
 				return runError(err)
 			}
 			fmt.Print(report)
+			if err != nil {
+				// A broken campaigner can leave a history the checker
+				// refuses (a token outside the election prefix): the
+				// broken rule is the finding.
+				fmt.Printf("\nthe check's history could not be judged: %v\n", err)
+			}
 			if res.Results != nil {
 				fmt.Printf("\nthe check's history: %s (%s)\nrun directory: %s\n", res.Verdict, res.Results.Summary, res.Dir)
 			}
