@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -55,4 +56,17 @@ func TestElectionCatchesTheKeepTermBuildByItsWrites(t *testing.T) {
 		}
 	}
 	t.Fatalf("the keep-term build is not caught by P4 (a write outside its term):\n%s", electiontest.Describe(res))
+}
+
+// TestACampaignerThatDoesNotObserveIsJudged: observe is optional. Built to
+// decline it, the campaigner is judged by the other properties (VALID),
+// and P5 says it was not checked.
+func TestACampaignerThatDoesNotObserveIsJudged(t *testing.T) {
+	res := electiontest.Run(t, electiontest.Options{Campaigner: ".", BuildFlags: []string{"-ldflags", "-X main.mutant=no-observe"},
+		Nemesis: "pause", TimeLimit: 45 * time.Second, Seed: 2})
+	for _, c := range res.Results.Checks {
+		if c.Property == "P5" && (!c.Informational || len(c.Notes) == 0 || !strings.HasPrefix(c.Notes[0], "not checked")) {
+			t.Errorf("P5 informational %v, notes %v: want not checked", c.Informational, c.Notes)
+		}
+	}
 }

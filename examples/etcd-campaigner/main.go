@@ -48,7 +48,8 @@ var (
 	// tests (-X main.mutant=NAME): cached-campaign answers a repeated
 	// campaign with its cached term without reading its key back;
 	// no-lost never says lost; bare-token names its leader key without
-	// the election prefix.
+	// the election prefix; no-observe declines observe, an optional
+	// command.
 	mutant = "none"
 )
 
@@ -190,6 +191,9 @@ func (c *campaigner) do(cmd command) reply {
 			r.Value = string(resp.Kvs[0].Value)
 		}
 	case "observe":
+		if mutant == "no-observe" {
+			return reply{ID: cmd.ID, Type: "fail", Error: "unknown op observe"}
+		}
 		go c.observe()
 	default:
 		return reply{ID: cmd.ID, Type: "fail", Error: "unknown op " + cmd.Op}
