@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	junit "github.com/joshdk/go-junit"
 
@@ -201,6 +202,34 @@ func TestDetectionDocMatchesResults(t *testing.T) {
 		}
 		if !strings.Contains(string(doc), suite.Markdown(res)) {
 			t.Errorf("docs/detection.md does not hold the table of %s: run make detection-doc", f)
+		}
+	}
+}
+
+// TestTiersDocMatchesResults: docs/results/tiers.md is the tier table of
+// the budgeted suite runs kept in docs/results/tiers/ (make tiers-doc).
+func TestTiersDocMatchesResults(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/results/tiers.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("../../docs/results/tiers/*.json")
+	if len(files) == 0 {
+		t.Fatal("docs/results/tiers holds no budgeted suite runs")
+	}
+	budgets := []time.Duration{2 * time.Minute, 4 * time.Minute, 8 * time.Minute}
+	for _, f := range files {
+		res, err := suite.ReadResults(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, err := suite.TierMarkdown([]suite.SuiteResults{res}, budgets)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		row := strings.Split(strings.TrimSpace(md), "\n")[2]
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/results/tiers.md lacks the row of %s: run make tiers-doc\n%s", f, row)
 		}
 	}
 }
