@@ -137,6 +137,9 @@ func Check(ctx context.Context, h []histories.Event, opts Options) (Results, err
 	if r := checkRenewals(hist, rec, bounds); r != nil {
 		checks = append(checks, *r)
 	}
+	if a := checkAgreement(hist); a != nil {
+		checks = append(checks, *a)
+	}
 	checks = append(checks, checkSplitBrain(hist))
 	if v := checkVersions(hist); v != nil {
 		checks = append(checks, *v)

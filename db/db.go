@@ -121,6 +121,26 @@ type CampaignerOptions interface {
 	CheckOptions(opts map[string]string) error
 }
 
+// Agreement is a database whose members can each say, at the end of a
+// run, a digest of the data at one common revision: P9 judges that the
+// members agree (etcd HashKV; Consul a hash of the run's keys read from
+// each server at one index).
+type Agreement interface {
+	// MemberHashes returns, per member (in all's order), the digest of
+	// the data under prefix at a revision common to every member that
+	// answered, or the error that member gave. It waits for the members
+	// to reach a common revision for as long as ctx allows.
+	MemberHashes(ctx context.Context, all []Member, prefix string) []MemberHash
+}
+
+// MemberHash is one member's digest: of the data at Revision, or Err.
+type MemberHash struct {
+	Member   string
+	Hash     string
+	Revision int64
+	Err      error
+}
+
 // Terms is a database whose terms the harness can end as the store
 // would, and whose won tokens it can judge: the campaigner check
 // (package conformance) ends a leader's session to see that the

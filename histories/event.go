@@ -82,6 +82,12 @@ const (
 	// several versions: Value says the version every member runs and the
 	// cluster version they report; Error, what was not so.
 	FVersionCheck = "version-check"
+	// FMemberHash (Type ok or fail, Process "harness") is one member's
+	// digest of the run's data at the end of the run: Member.Name, the
+	// digest as Value, the revision (etcd) or index (Consul) it covers as
+	// Revision; fail with Error when the member could not say. P9
+	// judges that every member holds the same data at the same revision.
+	FMemberHash = "member-hash"
 )
 
 // Fault kinds (Fault.Kind): the nemesis names its faults with these, and
@@ -146,6 +152,7 @@ var singles = map[string][]Type{
 
 	FMemberVersion: {Info},
 	FVersionCheck:  {Info},
+	FMemberHash:    {OK, Fail},
 }
 
 // Process names that are not campaigners.

@@ -405,6 +405,13 @@ func validateSingle(e Event) error {
 		if e.Fault.Kind == "" {
 			return fmt.Errorf("%q has a fault without \"kind\"", e.F)
 		}
+	case FMemberHash:
+		if e.Member == nil || e.Member.Name == "" {
+			return fmt.Errorf("%q needs \"member\" with its \"name\"", e.F)
+		}
+		if e.Type == OK && (e.Value == "" || e.Revision <= 0) {
+			return fmt.Errorf("ok of %q needs the digest as \"value\" and \"rev\" > 0", e.F)
+		}
 	case FMemberVersion:
 		if e.Member == nil || e.Member.Name == "" || e.Value == "" {
 			return fmt.Errorf("%q needs \"member\" with its \"name\", and the version as \"value\"", e.F)

@@ -156,6 +156,7 @@ func TestReadRefusesMalformedHistories(t *testing.T) {
 
 		{"invalid UTF-8 in a value", lines(evProbe) + `{"index":1,"time":2000,"type":"invoke","process":"c1","f":"write","op":2,"key":"/r","value":"c1/` + "\xff" + `"}` + "\n", "h.jsonl:2: line is not valid UTF-8"},
 		{"a lone surrogate in a value", lines(`"type":"invoke","process":"c1","f":"write","op":2,"key":"/r","value":"c1/\ud800"`), `h.jsonl:1: "value" holds an escape that is not a character`},
+		{"a member's digest without its revision", lines(`"type":"ok","process":"harness","f":"member-hash","member":{"name":"n1"},"value":"ab12"`), `h.jsonl:1: ok of "member-hash" needs the digest as "value" and "rev" > 0`},
 		{"two store-record declarations that disagree", lines(append(append([]string(nil), aWholeRun...), strings.Replace(aWholeRun[35], "every-change", "sampled", 1))...), `h.jsonl:38: "store-record" says "sampled", but line 36 said "every-change"`},
 
 		// Index, time.
@@ -271,6 +272,8 @@ func TestReadAcceptsTheTwinsOfTheContractsRefusals(t *testing.T) {
 		"the record declared twice alike": lines(aWholeRun[35], aWholeRun[35]),
 		"a value holding U+FFFD itself":   lines(`"type":"invoke","process":"c1","f":"write","op":2,"key":"/r","value":"c1/\ufffd"`),
 		"a value holding U+FFFD escaped":  lines(`"type":"invoke","process":"c1","f":"write","op":2,"key":"/r","value":"c1/\\uFFFD"`),
+		"members' digests": lines(`"type":"ok","process":"harness","f":"member-hash","member":{"name":"n1"},"value":"ab12","rev":40`,
+			`"type":"fail","process":"harness","f":"member-hash","member":{"name":"n2"},"error":"deadline exceeded"`),
 	} {
 		if _, err := Read(strings.NewReader(h), "h.jsonl"); err != nil {
 			t.Errorf("%s: %v", name, err)

@@ -83,6 +83,7 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 		return err
 	}
 	w.finalReads(ctx)
+	w.memberHashes(ctx)
 	return w.readRecord(ctx)
 }
 
@@ -210,6 +211,31 @@ func (w *workload) heal(ctx context.Context) error {
 	w.phase(histories.PhaseHeal)
 	w.checkVersions(ctx)
 	return nil
+}
+
+// memberHashPatience bounds the wait for every member's digest of the
+// data at the run's end.
+const memberHashPatience = 30 * time.Second
+
+// memberHashes records every member's digest of the run's data at one
+// revision, for P9, where the database can say it (db.Agreement).
+func (w *workload) memberHashes(ctx context.Context) {
+	a, ok := w.r.db.(db.Agreement)
+	if !ok {
+		return
+	}
+	w.status.setPhase("comparing members")
+	hctx, cancel := context.WithTimeout(ctx, memberHashPatience)
+	hashes := a.MemberHashes(hctx, w.members, "eh/"+w.r.cfg.RunID+"/")
+	cancel()
+	for _, h := range hashes {
+		e := histories.Event{Type: histories.OK, Process: histories.ProcessHarness, F: histories.FMemberHash,
+			Member: &histories.MemberStatus{Name: h.Member}, Value: h.Hash, Revision: h.Revision}
+		if h.Err != nil {
+			e.Type, e.Value, e.Revision, e.Error = histories.Fail, "", 0, h.Err.Error()
+		}
+		w.r.rec.Record(e)
+	}
 }
 
 // versionCheckPatience bounds the wait for every member to report the
