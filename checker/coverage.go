@@ -31,10 +31,10 @@ type Coverage struct {
 	// stopped or cut off and that went on after it.
 	TermsHeldUntilLost    int64 `json:"terms_held_until_lost"`
 	HeldTermsOutlivedStop int64 `json:"held_terms_outlived_stop"`
-	// StoppedPastLeaseThenAsked counts leaders stopped or cut off for
-	// longer than the TTL and then asked to act before any resign: how
-	// often what a campaigner believes after losing its session was
-	// tested at all.
+	// StoppedPastLeaseThenAsked counts leaders stopped (not killed: a
+	// killed one restarts without its term) or cut off for longer than
+	// the TTL and then asked to act before any resign: how often what a
+	// campaigner believes after losing its session was tested at all.
 	StoppedPastLeaseThenAsked int64 `json:"stopped_past_lease_then_asked_to_act"`
 	// NotChecked names the properties left unjudged because the
 	// campaigners declined an optional command ("P5: ... do not observe").
@@ -193,7 +193,9 @@ func heldAndAsked(h *history, bs []belief, spans []faultSpan, ttl time.Duration,
 		}
 		outlived, asked := false, false
 		for _, s := range spans {
-			if !slices.Contains(stopKinds, s.kind) || !targets(s, b.process) || s.start < b.start || s.start >= b.end {
+			// A killed campaigner restarts without its term: what it
+			// believes after a loss is not tested by a kill.
+			if !slices.Contains(stopKinds, s.kind) || s.kind == histories.FaultKill || !targets(s, b.process) || s.start < b.start || s.start >= b.end {
 				continue
 			}
 			if s.end < b.end || b.open {
