@@ -47,6 +47,7 @@ var (
 	blameStore       = Blame{PartyDatabase, "the store's record contradicts what it acknowledged: a write lost, applied twice, or a value nobody wrote", nil}
 	blameRead        = Blame{PartyDatabase, "a read the recipe made in the store's linearizable mode returned a value older than one already written: the store's promise (a recipe that reads serializably owns this instead)", nil}
 	blameLease       = Blame{PartyDatabase, "the store ended a lease before the time it had promised the holder: the store's lease promise", nil}
+	blameCrash       = Blame{PartyDatabase, "a member of the store crashed (a panic, a fatal error, found corruption) when no fault asked it to", nil}
 	blameDivergence  = Blame{PartyDatabase, "members of the store hold different data at one revision: replication's own promise", nil}
 	blameObservers   = Blame{PartyUndecided, "observers disagree on the sequence of leaders: the store's watch, the client library's Observe or the recipe's report could each be the cause", nil}
 	blameLiveness    = Blame{PartyUndecided, "no leader came after the heal: a recipe that stopped campaigning or a store that stopped granting look the same", nil}

@@ -140,6 +140,9 @@ func Check(ctx context.Context, h []histories.Event, opts Options) (Results, err
 	if a := checkAgreement(hist); a != nil {
 		checks = append(checks, *a)
 	}
+	if x := checkCrashes(hist); x != nil {
+		checks = append(checks, *x)
+	}
 	checks = append(checks, checkSplitBrain(hist))
 	if v := checkVersions(hist); v != nil {
 		checks = append(checks, *v)

@@ -133,6 +133,14 @@ type Agreement interface {
 	MemberHashes(ctx context.Context, all []Member, prefix string) []MemberHash
 }
 
+// CrashMarkers is a database whose members' logs say when one crashed:
+// regular expressions of the lines a panic, a fatal error or detected
+// corruption writes. At the end of a run every member's log is scanned,
+// and P10 judges a member that wrote one unasked.
+type CrashMarkers interface {
+	CrashMarkers() []string
+}
+
 // MemberHash is one member's digest: of the data at Revision, or Err.
 type MemberHash struct {
 	Member   string

@@ -88,6 +88,12 @@ const (
 	// Revision; fail with Error when the member could not say. P9
 	// judges that every member holds the same data at the same revision.
 	FMemberHash = "member-hash"
+	// FMemberLog (Type ok or fail, Process "harness") is the scan of one
+	// member's log at the end of the run for the lines its database
+	// writes when it crashes (a panic, a fatal error, found corruption):
+	// ok, none; fail, the first such line as Value and where it was as
+	// Error. P10 judges them.
+	FMemberLog = "member-log"
 )
 
 // Fault kinds (Fault.Kind): the nemesis names its faults with these, and
@@ -153,6 +159,7 @@ var singles = map[string][]Type{
 	FMemberVersion: {Info},
 	FVersionCheck:  {Info},
 	FMemberHash:    {OK, Fail},
+	FMemberLog:     {OK, Fail},
 }
 
 // Process names that are not campaigners.

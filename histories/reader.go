@@ -405,11 +405,11 @@ func validateSingle(e Event) error {
 		if e.Fault.Kind == "" {
 			return fmt.Errorf("%q has a fault without \"kind\"", e.F)
 		}
-	case FMemberHash:
+	case FMemberHash, FMemberLog:
 		if e.Member == nil || e.Member.Name == "" {
 			return fmt.Errorf("%q needs \"member\" with its \"name\"", e.F)
 		}
-		if e.Type == OK && (e.Value == "" || e.Revision <= 0) {
+		if e.F == FMemberHash && e.Type == OK && (e.Value == "" || e.Revision <= 0) {
 			return fmt.Errorf("ok of %q needs the digest as \"value\" and \"rev\" > 0", e.F)
 		}
 	case FMemberVersion:

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -138,6 +140,7 @@ func (r *runner) run(ctx context.Context, backend cluster.Backend) (err error) {
 		lctx, cancel := context.WithTimeout(cleanup, 30*time.Second)
 		saveLogs(lctx, r.dir, cl.Nodes(), r.log)
 		cancel()
+		r.scanCrashes(cl.Nodes())
 		cctx, cancel := context.WithTimeout(cleanup, 2*time.Minute)
 		switch cerr := cl.Close(cctx); {
 		case cerr == nil:
@@ -367,4 +370,57 @@ func saveLogs(ctx context.Context, dir histories.RunDir, nodes []cluster.Node, l
 			log.Warn("saving node log", "node", n.Name(), "err", err)
 		}
 	}
+}
+
+// scanCrashes scans every member's saved log for the lines its database
+// writes when it crashes (db.CrashMarkers) and records what it found,
+// one member-log event a member, for P10.
+func (r *runner) scanCrashes(nodes []cluster.Node) {
+	cm, ok := r.db.(db.CrashMarkers)
+	if !ok {
+		return
+	}
+	var markers []*regexp.Regexp
+	for _, p := range cm.CrashMarkers() {
+		markers = append(markers, regexp.MustCompile(p))
+	}
+	for _, n := range nodes {
+		if n.Role() != cluster.RoleMember {
+			continue
+		}
+		e := histories.Event{Type: histories.OK, Process: histories.ProcessHarness, F: histories.FMemberLog, Member: &histories.MemberStatus{Name: n.Name()}}
+		rel := filepath.Join(histories.NodesDir, n.Name()+".log")
+		line, at, count, err := firstMatch(r.dir.Path(rel), markers)
+		switch {
+		case err != nil:
+			e.Type, e.Error = histories.Fail, fmt.Sprintf("its log could not be read: %v", err)
+		case count > 0:
+			e.Type, e.Value, e.Error = histories.Fail, line, fmt.Sprintf("%s:%d (%d lines matched)", rel, at, count)
+		}
+		r.rec.Record(e)
+	}
+}
+
+// firstMatch is the first line of the file at path that a marker
+// matches, its line number, and how many lines matched.
+func firstMatch(path string, markers []*regexp.Regexp) (line string, at, count int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		for _, m := range markers {
+			if m.MatchString(sc.Text()) {
+				if count == 0 {
+					line, at = sc.Text(), n
+				}
+				count++
+				break
+			}
+		}
+	}
+	return line, at, count, sc.Err()
 }
