@@ -67,6 +67,9 @@ func TestArgsReproduceTheConfig(t *testing.T) {
 		{"--option", "renew=once", "--seed", "3"},
 		{"--db", "consul", "--option", "lock-delay=1s"},
 		{"--recipe", "etcd-serializable-reads", "--readers", "pinned", "--nemesis", "partition:isolate-random-member"},
+		// The workload of runs recorded before leaders held: named even at
+		// their zero, since the defaults are not.
+		{"--hold-until-lost", "0", "--hold-through-stops=false"},
 	} {
 		c := parse(t, args...)
 		again := parse(t, c.Args()...)
@@ -81,6 +84,9 @@ func TestArgsReproduceTheConfig(t *testing.T) {
 		}
 		if strings.Contains(c.CommandLine(), "--store") || strings.Contains(c.CommandLine(), "--cache") {
 			t.Errorf("%v: the command line names where results go: %s", args, c.CommandLine())
+		}
+		if again.HoldUntilLost != c.HoldUntilLost || again.HoldThroughStops != c.HoldThroughStops {
+			t.Errorf("%v: hold %v through stops %v parse back as %v, %v", args, c.HoldUntilLost, c.HoldThroughStops, again.HoldUntilLost, again.HoldThroughStops)
 		}
 	}
 }
