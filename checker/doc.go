@@ -7,8 +7,10 @@
 // zone check of a register whose written values are distinct, zones.go;
 // porcupine where neither applies, and as the second opinion of both), P5 observers agree, P6 liveness, P7 leases outlive their
 // TTL (informational), P8 renewed leases outlive their renewal (judged,
-// where a campaigner reports its renewals), and the informational
-// split-brain exposure.
+// where a campaigner reports its renewals), P9 members agree (their
+// digests of the data at one revision, where the run took them), P10 no
+// member crashed unasked (their logs' crash lines, where scanned), and
+// the informational split-brain exposure.
 //
 // Each check returns valid, invalid or unknown with the exact events
 // that prove it; unknown is never reported as valid, and a property with
