@@ -61,7 +61,7 @@ func TestSuiteMergeJoinsShards(t *testing.T) {
 	tableOnly := filepath.Join(dir, "table-only")
 	r = harness(t, "suite-merge", "--markdown", "--out", tableOnly, a, b)
 	if r.code != 0 || !strings.Contains(r.stdout, "# Suite nightly") ||
-		!strings.Contains(r.stdout, "| etcd default | etcd-unfenced | pause | invalid | 1 | 0 of 1 | 0 of 1 | 0 | – | – |") {
+		!strings.Contains(r.stdout, "| etcd default | etcd-unfenced | pause | invalid | 1 | 0 of 1 | – | 0 of 1 | 0 | – | – |") {
 		t.Errorf("suite-merge --markdown: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if _, err := os.Stat(tableOnly); !os.IsNotExist(err) {
