@@ -52,8 +52,8 @@ func (c *dockerCluster) Watch(ctx context.Context, interval time.Duration) <-cha
 	return out
 }
 
-// lost finds a node whose container is missing from ctrs, or not
-// running (paused is running: a freeze fault).
+// lost finds a node whose container is missing from ctrs, being
+// removed, or not running (paused is running: a freeze fault).
 func (c *dockerCluster) lost(ctrs []container.Summary) (Lost, bool) {
 	byID := map[string]container.Summary{}
 	for _, ct := range ctrs {
@@ -66,7 +66,9 @@ func (c *dockerCluster) lost(ctrs []container.Summary) (Lost, bool) {
 		name := fmt.Sprintf("eh-%s-%s", c.runID, n.name)
 		ct, ok := byID[n.ctr.GetContainerID()]
 		switch {
-		case !ok:
+		case !ok || ct.State == "removing":
+			// A container being removed is as gone as one already removed;
+			// which of the two a poll sees is a race with the engine.
 			return Lost{Run: c.runID, Node: n.name, Container: name, At: time.Now(),
 				What: fmt.Sprintf("container %s (node %s) of run %s disappeared", name, n.name, c.runID)}, true
 		case ct.State != "running" && ct.State != "paused":

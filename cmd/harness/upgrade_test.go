@@ -72,8 +72,11 @@ func TestRollingUpgradeUnderFaults(t *testing.T) {
 		if len(vs) > 0 && vs[0] == upgradeFrom && !slices.Contains(vs[1:], "v3.6.16") {
 			t.Errorf("%s started on %s and never moved: %v", m, upgradeFrom, vs)
 		}
-		if p := lastProbe[m]; p.Version != "3.6.16" || p.ClusterVersion != "3.6.0" {
-			t.Errorf("%s's last probe: version %q cluster %q, want 3.6.16 and 3.6.0", m, p.Version, p.ClusterVersion)
+		// The raft leader raises the cluster version some seconds after the
+		// last member moves, so a last probe soon after may still say 3.5.0;
+		// the version check at the end must say 3.6.0 (below).
+		if p := lastProbe[m]; p.Version != "3.6.16" || (p.ClusterVersion != "3.6.0" && p.ClusterVersion != "3.5.0") {
+			t.Errorf("%s's last probe: version %q cluster %q, want 3.6.16 and 3.6.0 (or 3.5.0, not yet raised)", m, p.Version, p.ClusterVersion)
 		}
 	}
 	if moves["n1"][0] != upgradeFrom || moves["n2"][0] != "v3.6.16" {
