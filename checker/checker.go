@@ -143,6 +143,9 @@ func Check(ctx context.Context, h []histories.Event, opts Options) (Results, err
 	if x := checkCrashes(hist); x != nil {
 		checks = append(checks, *x)
 	}
+	if w := checkWatches(hist, rec); w != nil {
+		checks = append(checks, *w)
+	}
 	checks = append(checks, checkSplitBrain(hist))
 	if v := checkVersions(hist); v != nil {
 		checks = append(checks, *v)

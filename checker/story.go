@@ -207,9 +207,9 @@ func (st *storyteller) tell(ev Evidence) Story {
 		}
 		first, last = min(first, e.Time), max(last, e.Time)
 		switch {
-		case e.F == histories.FStatus && e.Member != nil:
+		case (e.F == histories.FStatus || strings.HasPrefix(e.Process, "watch:")) && e.Member != nil:
 			actors[e.Member.Name] = true
-		case e.Process != histories.ProcessStore && e.Process != histories.ProcessHarness && e.Process != histories.ProcessNemesis && !strings.HasPrefix(e.Process, "probe:"):
+		case e.Process != histories.ProcessStore && e.Process != histories.ProcessHarness && e.Process != histories.ProcessNemesis && !strings.HasPrefix(e.Process, "probe:") && !strings.HasPrefix(e.Process, "watch:"):
 			actors[campaignerOf(e.Process)] = true
 		}
 	}

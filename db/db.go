@@ -141,6 +141,29 @@ type CrashMarkers interface {
 	CrashMarkers() []string
 }
 
+// Watches is a database whose members serve watches: a watcher pinned
+// to each member follows the run's keys through it alone, and P11 judges
+// what each delivered against the store's record (ordered, unique,
+// atomic, reliable, resumable, bookmarkable).
+type Watches interface {
+	// NewWatch opens a watcher of every change under prefix through m
+	// alone, with no failover to another member.
+	NewWatch(m Member, prefix string) (MemberWatch, error)
+}
+
+// MemberWatch is one member's watcher.
+type MemberWatch interface {
+	// Run follows changes until ctx is done, calling emit with
+	// FWatchStart, FWatched and FWatchEnd events (Type, Process, Member
+	// set; the recorder stamps Time). A watch the store or the client
+	// ends is resumed from the revision after the last one delivered;
+	// a compacted one cannot be and Run returns.
+	Run(ctx context.Context, emit func(histories.Event)) error
+	// Sync returns once the watch has reported progress up to the
+	// member's current revision, read when Sync is called.
+	Sync(ctx context.Context) error
+}
+
 // MemberHash is one member's digest: of the data at Revision, or Err.
 type MemberHash struct {
 	Member   string

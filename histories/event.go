@@ -94,7 +94,41 @@ const (
 	// ok, none; fail, the first such line as Value and where it was as
 	// Error. P10 judges them.
 	FMemberLog = "member-log"
+
+	// A watcher per member follows the run's keys through that member
+	// alone (Process WatchProcess(member), Member.Name the member); P11
+	// judges what each delivered against the store's record.
+	//
+	// FWatchStart (Type info): a watch opened, to deliver every change
+	// from Revision on (a resume after the watch ended, too).
+	FWatchStart = "watch-start"
+	// FWatched (Type ok): one watch response, its Changes in the order
+	// delivered, Revision its header's revision; a progress notification
+	// has no changes and Value "progress": every change up to Revision
+	// has been delivered.
+	FWatched = "watched"
+	// FWatchEnd (Type info): the watch stopped. Error says why when the
+	// store or the client library ended it (compacted: Revision is the
+	// compact revision); none when the harness closed it at the end.
+	FWatchEnd = "watch-end"
 )
+
+// WatchProgress is FWatched's Value for a progress notification.
+const WatchProgress = "progress"
+
+// WatchProcess is the Process of the watcher pinned to member.
+func WatchProcess(member string) string { return "watch:" + member }
+
+// Change is one event a watch delivered: a put of Value, or a delete, of
+// Key at Revision; CreateRevision is the key's create revision (etcd:
+// equal to Revision for the put that created it).
+type Change struct {
+	Key            string `json:"key"`
+	Delete         bool   `json:"delete,omitempty"`
+	Value          string `json:"value,omitempty"`
+	Revision       int64  `json:"rev"`
+	CreateRevision int64  `json:"create_rev,omitempty"`
+}
 
 // Fault kinds (Fault.Kind): the nemesis names its faults with these, and
 // a check that treats a kind apart (P7 judges no run with clock faults)
@@ -160,6 +194,9 @@ var singles = map[string][]Type{
 	FVersionCheck:  {Info},
 	FMemberHash:    {OK, Fail},
 	FMemberLog:     {OK, Fail},
+	FWatchStart:    {Info},
+	FWatched:       {OK},
+	FWatchEnd:      {Info},
 }
 
 // Process names that are not campaigners.
@@ -200,6 +237,8 @@ type Event struct {
 
 	Member *MemberStatus `json:"member,omitempty"`
 	Fault  *Fault        `json:"fault,omitempty"`
+	// Changes are the events of one watch response (FWatched).
+	Changes []Change `json:"changes,omitempty"`
 	Error  string        `json:"error,omitempty"`
 }
 

@@ -405,6 +405,15 @@ func validateSingle(e Event) error {
 		if e.Fault.Kind == "" {
 			return fmt.Errorf("%q has a fault without \"kind\"", e.F)
 		}
+	case FWatchStart, FWatched, FWatchEnd:
+		if e.Member == nil || e.Member.Name == "" {
+			return fmt.Errorf("%q needs \"member\" with its \"name\"", e.F)
+		}
+		for i, c := range e.Changes {
+			if c.Key == "" || c.Revision <= 0 {
+				return fmt.Errorf("%q: change %d needs \"key\" and \"rev\" > 0", e.F, i)
+			}
+		}
 	case FMemberHash, FMemberLog:
 		if e.Member == nil || e.Member.Name == "" {
 			return fmt.Errorf("%q needs \"member\" with its \"name\"", e.F)
@@ -454,6 +463,10 @@ func eachString(e *Event, fn func(field string, s *string)) {
 		fn("member.leader", &m.Leader)
 		fn("member.version", &m.Version)
 		fn("member.cluster_version", &m.ClusterVersion)
+	}
+	for i := range e.Changes {
+		fn("changes.key", &e.Changes[i].Key)
+		fn("changes.value", &e.Changes[i].Value)
 	}
 	if f := e.Fault; f != nil {
 		fn("fault.kind", &f.Kind)

@@ -27,11 +27,16 @@ type workload struct {
 	// versions, in a run of several, says which each member runs.
 	versions *memberVersions
 
-	bg      sync.WaitGroup // probes, the store's record, the status line
-	stopBg  context.CancelFunc
-	record  db.StoreRecord
-	status  *statusLine
-	clients []*workloads.Client
+	bg     sync.WaitGroup // probes, the store's record, the status line
+	stopBg context.CancelFunc
+	record db.StoreRecord
+	// watches are the watchers pinned to each member (db.Watches); they
+	// stop, synced, before the record is read to its end.
+	watches     []db.MemberWatch
+	watching    sync.WaitGroup
+	stopWatches context.CancelFunc
+	status      *statusLine
+	clients     []*workloads.Client
 	// stops says which campaigners a fault stops now (--hold-through-stops).
 	stops *workloads.Stops
 	conns []net.Conn
@@ -54,6 +59,7 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 	defer func() {
 		stopBg()
 		w.bg.Wait()
+		w.watching.Wait()
 		if w.stopCampaigners != nil {
 			w.stopCampaigners()
 		}
@@ -84,6 +90,7 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 	}
 	w.finalReads(ctx)
 	w.memberHashes(ctx)
+	w.syncWatches(ctx)
 	return w.readRecord(ctx)
 }
 
@@ -105,6 +112,10 @@ func (w *workload) start(ctx, bgCtx context.Context) error {
 			r.log.Warn("store record stopped", "err", err)
 		}
 	}()
+
+	if err := w.startWatches(bgCtx); err != nil {
+		return err
+	}
 
 	probes := map[string]db.Probe{}
 	for _, m := range w.members {
@@ -211,6 +222,62 @@ func (w *workload) heal(ctx context.Context) error {
 	w.phase(histories.PhaseHeal)
 	w.checkVersions(ctx)
 	return nil
+}
+
+// startWatches opens a watcher pinned to each member, where the database
+// serves watches (db.Watches), each following the run's keys until
+// syncWatches stops it.
+func (w *workload) startWatches(bgCtx context.Context) error {
+	ws, ok := w.r.db.(db.Watches)
+	if !ok {
+		return nil
+	}
+	wctx, stop := context.WithCancel(bgCtx)
+	w.stopWatches = stop
+	for _, m := range w.members {
+		mw, err := ws.NewWatch(m, "eh/"+w.r.cfg.RunID+"/")
+		if err != nil {
+			return fmt.Errorf("opening a watch of %s: %w", m.Name, err)
+		}
+		w.watches = append(w.watches, mw)
+		w.watching.Add(1)
+		go func() {
+			defer w.watching.Done()
+			if err := mw.Run(wctx, func(e histories.Event) { w.r.rec.Record(e) }); err != nil && wctx.Err() == nil {
+				w.r.log.Warn("watch stopped", "member", m.Name, "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// watchSyncPatience bounds the wait for every watcher to report progress
+// up to its member's revision at the end of the run.
+const watchSyncPatience = 10 * time.Second
+
+// syncWatches has every watcher catch up with its member (a watcher that
+// cannot is judged up to where it got), then stops them, so that every
+// change they delivered is in the store's record, read to its end next.
+func (w *workload) syncWatches(ctx context.Context) {
+	if w.stopWatches == nil {
+		return
+	}
+	w.status.setPhase("syncing watches")
+	sctx, cancel := context.WithTimeout(ctx, watchSyncPatience)
+	var synced sync.WaitGroup
+	for i, mw := range w.watches {
+		synced.Add(1)
+		go func() {
+			defer synced.Done()
+			if err := mw.Sync(sctx); err != nil {
+				w.r.log.Warn("watch did not catch up", "member", w.members[i].Name, "err", err)
+			}
+		}()
+	}
+	synced.Wait()
+	cancel()
+	w.stopWatches()
+	w.watching.Wait()
 }
 
 // memberHashPatience bounds the wait for every member's digest of the

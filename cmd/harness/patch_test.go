@@ -90,3 +90,29 @@ func longestTerm(t *testing.T, dir string) float64 {
 	}
 	return longest
 }
+
+// TestPlantedWatchBugCaught: P11's control. A v3.6.16 built with the
+// planted watch bug (a response at a revision divisible by 25 carries
+// its first event twice) is INVALID by P11 alone, blamed on the
+// database, while the same run's store record stays right (P4 valid).
+func TestPlantedWatchBugCaught(t *testing.T) {
+	needDocker(t)
+	store := t.TempDir()
+	r := harness(t, "run", "--version", "v3.6.16", "--patch", "watch-duplicate-event", "--time-limit", "30s", "--seed", "1", "--store", store)
+	t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1 (invalid)", r.code)
+	}
+	res := readResults(t, latestRun(t, store))
+	verdicts := map[string]string{}
+	for _, c := range res["checks"].([]any) {
+		c := c.(map[string]any)
+		verdicts[c["property"].(string)], _ = c["verdict"].(string)
+	}
+	if verdicts["P11"] != "invalid" || verdicts["P4"] != "valid" {
+		t.Errorf("P11 %q (want invalid), P4 %q (want valid): %v", verdicts["P11"], verdicts["P4"], verdicts)
+	}
+	if !strings.Contains(r.stdout, "unique (P11)") || !strings.Contains(r.stdout, "whose: database broke P11") {
+		t.Errorf("stdout does not name the broken guarantee and whose it is")
+	}
+}

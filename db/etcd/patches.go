@@ -36,6 +36,22 @@ var sourcePatches = []db.SourcePatch{
 		},
 		New: []string{`lg.Debug("Checking leadership before revoking leases (patch ensure-leadership-always-checks)")`},
 	},
+	{
+		// A planted watch bug, P11's control: the gRPC watch stream
+		// sends the first event of a response twice when its revision is
+		// a multiple of 25. The store's record drops an event received
+		// twice, so it stays right and P11 must see the duplicate.
+		Name: "watch-duplicate-event",
+		Does: "a planted watch bug: a watch response whose first event's revision is a multiple of 25 carries that event twice (P11 unique must catch it)",
+		File: "etcdserver/api/v3rpc/watch.go",
+		Old:  []string{"evs := wresp.Events"},
+		New: []string{
+			"evs := wresp.Events",
+			"if len(evs) > 0 && evs[0].Kv.ModRevision%25 == 0 { // patch watch-duplicate-event",
+			"	evs = append(evs[:len(evs):len(evs)], evs[0])",
+			"}",
+		},
+	},
 }
 
 // Patches lists etcd's source patches.
