@@ -9,8 +9,10 @@
 // TTL (informational), P8 renewed leases outlive their renewal (judged,
 // where a campaigner reports its renewals), P9 members agree (their
 // digests of the data at one revision, where the run took them), P10 no
-// member crashed unasked (their logs' crash lines, where scanned), and
-// the informational split-brain exposure.
+// member crashed unasked (their logs' crash lines, where scanned), P11
+// watches keep their guarantees (a watcher pinned to each member, judged
+// against the store's record, where the run watched), and the
+// informational split-brain exposure.
 //
 // Each check returns valid, invalid or unknown with the exact events
 // that prove it; unknown is never reported as valid, and a property with
