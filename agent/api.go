@@ -104,17 +104,19 @@ type KillRequest struct {
 
 // Status is the agent's view of its node.
 type Status struct {
-	Name     string        `json:"name"`
-	Running  bool          `json:"running"`
-	Paused   bool          `json:"paused"`
-	PID      int           `json:"pid,omitempty"`
-	Starts   int           `json:"starts"`
-	ExitCode *int          `json:"exit_code,omitempty"` // of the last exit, if any
-	Dropped  []string      `json:"dropped,omitempty"`   // peers currently cut
-	Lossy    []string      `json:"lossy,omitempty"`     // peers packets to which are lost
-	Delayed  []string      `json:"delayed,omitempty"`   // peers packets to which are held
-	Clock    *ClockRequest `json:"clock,omitempty"`     // the skew in force
-	Error    string        `json:"error,omitempty"`     // last fault error
+	Name     string `json:"name"`
+	Running  bool   `json:"running"`
+	Paused   bool   `json:"paused"`
+	PID      int    `json:"pid,omitempty"`
+	Starts   int    `json:"starts"`
+	ExitCode *int   `json:"exit_code,omitempty"` // of the last exit, if any
+	// UnaskedExits counts the exits no kill asked for (crashes, OOM).
+	UnaskedExits int           `json:"unasked_exits,omitempty"`
+	Dropped      []string      `json:"dropped,omitempty"` // peers currently cut
+	Lossy        []string      `json:"lossy,omitempty"`   // peers packets to which are lost
+	Delayed      []string      `json:"delayed,omitempty"` // peers packets to which are held
+	Clock        *ClockRequest `json:"clock,omitempty"`   // the skew in force
+	Error        string        `json:"error,omitempty"`   // last fault error
 	// StallFS: the data directory is on the stalling filesystem
 	// (--stall-disk), so that its syncs can be held.
 	StallFS bool `json:"stall_fs,omitempty"`

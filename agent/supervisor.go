@@ -35,7 +35,17 @@ type supervisor struct {
 	paused   bool
 	starts   int
 	exitCode *int
+	// asked: the current process is being killed on request; an exit
+	// otherwise is unasked (a crash, the kernel's OOM killer).
+	asked bool
+	// unasked counts the exits nobody asked for.
+	unasked int
 }
+
+// UnaskedExitLog is the message the agent logs when its process exits
+// with no kill asked for: the harness scans members' logs for it (P10),
+// whatever the database.
+const UnaskedExitLog = "process exited unasked"
 
 // start starts the process if it is not running.
 func (s *supervisor) start() error { return s.startWith(nil) }
@@ -80,7 +90,7 @@ func (s *supervisor) startWith(argv []string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", s.argv[0], err)
 	}
-	s.cmd, s.running, s.paused = cmd, true, false
+	s.cmd, s.running, s.paused, s.asked = cmd, true, false, false
 	s.starts++
 	exited := make(chan struct{})
 	s.exited = exited
@@ -96,11 +106,23 @@ func (s *supervisor) startWith(argv []string) error {
 		err := cmd.Wait()
 		code := cmd.ProcessState.ExitCode()
 		s.mu.Lock()
+		asked := s.asked
 		if s.cmd == cmd {
 			s.running, s.paused, s.exitCode, s.stdin = false, false, &code, nil
+			if !asked {
+				s.unasked++
+			}
 		}
 		s.mu.Unlock()
-		s.log.Info("process exited", "pid", cmd.Process.Pid, "code", code, "err", err)
+		if asked {
+			s.log.Info("process exited", "pid", cmd.Process.Pid, "code", code, "err", err)
+		} else {
+			var sig string
+			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				sig = ws.Signal().String()
+			}
+			s.log.Error(UnaskedExitLog, "pid", cmd.Process.Pid, "code", code, "signal", sig, "err", err)
+		}
 		close(exited)
 	}()
 	return nil
@@ -146,6 +168,7 @@ func (s *supervisor) kill(wipe bool) error {
 	var pid int
 	if running {
 		pid = s.cmd.Process.Pid
+		s.asked = true
 	}
 	s.mu.Unlock()
 	if running {
@@ -200,7 +223,7 @@ func (s *supervisor) writeStdin(line []byte) error {
 func (s *supervisor) status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Status{Running: s.running, Paused: s.paused, Starts: s.starts, ExitCode: s.exitCode}
+	st := Status{Running: s.running, Paused: s.paused, Starts: s.starts, ExitCode: s.exitCode, UnaskedExits: s.unasked}
 	if s.running {
 		st.PID = s.cmd.Process.Pid
 	}

@@ -3,7 +3,6 @@ package run
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 
 	"github.com/election-harness/harness/db/registry"
@@ -19,26 +18,26 @@ time=2026-12-06T10:00:01Z level=INFO msg="process exited" pid=12 code=-1 err="si
 {"level":"warn","msg":"slow fdatasync","took":"1.2s"}
 `
 	crashed := healthy + "panic: runtime error: index out of range [3] with length 3\n\ngoroutine 1 [running]:\n"
+	// A process the kernel's OOM killer ended writes nothing; the agent
+	// says it exited unasked.
+	oomed := healthy + `time=2026-12-06T10:00:02Z level=ERROR msg="process exited unasked" pid=13 code=-1 signal=killed err="signal: killed"` + "\n"
 	for _, name := range registry.Names() {
 		d, _ := registry.Lookup(name)
-		cm, ok := d.(interface{ CrashMarkers() []string })
-		if !ok {
-			continue
-		}
-		var markers []*regexp.Regexp
-		for _, p := range cm.CrashMarkers() {
-			markers = append(markers, regexp.MustCompile(p))
-		}
+		markers := crashMarkers(d)
 		dir := t.TempDir()
-		for file, body := range map[string]string{"healthy.log": healthy, "crashed.log": crashed} {
+		for file, body := range map[string]string{"healthy.log": healthy, "crashed.log": crashed, "oomed.log": oomed} {
 			os.WriteFile(filepath.Join(dir, file), []byte(body), 0o644)
 		}
-		if _, _, n, err := firstMatch(filepath.Join(dir, "healthy.log"), markers); err != nil || n != 0 {
-			t.Errorf("%s: a healthy log matched %d lines (%v)", name, n, err)
+		if m, err := firstMatch(filepath.Join(dir, "healthy.log"), markers); err != nil || m.count != 0 {
+			t.Errorf("%s: a healthy log matched %d lines (%v)", name, m.count, err)
 		}
-		line, at, n, err := firstMatch(filepath.Join(dir, "crashed.log"), markers)
-		if err != nil || n != 1 || at != 4 || line != "panic: runtime error: index out of range [3] with length 3" {
-			t.Errorf("%s: a crashed log: %q at line %d, %d matched (%v)", name, line, at, n, err)
+		m, err := firstMatch(filepath.Join(dir, "crashed.log"), markers)
+		if err != nil || m.count != 1 || m.at != 4 || m.line != "panic: runtime error: index out of range [3] with length 3" {
+			t.Errorf("%s: a crashed log: %q at line %d, %d matched (%v)", name, m.line, m.at, m.count, err)
+		}
+		m, err = firstMatch(filepath.Join(dir, "oomed.log"), markers)
+		if err != nil || m.count != 1 || m.at != 4 || len(m.before) != 3 || m.before[2] != `{"level":"warn","msg":"slow fdatasync","took":"1.2s"}` {
+			t.Errorf("%s: an unasked exit: %+v (%v)", name, m, err)
 		}
 	}
 }

@@ -373,54 +373,90 @@ func saveLogs(ctx context.Context, dir histories.RunDir, nodes []cluster.Node, l
 }
 
 // scanCrashes scans every member's saved log for the lines its database
-// writes when it crashes (db.CrashMarkers) and records what it found,
-// one member-log event a member, for P10.
+// writes when it crashes (db.CrashMarkers) and for the agent's line
+// saying the process exited with no kill asked for (a crash that wrote
+// nothing, the kernel's OOM killer), and records what it found, one
+// member-log event a member, for P10.
 func (r *runner) scanCrashes(nodes []cluster.Node) {
-	cm, ok := r.db.(db.CrashMarkers)
-	if !ok {
-		return
-	}
-	var markers []*regexp.Regexp
-	for _, p := range cm.CrashMarkers() {
-		markers = append(markers, regexp.MustCompile(p))
-	}
+	markers := crashMarkers(r.db)
 	for _, n := range nodes {
 		if n.Role() != cluster.RoleMember {
 			continue
 		}
 		e := histories.Event{Type: histories.OK, Process: histories.ProcessHarness, F: histories.FMemberLog, Member: &histories.MemberStatus{Name: n.Name()}}
 		rel := filepath.Join(histories.NodesDir, n.Name()+".log")
-		line, at, count, err := firstMatch(r.dir.Path(rel), markers)
+		m, err := firstMatch(r.dir.Path(rel), markers)
 		switch {
 		case err != nil:
 			e.Type, e.Error = histories.Fail, fmt.Sprintf("its log could not be read: %v", err)
-		case count > 0:
-			e.Type, e.Value, e.Error = histories.Fail, line, fmt.Sprintf("%s:%d (%d lines matched)", rel, at, count)
+		case m.count > 0:
+			e.Type, e.Value, e.Error = histories.Fail, m.line, fmt.Sprintf("%s:%d (%d lines matched)", rel, m.at, m.count)
+			if len(m.before) > 0 {
+				e.Error += "; the lines before it: " + clipText(strings.Join(m.before, " | "), 2000)
+			}
 		}
 		r.rec.Record(e)
 	}
 }
 
-// firstMatch is the first line of the file at path that a marker
-// matches, its line number, and how many lines matched.
-func firstMatch(path string, markers []*regexp.Regexp) (line string, at, count int, err error) {
+// crashMarkers are the lines of a member's log that say it crashed: the
+// agent's unasked exit, and the database's own (db.CrashMarkers).
+func crashMarkers(d db.DB) []*regexp.Regexp {
+	markers := []*regexp.Regexp{regexp.MustCompile(regexp.QuoteMeta(`msg="` + agent.UnaskedExitLog + `"`))}
+	if cm, ok := d.(db.CrashMarkers); ok {
+		for _, p := range cm.CrashMarkers() {
+			markers = append(markers, regexp.MustCompile(p))
+		}
+	}
+	return markers
+}
+
+// linesBefore is how many lines before a crash line the evidence quotes:
+// a process's last words before an exit the agent saw.
+const linesBefore = 5
+
+// logMatch is the first line a crash marker matched, its line number,
+// the lines just before it, and how many lines matched in all.
+type logMatch struct {
+	line      string
+	at, count int
+	before    []string
+}
+
+// firstMatch finds the first line of the file at path that a marker
+// matches.
+func firstMatch(path string, markers []*regexp.Regexp) (logMatch, error) {
+	var m logMatch
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, 0, err
+		return m, err
 	}
 	defer f.Close()
+	var recent []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
-		for _, m := range markers {
-			if m.MatchString(sc.Text()) {
-				if count == 0 {
-					line, at = sc.Text(), n
+		text := sc.Text()
+		for _, re := range markers {
+			if re.MatchString(text) {
+				if m.count == 0 {
+					m.line, m.at, m.before = text, n, append([]string(nil), recent...)
 				}
-				count++
+				m.count++
 				break
 			}
 		}
+		if recent = append(recent, text); len(recent) > linesBefore {
+			recent = recent[1:]
+		}
 	}
-	return line, at, count, sc.Err()
+	return m, sc.Err()
+}
+
+// clipText shortens s to at most n bytes, saying so.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
