@@ -108,8 +108,8 @@ func judgeWatcher(c *CheckResult, events []histories.Event, byRev map[int64][]hi
 		c.failAs(blameWatch, fmt.Sprintf("%s (%s): the watch of %s %s", guarantee, "P11", who, msg), es...)
 	}
 	delivered := map[watchKey]histories.Event{} // over the watcher's whole life
-	var last int64                               // the highest revision delivered
-	var bookmark int64                           // the highest progress notification
+	var last int64                              // the highest revision delivered
+	var bookmark int64                          // the highest progress notification
 	var seg *watchSegment
 	starts := 0
 	closeSegment := func() {

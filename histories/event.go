@@ -239,7 +239,7 @@ type Event struct {
 	Fault  *Fault        `json:"fault,omitempty"`
 	// Changes are the events of one watch response (FWatched).
 	Changes []Change `json:"changes,omitempty"`
-	Error  string        `json:"error,omitempty"`
+	Error   string   `json:"error,omitempty"`
 }
 
 // Token identifies one election term as the store granted it.
