@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597 repro-20590 repro-18271 repro-paused-leader bisect-15247 bisect-paused-leader tiers tiers-doc
+.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597 repro-20590 repro-18271 repro-paused-leader bisect-15247 bisect-paused-leader tiers tiers-doc reference
 
 # -buildvcs=auto stamps the git revision (`harness version`, config.json,
 # reports) even where GOFLAGS says -buildvcs=false. In a git worktree,
@@ -113,6 +113,12 @@ detection: build
 	  test -s store/suite-$$s/suite.json && cp store/suite-$$s/suite.json docs/results/$$s.json || exit 1; \
 	done
 	$(MAKE) detection-doc
+
+# The reference pages made from the code (docs/reference): every
+# command's flags and every fault kind and rule. A test fails when they
+# drift from the code.
+reference:
+	$(GO) run ./cmd/harness reference docs/reference
 
 detection-doc: build
 	{ cat docs/detection-head.md; echo; \

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -90,6 +92,23 @@ func TestHelpHasExamplesAndExitCodes(t *testing.T) {
 		}
 		if cmd != "faults" && !strings.Contains(r.stdout, "0 valid, 1 invalid (anomalies found), 2 unknown") {
 			t.Errorf("%s --help does not give the exit codes:\n%s", cmd, r.stdout)
+		}
+	}
+}
+
+// TestReferencePagesAreCurrent: docs/reference holds the pages the code
+// makes now (`make reference` writes them).
+func TestReferencePagesAreCurrent(t *testing.T) {
+	for _, p := range referencePages() {
+		var b bytes.Buffer
+		p.write(&b)
+		path := filepath.Join("..", "..", "docs", "reference", p.file)
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%s: %v (run make reference)", path, err)
+		}
+		if !bytes.Equal(got, b.Bytes()) {
+			t.Errorf("%s is not what the code makes now: run make reference", path)
 		}
 	}
 }

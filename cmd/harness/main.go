@@ -76,7 +76,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCmd(), campaignerCheckCmd(), checkCmd(), reportCmd(), serveCmd(), suiteCmd(), suiteMergeCmd(), bisectCmd(), faultsCmd(), buildCmd(), cleanCmd(), agentCmd(), clockTracerCmd(), campaignerCmd(), checkChildCmd(), versionCmd())
+	root.AddCommand(runCmd(), campaignerCheckCmd(), checkCmd(), reportCmd(), serveCmd(), suiteCmd(), suiteMergeCmd(), bisectCmd(), faultsCmd(), buildCmd(), cleanCmd(), agentCmd(), clockTracerCmd(), campaignerCmd(), checkChildCmd(), versionCmd(), referenceCmd())
 	return root
 }
 
