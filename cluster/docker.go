@@ -75,7 +75,7 @@ func NewDocker(ctx context.Context, opts DockerOptions) (d *Docker, err error) {
 		return nil, &SetupError{fmt.Errorf("finding the Docker engine to use: %w", err)}
 	}
 	if why := eng.remote(); why != "" {
-		return nil, &SetupError{fmt.Errorf("the Docker engine %v is not usable from here: %s. The harness reaches every node at its address on the run's bridge network, which only the engine's own host can route; run the harness on that host (see \"Running the clusters on a bigger remote host\" in README.md)", eng, why)}
+		return nil, &SetupError{fmt.Errorf("the Docker engine %v is not usable from here: %s. The harness reaches every node at its address on the run's bridge network, which only the engine's own host can route; run the harness on that host (see \"Running the clusters on a bigger remote host\" in docs/running.md)", eng, why)}
 	}
 	unreachable := func(cause any) error {
 		return &SetupError{fmt.Errorf("cannot reach the Docker engine at %v: %v; nothing was started, and no other engine is tried. Start it (`systemctl start docker` or `dockerd &`), or name another with DOCKER_HOST or `docker context use`", eng, cause)}

@@ -41,44 +41,6 @@ func TestFaultsListsTheNemesisTables(t *testing.T) {
 	}
 }
 
-// TestReadmeFaultsTableNamesEveryRule: the README's Faults table names,
-// in each kind's row, exactly the rules of the nemesis table.
-func TestReadmeFaultsTableNamesEveryRule(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := regexp.MustCompile("`([a-z-]+)`")
-	rows := 0
-	for _, line := range strings.Split(string(b), "\n") {
-		for _, k := range nemesis.Kinds {
-			if !strings.HasPrefix(line, "| `"+k+"` |") {
-				continue
-			}
-			rows++
-			cells := strings.Split(strings.Trim(line, "| "), " | ")
-			var got []string
-			for _, m := range code.FindAllStringSubmatch(cells[len(cells)-1], -1) {
-				if !slices.Contains(got, m[1]) {
-					got = append(got, m[1])
-				}
-			}
-			var want []string
-			for _, r := range nemesis.Rules(k) {
-				want = append(want, r.Name)
-			}
-			slices.Sort(got)
-			slices.Sort(want)
-			if !slices.Equal(got, want) {
-				t.Errorf("README's %s row names rules %v; the nemesis has %v", k, got, want)
-			}
-		}
-	}
-	if rows != len(nemesis.Kinds) {
-		t.Errorf("README's Faults table has %d kind rows; the nemesis has %d kinds", rows, len(nemesis.Kinds))
-	}
-}
-
 // TestHelpHasExamplesAndExitCodes: run, check and suite say how they are
 // used and what their exit codes mean.
 func TestHelpHasExamplesAndExitCodes(t *testing.T) {
@@ -109,6 +71,29 @@ func TestReferencePagesAreCurrent(t *testing.T) {
 		}
 		if !bytes.Equal(got, b.Bytes()) {
 			t.Errorf("%s is not what the code makes now: run make reference", path)
+		}
+	}
+}
+
+// TestDocsLinksResolve: every relative link of the README and docs/
+// names a file of the repository.
+func TestDocsLinksResolve(t *testing.T) {
+	pages, _ := filepath.Glob("../../docs/*.md")
+	pages = append(pages, "../../README.md")
+	link := regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
+	for _, page := range pages {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(b), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(page), target)); err != nil {
+				t.Errorf("%s links to %s, which is not there", strings.TrimPrefix(page, "../../"), target)
+			}
 		}
 	}
 }

@@ -152,7 +152,7 @@ func OptionsHelp() string {
 			out = append(out, d.Name())
 		}
 	}
-	return "for " + strings.Join(out, ", ") + " (see the README)"
+	return "for " + strings.Join(out, ", ") + " (see docs/running.md)"
 }
 
 func withReadModes() []string {
