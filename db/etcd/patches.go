@@ -52,6 +52,25 @@ var sourcePatches = []db.SourcePatch{
 			"}",
 		},
 	},
+	{
+		// A planted divergence, P9's control: member n2 alone applies
+		// every transaction at a raft index divisible by 50 with its puts'
+		// values changed, so its data differ from the others' from then on.
+		Name: "member-applies-differently",
+		Does: "a planted divergence: member n2 applies each transaction at a raft index divisible by 50 with different put values (P9 members agree must catch it)",
+		File: "etcdserver/server.go",
+		Old:  []string{"id := raftReq.ID"},
+		New: []string{
+			"id := raftReq.ID",
+			`if s.Cfg.Name == "n2" && e.Index%50 == 0 && raftReq.Txn != nil { // patch member-applies-differently`,
+			"	for _, op := range raftReq.Txn.Success {",
+			"		if p := op.GetRequestPut(); p != nil {",
+			`			p.Value = append([]byte("diverged:"), p.Value...)`,
+			"		}",
+			"	}",
+			"}",
+		},
+	},
 }
 
 // Patches lists etcd's source patches.
