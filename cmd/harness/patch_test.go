@@ -91,28 +91,45 @@ func longestTerm(t *testing.T, dir string) float64 {
 	return longest
 }
 
-// TestPlantedWatchBugCaught: P11's control. A v3.6.16 built with the
+// TestPlantedBugsCaught: the new checks' controls. v3.6.16 built with a
 // planted watch bug (a response at a revision divisible by 25 carries
-// its first event twice) is INVALID by P11 alone, blamed on the
-// database, while the same run's store record stays right (P4 valid).
-func TestPlantedWatchBugCaught(t *testing.T) {
+// its first event twice) is INVALID by P11, its store record staying
+// right (P4 valid); built with a planted divergence (n2 applies a
+// transaction in 50 with other values) it is INVALID by P9. Each is
+// blamed on the database.
+func TestPlantedBugsCaught(t *testing.T) {
 	needDocker(t)
-	store := t.TempDir()
-	r := harness(t, "run", "--version", "v3.6.16", "--patch", "watch-duplicate-event", "--time-limit", "30s", "--seed", "1", "--store", store)
-	t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
-	if r.code != 1 {
-		t.Fatalf("exit %d, want 1 (invalid)", r.code)
-	}
-	res := readResults(t, latestRun(t, store))
-	verdicts := map[string]string{}
-	for _, c := range res["checks"].([]any) {
-		c := c.(map[string]any)
-		verdicts[c["property"].(string)], _ = c["verdict"].(string)
-	}
-	if verdicts["P11"] != "invalid" || verdicts["P4"] != "valid" {
-		t.Errorf("P11 %q (want invalid), P4 %q (want valid): %v", verdicts["P11"], verdicts["P4"], verdicts)
-	}
-	if !strings.Contains(r.stdout, "unique (P11)") || !strings.Contains(r.stdout, "whose: database broke P11") {
-		t.Errorf("stdout does not name the broken guarantee and whose it is")
+	for _, c := range []struct {
+		patch, property, says string
+		valid              []string // properties the planted bug must not break
+	}{
+		{patch: "watch-duplicate-event", property: "P11", says: "unique (P11)", valid: []string{"P4", "P9"}},
+		{patch: "member-applies-differently", property: "P9", says: "members disagree at revision"},
+	} {
+		t.Run(c.patch, func(t *testing.T) {
+			store := t.TempDir()
+			r := harness(t, "run", "--version", "v3.6.16", "--patch", c.patch, "--time-limit", "30s", "--seed", "1", "--store", store)
+			t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1 (invalid)", r.code)
+			}
+			res := readResults(t, latestRun(t, store))
+			verdicts := map[string]string{}
+			for _, ch := range res["checks"].([]any) {
+				ch := ch.(map[string]any)
+				verdicts[ch["property"].(string)], _ = ch["verdict"].(string)
+			}
+			if verdicts[c.property] != "invalid" {
+				t.Errorf("%s %q, want invalid: %v", c.property, verdicts[c.property], verdicts)
+			}
+			for _, p := range c.valid {
+				if verdicts[p] != "valid" {
+					t.Errorf("%s %q, want valid: %v", p, verdicts[p], verdicts)
+				}
+			}
+			if !strings.Contains(r.stdout, c.says) || !strings.Contains(r.stdout, "whose: database broke") {
+				t.Errorf("stdout does not say %q and whose it is", c.says)
+			}
+		})
 	}
 }
