@@ -114,10 +114,13 @@ func TestPlantedBugsCaught(t *testing.T) {
 				t.Fatalf("exit %d, want 1 (invalid)", r.code)
 			}
 			res := readResults(t, latestRun(t, store))
-			verdicts := map[string]string{}
+			verdicts, says := map[string]string{}, ""
 			for _, ch := range res["checks"].([]any) {
 				ch := ch.(map[string]any)
 				verdicts[ch["property"].(string)], _ = ch["verdict"].(string)
+				if ev, ok := ch["evidence"].([]any); ok && ch["property"] == c.property && len(ev) > 0 {
+					says, _ = ev[0].(map[string]any)["message"].(string)
+				}
 			}
 			if verdicts[c.property] != "invalid" {
 				t.Errorf("%s %q, want invalid: %v", c.property, verdicts[c.property], verdicts)
@@ -127,8 +130,11 @@ func TestPlantedBugsCaught(t *testing.T) {
 					t.Errorf("%s %q, want valid: %v", p, verdicts[p], verdicts)
 				}
 			}
-			if !strings.Contains(r.stdout, c.says) || !strings.Contains(r.stdout, "whose: database broke") {
-				t.Errorf("stdout does not say %q and whose it is", c.says)
+			if !strings.Contains(says, c.says) {
+				t.Errorf("%s's first anomaly says %q, want %q", c.property, says, c.says)
+			}
+			if !strings.Contains(r.stdout, "whose: database broke") {
+				t.Errorf("stdout does not say the database broke it")
 			}
 		})
 	}
