@@ -9,8 +9,10 @@
 // fault is healed at the end of a run and on every exit path.
 //
 // A fault kind is a unit, one file each: partition.go, pause.go,
-// freeze.go, kill.go, wipe.go, loss.go, delay.go, clock.go, upgrade.go
-// (members moved between a run's versions, through Versions). Each holds
+// freeze.go, kill.go, wipe.go, loss.go, delay.go, clock.go, failpoint.go
+// (a database's failpoints, through Failpoints), upgrade.go (members
+// moved between a run's versions, through Versions), stall.go (a
+// member's fsyncs held). Each holds
 // the kind's name (a histories.Fault* constant), its rules with their
 // weights in deck order, how a step of it is resolved against live state
 // into a fault that applies and heals itself, and what an agent's status

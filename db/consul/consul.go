@@ -53,16 +53,16 @@ func (DB) Defaults() db.Defaults {
 		NemesisInterval: 10 * time.Second}
 }
 
-// LivenessBound: a dead holder's session lasts up to 2×TTL after its
-// last renewal (a new raft leader restarts every session's timer), then
-// the lock-delay, then a waiter's retry.
-// LeaseExpiry: Consul invalidates a session up to twice its TTL after
-// its last renewal, holds the lock for the lock-delay, and api.Lock's
-// waiters retry every 5 s.
+// LeaseExpiry is twice the TTL, the lock-delay and 5 s. Consul
+// invalidates a session up to twice its TTL after its last renewal, then
+// holds the lock for the lock-delay; api.Lock's waiters retry every 5 s.
 func (DB) LeaseExpiry(ttl time.Duration) time.Duration {
 	return 2*ttl + LockDelay + 5*time.Second
 }
 
+// LivenessBound is LeaseExpiry's wait with a TTL and 10 s more. A dead
+// holder's session lasts up to 2×TTL after its last renewal, since a new
+// raft leader restarts every session's timer.
 func (DB) LivenessBound(ttl time.Duration) time.Duration {
 	return 2*ttl + LockDelay + ttl + 10*time.Second
 }

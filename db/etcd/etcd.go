@@ -45,13 +45,13 @@ func (DB) Defaults() db.Defaults {
 	return db.Defaults{Recipe: "etcd-election", TTL: 3 * time.Second, MinTTL: time.Second, TimeLimit: 90 * time.Second, NemesisInterval: 5 * time.Second}
 }
 
-// LivenessBound: a new leader needs the old session to expire (TTL), a
-// raft election if the member leader went too (a few election timeouts),
-// and a campaign round trip; twice the TTL plus ten seconds covers all.
-// LeaseExpiry: the leader's lessor revokes an expired lease within its
-// 500 ms check; waiters are watching the key.
+// LeaseExpiry is the TTL and a second: the leader's lessor revokes an
+// expired lease within its 500 ms check, and waiters watch the key.
 func (DB) LeaseExpiry(ttl time.Duration) time.Duration { return ttl + time.Second }
 
+// LivenessBound is twice the TTL and ten seconds. A new leader needs the
+// old session to expire, perhaps a raft election, and a campaign's round
+// trip.
 func (DB) LivenessBound(ttl time.Duration) time.Duration { return 2*ttl + 10*time.Second }
 
 const etcdMain = `package main
