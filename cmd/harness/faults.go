@@ -38,25 +38,40 @@ runs as its fallback, or is not applied.`,
 func writeFaults(w io.Writer) {
 	for _, k := range nemesis.KindTable {
 		line := fmt.Sprintf("%s: %s", k.Name, k.Does)
-		var not []string
-		for _, d := range registry.All() {
-			if slices.Contains(db.Unsupported(d), k.Name) {
-				not = append(not, d.Name())
-			}
-		}
-		if len(not) > 0 {
+		if not := unsupportedBy(k.Name); len(not) > 0 {
 			line += " (not for " + strings.Join(not, ", ") + ")"
 		}
 		fmt.Fprintln(w, line)
 		for _, r := range nemesis.Rules(k.Name) {
-			needs := ""
-			if r.MinMembers > 1 {
-				needs = fmt.Sprintf("; needs %d members", r.MinMembers)
-				if r.Fallback != "" {
-					needs += ", else runs as " + r.Fallback
-				}
+			needs := ruleNeeds(r)
+			if needs != "" {
+				needs = "; needs " + needs
 			}
 			fmt.Fprintf(w, "  %s:%s  %s [%s%s]\n", k.Name, r.Name, r.Does, r.When(), needs)
 		}
 	}
+}
+
+// unsupportedBy names the databases that cannot run fault kind.
+func unsupportedBy(kind string) []string {
+	var not []string
+	for _, d := range registry.All() {
+		if slices.Contains(db.Unsupported(d), kind) {
+			not = append(not, d.Name())
+		}
+	}
+	return not
+}
+
+// ruleNeeds says how many members a rule needs, and what it runs as
+// with fewer ("" when any cluster will do).
+func ruleNeeds(r nemesis.Rule) string {
+	if r.MinMembers <= 1 {
+		return ""
+	}
+	needs := fmt.Sprintf("%d members", r.MinMembers)
+	if r.Fallback != "" {
+		needs += ", else runs as " + r.Fallback
+	}
+	return needs
 }

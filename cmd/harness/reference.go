@@ -6,14 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/election-harness/harness/db"
-	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/nemesis"
 )
 
@@ -96,24 +94,13 @@ func writeFaultsReference(w io.Writer) {
 	fmt.Fprintf(w, "# Fault kinds and rules\n\nEvery kind `--nemesis KIND` deals and every rule `--nemesis KIND:RULE` names, from the tables the nemesis deals from (`harness faults` prints the same). *How often* is the rule's share when its kind is dealt at random.\n")
 	for _, k := range nemesis.KindTable {
 		fmt.Fprintf(w, "\n## %s\n\n%s.", k.Name, k.Does)
-		var not []string
-		for _, d := range registry.All() {
-			if slices.Contains(db.Unsupported(d), k.Name) {
-				not = append(not, d.Name())
-			}
-		}
+		not := unsupportedBy(k.Name)
 		if len(not) > 0 {
 			fmt.Fprintf(w, " Not for %s.", strings.Join(not, ", "))
 		}
 		fmt.Fprintf(w, "\n\n| rule | what it does | how often | needs |\n| --- | --- | --- | --- |\n")
 		for _, r := range nemesis.Rules(k.Name) {
-			needs := ""
-			if r.MinMembers > 1 {
-				needs = fmt.Sprintf("%d members", r.MinMembers)
-				if r.Fallback != "" {
-					needs += ", else runs as " + r.Fallback
-				}
-			}
+			needs := ruleNeeds(r)
 			fmt.Fprintf(w, "| `%s:%s` | %s | %s | %s |\n", k.Name, r.Name, escapeCell(r.Does), r.When(), needs)
 		}
 	}
