@@ -38,6 +38,9 @@ func referenceCmd() *cobra.Command {
 		Args:   cobra.ExactArgs(1),
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := os.MkdirAll(args[0], 0o755); err != nil {
+				return fmt.Errorf("writing the reference: %w", err)
+			}
 			for _, p := range referencePages() {
 				var b bytes.Buffer
 				p.write(&b)
