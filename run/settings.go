@@ -229,7 +229,6 @@ func (c *Config) Validate() (notes []string, err error) {
 	if err != nil {
 		return nil, err
 	}
-	def := d.Defaults()
 	for _, dur := range []struct {
 		flag string
 		v    Duration
@@ -238,6 +237,14 @@ func (c *Config) Validate() (notes []string, err error) {
 			return nil, fmt.Errorf("--%s %v: want a positive duration (leave --%s out for %s's default)", dur.flag, time.Duration(dur.v), dur.flag, d.Name())
 		}
 	}
+	c.applyDefaults(d)
+	return c.validate(d)
+}
+
+// applyDefaults fills in the database's defaults for the settings left
+// out (zero).
+func (c *Config) applyDefaults(d db.DB) {
+	def := d.Defaults()
 	if c.Recipe == "" {
 		c.Recipe = def.Recipe
 	}
@@ -255,6 +262,12 @@ func (c *Config) Validate() (notes []string, err error) {
 		// image has the version it has.
 		c.Version = d.DefaultVersion()
 	}
+}
+
+// validate refuses settings that cannot mean what they say, putting the
+// read mode, the nemesis kinds and the readers in canonical form.
+func (c *Config) validate(d db.DB) (notes []string, err error) {
+	def := d.Defaults()
 	if c.Consistency, err = registry.ReadMode(d, c.Consistency); err != nil {
 		return nil, err
 	}
