@@ -34,8 +34,9 @@ const (
 	LabelNode    = "io.election-harness.node"
 )
 
-// SetupError is a problem with the machine, not the test: Docker is
-// absent or refuses. Its message names the fix.
+// SetupError is a failure to run a test, not a verdict on it: Docker is
+// absent or refuses, a setting cannot mean what it says, a history
+// cannot be checked. Its message names the fix.
 type SetupError struct{ Err error }
 
 func (e *SetupError) Error() string { return e.Err.Error() }

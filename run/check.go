@@ -113,7 +113,7 @@ func checkInProcess(dir histories.RunDir, opts CheckOptions) (res checker.Result
 func checkConfig(dir histories.RunDir, failOn string) (Config, error) {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
-		return cfg, &SetupError{err}
+		return cfg, &SetupError{Err: err}
 	}
 	if missing := histories.RunConfig(cfg).MissingForCheck(); len(missing) > 0 {
 		return cfg, setupErrorf("%s lacks what the checker needs: %s (empty or zero); a history is not judged without them", dir.Path(histories.ConfigFile), strings.Join(missing, ", "))
@@ -122,7 +122,7 @@ func checkConfig(dir histories.RunDir, failOn string) (Config, error) {
 		cfg.FailOn = failOn
 	}
 	if err := cfg.checkFailOn(); err != nil {
-		return cfg, &SetupError{err}
+		return cfg, &SetupError{Err: err}
 	}
 	return cfg, nil
 }
@@ -167,7 +167,7 @@ func checkInChild(dir histories.RunDir, opts CheckOptions) error {
 		os.Remove(logPath)
 		switch code {
 		case childExitBase + childSetup:
-			return &SetupError{errors.New(strings.TrimSpace(strings.TrimPrefix(lastLine(string(b)), "harness: ")))}
+			return &SetupError{Err: errors.New(strings.TrimSpace(strings.TrimPrefix(lastLine(string(b)), "harness: ")))}
 		case childInterrupted:
 			opts.Stderr.Write(b)
 			return setupErrorf("interrupted while checking: results.json not written; history.jsonl is intact (`harness check %s` checks it)", dir)
@@ -256,7 +256,7 @@ func CheckChild(dir histories.RunDir, interrupted bool, failOn string) int {
 func checkHistory(dir histories.RunDir, cfg Config, out io.Writer, interrupted bool) (checker.Results, error) {
 	h, err := histories.ReadFile(dir.Path(histories.HistoryFile))
 	if err != nil {
-		return checker.Results{}, &SetupError{err}
+		return checker.Results{}, &SetupError{Err: err}
 	}
 	testCrash("check")
 	res, err := checker.Check(context.Background(), h.Events, cfg.CheckerOptions())
@@ -272,14 +272,14 @@ func checkHistory(dir histories.RunDir, cfg Config, out io.Writer, interrupted b
 	o := &outputs{dir: dir}
 	if err := writeReports(o, cfg, res, h.Events); err != nil {
 		o.discard()
-		return res, &SetupError{err}
+		return res, &SetupError{Err: err}
 	}
 	if err := o.write(histories.ResultsFile, func(path string) error { return os.WriteFile(path, append(b, '\n'), 0o644) }); err != nil {
 		o.discard()
 		return res, setupErrorf("writing results: %v", err)
 	}
 	if err := o.commit(); err != nil {
-		return res, &SetupError{err}
+		return res, &SetupError{Err: err}
 	}
 	printSummary(out, dir, res, len(h.Events), h.Truncated, interrupted)
 	return res, nil
@@ -302,7 +302,7 @@ func ReadResults(dir histories.RunDir) (checker.Results, error) {
 func Report(dir histories.RunDir) error {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
-		return &SetupError{err}
+		return &SetupError{Err: err}
 	}
 	res, err := ReadResults(dir)
 	if err != nil {
@@ -310,15 +310,15 @@ func Report(dir histories.RunDir) error {
 	}
 	h, err := histories.ReadFile(dir.Path(histories.HistoryFile))
 	if err != nil {
-		return &SetupError{err}
+		return &SetupError{Err: err}
 	}
 	out := &outputs{dir: dir}
 	if err := writeReports(out, cfg, res, h.Events); err != nil {
 		out.discard()
-		return &SetupError{err}
+		return &SetupError{Err: err}
 	}
 	if err := out.commit(); err != nil {
-		return &SetupError{err}
+		return &SetupError{Err: err}
 	}
 	return nil
 }

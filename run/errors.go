@@ -3,17 +3,17 @@ package run
 import (
 	"errors"
 	"fmt"
+
+	"github.com/election-harness/harness/cluster"
 )
 
 // SetupError is a failure to run the test or to check its history: no
-// verdict on the recipe or the database (the CLI's exit 3).
-type SetupError struct{ Err error }
-
-func (e *SetupError) Error() string { return e.Err.Error() }
-func (e *SetupError) Unwrap() error { return e.Err }
+// verdict on the recipe or the database (the CLI's exit 3). It is the
+// cluster's own, so a Docker engine that cannot serve is one too.
+type SetupError = cluster.SetupError
 
 func setupErrorf(format string, args ...any) error {
-	return &SetupError{fmt.Errorf(format, args...)}
+	return &SetupError{Err: fmt.Errorf(format, args...)}
 }
 
 // CrashError is a crash of the checker or the report writer: a panic, or

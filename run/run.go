@@ -113,18 +113,18 @@ func (o *Options) fill() {
 func Run(ctx context.Context, cfg Config, opts Options) (res Result, err error) {
 	opts.fill()
 	if err := cfg.absRecipe(); err != nil {
-		return res, &SetupError{err}
+		return res, &SetupError{Err: err}
 	}
 	notes, err := cfg.Validate()
 	if err != nil {
-		return res, &SetupError{err}
+		return res, &SetupError{Err: err}
 	}
 	if opts.Script != nil && len(cfg.Nemesis) > 0 {
 		return res, setupErrorf("a scripted run takes no nemesis (here %v)", cfg.Nemesis)
 	}
 	d, _ := registry.Lookup(cfg.DB)
 	if err := CheckStore(cfg.Store); err != nil {
-		return res, &SetupError{err}
+		return res, &SetupError{Err: err}
 	}
 	for _, n := range notes {
 		fmt.Fprintf(opts.Stderr, "harness: note: --nemesis %s\n", n)
@@ -135,21 +135,21 @@ func Run(ctx context.Context, cfg Config, opts Options) (res Result, err error) 
 	backend := opts.Backend
 	if backend == nil {
 		if backend, err = cluster.NewDocker(runCtx, cluster.DockerOptions{}); err != nil {
-			return res, &SetupError{err}
+			return res, &SetupError{Err: err}
 		}
 	}
 	if err := supports(backend, cfg.Nemesis); err != nil {
-		return res, &SetupError{err}
+		return res, &SetupError{Err: err}
 	}
 	harness := opts.Harness
 	if harness == "" {
 		if harness, err = StaticSelf(); err != nil {
-			return res, &SetupError{err}
+			return res, &SetupError{Err: err}
 		}
 	}
 	image, err := PrepareImage(runCtx, backend, d, Source{Version: cfg.Version, Binary: cfg.Binary, Image: cfg.FromImage, Failpoints: cfg.Failpoints, Patches: cfg.Patches}, cfg.CacheDir, harness, opts.Stderr)
 	if err != nil {
-		return res, &SetupError{err}
+		return res, &SetupError{Err: err}
 	}
 
 	cfg.RunID = newRunID()
@@ -164,7 +164,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (res Result, err error) 
 	res.Config = cfg
 	dir, err := histories.NewRunDir(cfg.Store, cfg.Test, cfg.Started)
 	if err != nil {
-		return res, &SetupError{err}
+		return res, &SetupError{Err: err}
 	}
 	res.Dir = dir
 	if opts.OnRunDir != nil {
@@ -176,11 +176,11 @@ func Run(ctx context.Context, cfg Config, opts Options) (res Result, err error) 
 		}
 	}()
 	if err := WriteConfig(dir, cfg); err != nil {
-		return res, &SetupError{err}
+		return res, &SetupError{Err: err}
 	}
 	rec, err := histories.NewRecorder(dir.Path(histories.HistoryFile))
 	if err != nil {
-		return res, &SetupError{err}
+		return res, &SetupError{Err: err}
 	}
 	defer rec.Close()
 	// The store's index lists this run however it ends.
@@ -213,11 +213,11 @@ func Run(ctx context.Context, cfg Config, opts Options) (res Result, err error) 
 			}
 			return res, err
 		}
-		return res, &SetupError{runErr}
+		return res, &SetupError{Err: runErr}
 	}
 	if runErr != nil && !res.Interrupted {
 		fmt.Fprintf(opts.Stderr, "run directory: %s\n", dir)
-		return res, &SetupError{runErr}
+		return res, &SetupError{Err: runErr}
 	}
 	return res, res.check(checkOpts)
 }
