@@ -19,8 +19,8 @@ import (
 	"github.com/election-harness/harness/run"
 )
 
-// SuiteResults is suite.json: every outcome of a suite (or of a shard).
-type SuiteResults struct {
+// Results is suite.json: every outcome of a suite (or of a shard).
+type Results struct {
 	Name  string `json:"name"`
 	Shard string `json:"shard,omitempty"`
 	// Started is when the suite (its earliest shard) started.
@@ -51,7 +51,7 @@ func (o *Outcome) Reread() error {
 // Write prints the table to w, and writes suite.json, junit.xml and
 // suite.md into the directory out. It reports whether every run found
 // what it should.
-func (res SuiteResults) Write(out string, w io.Writer) (allMet bool, err error) {
+func (res Results) Write(out string, w io.Writer) (allMet bool, err error) {
 	met := 0
 	fmt.Fprintf(w, "\n%-4s %-50s %-8s %-8s %s\n", "#", "run", "expect", "found", "summary")
 	for _, o := range res.Outcomes {
@@ -85,8 +85,8 @@ func (res SuiteResults) Write(out string, w io.Writer) (allMet bool, err error) 
 
 // Merge joins the suite.json of shards (the files at paths) into one.
 // ReadResults reads one suite.json.
-func ReadResults(path string) (SuiteResults, error) {
-	var r SuiteResults
+func ReadResults(path string) (Results, error) {
+	var r Results
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return r, fmt.Errorf("reading %s: %w", path, err)
@@ -97,8 +97,8 @@ func ReadResults(path string) (SuiteResults, error) {
 	return r, nil
 }
 
-func Merge(paths []string) (SuiteResults, error) {
-	var merged SuiteResults
+func Merge(paths []string) (Results, error) {
+	var merged Results
 	for _, path := range paths {
 		r, err := ReadResults(path)
 		if err != nil {
@@ -133,7 +133,7 @@ func truncate(s string, n int) string {
 // found. The suite's time is the sum of its runs' (more than the wall
 // clock's when runs ran in parallel or in shards), and its system-out
 // lists every run with its verdict and informational findings.
-func writeSuiteJUnit(path string, res SuiteResults) error {
+func writeSuiteJUnit(path string, res Results) error {
 	var cases []reports.JUnitCase
 	var out strings.Builder
 	total := 0.0
@@ -260,7 +260,7 @@ func (o *Outcome) noteFindings(res checker.Results) {
 
 // Markdown tabulates a suite's outcomes per database, version,
 // recipe and nemesis: how often an anomaly was found, and how soon.
-func Markdown(res SuiteResults) string {
+func Markdown(res Results) string {
 	type group struct {
 		key                   string
 		expect                string

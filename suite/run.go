@@ -119,14 +119,14 @@ const budgetStartup = time.Minute
 // reads what each found from its Result. A cancelled ctx interrupts the
 // running runs (which heal their faults and remove their clusters) and
 // starts no more; what finished is kept.
-func (s Suite) Run(ctx context.Context, entries []Entry, opts Options, started time.Time, shardSpec string) SuiteResults {
+func (s Suite) Run(ctx context.Context, entries []Entry, opts Options, started time.Time, shardSpec string) Results {
 	if opts.Parallel < 1 {
 		opts.Parallel = 1
 	}
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
-	res := SuiteResults{Name: s.Name, Shard: shardSpec, Started: started, HarnessVersion: opts.Run.HarnessVersion, Outcomes: make([]Outcome, len(entries))}
+	res := Results{Name: s.Name, Shard: shardSpec, Started: started, HarnessVersion: opts.Run.HarnessVersion, Outcomes: make([]Outcome, len(entries))}
 	var wg sync.WaitGroup
 	var logMu sync.Mutex
 	var longest time.Duration // the longest finished run, under logMu

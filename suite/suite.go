@@ -33,14 +33,14 @@ import (
 // overrides both.
 type Suite struct {
 	Name     string            `yaml:"name"`
-	Defaults SuiteDefaults     `yaml:"defaults"`
-	Matrix   SuiteMatrix       `yaml:"matrix"`
-	Matrices []SuiteMatrix     `yaml:"matrices"`
+	Defaults Defaults          `yaml:"defaults"`
+	Matrix   Matrix            `yaml:"matrix"`
+	Matrices []Matrix          `yaml:"matrices"`
 	Expect   map[string]string `yaml:"expect"`
 }
 
-// SuiteDefaults are the run flags every entry shares.
-type SuiteDefaults struct {
+// Defaults are the run flags every entry shares.
+type Defaults struct {
 	TimeLimit       string `yaml:"time_limit"`
 	Nodes           int    `yaml:"nodes"`
 	Campaigners     int    `yaml:"campaigners"`
@@ -64,8 +64,8 @@ type SuiteDefaults struct {
 	FailOn string `yaml:"fail_on"`
 }
 
-// SuiteMatrix is crossed into entries.
-type SuiteMatrix struct {
+// Matrix is crossed into entries.
+type Matrix struct {
 	DB []string `yaml:"db"`
 	// Version lists versions; VERSION+PATCH is a control build of
 	// VERSION with a source patch (--patch PATCH).
@@ -195,7 +195,7 @@ func Load(path string) (Suite, error) {
 			return s, fmt.Errorf("%s: matrices[%d].recipe is empty: name at least one recipe", path, i)
 		}
 	}
-	for i, m := range append([]SuiteMatrix{s.Matrix}, s.Matrices...) {
+	for i, m := range append([]Matrix{s.Matrix}, s.Matrices...) {
 		if m.Expect != "" && m.Expect != "valid" && m.Expect != "invalid" {
 			return s, fmt.Errorf("%s: matrix %d: expect is %q: want valid or invalid", path, i, m.Expect)
 		}
@@ -216,7 +216,7 @@ func (s Suite) WithRecipe(recipe string) Suite {
 	if len(s.Matrix.Recipe) > 0 {
 		s.Matrix.Recipe = []string{recipe}
 	}
-	ms := make([]SuiteMatrix, len(s.Matrices))
+	ms := make([]Matrix, len(s.Matrices))
 	for i, m := range s.Matrices {
 		m.Recipe = []string{recipe}
 		ms[i] = m
@@ -229,7 +229,7 @@ func (s Suite) WithRecipe(recipe string) Suite {
 func (s Suite) Entries() ([]Entry, error) {
 	matrices := s.Matrices
 	if len(s.Matrix.Recipe) > 0 {
-		matrices = append([]SuiteMatrix{s.Matrix}, matrices...)
+		matrices = append([]Matrix{s.Matrix}, matrices...)
 	}
 	var out []Entry
 	for _, m := range matrices {
@@ -242,7 +242,7 @@ func (s Suite) Entries() ([]Entry, error) {
 }
 
 // cross appends the entries of one matrix to out.
-func (s Suite) cross(out []Entry, m SuiteMatrix) ([]Entry, error) {
+func (s Suite) cross(out []Entry, m Matrix) ([]Entry, error) {
 	dbs, versions, nemeses, seeds := orDefault(m.DB, registry.Default().Name()), orDefault(m.Version, ""), orDefault(m.Nemesis, run.DefaultNemesis), m.Seeds
 	modes, readers := orDefault(m.Consistency, ""), orDefault(m.Readers, "")
 	if len(seeds) == 0 {

@@ -182,7 +182,7 @@ func TestSuiteMarkdown(t *testing.T) {
 		"| etcd default | etcd-unfenced | pause | invalid | 2 | 1 of 2 | P4 1 | 1 of 2 | 0 | 5.0 s | – |",
 		"| etcd default | etcd-election | pause | valid | 2 | 0 of 2 | – | 2 of 2 | 0 | – | P7 in 1 of 2 |",
 	}
-	md := Markdown(SuiteResults{Name: "controls", Outcomes: outcomes})
+	md := Markdown(Results{Name: "controls", Outcomes: outcomes})
 	for _, w := range want {
 		if !strings.Contains(md, w) {
 			t.Errorf("suite.md lacks\n%s\nin\n%s", w, md)
@@ -190,10 +190,10 @@ func TestSuiteMarkdown(t *testing.T) {
 	}
 	// suite.json alone, its run directories gone (a shard from another
 	// machine, or docs/results), makes the same table.
-	b, _ = json.Marshal(SuiteResults{Name: "controls", Outcomes: outcomes})
+	b, _ = json.Marshal(Results{Name: "controls", Outcomes: outcomes})
 	os.RemoveAll(dir)
 	os.RemoveAll(leases)
-	var reloaded SuiteResults
+	var reloaded Results
 	if err := json.Unmarshal(b, &reloaded); err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ matrices:
 // defaults.server_log_level reach every run.
 func TestSuitePatchedVersion(t *testing.T) {
 	one, off := 1.0, false
-	s := Suite{Defaults: SuiteDefaults{HoldUntilLost: &one, HoldThroughStops: &off, ServerLogLevel: "debug"}}
+	s := Suite{Defaults: Defaults{HoldUntilLost: &one, HoldThroughStops: &off, ServerLogLevel: "debug"}}
 	c, err := s.Config(Entry{DB: "etcd", Version: "v3.6.16+ensure-leadership-always-checks", Recipe: "etcd-election", Nemesis: "pause", Seed: 1}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +335,7 @@ func TestSuitePatchedVersion(t *testing.T) {
 // run and none is in the results (the command then refuses to call that
 // a pass).
 func TestSuiteBudgetStartsNothingThatCannotFit(t *testing.T) {
-	s := Suite{Name: "b", Defaults: SuiteDefaults{TimeLimit: "30s"}, Matrix: SuiteMatrix{DB: []string{"etcd"}, Recipe: []string{"etcd-election"}, Nemesis: []string{"pause"}, Seeds: SeedRange{1, 2, 3}}}
+	s := Suite{Name: "b", Defaults: Defaults{TimeLimit: "30s"}, Matrix: Matrix{DB: []string{"etcd"}, Recipe: []string{"etcd-election"}, Nemesis: []string{"pause"}, Seeds: SeedRange{1, 2, 3}}}
 	entries, err := s.Entries()
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func (t Tier) GateFailed() bool { return t.Caught+t.Other > 0 }
 // started within it: those whose start plus the run time the budget rule
 // counted on then (BudgetNeed) fits. That is the rule Suite.Run applies,
 // so the first minutes of an 8-minute tier are the 2- and 4-minute tiers.
-func Tiers(res SuiteResults, budgets []time.Duration) ([]Tier, error) {
+func Tiers(res Results, budgets []time.Duration) ([]Tier, error) {
 	if res.Budget == "" {
 		return nil, fmt.Errorf("suite %s ran without --budget: it has no tiers", res.Name)
 	}
@@ -69,7 +69,7 @@ func Tiers(res SuiteResults, budgets []time.Duration) ([]Tier, error) {
 
 // TierMarkdown is the table of what each budget catches: one row per
 // budgeted suite run (a recipe each), one column per budget.
-func TierMarkdown(results []SuiteResults, budgets []time.Duration) (string, error) {
+func TierMarkdown(results []Results, budgets []time.Duration) (string, error) {
 	var b strings.Builder
 	b.WriteString("| database | recipe | nemesis | seeds | started |")
 	for _, bud := range budgets {

@@ -9,12 +9,12 @@ import (
 // budgetRun is an 8-minute budgeted suite run of 40 s runs, two at a
 // time: the suite started runs 0 and 1 at once, then each next one when
 // a slot freed and 80 s (the longest so far) still fit.
-func budgetRun() SuiteResults {
+func budgetRun() Results {
 	o := func(seed int64, after, need, secs float64, verdict string, gatePassed bool) Outcome {
 		return Outcome{Entry: Entry{DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: seed, Expect: "invalid"},
 			Verdict: verdict, StartedAfter: after, BudgetNeed: need, Seconds: secs, GatePassed: gatePassed}
 	}
-	return SuiteResults{Name: "presubmit", Budget: "8m0s", Started: time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC), Outcomes: []Outcome{
+	return Results{Name: "presubmit", Budget: "8m0s", Started: time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC), Outcomes: []Outcome{
 		o(1, 0, 100, 75, "valid", false),
 		o(2, 0, 100, 80, "valid", false),
 		o(3, 75, 80, 78, "invalid", true), // accepted by the gate: not a catch
@@ -58,7 +58,7 @@ func TestTiersRefuseWhatTheRunCannotSay(t *testing.T) {
 }
 
 func TestTierMarkdown(t *testing.T) {
-	md, err := TierMarkdown([]SuiteResults{budgetRun()}, []time.Duration{2 * time.Minute, 8 * time.Minute})
+	md, err := TierMarkdown([]Results{budgetRun()}, []time.Duration{2 * time.Minute, 8 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,7 +101,7 @@ func TestPlantedBugsCaught(t *testing.T) {
 	needDocker(t)
 	for _, c := range []struct {
 		patch, property, says string
-		valid              []string // properties the planted bug must not break
+		valid                 []string // properties the planted bug must not break
 	}{
 		{patch: "watch-duplicate-event", property: "P11", says: "unique (P11)", valid: []string{"P4", "P9"}},
 		{patch: "member-applies-differently", property: "P9", says: "members disagree at revision"},

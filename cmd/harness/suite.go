@@ -114,7 +114,7 @@ harness crashed. A run's own codes are:
 
 // writeSuiteResults prints the table and writes the suite's files; exit 1
 // unless every run found what it should.
-func writeSuiteResults(res suite.SuiteResults, out string) error {
+func writeSuiteResults(res suite.Results, out string) error {
 	allMet, err := res.Write(out, os.Stdout)
 	if err != nil {
 		return setupError("%v", err)
@@ -164,7 +164,7 @@ func suiteMergeCmd() *cobra.Command {
 
 // printTiers prints the tier table of budgeted suite runs.
 func printTiers(paths []string, budgets []time.Duration) error {
-	var results []suite.SuiteResults
+	var results []suite.Results
 	for _, p := range paths {
 		r, err := suite.ReadResults(p)
 		if err != nil {

@@ -30,15 +30,15 @@ func writeSuite(t *testing.T, body string) string {
 // a junit.xml naming the run that missed, and exit 1 for the miss.
 func TestSuiteMergeJoinsShards(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, r suite.SuiteResults) string {
+	write := func(name string, r suite.Results) string {
 		b, _ := json.Marshal(r)
 		p := filepath.Join(dir, name)
 		os.WriteFile(p, b, 0o644)
 		return p
 	}
-	a := write("a.json", suite.SuiteResults{Name: "nightly", Shard: "1/2", Outcomes: []suite.Outcome{
+	a := write("a.json", suite.Results{Name: "nightly", Shard: "1/2", Outcomes: []suite.Outcome{
 		{Entry: suite.Entry{Index: 0, DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 1, Expect: "valid"}, Verdict: "valid"}}})
-	b := write("b.json", suite.SuiteResults{Name: "nightly", Shard: "2/2", Outcomes: []suite.Outcome{
+	b := write("b.json", suite.Results{Name: "nightly", Shard: "2/2", Outcomes: []suite.Outcome{
 		{Entry: suite.Entry{Index: 1, DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 1, Expect: "invalid"}, Verdict: "valid", Summary: "all properties hold"}}})
 	out := filepath.Join(dir, "merged")
 	r := harness(t, "suite-merge", "--out", out, a, b)
@@ -67,7 +67,7 @@ func TestSuiteMergeJoinsShards(t *testing.T) {
 	if _, err := os.Stat(tableOnly); !os.IsNotExist(err) {
 		t.Errorf("suite-merge --markdown wrote %s", tableOnly)
 	}
-	other := write("c.json", suite.SuiteResults{Name: "weekly"})
+	other := write("c.json", suite.Results{Name: "weekly"})
 	if r := harness(t, "suite-merge", "--out", out, a, other); r.code != exitSetup {
 		t.Errorf("merging two suites: exit %d", r.code)
 	}
@@ -76,7 +76,7 @@ func TestSuiteMergeJoinsShards(t *testing.T) {
 	run := t.TempDir()
 	res, _ := json.Marshal(checker.Results{Valid: checker.Invalid, Summary: "P4 failed: stale-leader write"})
 	os.WriteFile(filepath.Join(run, histories.ResultsFile), res, 0o644)
-	rechecked := write("d.json", suite.SuiteResults{Name: "nightly", Outcomes: []suite.Outcome{
+	rechecked := write("d.json", suite.Results{Name: "nightly", Outcomes: []suite.Outcome{
 		{Entry: suite.Entry{Index: 1, DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 1, Expect: "invalid"}, Verdict: "valid", RunDir: run}}})
 	if r := harness(t, "suite-merge", "--reread", "--out", filepath.Join(dir, "reread"), rechecked); r.code != 0 || !strings.Contains(r.stdout, "1 of 1 runs found what they should") {
 		t.Errorf("suite-merge --reread: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -107,7 +107,7 @@ matrix:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res suite.SuiteResults
+	var res suite.Results
 	if err := json.Unmarshal(b, &res); err != nil || len(res.Outcomes) != 2 {
 		t.Fatalf("suite.json: %v %s", err, b)
 	}
@@ -196,7 +196,7 @@ func TestDetectionDocMatchesResults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var res suite.SuiteResults
+		var res suite.Results
 		if err := json.Unmarshal(b, &res); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -223,7 +223,7 @@ func TestTiersDocMatchesResults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		md, err := suite.TierMarkdown([]suite.SuiteResults{res}, budgets)
+		md, err := suite.TierMarkdown([]suite.Results{res}, budgets)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
