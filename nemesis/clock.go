@@ -35,13 +35,13 @@ var clockKind = faultKind{
 	name: KindClock,
 	does: "the process's own clocks skewed (offset and rate of its vDSO clock_gettime/gettimeofday)",
 	rules: []Rule{
-		{KindClock, ClockSlowElectionLeader, 3, "the election leader's clocks run at 0.05-0.2 of true speed", 1, ""},
-		{KindClock, ClockSlowCampaigners, 2, "every campaigner's clocks run at 0.05-0.2: whoever leads next too", 1, ""},
-		{KindClock, ClockSlowRaftLeader, 2, "the raft leader's clocks run at 0.2-0.6: it measures leases slowly", 1, ""},
-		{KindClock, ClockOthersSlow, 1, "every member but the raft leader runs at 0.2-0.6 (the leader, in effect, fast)", 2, ""},
-		{KindClock, ClockBumpElectionLeader, 1, "the election leader's wall clock jumps by ±5 s or ±60 s", 1, ""},
-		{KindClock, ClockStrobeRaftLeader, 1, "the raft leader's wall clock flips by ±5 s or ±60 s every 200 ms", 1, ""},
-		{KindClock, ClockIsolateSlowRaftLeader, 1, "the raft leader slowed to 0.05 and cut from the other members at once", 2, ""},
+		{Kind: KindClock, Name: ClockSlowElectionLeader, Weight: 3, Does: "the election leader's clocks run at 0.05-0.2 of true speed", MinMembers: 1},
+		{Kind: KindClock, Name: ClockSlowCampaigners, Weight: 2, Does: "every campaigner's clocks run at 0.05-0.2: whoever leads next too", MinMembers: 1},
+		{Kind: KindClock, Name: ClockSlowRaftLeader, Weight: 2, Does: "the raft leader's clocks run at 0.2-0.6: it measures leases slowly", MinMembers: 1},
+		{Kind: KindClock, Name: ClockOthersSlow, Weight: 1, Does: "every member but the raft leader runs at 0.2-0.6 (the leader, in effect, fast)", MinMembers: 2},
+		{Kind: KindClock, Name: ClockBumpElectionLeader, Weight: 1, Does: "the election leader's wall clock jumps by ±5 s or ±60 s", MinMembers: 1},
+		{Kind: KindClock, Name: ClockStrobeRaftLeader, Weight: 1, Does: "the raft leader's wall clock flips by ±5 s or ±60 s every 200 ms", MinMembers: 1},
+		{Kind: KindClock, Name: ClockIsolateSlowRaftLeader, Weight: 1, Does: "the raft leader slowed to 0.05 and cut from the other members at once", MinMembers: 2},
 	},
 	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
 		return x.clockFault(rng, r.Name, ev)

@@ -21,9 +21,9 @@ var delayKind = faultKind{
 	name: KindDelay,
 	does: "packets held 50 ms, 200 ms or 1 s (± a quarter) both ways between the target and every member",
 	rules: []Rule{
-		{KindDelay, TargetRaftLeader, 2, "the member leading raft, on its links to the other members", 2, ""},
-		{KindDelay, TargetElectionLeader, 2, "the election leader, on its links to every member", 1, ""},
-		{KindDelay, TargetRandomMember, 1, "a random member, on its links to the other members", 2, ""},
+		{Kind: KindDelay, Name: TargetRaftLeader, Weight: 2, Does: "the member leading raft, on its links to the other members", MinMembers: 2},
+		{Kind: KindDelay, Name: TargetElectionLeader, Weight: 2, Does: "the election leader, on its links to every member", MinMembers: 1},
+		{Kind: KindDelay, Name: TargetRandomMember, Weight: 1, Does: "a random member, on its links to the other members", MinMembers: 2},
 	},
 	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
 		cuts, err := x.badLink(rng, r, &ev)

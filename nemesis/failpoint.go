@@ -89,13 +89,13 @@ var failpointKind = faultKind{
 	name: KindFailpoint,
 	does: "a failpoint of a server built with them (--failpoints) set on a member; cleared, and restarted if it crashed, when the fault ends",
 	rules: []Rule{
-		{KindFailpoint, FailpointRaftLeaderStuck, 3, "the raft leader's raft loop stuck before its WAL save (raftBeforeSave sleep) for longer than a lease, the rest of its process running (#15247)", 1, ""},
-		{KindFailpoint, FailpointCrashBeforeSave, 1, "the raft leader crashes before saving entries to its WAL (raftBeforeSave panic), restarted with its data", 1, ""},
-		{KindFailpoint, FailpointCrashAfterSave, 1, "the raft leader crashes after saving entries to its WAL (raftAfterSave panic), restarted with its data", 1, ""},
-		{KindFailpoint, FailpointSlowApply, 1, "the raft leader applies every entry 200 ms late (beforeApplyOneEntryNormal, else beforeCommit, sleep)", 1, ""},
+		{Kind: KindFailpoint, Name: FailpointRaftLeaderStuck, Weight: 3, Does: "the raft leader's raft loop stuck before its WAL save (raftBeforeSave sleep) for longer than a lease, the rest of its process running (#15247)", MinMembers: 1},
+		{Kind: KindFailpoint, Name: FailpointCrashBeforeSave, Weight: 1, Does: "the raft leader crashes before saving entries to its WAL (raftBeforeSave panic), restarted with its data", MinMembers: 1},
+		{Kind: KindFailpoint, Name: FailpointCrashAfterSave, Weight: 1, Does: "the raft leader crashes after saving entries to its WAL (raftAfterSave panic), restarted with its data", MinMembers: 1},
+		{Kind: KindFailpoint, Name: FailpointSlowApply, Weight: 1, Does: "the raft leader applies every entry 200 ms late (beforeApplyOneEntryNormal, else beforeCommit, sleep)", MinMembers: 1},
 		// Weight 0: it stalls every lease renewal, a fault aimed at one
 		// bug (#20590) that would crowd out the others when dealt.
-		{KindFailpoint, FailpointRenewPastRevoke, 0, "the raft leader's lessor stalls each lease renewal between finding the lease and refreshing it (beforeCheckpointInLeaseRenew sleep) until the lease has expired and been revoked (#20590)", 1, ""},
+		{Kind: KindFailpoint, Name: FailpointRenewPastRevoke, Weight: 0, Does: "the raft leader's lessor stalls each lease renewal between finding the lease and refreshing it (beforeCheckpointInLeaseRenew sleep) until the lease has expired and been revoked (#20590)", MinMembers: 1},
 	},
 	// A loop stuck for less than a lease shows nothing a pause does not:
 	// the old leader's lessor must see leases expire while it is stuck.

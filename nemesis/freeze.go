@@ -12,14 +12,9 @@ import (
 const KindFreeze = histories.FaultFreeze
 
 var freezeKind = faultKind{
-	name: KindFreeze,
-	does: "the cgroup freezer on the whole node (docker pause), agent included",
-	rules: []Rule{
-		{KindFreeze, TargetElectionLeader, 4, "the election leader, mid-write if it can be caught so, for longer than its lease", 1, ""},
-		{KindFreeze, TargetRaftLeader, 1, "the member leading raft", 1, ""},
-		{KindFreeze, TargetRandomCampaigner, 1, "a random campaigner", 1, ""},
-		{KindFreeze, TargetRandomMember, 0, "a random member", 1, ""},
-	},
+	name:          KindFreeze,
+	does:          "the cgroup freezer on the whole node (docker pause), agent included",
+	rules:         stopRules(KindFreeze),
 	stopsANode:    true,
 	outlastsLease: true,
 	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {

@@ -15,10 +15,10 @@ var killKind = faultKind{
 	name: KindKill,
 	does: "SIGKILL, restarted with its data when the fault ends",
 	rules: []Rule{
-		{KindKill, TargetElectionLeader, 2, "the election leader, mid-write if it can be caught so", 1, ""},
-		{KindKill, TargetRaftLeader, 2, "the member leading raft", 1, ""},
-		{KindKill, TargetRandomMember, 1, "a random member", 1, ""},
-		{KindKill, TargetRandomCampaigner, 1, "a random campaigner", 1, ""},
+		{Kind: KindKill, Name: TargetElectionLeader, Weight: 2, Does: "the election leader, mid-write if it can be caught so", MinMembers: 1},
+		{Kind: KindKill, Name: TargetRaftLeader, Weight: 2, Does: "the member leading raft", MinMembers: 1},
+		{Kind: KindKill, Name: TargetRandomMember, Weight: 1, Does: "a random member", MinMembers: 1},
+		{Kind: KindKill, Name: TargetRandomCampaigner, Weight: 1, Does: "a random campaigner", MinMembers: 1},
 	},
 	stopsANode: true,
 	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {

@@ -35,16 +35,16 @@ var partitionKind = faultKind{
 	name: KindPartition,
 	does: "nftables drops (never rejects) TCP and UDP between nodes",
 	rules: []Rule{
-		{KindPartition, GrudgeIsolateRaftLeader, 2, "the raft leader cut from the other members", 2, ""},
-		{KindPartition, GrudgeMajorityMinority, 2, "the members split at random into a majority and a minority", 2, ""},
-		{KindPartition, GrudgeIsolateElectionLeader, 3, "the election leader (a campaigner) cut from every member", 1, ""},
-		{KindPartition, GrudgeIsolateMember, 1, "a random member cut from the other members", 2, ""},
-		{KindPartition, GrudgeBridge, 1, "two halves that cannot talk, and one member talking to both", 3, ""},
-		{KindPartition, GrudgeRing, 1, "each member sees a different majority of the others", 5, GrudgeBridge},
-		{KindPartition, GrudgeLeaderDeaf, 1, "one-way: the raft leader hears no member", 2, ""},
-		{KindPartition, GrudgeLeaderMute, 1, "one-way: no member hears the raft leader", 2, ""},
+		{Kind: KindPartition, Name: GrudgeIsolateRaftLeader, Weight: 2, Does: "the raft leader cut from the other members", MinMembers: 2},
+		{Kind: KindPartition, Name: GrudgeMajorityMinority, Weight: 2, Does: "the members split at random into a majority and a minority", MinMembers: 2},
+		{Kind: KindPartition, Name: GrudgeIsolateElectionLeader, Weight: 3, Does: "the election leader (a campaigner) cut from every member", MinMembers: 1},
+		{Kind: KindPartition, Name: GrudgeIsolateMember, Weight: 1, Does: "a random member cut from the other members", MinMembers: 2},
+		{Kind: KindPartition, Name: GrudgeBridge, Weight: 1, Does: "two halves that cannot talk, and one member talking to both", MinMembers: 3},
+		{Kind: KindPartition, Name: GrudgeRing, Weight: 1, Does: "each member sees a different majority of the others", MinMembers: 5, Fallback: GrudgeBridge},
+		{Kind: KindPartition, Name: GrudgeLeaderDeaf, Weight: 1, Does: "one-way: the raft leader hears no member", MinMembers: 2},
+		{Kind: KindPartition, Name: GrudgeLeaderMute, Weight: 1, Does: "one-way: no member hears the raft leader", MinMembers: 2},
 		// Weight 0, last: the deck, and so every seeded plan, is as before.
-		{KindPartition, GrudgeIsolateElectionLeaderLong, 0, "the election leader cut from every member for longer than the store takes to end its lease and let another lead (lease expiry + 5 s)", 1, ""},
+		{Kind: KindPartition, Name: GrudgeIsolateElectionLeaderLong, Weight: 0, Does: "the election leader cut from every member for longer than the store takes to end its lease and let another lead (lease expiry + 5 s)", MinMembers: 1},
 	},
 	// A holder cut off for less than the lease expiry never sees another
 	// lead; the long rule exists to outlast it.

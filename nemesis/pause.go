@@ -11,21 +11,26 @@ import (
 // KindPause: SIGSTOP of the node's process group, SIGCONT when it ends.
 const KindPause = histories.FaultPause
 
-// A stopped election leader is what leases fail on (and a stopped raft
-// leader, what lessors do): stops mostly aim there; a stopped campaigner
-// that waits in its campaign wakes to an expired session. A random
-// member (weight 0) is stopped only when asked for: pause:random-member.
+// stopRules are the rules of a kind that stops a node whole (pause,
+// freeze). A stopped election leader is what leases fail on, and a
+// stopped raft leader what lessors do, so stops mostly aim there. A
+// stopped campaigner waiting in its campaign wakes to an expired session.
+// A random member (weight 0) is stopped only when named.
+func stopRules(kind string) []Rule {
+	return []Rule{
+		{Kind: kind, Name: TargetElectionLeader, Weight: 4, Does: "the election leader, mid-write if it can be caught so, for longer than its lease", MinMembers: 1},
+		{Kind: kind, Name: TargetRaftLeader, Weight: 1, Does: "the member leading raft", MinMembers: 1},
+		{Kind: kind, Name: TargetRandomCampaigner, Weight: 1, Does: "a random campaigner", MinMembers: 1},
+		{Kind: kind, Name: TargetRandomMember, Weight: 0, Does: "a random member", MinMembers: 1},
+	}
+}
+
 var pauseKind = faultKind{
 	name: KindPause,
 	does: "SIGSTOP of the node's process group, SIGCONT when it ends",
-	rules: []Rule{
-		{KindPause, TargetElectionLeader, 4, "the election leader, mid-write if it can be caught so, for longer than its lease", 1, ""},
-		{KindPause, TargetRaftLeader, 1, "the member leading raft", 1, ""},
-		{KindPause, TargetRandomCampaigner, 1, "a random campaigner", 1, ""},
-		{KindPause, TargetRandomMember, 0, "a random member", 1, ""},
+	rules: append(stopRules(KindPause),
 		// Weight 0, last: the deck, and so every seeded plan, is as before.
-		{KindPause, TargetRaftLeaderLong, 0, "the member leading raft, for longer than the store takes to end a lease and let another campaigner lead through the new raft leader (lease expiry + 5 s)", 1, ""},
-	},
+		Rule{Kind: KindPause, Name: TargetRaftLeaderLong, Weight: 0, Does: "the member leading raft, for longer than the store takes to end a lease and let another campaigner lead through the new raft leader (lease expiry + 5 s)", MinMembers: 1}),
 	minDuration: func(rule string, p Pace) time.Duration {
 		if rule == TargetRaftLeaderLong && p.LeaseExpiry > 0 {
 			return p.LeaseExpiry + LongStopMargin

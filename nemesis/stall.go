@@ -31,8 +31,8 @@ var stallKind = faultKind{
 	name: KindStall,
 	does: "a member's fsyncs and fdatasyncs held (its data directory on the agent's FUSE passthrough, which a run with stall mounts) while the rest of its process runs; let through when it ends",
 	rules: []Rule{
-		{KindStall, StallRaftLeader, 3, "the raft leader's syncs held for longer than a lease: its raft loop waits in its WAL's fdatasync while its lessor and servers run (as raftBeforeSave sleep, #15247)", 1, ""},
-		{KindStall, StallRandomMember, 1, "a random member's syncs held", 1, ""},
+		{Kind: KindStall, Name: StallRaftLeader, Weight: 3, Does: "the raft leader's syncs held for longer than a lease: its raft loop waits in its WAL's fdatasync while its lessor and servers run (as raftBeforeSave sleep, #15247)", MinMembers: 1},
+		{Kind: KindStall, Name: StallRandomMember, Weight: 1, Does: "a random member's syncs held", MinMembers: 1},
 	},
 	// A leader stalled for less than a lease shows nothing a pause does
 	// not: its lessor must see leases expire while its raft loop waits.

@@ -33,8 +33,8 @@ var upgradeKind = faultKind{
 	name: KindUpgrade,
 	does: "a member stopped and restarted on its data with the run's other version (--version OLD,NEW), as a rolling upgrade or downgrade; healed, back on the final version",
 	rules: []Rule{
-		{KindUpgrade, UpgradeNextMember, 2, "the next member of a rolling move to the final version; with all there, a random member moved off it", 1, ""},
-		{KindUpgrade, TargetRaftLeader, 1, "the member leading raft, moved to the other version", 1, ""},
+		{Kind: KindUpgrade, Name: UpgradeNextMember, Weight: 2, Does: "the next member of a rolling move to the final version; with all there, a random member moved off it", MinMembers: 1},
+		{Kind: KindUpgrade, Name: TargetRaftLeader, Weight: 1, Does: "the member leading raft, moved to the other version", MinMembers: 1},
 	},
 	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
 		if x.Versions == nil {

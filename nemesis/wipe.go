@@ -19,8 +19,8 @@ var wipeKind = faultKind{
 	name: KindWipe,
 	does: "a member killed, its data emptied and removed from the cluster; it rejoins empty as a new member",
 	rules: []Rule{
-		{KindWipe, TargetRaftLeader, 1, "the member leading raft", 3, ""},
-		{KindWipe, TargetRandomMember, 1, "a random member", 3, ""},
+		{Kind: KindWipe, Name: TargetRaftLeader, Weight: 1, Does: "the member leading raft", MinMembers: 3},
+		{Kind: KindWipe, Name: TargetRandomMember, Weight: 1, Does: "a random member", MinMembers: 3},
 	},
 	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
 		if x.Membership == nil {
