@@ -358,6 +358,7 @@ var verbs = map[string]string{
 	histories.FaultClock:     "clock-skewed",
 	histories.FaultFailpoint: "failpoint-stricken",
 	histories.FaultStall:     "disk-stalled",
+	histories.FaultThrottle:  "CPU-throttled",
 }
 
 // describe names a fault: kind:rule on its targets, with what sets it

@@ -69,6 +69,9 @@ type Node interface {
 	// not frozen.
 	Freeze(ctx context.Context) error
 	Thaw(ctx context.Context) error
+	// Throttle caps the CPU of every process of the node, agent
+	// included, at cpus of one CPU (the cgroup's quota); 0 lifts the cap.
+	Throttle(ctx context.Context, cpus float64) error
 }
 
 // Cluster is a set of started nodes on one private network.
@@ -104,6 +107,8 @@ type Backend interface {
 type Capabilities struct {
 	// Freeze: Node.Freeze stops every process of a node, agent included.
 	Freeze bool
+	// Throttle: Node.Throttle caps a node's CPU.
+	Throttle bool
 }
 
 // Lost says that a run's cluster is gone from under it: a node's

@@ -472,6 +472,24 @@ func (n *dockerNode) Thaw(ctx context.Context) error {
 	return nil
 }
 
+// cpuPeriod is the CFS period of a throttled node: its quota is a
+// share of it.
+const cpuPeriod = 100_000 // µs
+
+// Throttle is `docker update --cpu-period --cpu-quota`: the cgroup's CPU
+// quota. A quota of -1 lifts it.
+func (n *dockerNode) Throttle(ctx context.Context, cpus float64) error {
+	quota := int64(-1)
+	if cpus > 0 {
+		quota = max(1000, int64(cpus*cpuPeriod)) // the kernel's least is 1 ms
+	}
+	_, err := n.cli.ContainerUpdate(ctx, n.ctr.GetContainerID(), container.UpdateConfig{Resources: container.Resources{CPUPeriod: cpuPeriod, CPUQuota: quota}})
+	if err != nil {
+		return fmt.Errorf("throttling %s to %.2f CPU: %w", n.name, cpus, err)
+	}
+	return nil
+}
+
 func (n *dockerNode) Name() string         { return n.name }
 func (n *dockerNode) Role() string         { return n.role }
 func (n *dockerNode) IP() netip.Addr       { return n.ip }
@@ -485,7 +503,7 @@ func (n *dockerNode) DialStdio(ctx context.Context) (net.Conn, error) {
 func (d *Docker) Name() string { return "docker" }
 
 // Capabilities: docker pause freezes a container's cgroup.
-func (d *Docker) Capabilities() Capabilities { return Capabilities{Freeze: true} }
+func (d *Docker) Capabilities() Capabilities { return Capabilities{Freeze: true, Throttle: true} }
 
 // Logs returns the container's stdout and stderr, interleaved as Docker
 // stored them.

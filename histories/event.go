@@ -145,6 +145,7 @@ const (
 	FaultFailpoint = "failpoint" // a server failpoint set (gofail): a stuck raft loop, a crash at the WAL
 	FaultUpgrade   = "upgrade"   // a member restarted on its data with another server version
 	FaultStall     = "stall"     // a member's fsyncs held (FUSE), the rest of its process running
+	FaultThrottle  = "throttle"  // a node's CPU quota cut to a few percent: it runs, slowly
 	// FaultEndTerm: the harness ended a term's session from outside
 	// (Params "key": the term's key), as the campaigner check does; not a
 	// nemesis fault, and no property blames the store for that end.

@@ -12,7 +12,7 @@
 // freeze.go, kill.go, wipe.go, loss.go, delay.go, clock.go, failpoint.go
 // (a database's failpoints, through Failpoints), upgrade.go (members
 // moved between a run's versions, through Versions), stall.go (a
-// member's fsyncs held). Each holds
+// member's fsyncs held), throttle.go (a node's CPU capped). Each holds
 // the kind's name (a histories.Fault* constant), its rules with their
 // weights in deck order, how a step of it is resolved against live state
 // into a fault that applies and heals itself, and what an agent's status
@@ -30,7 +30,5 @@
 // the kinds make: *agent.Client is the real one (Adapt wraps a node that
 // returns it), and the tests use an in-memory twin (fake_agent_test.go).
 //
-// Adding a kind: a histories.Fault* constant, a file here with its
-// faultKind, a row in allKinds, and, if the agent must do something new,
-// its route (agent/routes.go), Client methods and a method of Agent.
+// Adding a kind: docs/faults.md, "Adding a fault", lists every place.
 package nemesis

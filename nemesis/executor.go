@@ -17,14 +17,16 @@ import (
 )
 
 // Node is what the nemesis needs of a node: its name, address, agent,
-// and the backend's cgroup freezer (which stops the agent too, so it is
-// the backend's to do and undo, not the agent's).
+// and the backend's cgroup freezer and CPU quota (which hold the agent
+// too, so they are the backend's to do and undo, not the agent's).
 type Node interface {
 	Name() string
 	IP() netip.Addr
 	Agent() Agent
 	Freeze(ctx context.Context) error
 	Thaw(ctx context.Context) error
+	// Throttle caps the node's CPU at cpus of one CPU; 0 lifts the cap.
+	Throttle(ctx context.Context, cpus float64) error
 }
 
 // Agent is what the nemesis asks of a node's agent: exactly the calls
@@ -69,6 +71,7 @@ func Adapt[A Agent](n interface {
 	Agent() A
 	Freeze(ctx context.Context) error
 	Thaw(ctx context.Context) error
+	Throttle(ctx context.Context, cpus float64) error
 }) Node {
 	return adapted[A]{n}
 }
@@ -80,6 +83,7 @@ type adapted[A Agent] struct {
 		Agent() A
 		Freeze(ctx context.Context) error
 		Thaw(ctx context.Context) error
+		Throttle(ctx context.Context, cpus float64) error
 	}
 }
 
@@ -88,6 +92,9 @@ func (a adapted[A]) IP() netip.Addr                   { return a.n.IP() }
 func (a adapted[A]) Agent() Agent                     { return a.n.Agent() }
 func (a adapted[A]) Freeze(ctx context.Context) error { return a.n.Freeze(ctx) }
 func (a adapted[A]) Thaw(ctx context.Context) error   { return a.n.Thaw(ctx) }
+func (a adapted[A]) Throttle(ctx context.Context, cpus float64) error {
+	return a.n.Throttle(ctx, cpus)
+}
 
 // Leaders tells the nemesis who leads right now.
 type Leaders interface {
@@ -277,9 +284,10 @@ func (x *Executor) HealAll(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for {
-				// A frozen node's agent cannot answer: thaw it first. Then
-				// ask the agent what remains: healed means nothing does.
-				err := errors.Join(n.Thaw(ctx), n.Agent().Heal(ctx))
+				// A frozen node's agent cannot answer: thaw it first, and
+				// lift any CPU cap. Then ask the agent what remains: healed
+				// means nothing does.
+				err := errors.Join(n.Thaw(ctx), n.Throttle(ctx, 0), n.Agent().Heal(ctx))
 				if err == nil {
 					err = remaining(ctx, n)
 				}

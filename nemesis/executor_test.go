@@ -104,6 +104,9 @@ func (fc *fakeCluster) healed() string {
 		if n.frozen {
 			left = append(left, name+" frozen")
 		}
+		if n.throttled > 0 {
+			left = append(left, name+" throttled")
+		}
 	}
 	if l := fc.fp.left(); l != "" {
 		left = append(left, l)

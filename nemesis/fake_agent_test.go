@@ -208,8 +208,9 @@ type fakeNode struct {
 	agent *fakeAgent
 	j     *journal
 
-	mu     sync.Mutex
-	frozen bool
+	mu        sync.Mutex
+	frozen    bool
+	throttled float64
 }
 
 func (n *fakeNode) Name() string   { return n.name }
@@ -221,6 +222,16 @@ func (n *fakeNode) Freeze(ctx context.Context) error {
 	defer n.mu.Unlock()
 	n.j.add("%s freeze", n.name)
 	n.frozen = true
+	return nil
+}
+
+func (n *fakeNode) Throttle(ctx context.Context, cpus float64) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if cpus > 0 {
+		n.j.add("%s throttle", n.name)
+	}
+	n.throttled = cpus
 	return nil
 }
 

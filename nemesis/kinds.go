@@ -51,6 +51,7 @@ var allKinds = []*faultKind{
 	&failpointKind,
 	&upgradeKind,
 	&stallKind,
+	&throttleKind,
 }
 
 // KindInfo describes one fault kind, for `harness faults`.

@@ -240,6 +240,9 @@ func supports(b cluster.Backend, kinds []string) error {
 		if kind == "freeze" && !caps.Freeze {
 			return fmt.Errorf("--nemesis freeze: the %s backend cannot freeze a node", b.Name())
 		}
+		if kind == "throttle" && !caps.Throttle {
+			return fmt.Errorf("--nemesis throttle: the %s backend cannot cap a node's CPU", b.Name())
+		}
 	}
 	return nil
 }

@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +33,7 @@ type faultCluster struct {
 	byName      map[string]cluster.Node
 	exec        *nemesis.Executor
 	memberNodes []nemesis.Node
+	runID       string
 }
 
 func startFaultCluster(t *testing.T) *faultCluster {
@@ -65,7 +68,7 @@ func startFaultClusterFor(t *testing.T, failpoints bool, kinds []string, leaders
 	if err != nil {
 		t.Fatalf("starting the cluster: %v", err)
 	}
-	fc := &faultCluster{cl: cl, byName: map[string]cluster.Node{}}
+	fc := &faultCluster{cl: cl, byName: map[string]cluster.Node{}, runID: spec.RunID}
 	var campaigners []nemesis.Node
 	for _, n := range cl.Nodes() {
 		fc.byName[n.Name()] = n
@@ -291,6 +294,30 @@ func TestFaultsOnRealNodes(t *testing.T) {
 		fc.stop(t, f)
 		if !eventually(func() bool { return fc.probeAnswers(m) }) {
 			t.Errorf("%s does not answer after it was thawed", m)
+		}
+	})
+
+	t.Run("throttle", func(t *testing.T) {
+		f := fc.start(t, nemesis.KindThrottle, nemesis.TargetRandomMember)
+		m := f.Targets[0]
+		quota := func() string {
+			out, err := exec.Command("docker", "inspect", "-f", "{{.HostConfig.CpuQuota}}", "eh-"+fc.runID+"-"+m).Output()
+			if err != nil {
+				t.Fatalf("inspecting %s: %v", m, err)
+			}
+			return strings.TrimSpace(string(out))
+		}
+		cpus, _ := strconv.ParseFloat(f.Params["cpus"], 64)
+		if got, want := quota(), fmt.Sprint(int64(cpus*100_000)); got != want {
+			t.Errorf("throttled %s to %v CPU: its CPU quota is %s µs a 100 ms period, want %s", m, cpus, got, want)
+		}
+		// Throttled, not stopped: the member still answers.
+		if !eventually(func() bool { return fc.probeAnswers(m) }) {
+			t.Errorf("throttled %s does not answer at all", m)
+		}
+		fc.stop(t, f)
+		if got := quota(); got != "-1" && got != "0" {
+			t.Errorf("healed %s keeps a CPU quota of %s µs", m, got)
 		}
 	})
 
