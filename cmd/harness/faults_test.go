@@ -6,8 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -311,10 +313,32 @@ func TestFaultsOnRealNodes(t *testing.T) {
 		if got, want := quota(), fmt.Sprint(int64(cpus*100_000)); got != want {
 			t.Errorf("throttled %s to %v CPU: its CPU quota is %s µs a 100 ms period, want %s", m, cpus, got, want)
 		}
-		// Throttled, not stopped: the member still answers.
+		// Throttled, not stopped: the member still answers, and the
+		// kernel holds it back (its cgroup counts throttled periods).
+		before := throttledPeriods(t, "eh-"+fc.runID+"-"+m)
 		if !eventually(func() bool { return fc.probeAnswers(m) }) {
 			t.Errorf("throttled %s does not answer at all", m)
 		}
+		// Load it for 3 s with reads it serves alone, so that it needs
+		// more CPU than its quota.
+		cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.DB{}.ClientEndpoints([]db.Member{{Name: m, IP: fc.byName[m].IP()}}), DialTimeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reads := 0
+		for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+			rctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			if _, err := cli.Get(rctx, "/eh/f/", clientv3.WithPrefix(), clientv3.WithSerializable()); err == nil {
+				reads++
+			}
+			cancel()
+		}
+		cli.Close()
+		after := throttledPeriods(t, "eh-"+fc.runID+"-"+m)
+		if after <= before {
+			t.Errorf("throttled %s: its cgroup counted %d throttled periods, then %d 3 s later: the quota holds nothing back", m, before, after)
+		}
+		t.Logf("%s throttled to %v CPU: %d periods throttled in 3 s of reads (%d served)", m, cpus, after-before, reads)
 		fc.stop(t, f)
 		if got := quota(); got != "-1" && got != "0" {
 			t.Errorf("healed %s keeps a CPU quota of %s µs", m, got)
@@ -336,6 +360,45 @@ func TestFaultsOnRealNodes(t *testing.T) {
 			t.Errorf("%s does not answer after its restart", m)
 		}
 	})
+}
+
+// throttledPeriods is how many CFS periods the kernel has held the
+// container's processes back (nr_throttled of its cpu cgroup, v1 or v2).
+func throttledPeriods(t *testing.T, ctr string) int64 {
+	t.Helper()
+	out, err := exec.Command("docker", "inspect", "-f", "{{.State.Pid}}", ctr).Output()
+	if err != nil {
+		t.Fatalf("inspecting %s: %v", ctr, err)
+	}
+	cg, err := os.ReadFile("/proc/" + strings.TrimSpace(string(out)) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stat string
+	for _, line := range strings.Split(strings.TrimSpace(string(cg)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		switch {
+		case parts[0] == "0" && parts[1] == "" && stat == "":
+			stat = filepath.Join("/sys/fs/cgroup", parts[2], "cpu.stat")
+		case slices.Contains(strings.Split(parts[1], ","), "cpu"):
+			stat = filepath.Join("/sys/fs/cgroup", parts[1], parts[2], "cpu.stat")
+		}
+	}
+	b, err := os.ReadFile(stat)
+	if err != nil {
+		t.Fatalf("reading %s's cpu cgroup: %v", ctr, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "nr_throttled "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	t.Fatalf("%s has no nr_throttled", stat)
+	return 0
 }
 
 // TestWipeRejoinsAsANewMember loses a member's data: it leaves the
