@@ -97,6 +97,8 @@ func ReadResults(path string) (Results, error) {
 	return r, nil
 }
 
+// Merge joins the results of one suite's shards or parts. Its harness
+// version names every version the parts recorded, in the order read.
 func Merge(paths []string) (Results, error) {
 	var merged Results
 	for _, path := range paths {
@@ -111,10 +113,11 @@ func Merge(paths []string) (Results, error) {
 		if !r.Started.IsZero() && (merged.Started.IsZero() || r.Started.Before(merged.Started)) {
 			merged.Started = r.Started
 		}
-		if merged.HarnessVersion == "" {
+		switch {
+		case merged.HarnessVersion == "":
 			merged.HarnessVersion = r.HarnessVersion
-		} else if r.HarnessVersion != "" && r.HarnessVersion != merged.HarnessVersion {
-			merged.HarnessVersion = "mixed"
+		case r.HarnessVersion != "" && !slices.Contains(strings.Split(merged.HarnessVersion, "; "), r.HarnessVersion):
+			merged.HarnessVersion += "; " + r.HarnessVersion
 		}
 		merged.Outcomes = append(merged.Outcomes, r.Outcomes...)
 	}
