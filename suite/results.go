@@ -259,6 +259,24 @@ func (o *Outcome) noteFindings(res checker.Results) {
 	}
 	o.Informational = informationalFindings(res)
 	o.GatePassed = res.Gate != nil && res.Gate.Passed
+	o.KnownBugs = knownBugs(res)
+}
+
+// knownBugs are the known database bugs the anomalies of res's judged
+// checks matched, in property order, each once.
+func knownBugs(res checker.Results) []string {
+	var ids []string
+	for _, c := range res.Checks {
+		if c.Verdict != checker.Invalid {
+			continue
+		}
+		for _, e := range c.Evidence {
+			if e.Blame != nil && e.Blame.Known != nil && !slices.Contains(ids, e.Blame.Known.ID) {
+				ids = append(ids, e.Blame.Known.ID)
+			}
+		}
+	}
+	return ids
 }
 
 // Markdown tabulates a suite's outcomes per database, version,
@@ -270,6 +288,7 @@ func Markdown(res Results) string {
 		runs, met, found, err int
 		informational         map[string]int // property -> runs it found anomalies in
 		foundBy               map[string]int // property -> invalid runs it failed first
+		known                 map[string]int // known bug -> invalid runs whose anomalies matched it
 		times                 []float64
 	}
 	groups := map[string]*group{}
@@ -282,7 +301,7 @@ func Markdown(res Results) string {
 		key := fmt.Sprintf("| %s %s | %s | %s |", o.DB, v, o.recipeLabel(), o.Nemesis)
 		g := groups[key]
 		if g == nil {
-			g = &group{key: key, expect: o.Expect, informational: map[string]int{}, foundBy: map[string]int{}}
+			g = &group{key: key, expect: o.Expect, informational: map[string]int{}, foundBy: map[string]int{}, known: map[string]int{}}
 			groups[key] = g
 			order = append(order, key)
 		}
@@ -297,6 +316,9 @@ func Markdown(res Results) string {
 		case "invalid":
 			g.found++
 			g.foundBy[firstFailed(o.Summary)]++
+			for _, id := range o.KnownBugs {
+				g.known[id]++
+			}
 			if o.FirstAnomaly != nil {
 				g.times = append(g.times, *o.FirstAnomaly)
 			}
@@ -332,6 +354,14 @@ func Markdown(res Results) string {
 			}
 			sort.Strings(parts)
 			by = strings.Join(parts, ", ")
+		}
+		if len(g.known) > 0 {
+			var parts []string
+			for id, n := range g.known {
+				parts = append(parts, fmt.Sprintf("%d a known bug, %s", n, id))
+			}
+			sort.Strings(parts)
+			by += " (" + strings.Join(parts, "; ") + ")"
 		}
 		fmt.Fprintf(&b, "%s %s | %d | %d of %d | %s | %d of %d | %d | %s | %s |\n", g.key, g.expect, g.runs, g.found, g.runs, by, g.met, g.runs, g.err, median, info)
 	}

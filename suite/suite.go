@@ -154,6 +154,9 @@ type Outcome struct {
 	// in docs/results) makes the table.
 	FirstAnomaly  *float64 `json:"first_anomaly_seconds,omitempty"`
 	Informational []string `json:"informational,omitempty"`
+	// KnownBugs are the known database bugs the run's judged anomalies
+	// matched (their blame's known IDs), each once.
+	KnownBugs []string `json:"known_bugs,omitempty"`
 	// GatePassed: the run was invalid, and its gate policy (fail_on)
 	// accepted every anomaly (each printed in its run's output).
 	GatePassed bool `json:"gate_passed,omitempty"`
