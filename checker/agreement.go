@@ -75,3 +75,19 @@ func checkAgreement(h *history) *CheckResult {
 	}
 	return &c
 }
+
+// membersDiverged reports whether two members' digests of one revision
+// differ (what P9 judges invalid).
+func membersDiverged(h *history) bool {
+	byRev := map[int64]string{}
+	for _, e := range h.events {
+		if e.F != histories.FMemberHash || e.Type != histories.OK {
+			continue
+		}
+		if v, ok := byRev[e.Revision]; ok && v != e.Value {
+			return true
+		}
+		byRev[e.Revision] = e.Value
+	}
+	return false
+}

@@ -1,6 +1,8 @@
 package checker
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/election-harness/harness/histories"
@@ -45,5 +47,29 @@ func TestP9MembersAgree(t *testing.T) {
 		if c.Property == "P9" {
 			t.Errorf("P9 in a history without digests: %+v", c)
 		}
+	}
+}
+
+// TestDivergedMembersExplainAMismatchedObservation: an observation whose
+// leader name differs from the record's is a history to refuse, unless
+// the members' digests disagree: then the store diverged, the record
+// read through one member need not match what another served, and P9
+// reports it.
+func TestDivergedMembersExplainAMismatchedObservation(t *testing.T) {
+	mismatched := func(hashes map[string][2]any) []histories.Event {
+		b := withHashes(hashes)()
+		b.observe(float64(b.events[len(b.events)-1].Time)/1e6+1, "c3", "c1", 10)
+		b.events[len(b.events)-1].Value = "diverged:c1"
+		return b.events
+	}
+	if _, err := Check(context.Background(), mismatched(map[string][2]any{"n1": {"ab", 40}, "n2": {"ab", 40}, "n3": {"ab", 40}}), testOpts); err == nil || !strings.Contains(err.Error(), "does not match the store") {
+		t.Errorf("members agree, an observation mismatched: err %v, want the history refused", err)
+	}
+	res, err := Check(context.Background(), mismatched(map[string][2]any{"n1": {"ab", 40}, "n2": {"cd", 40}, "n3": {"ab", 40}}), testOpts)
+	if err != nil {
+		t.Fatalf("members diverged: %v, want a verdict", err)
+	}
+	if p9 := find(t, res, "P9"); p9.Verdict != Invalid {
+		t.Errorf("P9 %s, want invalid", p9.Verdict)
 	}
 }

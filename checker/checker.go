@@ -180,9 +180,13 @@ func matchOptions(h *history, rec *record, opts Options) error {
 			}
 		}
 	}
+	// Members whose data diverged (P9) explain an observation that does
+	// not match the record read through one of them: that is P9's
+	// anomaly to report, not a history to refuse.
+	diverged := membersDiverged(h)
 	for _, e := range h.observed {
 		first, ok := rec.keys[keyID{e.Key, e.CreateRevision}]
-		if ok && e.Value != "" && first.Value != "" && e.Value != first.Value {
+		if ok && !diverged && e.Value != "" && first.Value != "" && e.Value != first.Value {
 			return fmt.Errorf("event %d: %s observed leader %s@%d named %q, but the store's record holds that key with %q: the observation does not match the store", e.Index, e.Process, e.Key, e.CreateRevision, e.Value, first.Value)
 		}
 	}
