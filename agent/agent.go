@@ -54,6 +54,22 @@ type agent struct {
 	log   *slog.Logger
 }
 
+// kill kills the process and then, if asked, wipes its data or loses
+// its unsynced writes. A loss is refused up front without the
+// filesystem, so that the process is not killed for nothing.
+func (a *agent) kill(req KillRequest) error {
+	if req.LoseUnsynced && a.stall == nil {
+		return errNoUnsyncedLog
+	}
+	if err := a.sup.kill(req.Wipe); err != nil {
+		return err
+	}
+	if req.LoseUnsynced {
+		return a.stall.loseUnsynced()
+	}
+	return nil
+}
+
 // Run starts the process and serves the control API until ctx is done;
 // then it removes its rules and kills the process.
 func Run(ctx context.Context, cfg Config) error {

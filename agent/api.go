@@ -100,6 +100,9 @@ type StartRequest struct {
 // its data directory before the next start.
 type KillRequest struct {
 	Wipe bool `json:"wipe,omitempty"`
+	// LoseUnsynced also undoes the writes the data directory had not
+	// synced, as a power loss does (a node started with --stall-disk).
+	LoseUnsynced bool `json:"lose_unsynced,omitempty"`
 }
 
 // Status is the agent's view of its node.
@@ -126,6 +129,11 @@ type Status struct {
 	// how many ever did (a stall that held none caught no sync).
 	SyncsHeld    int   `json:"syncs_held,omitempty"`
 	SyncsStalled int64 `json:"syncs_stalled,omitempty"`
+	// Losses counts the kills that lost unsynced writes; LostFiles and
+	// LostBytes, the files they changed and the written bytes undone.
+	Losses    int   `json:"losses,omitempty"`
+	LostFiles int   `json:"lost_files,omitempty"`
+	LostBytes int64 `json:"lost_bytes,omitempty"`
 }
 
 // ErrorReply is the body of a non-2xx reply.

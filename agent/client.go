@@ -113,6 +113,13 @@ func (c *Client) Kill(ctx context.Context, wipe bool) error {
 	return c.call(ctx, http.MethodPost, PathKill, KillRequest{Wipe: wipe}, nil)
 }
 
+// KillLosingUnsynced SIGKILLs the process and undoes the writes its data
+// directory had not synced (a power loss); it stays down until Start or
+// Heal. The node must have been started with --stall-disk.
+func (c *Client) KillLosingUnsynced(ctx context.Context) error {
+	return c.call(ctx, http.MethodPost, PathKill, KillRequest{LoseUnsynced: true}, nil)
+}
+
 // Start starts the process if it is not running.
 func (c *Client) Start(ctx context.Context) error {
 	return c.call(ctx, http.MethodPost, PathStart, nil, nil)

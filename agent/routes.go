@@ -44,8 +44,8 @@ func (a *agent) routes() []route {
 		{http.MethodDelete, PathStall, a.action("heal stall", func() error { return a.stall.unstall() })},
 		{http.MethodPost, PathPause, a.action("pause", a.sup.pause)},
 		{http.MethodPost, PathResume, a.action("resume", a.sup.resume)},
-		{http.MethodPost, PathKill, withBody(a, "kill", optional, func(req KillRequest) error { return a.sup.kill(req.Wipe) },
-			func(req KillRequest) []any { return []any{"wipe", req.Wipe} })},
+		{http.MethodPost, PathKill, withBody(a, "kill", optional, a.kill,
+			func(req KillRequest) []any { return []any{"wipe", req.Wipe, "lose_unsynced", req.LoseUnsynced} })},
 		{http.MethodPost, PathStart, withBody(a, "start", optional, func(req StartRequest) error { return a.sup.startWith(req.Argv) },
 			func(req StartRequest) []any { return []any{"argv", req.Argv} })},
 		{http.MethodPost, PathHeal, a.action("heal", func() error {

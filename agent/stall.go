@@ -115,7 +115,8 @@ func (g *syncGate) state() (closed bool, held int, stalled int64) {
 // stallFS is the data directory's FUSE mount: files live in real, the
 // process sees them at the mount point.
 type stallFS struct {
-	gate   *syncGate
+	gate     *syncGate
+	unsynced *unsyncedLog
 	server *fuse.Server
 	dir    string
 }
@@ -138,7 +139,8 @@ func mountStallFS(dataDir string) (*stallFS, error) {
 		return nil, fmt.Errorf("stalling filesystem: %w", err)
 	}
 	g := newSyncGate()
-	rootNode := &stallNode{LoopbackNode: root.(*fs.LoopbackNode), gate: g}
+	log := newUnsyncedLog(real)
+	rootNode := &stallNode{LoopbackNode: root.(*fs.LoopbackNode), gate: g, unsynced: log}
 	server, err := fs.Mount(dataDir, rootNode, &fs.Options{MountOptions: fuse.MountOptions{
 		DirectMountStrict: true,
 		FsName:            real,
@@ -146,11 +148,14 @@ func mountStallFS(dataDir string) (*stallFS, error) {
 		// The kernel asks for security.capability before every write
 		// unless told there are no xattrs: a round trip a write.
 		DisableXAttrs: true,
+		// Every write must reach the server, which keeps what unsynced
+		// writes overwrote: no kernel passthrough to the real file.
+		DisabledCapabilities: fuse.CAP_PASSTHROUGH,
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("mounting the stalling filesystem over %s (needs /dev/fuse and CAP_SYS_ADMIN): %w", dataDir, err)
 	}
-	sfs := &stallFS{gate: g, server: server, dir: dataDir}
+	sfs := &stallFS{gate: g, unsynced: log, server: server, dir: dataDir}
 	if err := fuseCloseOnExec(); err != nil {
 		sfs.unmount()
 		return nil, err
@@ -199,10 +204,12 @@ func (s *stallFS) unmount() error {
 	return nil
 }
 
-// stallNode is a passthrough node whose syncs wait at the gate.
+// stallNode is a passthrough node whose syncs wait at the gate and
+// whose unsynced writes can be lost.
 type stallNode struct {
 	*fs.LoopbackNode
-	gate *syncGate
+	gate     *syncGate
+	unsynced *unsyncedLog
 }
 
 var (
@@ -213,7 +220,7 @@ var (
 // WrapChild makes every node under the root a stallNode too.
 func (n *stallNode) WrapChild(ctx context.Context, ops fs.InodeEmbedder) fs.InodeEmbedder {
 	if lb, ok := ops.(*fs.LoopbackNode); ok {
-		return &stallNode{LoopbackNode: lb, gate: n.gate}
+		return &stallNode{LoopbackNode: lb, gate: n.gate, unsynced: n.unsynced}
 	}
 	return ops
 }
@@ -225,7 +232,11 @@ func (n *stallNode) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) sy
 		return errno
 	}
 	if fsy, ok := f.(fs.FileFsyncer); ok {
-		return fsy.Fsync(ctx, flags)
+		errno := fsy.Fsync(ctx, flags)
+		if errno == 0 {
+			n.unsynced.synced(n.StableAttr().Ino)
+		}
+		return errno
 	}
 	// The kernel syncs a file without a handle (fsync on an O_PATH
 	// descriptor cannot happen): nothing to pass on.
@@ -240,6 +251,15 @@ func (s *stallFS) status(st *Status) {
 	}
 	st.StallFS = true
 	st.DiskStalled, st.SyncsHeld, st.SyncsStalled = s.gate.state()
+	st.Losses, st.LostFiles, st.LostBytes = s.unsynced.state()
+}
+
+// loseUnsynced undoes the writes not yet synced (see unsyncedLog).
+func (s *stallFS) loseUnsynced() error {
+	if s == nil {
+		return errNoUnsyncedLog
+	}
+	return s.unsynced.loseUnsynced()
 }
 
 // stall closes the gate.

@@ -348,17 +348,18 @@ func (st *storyteller) act(s *Story, o *op) string {
 
 // verbs say what a fault kind did to its target.
 var verbs = map[string]string{
-	histories.FaultPartition: "partitioned",
-	histories.FaultPause:     "paused",
-	histories.FaultFreeze:    "frozen",
-	histories.FaultKill:      "killed",
-	histories.FaultWipe:      "wiped",
-	histories.FaultLoss:      "losing packets",
-	histories.FaultDelay:     "delayed",
-	histories.FaultClock:     "clock-skewed",
-	histories.FaultFailpoint: "failpoint-stricken",
-	histories.FaultStall:     "disk-stalled",
-	histories.FaultThrottle:  "CPU-throttled",
+	histories.FaultPartition:    "partitioned",
+	histories.FaultPause:        "paused",
+	histories.FaultFreeze:       "frozen",
+	histories.FaultKill:         "killed",
+	histories.FaultWipe:         "wiped",
+	histories.FaultLoss:         "losing packets",
+	histories.FaultDelay:        "delayed",
+	histories.FaultClock:        "clock-skewed",
+	histories.FaultFailpoint:    "failpoint-stricken",
+	histories.FaultStall:        "disk-stalled",
+	histories.FaultThrottle:     "CPU-throttled",
+	histories.FaultLoseUnsynced: "power-lost",
 }
 
 // describe names a fault: kind:rule on its targets, with what sets it

@@ -87,7 +87,8 @@ func ApplySourcePatches(src string, patches []SourcePatch) error {
 }
 
 // replaceLines replaces the one run of lines of src that matches p.Old
-// (white space at either end aside) with p.New.
+// (runs of white space aside: gofmt aligns fields differently from one
+// release to the next) with p.New.
 func replaceLines(src string, p SourcePatch) (string, error) {
 	if len(p.Old) == 0 {
 		return "", fmt.Errorf("the patch replaces no lines")
@@ -97,7 +98,7 @@ func replaceLines(src string, p SourcePatch) (string, error) {
 	for i := 0; i+len(p.Old) <= len(lines); i++ {
 		match := true
 		for j, o := range p.Old {
-			if strings.TrimSpace(lines[i+j]) != strings.TrimSpace(o) {
+			if !slices.Equal(strings.Fields(lines[i+j]), strings.Fields(o)) {
 				match = false
 				break
 			}

@@ -146,6 +146,9 @@ const (
 	FaultUpgrade   = "upgrade"   // a member restarted on its data with another server version
 	FaultStall     = "stall"     // a member's fsyncs held (FUSE), the rest of its process running
 	FaultThrottle  = "throttle"  // a node's CPU quota cut to a few percent: it runs, slowly
+	// FaultLoseUnsynced: a power loss: SIGKILL with the writes not yet
+	// fsynced undone, restarted on what remains.
+	FaultLoseUnsynced = "lose-unsynced"
 	// FaultEndTerm: the harness ended a term's session from outside
 	// (Params "key": the term's key), as the campaigner check does; not a
 	// nemesis fault, and no property blames the store for that end.

@@ -51,6 +51,9 @@ type Agent interface {
 	Resume(ctx context.Context) error
 	// Kill SIGKILLs the process; wipe also empties its data.
 	Kill(ctx context.Context, wipe bool) error
+	// KillLosingUnsynced SIGKILLs it and undoes the writes its data
+	// directory had not synced (a power loss).
+	KillLosingUnsynced(ctx context.Context) error
 	// Start restarts the process as it was last started.
 	Start(ctx context.Context) error
 	// StartWith starts it with a new command line (a rejoined member).

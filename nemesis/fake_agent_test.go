@@ -167,6 +167,14 @@ func (a *fakeAgent) Kill(ctx context.Context, wipe bool) error {
 	})
 }
 
+func (a *fakeAgent) KillLosingUnsynced(ctx context.Context) error {
+	return a.do("kill lose-unsynced", func(st *agent.Status) error {
+		st.Running, st.Paused = false, false
+		st.Losses++
+		return nil
+	})
+}
+
 func (a *fakeAgent) Start(ctx context.Context) error {
 	return a.do("start", func(st *agent.Status) error { start(st); return nil })
 }

@@ -52,6 +52,7 @@ var allKinds = []*faultKind{
 	&upgradeKind,
 	&stallKind,
 	&throttleKind,
+	&loseUnsyncedKind,
 }
 
 // KindInfo describes one fault kind, for `harness faults`.

@@ -35,13 +35,14 @@ func (c Config) CheckerOptions() checker.Options {
 	}
 }
 
-// stallsDisks says whether the run's nemesis stalls disks: only then
+// stallsDisks says whether the run's nemesis stalls disks or loses
+// their unsynced writes: only then
 // are members' data directories served through the agent's stalling
 // filesystem, since FUSE costs throughput and other runs must not
 // change.
 func (c Config) stallsDisks() bool {
 	for _, k := range c.Nemesis {
-		if kind, _, _ := strings.Cut(k, ":"); kind == nemesis.KindStall {
+		if kind, _, _ := strings.Cut(k, ":"); kind == nemesis.KindStall || kind == nemesis.KindLoseUnsynced {
 			return true
 		}
 	}

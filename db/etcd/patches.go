@@ -71,6 +71,17 @@ var sourcePatches = []db.SourcePatch{
 			"}",
 		},
 	},
+	{
+		// Lost acknowledged writes, the lose-unsynced fault's control:
+		// every member runs as with --unsafe-no-fsync (neither its WAL
+		// nor its backend ever syncs), so a power loss of a majority
+		// loses writes it acknowledged.
+		Name: "no-fsync",
+		Does: "every member as with --unsafe-no-fsync: its WAL and backend never sync, so a power loss (lose-unsynced) loses acknowledged writes (P4 must catch it)",
+		File: "embed/etcd.go",
+		Old:  []string{"UnsafeNoFsync: cfg.UnsafeNoFsync,"},
+		New:  []string{"UnsafeNoFsync: true, // patch no-fsync"},
+	},
 }
 
 // Patches lists etcd's source patches.
