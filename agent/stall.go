@@ -115,10 +115,11 @@ func (g *syncGate) state() (closed bool, held int, stalled int64) {
 // stallFS is the data directory's FUSE mount: files live in real, the
 // process sees them at the mount point.
 type stallFS struct {
-	gate     *syncGate
-	unsynced *unsyncedLog
-	server *fuse.Server
-	dir    string
+	gate      *syncGate
+	unsynced  *unsyncedLog
+	stopFlush context.CancelFunc
+	server    *fuse.Server
+	dir       string
 }
 
 // realDir is where the files of a stalling data directory live.
@@ -155,7 +156,9 @@ func mountStallFS(dataDir string) (*stallFS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mounting the stalling filesystem over %s (needs /dev/fuse and CAP_SYS_ADMIN): %w", dataDir, err)
 	}
-	sfs := &stallFS{gate: g, unsynced: log, server: server, dir: dataDir}
+	flushCtx, stopFlush := context.WithCancel(context.Background())
+	go log.flush(flushCtx)
+	sfs := &stallFS{gate: g, unsynced: log, stopFlush: stopFlush, server: server, dir: dataDir}
 	if err := fuseCloseOnExec(); err != nil {
 		sfs.unmount()
 		return nil, err
@@ -197,6 +200,7 @@ func fuseCloseOnExec() error {
 
 // unmount opens the gate and unmounts.
 func (s *stallFS) unmount() error {
+	s.stopFlush()
 	s.gate.open()
 	if err := s.server.Unmount(); err != nil {
 		return fmt.Errorf("unmounting %s: %w", s.dir, err)
@@ -208,8 +212,9 @@ func (s *stallFS) unmount() error {
 // whose unsynced writes can be lost.
 type stallNode struct {
 	*fs.LoopbackNode
-	gate     *syncGate
-	unsynced *unsyncedLog
+	gate      *syncGate
+	unsynced  *unsyncedLog
+	stopFlush context.CancelFunc
 }
 
 var (

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -22,12 +23,20 @@ import (
 // dead) undoes them, newest first, and cuts the file back to its synced
 // length. A file created and never synced is left empty.
 //
+// Like the kernel's flusher, the log also writes back: a file's writes
+// unsynced for writebackAfter count as on disk. A store that never
+// syncs loses its last seconds then, not everything since it started.
+//
 // What is not played: directory entries are never lost (a create or
 // rename not followed by a directory fsync survives), and writes are
 // lost whole, never torn within a page.
 
 // errNoUnsyncedLog: the node has no filesystem to lose writes from.
 var errNoUnsyncedLog = errors.New("the data directory is not on the agent's filesystem: the node was started without --stall-disk (a run whose --nemesis includes stall or lose-unsynced)")
+
+// writebackAfter is how long a file's writes stay unsynced without an
+// fsync: the kernel's flusher wakes every 5 s (dirty_writeback_centisecs).
+const writebackAfter = 5 * time.Second
 
 // unsyncedLog is, per file, what its writes since its last sync
 // overwrote.
@@ -54,6 +63,8 @@ type unsyncedFile struct {
 	overwritten []overwrite
 	// written counts the bytes written since the last sync.
 	written int64
+	// since is when the first of them was written.
+	since time.Time
 }
 
 type overwrite struct {
@@ -85,7 +96,7 @@ func (l *unsyncedLog) beforeChange(node *stallNode, off, n int64) syscall.Errno 
 			r.Close()
 			return errnoOf(err)
 		}
-		uf = &unsyncedFile{inode: inode, ino: ino, reader: r, syncedSize: st.Size()}
+		uf = &unsyncedFile{inode: inode, ino: ino, reader: r, syncedSize: st.Size(), since: time.Now()}
 		l.files[ino] = uf
 	}
 	if n < 0 { // a truncation to off: keep what it cuts off
@@ -111,6 +122,33 @@ func (l *unsyncedLog) synced(ino uint64) {
 	if uf := l.files[ino]; uf != nil {
 		uf.reader.Close()
 		delete(l.files, ino)
+	}
+}
+
+// writeBack forgets the writes of every file first written before
+// cutoff: the flusher has written them back.
+func (l *unsyncedLog) writeBack(cutoff time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for ino, uf := range l.files {
+		if uf.since.Before(cutoff) {
+			uf.reader.Close()
+			delete(l.files, ino)
+		}
+	}
+}
+
+// flush writes back every writebackAfter/5 until ctx is done.
+func (l *unsyncedLog) flush(ctx context.Context) {
+	t := time.NewTicker(writebackAfter / 5)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			l.writeBack(now.Add(-writebackAfter))
+		}
 	}
 }
 
@@ -181,10 +219,10 @@ func errnoOf(err error) syscall.Errno {
 }
 
 var (
-	_ fs.NodeWriter     = (*stallNode)(nil)
-	_ fs.NodeWritever   = (*stallNode)(nil)
-	_ fs.NodeSetattrer  = (*stallNode)(nil)
-	_ fs.NodeAllocater  = (*stallNode)(nil)
+	_ fs.NodeWriter         = (*stallNode)(nil)
+	_ fs.NodeWritever       = (*stallNode)(nil)
+	_ fs.NodeSetattrer      = (*stallNode)(nil)
+	_ fs.NodeAllocater      = (*stallNode)(nil)
 	_ fs.NodeCopyFileRanger = (*stallNode)(nil)
 )
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestLoseUnsynced mounts the agent's filesystem (root and /dev/fuse, no
@@ -113,5 +114,15 @@ func TestLoseUnsynced(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(path("wal")); string(got) != "entry-1;entry-2;entry-3;" {
 		t.Errorf("wal after the second loss = %q", got)
+	}
+
+	// Writes the flusher wrote back are not lost.
+	write(wal, 32, "entry-5;")
+	s.unsynced.writeBack(time.Now().Add(time.Second))
+	if err := s.loseUnsynced(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path("wal")); string(got) != "entry-1;entry-2;entry-3;"+"\x00\x00\x00\x00\x00\x00\x00\x00"+"entry-5;" {
+		t.Errorf("wal after a loss of written-back writes = %q", got)
 	}
 }

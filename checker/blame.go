@@ -50,8 +50,57 @@ var (
 	blameCrash       = Blame{PartyDatabase, "a member of the store crashed (a panic, a fatal error, found corruption) when no fault asked it to", nil}
 	blameDivergence  = Blame{PartyDatabase, "members of the store hold different data at one revision: replication's own promise", nil}
 	blameObservers   = Blame{PartyUndecided, "observers disagree on the sequence of leaders: the store's watch, the client library's Observe or the recipe's report could each be the cause", nil}
+	blameRegressed   = Blame{PartyDatabase, "the store went back in time: read linearizably, it answered below a revision its record had already seen, so it lost changes it had acknowledged", nil}
 	blameLiveness    = Blame{PartyUndecided, "no leader came after the heal: a recipe that stopped campaigning or a store that stopped granting look the same", nil}
 )
+
+// storeRegressions are the history's FStoreRegressed events.
+func storeRegressions(h *history) []histories.Event {
+	var out []histories.Event
+	for _, e := range h.events {
+		if e.F == histories.FStoreRegressed {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// reblameAfterLoss gives the database the anomalies a recipe or no one
+// was blamed for once the store has lost acknowledged changes: from the
+// first fault that stopped a member on, what campaigners did rests on
+// writes the store acknowledged and then lost (a term's key, a fenced
+// value), so the recipe cannot be told apart from the loss. Anomalies
+// before that fault keep their blame.
+func reblameAfterLoss(h *history, checks []CheckResult) {
+	regressed := storeRegressions(h)
+	if len(regressed) == 0 {
+		return
+	}
+	from := int64(-1)
+	for _, e := range h.events {
+		if e.F == histories.FFaultStart && e.Fault != nil && (e.Fault.Kind == histories.FaultKill || e.Fault.Kind == histories.FaultLoseUnsynced) {
+			from = e.Time
+			break
+		}
+	}
+	if from < 0 {
+		return
+	}
+	why := fmt.Sprintf("the store lost changes it had acknowledged (its revision fell from %s to %d after a member was stopped): what the campaigners did from then on rests on them, so this is the loss's doing", regressed[0].Value, regressed[0].Revision)
+	for i := range checks {
+		c := &checks[i]
+		if c.Informational {
+			continue
+		}
+		for j := range c.Evidence {
+			ev := &c.Evidence[j]
+			if ev.Blame == nil || ev.Blame.Party == PartyDatabase || len(ev.Events) == 0 || ev.Events[len(ev.Events)-1].Time < from {
+				continue
+			}
+			ev.Blame = &Blame{Party: PartyDatabase, Why: why}
+		}
+	}
+}
 
 // failAs records one anomaly and whose it is, keeping at most
 // maxEvidence of them (Counts keeps the total).

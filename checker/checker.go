@@ -147,6 +147,7 @@ func Check(ctx context.Context, h []histories.Event, opts Options) (Results, err
 		checks = append(checks, *w)
 	}
 	checks = append(checks, checkSplitBrain(hist))
+	reblameAfterLoss(hist, checks)
 	if v := checkVersions(hist); v != nil {
 		checks = append(checks, *v)
 	}

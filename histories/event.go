@@ -55,6 +55,11 @@ const (
 	// a store without history (Consul) is read by polling, and a state
 	// can come and go between two polls. Value says what was missed.
 	FStoreGap = "store-gap"
+	// FStoreRegressed (Type info, Process "store") says the store went
+	// back in time: read linearizably, its revision (Revision) was below
+	// one its record had already seen (Value). It lost changes it had
+	// acknowledged.
+	FStoreRegressed = "store-regressed"
 	// FStoreRecord (Type info, Process "store") says, before the record's
 	// first change, how the record was taken: Value RecordEveryChange (a
 	// watch from the first revision: every change, in order, so a write
@@ -181,18 +186,19 @@ var Operations = []string{FCampaign, FResign, FWrite, FRead, FLeaseTTL, FObserve
 
 // singles are the single events and the types each may have.
 var singles = map[string][]Type{
-	FLost:        {Info},
-	FObserved:    {Info},
-	FRenewed:     {Info},
-	FStatus:      {OK, Fail},
-	FStorePut:    {OK},
-	FStoreDelete: {OK},
-	FStoreGap:    {Info},
-	FStoreRecord: {Info},
-	FFaultStart:  {Info},
-	FFaultStop:   {Info},
-	FFaultPlan:   {Info},
-	FPhase:       {Info},
+	FLost:           {Info},
+	FObserved:       {Info},
+	FRenewed:        {Info},
+	FStatus:         {OK, Fail},
+	FStorePut:       {OK},
+	FStoreDelete:    {OK},
+	FStoreGap:       {Info},
+	FStoreRegressed: {Info},
+	FStoreRecord:    {Info},
+	FFaultStart:     {Info},
+	FFaultStop:      {Info},
+	FFaultPlan:      {Info},
+	FPhase:          {Info},
 
 	FMemberVersion: {Info},
 	FVersionCheck:  {Info},

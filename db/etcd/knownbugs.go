@@ -37,6 +37,19 @@ var knownBugs = []db.KnownBug{
 		Affected: []db.VersionRange{{Before: "v3.5.28"}, {From: "v3.6.0", Before: "v3.6.9"}},
 		Faults:   []string{"pause", "freeze"},
 	},
+	{
+		ID: "etcd-15220", Property: "P11", Kind: "after a progress notification",
+		Title:    "etcd #15220: a requested progress notification answered before the stream's events below it (fixed in v3.5.8)",
+		Link:     "https://github.com/etcd-io/etcd/issues/15220",
+		Affected: []db.VersionRange{{Before: "v3.5.8"}},
+	},
+	{
+		ID: "etcd-14370", Property: "P4", Kind: "went back in time",
+		Title:    "etcd #14370: a one-member cluster acknowledges writes before its WAL is synced and loses them on a crash (fixed in v3.5.5)",
+		Link:     "https://github.com/etcd-io/etcd/issues/14370",
+		Affected: []db.VersionRange{{Before: "v3.5.5"}},
+		Faults:   []string{"kill", "lose-unsynced", "failpoint"},
+	},
 }
 
 // KnownBugs lists etcd's known bugs.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -29,9 +30,12 @@ type etcdRecord struct {
 	cli    *clientv3.Client
 	prefix string
 	*db.Progress
+	// emit is Run's, for Sync to report a store gone back in time.
+	emit atomic.Pointer[func(histories.Event)]
 }
 
 func (r *etcdRecord) Run(ctx context.Context, emit func(histories.Event)) error {
+	r.emit.Store(&emit)
 	defer r.cli.Close()
 	next := int64(1)
 	for ctx.Err() == nil {
@@ -92,6 +96,16 @@ func (r *etcdRecord) Sync(ctx context.Context) error {
 	resp, err := r.cli.Get(ctx, r.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
 	if err != nil {
 		return fmt.Errorf("reading the current revision: %w", err)
+	}
+	// A store that lost acknowledged changes (a power loss, etcd
+	// #14370) answers below what its record saw, and its reissued
+	// revisions never reach a watch waiting past them.
+	if now, seen := resp.Header.Revision, r.Seen(); now < seen {
+		if emit := r.emit.Load(); emit != nil {
+			(*emit)(histories.Event{Type: histories.Info, F: histories.FStoreRegressed, Process: histories.ProcessStore,
+				Revision: now, Value: strconv.FormatInt(seen, 10)})
+		}
+		return nil
 	}
 	// Ask the watch to report how far it has got.
 	return r.WaitFor(ctx, resp.Header.Revision, func() { _ = r.cli.RequestProgress(clientv3.WithRequireLeader(ctx)) })

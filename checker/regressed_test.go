@@ -1,0 +1,87 @@
+package checker
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/election-harness/harness/histories"
+)
+
+// withEvents adds events to a built history at their times, keeping it
+// in time order and re-indexed.
+func withEvents(b *builder, extra ...histories.Event) []histories.Event {
+	out := append(slices.Clone(b.events), extra...)
+	slices.SortStableFunc(out, func(x, y histories.Event) int { return int(x.Time - y.Time) })
+	for i := range out {
+		out[i].Index = int64(i)
+	}
+	return out
+}
+
+// TestStoreRegressed: a store whose revision went back (it lost
+// acknowledged changes) breaks P4, the database's; a recipe anomaly
+// after the first kill is the loss's too, one before it stays the
+// recipe's, and without the regression nothing is re-blamed.
+func TestStoreRegressed(t *testing.T) {
+	killAt := func(at float64) histories.Event {
+		return histories.Event{Type: histories.Info, F: histories.FFaultStart, Process: histories.ProcessNemesis, Time: ms(at),
+			Fault: &histories.Fault{ID: 1, Kind: histories.FaultKill, Targets: []string{"n1"}}}
+	}
+	kill := killAt(650)
+	regressed := histories.Event{Type: histories.Info, F: histories.FStoreRegressed, Process: histories.ProcessStore, Time: ms(1250), Revision: 9, Value: "16"}
+	// c2's write acknowledged failed that the store applied (revision
+	// 16): the recipe's, an unknown outcome reported as failed.
+	failedWrite := func() *builder {
+		const at = 1150
+		b := healthyRun()
+		var evs []histories.Event
+		t2 := token("c2", 12)
+		b.nextOp++
+		evs = append(evs,
+			histories.Event{Type: histories.Invoke, Process: "c2", F: histories.FWrite, Op: b.nextOp, Key: testRegister, Value: "c2/12/x", Token: t2, Time: ms(at)},
+			histories.Event{Type: histories.OK, Process: histories.ProcessStore, F: histories.FStorePut, Key: testRegister, Value: "c2/12/x", Revision: 16, CreateRevision: 11, Time: ms(at + 5)},
+			histories.Event{Type: histories.Fail, Process: "c2", F: histories.FWrite, Op: b.nextOp, Key: testRegister, Value: "c2/12/x", Token: t2, Time: ms(at + 10)},
+		)
+		b.events = withEvents(b, evs...)
+		return b
+	}
+	tests := []struct {
+		name         string
+		events       []histories.Event
+		wantP4       Verdict
+		wantParties  []Party // of P4's anomalies, in order
+		wantRegessed bool
+	}{
+		{"regressed alone", withEvents(healthyRun(), kill, regressed), Invalid, []Party{PartyDatabase}, true},
+		{"recipe anomaly after the kill, regressed", withEvents(failedWrite(), kill, regressed), Invalid, []Party{PartyDatabase, PartyDatabase}, true},
+		{"recipe anomaly before the kill, regressed", withEvents(failedWrite(), killAt(1180), regressed), Invalid, []Party{PartyDatabase, PartyRecipe}, true},
+		{"recipe anomaly after the kill, not regressed", withEvents(failedWrite(), kill), Invalid, []Party{PartyRecipe}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := mustCheck(t, tt.events, testOpts)
+			var p4 *CheckResult
+			for i := range res.Checks {
+				if res.Checks[i].Property == "P4" {
+					p4 = &res.Checks[i]
+				}
+			}
+			if p4 == nil || p4.Verdict != tt.wantP4 {
+				t.Fatalf("P4 = %+v, want %s", p4, tt.wantP4)
+			}
+			var parties []Party
+			regressedSaid := false
+			for _, ev := range p4.Evidence {
+				parties = append(parties, ev.Blame.Party)
+				regressedSaid = regressedSaid || strings.Contains(ev.Message, "went back in time")
+			}
+			if !slices.Equal(parties, tt.wantParties) {
+				t.Errorf("P4's anomalies blamed %v, want %v (%+v)", parties, tt.wantParties, p4.Evidence)
+			}
+			if regressedSaid != tt.wantRegessed {
+				t.Errorf("P4 says the store went back: %v, want %v", regressedSaid, tt.wantRegessed)
+			}
+		})
+	}
+}
