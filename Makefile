@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/harness
 export CGO_ENABLED := 0
 
-.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597 repro-20590 repro-18271 repro-paused-leader bisect-15247 bisect-paused-leader tiers tiers-doc reference
+.PHONY: build run test unit golden bench vet clean browser xmllint detection detection-doc screenshot repro-15247 repro-19597 repro-20590 repro-18271 repro-15220 repro-14370 repro-paused-leader bisect-15247 bisect-paused-leader tiers tiers-doc reference
 
 # -buildvcs=auto stamps the git revision (`harness version`, config.json,
 # reports) even where GOFLAGS says -buildvcs=false. In a git worktree,
@@ -102,7 +102,7 @@ clean: build
 # suite.json in docs/results, and remakes docs/detection.md. That file is
 # made from docs/results alone (`make detection-doc`): docs/detection-head.md,
 # each suite's table, then docs/detection-notes.md.
-DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 soundness-aimed known-15247 known-20590 failpoint-safe stall-safe pause-leases readers known-20418 known-consul-18271 stall-safe-consul known-consul-2644 consul-default paused-leader-v36 paused-leader-v35 paused-leader-versions flake-etcd flake-consul user-campaigner-keep-term hold-safe controls-holding controls-old-workload new-checks throttle-safe
+DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 soundness-aimed known-15247 known-20590 failpoint-safe stall-safe pause-leases readers known-20418 known-consul-18271 stall-safe-consul known-consul-2644 consul-default paused-leader-v36 paused-leader-v35 paused-leader-versions flake-etcd flake-consul user-campaigner-keep-term hold-safe controls-holding controls-old-workload new-checks throttle-safe known-15220 known-14370 lose-safe lose-controls
 SUITES ?= $(DETECTION_SUITES)
 detection: build
 	mkdir -p /tmp/soundness
@@ -174,6 +174,31 @@ repro-20590: build
 	    --ttl 3s --nemesis-interval 5s --time-limit 60s --seed $$s --store $(REPRO_STORE) 2>&1); \
 	  echo "#20590 etcd $$v seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
 	  echo "$$out" | grep -E 'P8 renewed' | sed 's/^ */    /'; \
+	done; done
+
+# etcd #15220 (a requested progress notification answered at the
+# store's revision while the stream's watchers were still catching up;
+# buggy <= v3.5.7, fixed v3.5.8): members killed and restarted, each
+# member's pinned watcher resuming after its restart while it asks for
+# progress every second; P11 (bookmarkable) finds an event delivered
+# after a progress notification at a later revision. Suite known-15220.
+repro-15220: build
+	@for v in v3.5.7 v3.5.8; do for s in $(SEEDS); do \
+	  out=$$(./$(BIN) run --db etcd --version $$v --nemesis kill --time-limit 60s --seed $$s --store $(REPRO_STORE) 2>&1); \
+	  echo "#15220 etcd $$v seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
+	  echo "$$out" | grep -E 'P11 watches' | sed 's/^ */    /'; \
+	done; done
+
+# etcd #14370 (a one-member cluster acknowledges writes its WAL has not
+# synced, and loses them on a crash; buggy <= v3.5.4, fixed v3.5.5):
+# one member, its syncs held for a second and then its power lost
+# (lose-unsynced:raft-leader-stalled: what it wrote meanwhile is undone);
+# P4 finds the store gone back in time. Suite known-14370.
+repro-14370: build
+	@for v in v3.5.4 v3.5.5; do for s in $(SEEDS); do \
+	  out=$$(./$(BIN) run --db etcd --nodes 1 --version $$v --nemesis lose-unsynced:raft-leader-stalled --time-limit 60s --seed $$s --store $(REPRO_STORE) 2>&1); \
+	  echo "#14370 etcd $$v seed $$s: $$(echo "$$out" | grep -E '^(VALID|INVALID|UNKNOWN)' | head -1)"; \
+	  echo "$$out" | grep -E 'P4 fenced' | sed 's/^ */    /'; \
 	done; done
 
 # Consul #18271 (api.Lock notices lock loss late when packets are

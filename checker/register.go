@@ -188,7 +188,7 @@ func checkRegister(ctx context.Context, h *history, rec *record, rr *registerRec
 	}
 	var undecided []string
 	for _, e := range storeRegressions(h) {
-		c.failAs(blameRegressed, fmt.Sprintf("the store went back in time: a linearizable read at the end answered at revision %d, below revision %s its record had already seen: changes it acknowledged were lost", e.Revision, e.Value), e)
+		c.failAs(blameRegressed, fmt.Sprintf("the store went back in time: a linearizable read answered at revision %d, below revision %s its record had already seen: changes it acknowledged were lost", e.Revision, e.Value), e)
 	}
 	if rec.present {
 		checkFencing(&c, h, rec, rr)

@@ -32,11 +32,34 @@ type etcdRecord struct {
 	*db.Progress
 	// emit is Run's, for Sync to report a store gone back in time.
 	emit atomic.Pointer[func(histories.Event)]
+	// regressedBelow is the lowest revision reported as gone back to.
+	regressedBelow atomic.Int64
 }
+
+// regressionEvery is how often the record reads the store's revision to
+// see whether it went back: soon after a loss, before new writes reissue
+// the lost revisions and the store's revision passes the record's again.
+const regressionEvery = 500 * time.Millisecond
 
 func (r *etcdRecord) Run(ctx context.Context, emit func(histories.Event)) error {
 	r.emit.Store(&emit)
 	defer r.cli.Close()
+	go func() {
+		t := time.NewTicker(regressionEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				rctx, cancel := context.WithTimeout(ctx, regressionEvery)
+				if resp, err := r.cli.Get(rctx, r.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly()); err == nil {
+					r.checkRegression(resp.Header.Revision)
+				}
+				cancel()
+			}
+		}
+	}()
 	next := int64(1)
 	for ctx.Err() == nil {
 		// RequireLeader: a member cut off in a minority cancels the
@@ -89,6 +112,26 @@ func storeEvent(ev *clientv3.Event) histories.Event {
 	return e
 }
 
+// checkRegression reports, once per new low, a store whose linearizable
+// revision now is below what the record has seen: it lost changes it
+// had acknowledged (a power loss, etcd #14370), and its reissued
+// revisions never reach a watch waiting past them.
+func (r *etcdRecord) checkRegression(now int64) bool {
+	seen := r.Seen()
+	if now >= seen {
+		return false
+	}
+	if low := r.regressedBelow.Load(); low != 0 && now >= low {
+		return true
+	}
+	r.regressedBelow.Store(now)
+	if emit := r.emit.Load(); emit != nil {
+		(*emit)(histories.Event{Type: histories.Info, F: histories.FStoreRegressed, Process: histories.ProcessStore,
+			Revision: now, Value: strconv.FormatInt(seen, 10)})
+	}
+	return true
+}
+
 // Kind: a watch from revision 1 sees every change.
 func (r *etcdRecord) Kind() string { return histories.RecordEveryChange }
 
@@ -97,14 +140,7 @@ func (r *etcdRecord) Sync(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reading the current revision: %w", err)
 	}
-	// A store that lost acknowledged changes (a power loss, etcd
-	// #14370) answers below what its record saw, and its reissued
-	// revisions never reach a watch waiting past them.
-	if now, seen := resp.Header.Revision, r.Seen(); now < seen {
-		if emit := r.emit.Load(); emit != nil {
-			(*emit)(histories.Event{Type: histories.Info, F: histories.FStoreRegressed, Process: histories.ProcessStore,
-				Revision: now, Value: strconv.FormatInt(seen, 10)})
-		}
+	if r.checkRegression(resp.Header.Revision) {
 		return nil
 	}
 	// Ask the watch to report how far it has got.
