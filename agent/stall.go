@@ -212,9 +212,8 @@ func (s *stallFS) unmount() error {
 // whose unsynced writes can be lost.
 type stallNode struct {
 	*fs.LoopbackNode
-	gate      *syncGate
-	unsynced  *unsyncedLog
-	stopFlush context.CancelFunc
+	gate     *syncGate
+	unsynced *unsyncedLog
 }
 
 var (

@@ -53,8 +53,9 @@ func (r *etcdRecord) Run(ctx context.Context, emit func(histories.Event)) error 
 				return
 			case <-t.C:
 				rctx, cancel := context.WithTimeout(ctx, regressionEvery)
+				seen := r.Seen()
 				if resp, err := r.cli.Get(rctx, r.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly()); err == nil {
-					r.checkRegression(resp.Header.Revision)
+					r.checkRegression(seen, resp.Header.Revision)
 				}
 				cancel()
 			}
@@ -113,11 +114,12 @@ func storeEvent(ev *clientv3.Event) histories.Event {
 }
 
 // checkRegression reports, once per new low, a store whose linearizable
-// revision now is below what the record has seen: it lost changes it
-// had acknowledged (a power loss, etcd #14370), and its reissued
-// revisions never reach a watch waiting past them.
-func (r *etcdRecord) checkRegression(now int64) bool {
-	seen := r.Seen()
+// revision now is below seen, what the record had seen before the read
+// was sent: it lost changes it had acknowledged (a power loss, etcd
+// #14370), and its reissued revisions never reach a watch waiting past
+// them. Seen after the read would race with changes committed while it
+// was answered, a false alarm (found so: one revision below).
+func (r *etcdRecord) checkRegression(seen, now int64) bool {
 	if now >= seen {
 		return false
 	}
@@ -136,11 +138,12 @@ func (r *etcdRecord) checkRegression(now int64) bool {
 func (r *etcdRecord) Kind() string { return histories.RecordEveryChange }
 
 func (r *etcdRecord) Sync(ctx context.Context) error {
+	seen := r.Seen()
 	resp, err := r.cli.Get(ctx, r.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
 	if err != nil {
 		return fmt.Errorf("reading the current revision: %w", err)
 	}
-	if r.checkRegression(resp.Header.Revision) {
+	if r.checkRegression(seen, resp.Header.Revision) {
 		return nil
 	}
 	// Ask the watch to report how far it has got.
