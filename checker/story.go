@@ -360,6 +360,8 @@ var verbs = map[string]string{
 	histories.FaultStall:        "disk-stalled",
 	histories.FaultThrottle:     "CPU-throttled",
 	histories.FaultLoseUnsynced: "power-lost",
+	histories.FaultCompact:      "compacted",
+	histories.FaultDefrag:       "defragmented",
 }
 
 // describe names a fault: kind:rule on its targets, with what sets it

@@ -262,7 +262,7 @@ func judgeSegmentGaps(c *CheckResult, seg *watchSegment, byRev map[int64][]histo
 				continue
 			}
 			if p, ok := seg.shortAt[r]; ok {
-				fail(watchBookmarkable, fmt.Sprintf("said progress up to revision %d before delivering %s at revision %d", p.Revision, s.Key, r), p, s)
+				fail(watchBookmarkable, fmt.Sprintf("delivered %s at revision %d only after a progress notification at %d had said it held everything up to there", s.Key, r, p.Revision), p, s)
 			}
 		}
 	}

@@ -274,3 +274,16 @@ type StoreRecord interface {
 	// the checker knows whether a write missing from the record was lost.
 	Kind() string
 }
+
+// Maintenance is a database whose store an operator compacts and
+// defragments (etcd): the compact and defrag faults.
+type Maintenance interface {
+	// Revision is the store's current revision, read linearizably.
+	Revision(ctx context.Context, members []Member) (int64, error)
+	// Compact discards the store's history before rev, and returns
+	// once every member has (a physical compaction).
+	Compact(ctx context.Context, members []Member, rev int64) error
+	// Defragment rewrites member's backend, which blocks its reads and
+	// writes meanwhile.
+	Defragment(ctx context.Context, member Member) error
+}

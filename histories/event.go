@@ -154,6 +154,10 @@ const (
 	// FaultLoseUnsynced: a power loss: SIGKILL with the writes not yet
 	// fsynced undone, restarted on what remains.
 	FaultLoseUnsynced = "lose-unsynced"
+	// FaultCompact: the store's history compacted again and again.
+	FaultCompact = "compact"
+	// FaultDefrag: a member's backend defragmented.
+	FaultDefrag = "defrag"
 	// FaultEndTerm: the harness ended a term's session from outside
 	// (Params "key": the term's key), as the campaigner check does; not a
 	// nemesis fault, and no property blames the store for that end.

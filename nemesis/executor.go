@@ -123,6 +123,17 @@ type Membership interface {
 	Rejoin(ctx context.Context, member string) ([]string, error)
 }
 
+// Maintenance is what an operator does to a store while it serves:
+// compaction and defragmentation.
+type Maintenance interface {
+	// CompactBehind compacts the store's history to keep revisions
+	// behind its head, never past what the store's record has read, and
+	// returns the revision compacted to (0: nothing yet).
+	CompactBehind(ctx context.Context, keep int64) (int64, error)
+	// Defragment rewrites the member's backend.
+	Defragment(ctx context.Context, member string) error
+}
+
 // Failpoints sets members' failpoints (a server built with them), by
 // member name.
 type Failpoints interface {
@@ -143,6 +154,9 @@ type Executor struct {
 	Leaders     Leaders
 	Membership  Membership // nil: wipe faults are refused
 	Failpoints  Failpoints // nil: failpoint faults are refused
+	// Maintenance compacts the store and defragments members; nil:
+	// compact and defrag faults are refused.
+	Maintenance Maintenance
 	// Versions moves members between a run's versions; nil: upgrade
 	// faults are refused.
 	Versions Versions

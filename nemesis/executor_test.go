@@ -67,6 +67,14 @@ type fakeCluster struct {
 	fp     *fakeFailpoints
 	// versions start every member on the final version, "new".
 	versions *fakeVersions
+	maint    *fakeMaintenance
+}
+
+// compactionsWithin is how many compactions the store made in d from now.
+func (fc *fakeCluster) compactionsWithin(d time.Duration) int64 {
+	before := fc.maint.rev.Load()
+	time.Sleep(d)
+	return fc.maint.rev.Load() - before
 }
 
 func newFakeCluster(t *testing.T, members, campaigners int) *fakeCluster {
@@ -78,7 +86,7 @@ func newFakeCluster(t *testing.T, members, campaigners int) *fakeCluster {
 	t.Cleanup(func() { rec.Close() })
 	j := &journal{}
 	journalHistory(j, rec)
-	fc := &fakeCluster{j: j, nodes: map[string]*fakeNode{}, member: &fakeMembership{j: j}, versions: &fakeVersions{j: j}}
+	fc := &fakeCluster{j: j, nodes: map[string]*fakeNode{}, member: &fakeMembership{j: j}, versions: &fakeVersions{j: j}, maint: &fakeMaintenance{j: j}}
 	ms, cs := journaledNodes(j, "n", members), journaledNodes(j, "c", campaigners)
 	for _, n := range append(append([]Node{}, ms...), cs...) {
 		fc.nodes[n.Name()] = n.(*fakeNode)
@@ -89,7 +97,7 @@ func newFakeCluster(t *testing.T, members, campaigners int) *fakeCluster {
 	}
 	fc.fp = newFakeFailpoints(j, agents, "raftBeforeSave", "raftAfterSave", "beforeCommit", "beforeCheckpointInLeaseRenew")
 	fc.x = &Executor{Members: ms, Campaigners: cs, Leaders: fixedLeaders{raft: "n2", election: "c3"},
-		Membership: fc.member, Failpoints: fc.fp, Versions: fc.versions, Recorder: rec, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Membership: fc.member, Failpoints: fc.fp, Versions: fc.versions, Maintenance: fc.maint, Recorder: rec, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		LeaseExpiry: 4 * time.Second}
 	return fc
 }
@@ -140,11 +148,24 @@ func TestEveryFaultIsRecordedBeforeItIsAppliedAndHealsWhenStopped(t *testing.T) 
 			if rec := slices.Index(started, fmt.Sprintf("history fault-start %d %s", f.ID, r.Kind)); rec < 0 || rec > first {
 				t.Fatalf("fault-start at %d, first act at %d: %q", rec, first, started)
 			}
-			if fc.healed() == "" {
-				t.Fatalf("applied, but no node shows it: %q", started)
+			switch r.Kind {
+			case KindDefrag: // done once applied: nothing to show
+			case KindCompact: // the store compacts until stopped
+				if n := fc.compactionsWithin(450 * time.Millisecond); n < 2 {
+					t.Fatalf("the storm compacted %d times in 450 ms", n)
+				}
+			default:
+				if fc.healed() == "" {
+					t.Fatalf("applied, but no node shows it: %q", started)
+				}
 			}
 			if err := fc.x.Stop(ctx, f.ID); err != nil {
 				t.Fatal(err)
+			}
+			if r.Kind == KindCompact {
+				if n := fc.compactionsWithin(450 * time.Millisecond); n != 0 {
+					t.Errorf("the store compacted %d times after the fault stopped", n)
+				}
 			}
 			all := fc.j.all()
 			if last := all[len(all)-1]; last != fmt.Sprintf("history fault-stop %d %s", f.ID, r.Kind) {

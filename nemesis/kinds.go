@@ -53,6 +53,8 @@ var allKinds = []*faultKind{
 	&stallKind,
 	&throttleKind,
 	&loseUnsyncedKind,
+	&compactKind,
+	&defragKind,
 }
 
 // KindInfo describes one fault kind, for `harness faults`.

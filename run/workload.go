@@ -104,6 +104,11 @@ func (w *workload) start(ctx, bgCtx context.Context) error {
 		return fmt.Errorf("opening the store record: %w", err)
 	}
 	w.record = record
+	if m, ok := r.db.(db.Maintenance); ok {
+		if p, ok := record.(interface{ Seen() int64 }); ok {
+			w.exec.Maintenance = Maintenance{DB: m, Members: w.members, Recorded: p.Seen}
+		}
+	}
 	r.rec.Record(histories.Event{Type: histories.Info, Process: histories.ProcessStore, F: histories.FStoreRecord, Value: record.Kind()})
 	w.bg.Add(1)
 	go func() {
