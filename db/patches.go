@@ -123,6 +123,16 @@ func replaceLines(src string, p SourcePatch) (string, error) {
 	return strings.Join(lines, "\n"), nil
 }
 
+// Snapshots is a database whose members' snapshot frequency can be set
+// (--snapshot-count): a follower cut off for longer than count entries
+// catches up by a snapshot sent by the leader, the path etcd #15271 and
+// #18055 broke.
+type Snapshots interface {
+	// SnapshotEnv is what a member's environment needs to snapshot every
+	// count entries and keep no more than count entries for followers.
+	SnapshotEnv(count int) []string
+}
+
 // ServerLogLevels is a database whose members' log level can be set
 // (--server-log-level): debug lines are often the evidence a database
 // bug's report needs.

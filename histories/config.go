@@ -31,6 +31,11 @@ type RunConfig struct {
 	// ServerLogLevel is the members' log level (--server-log-level); ""
 	// is the database's default.
 	ServerLogLevel string `json:"server_log_level,omitempty"`
+	// SnapshotCount is how many applied entries make a member snapshot
+	// and compact its raft log (--snapshot-count); 0 is the database's
+	// default. Small, a follower cut off for a while catches up from a
+	// snapshot instead of the log.
+	SnapshotCount int `json:"snapshot_count,omitempty"`
 	// FailOn is the gate policy (--fail-on): all (""), recipe or new.
 	FailOn      string   `json:"fail_on,omitempty"`
 	Nodes       int      `json:"nodes"`

@@ -29,7 +29,7 @@ const (
 // CompactStorm is compact's rule.
 const CompactStorm = "storm"
 
-var errNoMaintenance = errors.New("compact and defrag need a database an operator can compact and defragment (etcd)")
+var errNoMaintenance = errors.New("compact and defrag need a database the harness can compact and defragment (db.Maintenance)")
 
 var compactKind = faultKind{
 	name: KindCompact,

@@ -324,6 +324,9 @@ func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
 		if fp, ok := d.(db.Failpoints); ok && cfg.Failpoints {
 			node.Env = fp.FailpointEnv(db.Member{Name: n})
 		}
+		if sn, ok := d.(db.Snapshots); ok && cfg.SnapshotCount > 0 {
+			node.Env = append(node.Env, sn.SnapshotEnv(cfg.SnapshotCount)...)
+		}
 		if ll, ok := d.(db.ServerLogLevels); ok && cfg.ServerLogLevel != "" {
 			node.Env = append(node.Env, ll.LogLevelEnv(cfg.ServerLogLevel)...)
 		}

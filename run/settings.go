@@ -46,6 +46,7 @@ func (c *Config) Flags(fl *pflag.FlagSet) {
 	fl.BoolVar(&c.Failpoints, "failpoints", c.Failpoints, "build the database with failpoints (gofail), which the failpoint fault sets; cached apart from the stock build")
 	fl.StringSliceVar(&c.Patches, "patch", c.Patches, "build the database from sources changed by this named patch (repeatable; a control build, cached apart): "+registry.PatchesHelp())
 	fl.StringVar(&c.ServerLogLevel, "server-log-level", c.ServerLogLevel, "the members' log level: "+registry.LogLevelsHelp()+" (default: the database's)")
+	fl.IntVar(&c.SnapshotCount, "snapshot-count", c.SnapshotCount, "members snapshot every N applied entries and keep N for slow followers, so that one cut off for a while catches up by a snapshot (default: the database's)")
 	fl.StringVar(&c.FailOn, "fail-on", c.FailOn, "which anomalies fail the run's exit code: all; recipe (the recipe's and undecided ones; the database's and the client library's are printed as warnings, exit 0); new (all but known database bugs) (default all)")
 	fl.IntVar(&c.Nodes, "nodes", c.Nodes, "database members (3 or 5)")
 	fl.IntVar(&c.Campaigners, "campaigners", c.Campaigners, "competing campaigners")
@@ -512,6 +513,12 @@ func (c Config) checkBuild(d db.DB) error {
 		if c.Binary != "" || c.FromImage != "" {
 			return fmt.Errorf("--patch with --binary or --image: a patch changes a build made here from --version")
 		}
+	}
+	if c.SnapshotCount < 0 {
+		return fmt.Errorf("--snapshot-count %d: want a positive count (0: the database's default)", c.SnapshotCount)
+	}
+	if _, ok := d.(db.Snapshots); c.SnapshotCount > 0 && !ok {
+		return fmt.Errorf("--snapshot-count: the harness cannot set %s's snapshot frequency", d.Name())
 	}
 	if c.ServerLogLevel != "" {
 		ll, ok := d.(db.ServerLogLevels)

@@ -54,6 +54,9 @@ func (s Suite) Config(e Entry, store string) (run.Config, error) {
 		c.HoldThroughStops = *d.HoldThroughStops
 	}
 	c.ServerLogLevel, c.FailOn = d.ServerLogLevel, d.FailOn
+	if d.SnapshotCount > 0 {
+		c.SnapshotCount = d.SnapshotCount
+	}
 	if v, patches, ok := strings.Cut(e.Version, "+"); ok {
 		c.Version, c.Patches = v, strings.Split(patches, "+")
 	}

@@ -60,6 +60,8 @@ type Defaults struct {
 	// ServerLogLevel is --server-log-level (debug keeps the lines a
 	// database bug's report quotes).
 	ServerLogLevel string `yaml:"server_log_level"`
+	// SnapshotCount is --snapshot-count.
+	SnapshotCount int `yaml:"snapshot_count"`
 	// FailOn is --fail-on: the gate policy every run is judged by.
 	FailOn string `yaml:"fail_on"`
 }

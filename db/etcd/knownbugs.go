@@ -38,7 +38,7 @@ var knownBugs = []db.KnownBug{
 		Faults:   []string{"pause", "freeze"},
 	},
 	{
-		ID: "etcd-15220", Property: "P11", Kind: "after a progress notification",
+		ID: "etcd-15220", Property: "P11", Kind: "bookmarkable (P11)",
 		Title:    "etcd #15220: a requested progress notification answered before the stream's events below it (fixed in v3.5.8)",
 		Link:     "https://github.com/etcd-io/etcd/issues/15220",
 		Affected: []db.VersionRange{{Before: "v3.5.8"}},

@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/election-harness/harness/db"
 )
@@ -93,6 +94,17 @@ func (DB) LogLevels() []string { return []string{"info", "debug", "warn", "error
 // LogLevelEnv sets --log-level through etcd's environment (ETCD_ + the
 // flag's name), which every etcd release reads.
 func (DB) LogLevelEnv(level string) []string { return []string{"ETCD_LOG_LEVEL=" + level} }
+
+var _ db.Snapshots = DB{}
+
+// SnapshotEnv snapshots every count entries and keeps count entries for
+// slow followers (etcd's default keeps 5,000, more than a run writes, so
+// a follower would never need a snapshot). The catch-up flag is
+// experimental in v3.5 and v3.6; a version without it warns and goes on.
+func (DB) SnapshotEnv(count int) []string {
+	n := strconv.Itoa(count)
+	return []string{"ETCD_SNAPSHOT_COUNT=" + n, "ETCD_EXPERIMENTAL_SNAPSHOT_CATCHUP_ENTRIES=" + n}
+}
 
 var _ db.Releases = DB{}
 

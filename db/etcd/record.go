@@ -79,9 +79,11 @@ func (r *etcdRecord) Run(ctx context.Context, emit func(histories.Event)) error 
 				emit(storeEvent(ev))
 				next = ev.Kv.ModRevision + 1
 			}
-			if resp.IsProgressNotify() {
-				r.Advance(resp.Header.Revision)
-			} else if n := len(resp.Events); n > 0 {
+			// Only events advance the record: a progress notification
+			// could run ahead of the stream's events before v3.5.8
+			// (#15220), and a record trusting it would end early and
+			// call writes after it lost.
+			if n := len(resp.Events); n > 0 {
 				r.Advance(resp.Events[n-1].Kv.ModRevision)
 			}
 		}
@@ -134,18 +136,24 @@ func (r *etcdRecord) checkRegression(seen, now int64) bool {
 	return true
 }
 
+// RecordEndKey, under the run's prefix, is written once at the end of
+// the run: the record is read to its end when it delivers that write.
+const RecordEndKey = "record-end"
+
 // Kind: a watch from revision 1 sees every change.
 func (r *etcdRecord) Kind() string { return histories.RecordEveryChange }
 
 func (r *etcdRecord) Sync(ctx context.Context) error {
 	seen := r.Seen()
-	resp, err := r.cli.Get(ctx, r.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	// A write under the prefix marks the end: the record is complete
+	// once it delivers it (the store's revision alone could only be
+	// awaited through progress notifications).
+	resp, err := r.cli.Put(ctx, r.prefix+RecordEndKey, "")
 	if err != nil {
-		return fmt.Errorf("reading the current revision: %w", err)
+		return fmt.Errorf("writing the record's end mark: %w", err)
 	}
-	if r.checkRegression(seen, resp.Header.Revision) {
+	if r.checkRegression(seen, resp.Header.Revision-1) {
 		return nil
 	}
-	// Ask the watch to report how far it has got.
-	return r.WaitFor(ctx, resp.Header.Revision, func() { _ = r.cli.RequestProgress(clientv3.WithRequireLeader(ctx)) })
+	return r.WaitFor(ctx, resp.Header.Revision, nil)
 }
