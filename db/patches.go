@@ -128,9 +128,10 @@ func replaceLines(src string, p SourcePatch) (string, error) {
 // catches up by a snapshot sent by the leader, the path etcd #15271 and
 // #18055 broke.
 type Snapshots interface {
-	// SnapshotEnv is what a member's environment needs to snapshot every
-	// count entries and keep no more than count entries for followers.
-	SnapshotEnv(count int) []string
+	// SnapshotEnv is what the environment of a member of version needs
+	// to snapshot every count entries and keep no more than count
+	// entries for followers.
+	SnapshotEnv(version string, count int) []string
 }
 
 // ServerLogLevels is a database whose members' log level can be set

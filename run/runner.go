@@ -325,7 +325,7 @@ func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
 			node.Env = fp.FailpointEnv(db.Member{Name: n})
 		}
 		if sn, ok := d.(db.Snapshots); ok && cfg.SnapshotCount > 0 {
-			node.Env = append(node.Env, sn.SnapshotEnv(cfg.SnapshotCount)...)
+			node.Env = append(node.Env, sn.SnapshotEnv(cfg.MemberVersion(i), cfg.SnapshotCount)...)
 		}
 		if ll, ok := d.(db.ServerLogLevels); ok && cfg.ServerLogLevel != "" {
 			node.Env = append(node.Env, ll.LogLevelEnv(cfg.ServerLogLevel)...)

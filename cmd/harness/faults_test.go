@@ -54,6 +54,13 @@ func startFaultClusterWith(t *testing.T, failpoints bool, leaders nemesis.Leader
 // (what the members' nodes get depends on it: stall's filesystem).
 func startFaultClusterFor(t *testing.T, failpoints bool, kinds []string, leaders nemesis.Leaders) *faultCluster {
 	t.Helper()
+	return startFaultClusterSnapshotting(t, failpoints, kinds, leaders, 0)
+}
+
+// startFaultClusterSnapshotting is startFaultClusterFor with members that
+// snapshot every snapshotCount entries (0: etcd's default).
+func startFaultClusterSnapshotting(t *testing.T, failpoints bool, kinds []string, leaders nemesis.Leaders, snapshotCount int) *faultCluster {
+	t.Helper()
 	ctx := context.Background()
 	d := etcd.DB{}
 	docker, err := cluster.NewDocker(ctx, cluster.DockerOptions{})
@@ -65,7 +72,7 @@ func startFaultClusterFor(t *testing.T, failpoints bool, kinds []string, leaders
 		t.Fatalf("preparing the image: %v", err)
 	}
 	spec := run.ClusterSpec(run.Config{Image: prep.Name, Nodes: 3, Campaigners: 2, RunID: fmt.Sprintf("faults%d", time.Now().UnixNano()%1e6), Failpoints: failpoints, Nemesis: kinds,
-		Recipe: "etcd-election", TTL: run.Duration(3 * time.Second), ElectionPrefix: "/eh/f/election/"}, d)
+		Recipe: "etcd-election", TTL: run.Duration(3 * time.Second), ElectionPrefix: "/eh/f/election/", SnapshotCount: snapshotCount}, d)
 	cl, err := docker.Start(ctx, spec)
 	if err != nil {
 		t.Fatalf("starting the cluster: %v", err)

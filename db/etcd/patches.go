@@ -99,11 +99,19 @@ var _ db.Snapshots = DB{}
 
 // SnapshotEnv snapshots every count entries and keeps count entries for
 // slow followers (etcd's default keeps 5,000, more than a run writes, so
-// a follower would never need a snapshot). The catch-up flag is
-// experimental in v3.5 and v3.6; a version without it warns and goes on.
-func (DB) SnapshotEnv(count int) []string {
+// a follower would never need a snapshot). The catch-up setting is
+// experimental before v3.6 (v3.5.? on; older members warn and go on),
+// renamed in v3.6; a v3.6 member refuses to start with both names.
+func (e DB) SnapshotEnv(version string, count int) []string {
 	n := strconv.Itoa(count)
-	return []string{"ETCD_SNAPSHOT_COUNT=" + n, "ETCD_EXPERIMENTAL_SNAPSHOT_CATCHUP_ENTRIES=" + n}
+	if version == "" {
+		version = e.DefaultVersion()
+	}
+	catchUp := "ETCD_SNAPSHOT_CATCHUP_ENTRIES="
+	if v, err := parseVersion(version); err == nil && v.major == 3 && v.minor < 6 {
+		catchUp = "ETCD_EXPERIMENTAL_SNAPSHOT_CATCHUP_ENTRIES="
+	}
+	return []string{"ETCD_SNAPSHOT_COUNT=" + n, catchUp + n}
 }
 
 var _ db.Releases = DB{}
