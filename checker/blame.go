@@ -109,7 +109,26 @@ func (c *CheckResult) failAs(b Blame, msg string, events ...histories.Event) {
 	c.Counts["anomalies"]++
 	if len(c.Evidence) < maxEvidence {
 		c.Evidence = append(c.Evidence, Evidence{Message: msg, Events: events, Blame: &b})
+		return
 	}
+	if c.Unlisted == nil {
+		c.Unlisted = map[string]int64{}
+	}
+	c.Unlisted[UnlistedKey(b.Party, msg)]++
+}
+
+// UnlistedKey is the key under which CheckResult.Unlisted counts an
+// anomaly of party with message msg: the party, then the message up to
+// its first ": " (what kind of anomaly it is, without its particulars).
+func UnlistedKey(party Party, msg string) string {
+	kind, _, _ := strings.Cut(msg, ": ")
+	return string(party) + ": " + kind
+}
+
+// UnlistedParty is the party of an Unlisted key, and the kind of anomaly.
+func UnlistedParty(key string) (Party, string) {
+	p, kind, _ := strings.Cut(key, ": ")
+	return Party(p), kind
 }
 
 // Whose says, in one line, whose promises the run's anomalies broke:

@@ -84,7 +84,16 @@ type CheckResult struct {
 	Counts        map[string]int64   `json:"counts"`
 	Stats         map[string]float64 `json:"stats,omitempty"`
 	Evidence      []Evidence         `json:"evidence,omitempty"`
-	Notes         []string           `json:"notes,omitempty"`
+	// Unlisted counts the anomalies past the listed Evidence by whose
+	// they are and what they are (Unlisted keys: the party, then the
+	// message up to its first ": "), so that a gate can still say
+	// whether it accepts every one.
+	Unlisted map[string]int64 `json:"unlisted,omitempty"`
+	// UnlistedKnown names the known database bug each Unlisted key
+	// matches, where one does (set with the known bugs, outside the
+	// checker).
+	UnlistedKnown map[string]string `json:"unlisted_known,omitempty"`
+	Notes         []string          `json:"notes,omitempty"`
 	// reasons counts the Notes that say why the check is unknown: the
 	// first ones.
 	reasons int

@@ -1,6 +1,8 @@
 package checker
 
 import (
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -83,5 +85,19 @@ func TestStoreRegressed(t *testing.T) {
 				t.Errorf("P4 says the store went back: %v, want %v", regressedSaid, tt.wantRegessed)
 			}
 		})
+	}
+}
+
+// TestUnlistedAnomalies: past maxEvidence, anomalies are counted by
+// whose and what kind they are, so that none goes unjudged by a gate.
+func TestUnlistedAnomalies(t *testing.T) {
+	c := newCheck("P11", "P11 watches keep their guarantees")
+	for i := range maxEvidence + 5 {
+		c.failAs(blameWatch, fmt.Sprintf("bookmarkable (P11): the watch of n1 delivered k at revision %d", i))
+	}
+	c.failAs(blameTerms, "term went back: c1 won term 3 after term 4")
+	want := map[string]int64{"database: bookmarkable (P11)": 5, "recipe: term went back": 1}
+	if len(c.Evidence) != maxEvidence || !maps.Equal(c.Unlisted, want) || c.Counts["anomalies"] != maxEvidence+6 {
+		t.Errorf("listed %d, unlisted %v, counted %d; want %d, %v, %d", len(c.Evidence), c.Unlisted, c.Counts["anomalies"], maxEvidence, want, maxEvidence+6)
 	}
 }

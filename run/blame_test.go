@@ -113,4 +113,28 @@ func TestGate(t *testing.T) {
 	if g := gate(many, FailOnRecipe); g.Passed || !strings.Contains(g.Failing, "lists 1") {
 		t.Errorf("25 anomalies, 1 listed: passed %v (%s)", g.Passed, g.Failing)
 	}
+	// The unlisted ones counted by whose and what they are: accepted
+	// when the policy accepts each kind, a known bug's where one matches.
+	dbKey := checker.UnlistedKey(checker.PartyDatabase, "bookmarkable (P11): the watch of n1 ...")
+	recipeKey := checker.UnlistedKey(checker.PartyRecipe, "lost write: c1's ...")
+	for _, tc := range []struct {
+		name     string
+		unlisted map[string]int64
+		known    map[string]string
+		policy   string
+		passed   bool
+	}{
+		{"database's, recipe policy", map[string]int64{dbKey: 24}, nil, FailOnRecipe, true},
+		{"database's unknown, new policy", map[string]int64{dbKey: 24}, nil, FailOnNew, false},
+		{"database's known, new policy", map[string]int64{dbKey: 24}, map[string]string{dbKey: "x"}, FailOnNew, true},
+		{"a recipe's among them", map[string]int64{dbKey: 20, recipeKey: 4}, nil, FailOnRecipe, false},
+		{"fewer counted than found", map[string]int64{dbKey: 10}, nil, FailOnRecipe, false},
+	} {
+		r := res(dbKnown)
+		r.Checks[0].Counts["anomalies"] = 25
+		r.Checks[0].Unlisted, r.Checks[0].UnlistedKnown = tc.unlisted, tc.known
+		if g := gate(r, tc.policy); g.Passed != tc.passed {
+			t.Errorf("%s: passed %v (%s), want %v", tc.name, g.Passed, g.Failing, tc.passed)
+		}
+	}
 }
