@@ -70,6 +70,13 @@ func (a *agent) kill(req KillRequest) error {
 	return nil
 }
 
+// start starts the process if it is not running, its disk writable
+// again after a loss.
+func (a *agent) start() error {
+	a.stall.up()
+	return a.sup.start()
+}
+
 // Run starts the process and serves the control API until ctx is done;
 // then it removes its rules and kills the process.
 func Run(ctx context.Context, cfg Config) error {

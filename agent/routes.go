@@ -46,10 +46,10 @@ func (a *agent) routes() []route {
 		{http.MethodPost, PathResume, a.action("resume", a.sup.resume)},
 		{http.MethodPost, PathKill, withBody(a, "kill", optional, a.kill,
 			func(req KillRequest) []any { return []any{"wipe", req.Wipe, "lose_unsynced", req.LoseUnsynced} })},
-		{http.MethodPost, PathStart, withBody(a, "start", optional, func(req StartRequest) error { return a.sup.startWith(req.Argv) },
+		{http.MethodPost, PathStart, withBody(a, "start", optional, func(req StartRequest) error { a.stall.up(); return a.sup.startWith(req.Argv) },
 			func(req StartRequest) []any { return []any{"argv", req.Argv} })},
 		{http.MethodPost, PathHeal, a.action("heal", func() error {
-			return errors.Join(a.fw.heal(), a.delay.heal(), a.clock.heal(a.sup.status().PID), a.stall.unstall(), a.sup.resume(), a.sup.start())
+			return errors.Join(a.fw.heal(), a.delay.heal(), a.clock.heal(a.sup.status().PID), a.stall.unstall(), a.sup.resume(), a.start())
 		})},
 	}
 }

@@ -258,6 +258,13 @@ func (s *stallFS) status(st *Status) {
 	st.Losses, st.LostFiles, st.LostBytes = s.unsynced.state()
 }
 
+// up lets changes through after a loss: the process is starting.
+func (s *stallFS) up() {
+	if s != nil {
+		s.unsynced.up()
+	}
+}
+
 // loseUnsynced undoes the writes not yet synced (see unsyncedLog).
 func (s *stallFS) loseUnsynced() error {
 	if s == nil {

@@ -41,7 +41,14 @@ const writebackAfter = 5 * time.Second
 // unsyncedLog is, per file, what its writes since its last sync
 // overwrote.
 type unsyncedLog struct {
-	real  string // the real directory the mount serves
+	real string // the real directory the mount serves
+	// writing is held, shared, by every change in flight, and alone by
+	// a loss: it waits for them, and no change lands while it undoes.
+	writing sync.RWMutex
+	// down: a loss was played and the process has not started since.
+	// Changes then are refused: they are the dead process's stragglers,
+	// lost with the power.
+	down  bool
 	mu    sync.Mutex
 	files map[uint64]*unsyncedFile // by inode number
 	// losses counts loseUnsynced calls; lostBytes, the bytes of writes
@@ -79,6 +86,9 @@ func newUnsyncedLog(real string) *unsyncedLog {
 // beforeChange records what a write of n bytes at off, or a change of
 // length to off (n < 0), is about to overwrite in node's file.
 func (l *unsyncedLog) beforeChange(node *stallNode, off, n int64) syscall.Errno {
+	if l.down {
+		return syscall.EIO
+	}
 	ino := node.StableAttr().Ino
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -153,28 +163,50 @@ func (l *unsyncedLog) flush(ctx context.Context) {
 }
 
 // loseUnsynced undoes every write not yet synced, in every file, and
-// tells the kernel to drop what it caches of them. The process must be
-// dead: nothing may write meanwhile.
+// tells the kernel to drop what it caches of them. It waits for the
+// changes in flight, and refuses later ones until up: the process is
+// dead, and what it still had on its way to the disk is lost too. The
+// kernel is told outside every lock: a change in flight holds its
+// pages while it waits for the server.
 func (l *unsyncedLog) loseUnsynced() error {
+	l.writing.Lock()
+	l.down = true
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	files := l.files
+	l.files = map[uint64]*unsyncedFile{}
+	l.mu.Unlock()
 	var errs []error
-	for ino, uf := range l.files {
-		changed, err := l.undo(uf)
+	var changed []*unsyncedFile
+	for _, uf := range files {
+		ok, err := l.undo(uf)
 		if err != nil {
 			errs = append(errs, err)
 		}
-		if changed {
-			l.lostFiles++
-			l.lostBytes += uf.written
-			// Drop the kernel's pages and attributes of the file.
-			uf.inode.NotifyContent(0, 0)
+		if ok {
+			changed = append(changed, uf)
 		}
 		uf.reader.Close()
-		delete(l.files, ino)
 	}
+	l.writing.Unlock()
+	l.mu.Lock()
 	l.losses++
+	for _, uf := range changed {
+		l.lostFiles++
+		l.lostBytes += uf.written
+	}
+	l.mu.Unlock()
+	for _, uf := range changed {
+		// Drop the kernel's pages and attributes of the file.
+		uf.inode.NotifyContent(0, 0)
+	}
 	return errors.Join(errs...)
+}
+
+// up lets changes through again: the process is starting.
+func (l *unsyncedLog) up() {
+	l.writing.Lock()
+	l.down = false
+	l.writing.Unlock()
 }
 
 // undo restores one file to its last synced state, through its
@@ -228,6 +260,8 @@ var (
 
 // Write records what the write overwrites, then passes it on.
 func (n *stallNode) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	n.unsynced.writing.RLock()
+	defer n.unsynced.writing.RUnlock()
 	if errno := n.unsynced.beforeChange(n, off, int64(len(data))); errno != 0 {
 		return 0, errno
 	}
@@ -239,6 +273,8 @@ func (n *stallNode) Write(ctx context.Context, f fs.FileHandle, data []byte, off
 
 // Writev is Write for data in several slices.
 func (n *stallNode) Writev(ctx context.Context, f fs.FileHandle, data [][]byte, off int64) (uint32, syscall.Errno) {
+	n.unsynced.writing.RLock()
+	defer n.unsynced.writing.RUnlock()
 	var size int64
 	for _, d := range data {
 		size += int64(len(d))
@@ -263,6 +299,8 @@ func (n *stallNode) Writev(ctx context.Context, f fs.FileHandle, data [][]byte, 
 // Setattr records what a truncation cuts off (or that the file grew),
 // then passes the change on.
 func (n *stallNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	n.unsynced.writing.RLock()
+	defer n.unsynced.writing.RUnlock()
 	if size, ok := in.GetSize(); ok {
 		if errno := n.unsynced.beforeChange(n, int64(size), -1); errno != 0 {
 			return errno
@@ -273,6 +311,8 @@ func (n *stallNode) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAt
 
 // Allocate records the file's synced length before it grows.
 func (n *stallNode) Allocate(ctx context.Context, f fs.FileHandle, off, size uint64, mode uint32) syscall.Errno {
+	n.unsynced.writing.RLock()
+	defer n.unsynced.writing.RUnlock()
 	if errno := n.unsynced.beforeChange(n, int64(off), 0); errno != 0 {
 		return errno
 	}

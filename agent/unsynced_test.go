@@ -105,6 +105,12 @@ func TestLoseUnsynced(t *testing.T) {
 		t.Errorf("status after the loss: losses %d, files %d, bytes %d", st.Losses, st.LostFiles, st.LostBytes)
 	}
 
+	// Until the process starts again, writes are the dead one's
+	// stragglers: refused, lost with the power.
+	if _, err := wal.WriteAt([]byte("straggler"), 0); err == nil {
+		t.Error("a write between the loss and the next start was let through")
+	}
+	s.up()
 	// Writes after a loss are logged afresh: synced ones stay.
 	write(wal, 16, "entry-3;")
 	sync(wal)
@@ -115,6 +121,7 @@ func TestLoseUnsynced(t *testing.T) {
 	if got, _ := os.ReadFile(path("wal")); string(got) != "entry-1;entry-2;entry-3;" {
 		t.Errorf("wal after the second loss = %q", got)
 	}
+	s.up()
 
 	// Writes the flusher wrote back are not lost.
 	write(wal, 32, "entry-5;")
