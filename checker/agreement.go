@@ -13,7 +13,8 @@ import (
 // Members whose digests of one revision differ are a database anomaly;
 // a member that could not say, or members that never shared a revision,
 // leave it unknown. A history without digests (a database that cannot
-// give them, a run recorded before they were taken) has no P9 (nil).
+// give them, a run recorded before they were taken) or with one member's
+// has no P9 (nil).
 func checkAgreement(h *history) *CheckResult {
 	var hashes []histories.Event
 	for _, e := range h.events {
@@ -21,7 +22,9 @@ func checkAgreement(h *history) *CheckResult {
 			hashes = append(hashes, e)
 		}
 	}
-	if len(hashes) == 0 {
+	// One member has no one to agree with: no P9, rather than a P9
+	// that compared nothing.
+	if len(hashes) == 0 || len(hashes) == 1 && hashes[0].Type == histories.OK {
 		return nil
 	}
 	c := newCheck("P9", "P9 members agree")

@@ -48,6 +48,7 @@ type watchSegment struct {
 	reached  int64
 	got      map[watchKey]bool
 	firstGot int64 // revision of the first change delivered, 0 if none
+	lastGot  int64 // revision of the last change delivered, 0 if none
 	// shortAt are the revisions missing when a progress notification
 	// said they had been delivered, with that notification.
 	shortAt map[int64]histories.Event
@@ -194,6 +195,7 @@ func judgeResponse(c *CheckResult, e histories.Event, seg *watchSegment, deliver
 		if seg.firstGot == 0 {
 			seg.firstGot = ch.Revision
 		}
+		seg.lastGot = max(seg.lastGot, ch.Revision)
 		inResponse[ch.Revision]++
 		if ch.Revision > lastRev {
 			fail(watchMatches, fmt.Sprintf("delivered %s at revision %d, past the last revision the store's record holds (%d)", ch.Key, ch.Revision, lastRev), e)
@@ -254,6 +256,14 @@ func judgeSegmentGaps(c *CheckResult, seg *watchSegment, byRev map[int64][]histo
 		for _, s := range byRev[r] {
 			c.Counts["changes-expected"]++
 			if !seg.got[watchKey{s.Key, r}] {
+				// Past every change the watch delivered, only a progress
+				// notification said it had come: that promise is the one
+				// broken (the change may still have been on its way when
+				// the watch stopped). Below one delivered, it was skipped.
+				if p, ok := seg.shortAt[r]; ok && r > seg.lastGot {
+					fail(watchBookmarkable, fmt.Sprintf("never delivered %s at revision %d, though a progress notification at %d had said it held everything up to there", s.Key, r, p.Revision), p, s)
+					continue
+				}
 				guarantee := watchReliable
 				if seg.resumed && (seg.firstGot == 0 || r < seg.firstGot) {
 					guarantee = watchResumable

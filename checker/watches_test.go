@@ -97,6 +97,8 @@ func TestP11WatchGuarantees(t *testing.T) {
 				delivers(12, 11, 12, 13, 14, 15)...)})},
 		{name: "progress said before a change it covers", want: Invalid, wantMsg: "bookmarkable (P11): the watch of n1 delivered " + testElection + "c1 at revision 13 after a progress notification at 13",
 			build: withWatches(map[string][]watchStep{"n1": {{start: 10}, {revs: []int64{10, 11}}, {revs: []int64{12}}, {progress: 13}, {revs: []int64{13}}, {revs: []int64{14, 15}}, {end: "-"}}})},
+		{name: "progress past changes the watch never delivered before it stopped", want: Invalid, wantMsg: "bookmarkable (P11): the watch of n1 never delivered " + testElection + "c2 at revision 12, though a progress notification at 15 had said it held everything up to there",
+			build: withWatches(map[string][]watchStep{"n1": {{start: 10}, {revs: []int64{10, 11}}, {progress: 15}, {end: "-"}}})},
 		{name: "progress going back", want: Invalid, wantMsg: "said progress up to revision 12 after delivering a change at 14",
 			build: withWatches(map[string][]watchStep{"n1": {{start: 10}, {revs: []int64{10, 11, 12, 13, 14}}, {progress: 12}, {revs: []int64{15}}, {end: "-"}}})},
 		{name: "a value the store never wrote", want: Invalid, wantMsg: `matches the record (P11): the watch of n3 delivered ` + testRegister + ` at revision 15 with value "c2/12/9", where the store put "c2/12/2"`,

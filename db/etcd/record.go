@@ -39,7 +39,7 @@ type etcdRecord struct {
 // regressionEvery is how often the record reads the store's revision to
 // see whether it went back: soon after a loss, before new writes reissue
 // the lost revisions and the store's revision passes the record's again.
-const regressionEvery = 500 * time.Millisecond
+const regressionEvery = 100 * time.Millisecond
 
 func (r *etcdRecord) Run(ctx context.Context, emit func(histories.Event)) error {
 	r.emit.Store(&emit)
