@@ -50,6 +50,15 @@ var knownBugs = []db.KnownBug{
 		Affected: []db.VersionRange{{Before: "v3.5.5"}},
 		Faults:   []string{"kill", "lose-unsynced", "failpoint"},
 	},
+	{
+		// The same loss seen by a reader: a value acknowledged before the
+		// power loss, then read back older after it.
+		ID: "etcd-14370", Property: "P4", Kind: "is not linearizable: stale read",
+		Title:    "etcd #14370: a one-member cluster acknowledges writes before its WAL is synced and loses them on a crash (fixed in v3.5.5)",
+		Link:     "https://github.com/etcd-io/etcd/issues/14370",
+		Affected: []db.VersionRange{{Before: "v3.5.5"}},
+		Faults:   []string{"lose-unsynced"},
+	},
 }
 
 // KnownBugs lists etcd's known bugs.
