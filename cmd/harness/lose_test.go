@@ -2,16 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/db/etcd"
 	"github.com/election-harness/harness/nemesis"
 )
@@ -33,20 +28,8 @@ func TestLoseUnsyncedOnRealNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	var last atomic.Int64 // the last value whose put succeeded
-	wctx, stopWrites := context.WithCancel(ctx)
-	var writes sync.WaitGroup
-	writes.Go(func() {
-		for i := int64(1); wctx.Err() == nil; i++ {
-			pctx, cancel := context.WithTimeout(wctx, time.Second)
-			if _, err := cli.Put(pctx, "/eh/lose/k", fmt.Sprint(i)); err == nil {
-				last.Store(i)
-			}
-			cancel()
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-	defer func() { stopWrites(); writes.Wait() }()
+	writes := startCounterWriter(ctx, cli, "/eh/lose/k", 20*time.Millisecond)
+	defer writes.Stop()
 	time.Sleep(time.Second)
 
 	// One member's syncs held: what it writes from now on stays unsynced.
@@ -58,7 +41,7 @@ func TestLoseUnsyncedOnRealNodes(t *testing.T) {
 	if !eventually(func() bool { st, err := sa.Status(ctx); return err == nil && st.SyncsHeld > 0 }) {
 		t.Fatalf("%s held no sync while stalled: nothing unsynced to lose", stalled)
 	}
-	ackedBefore := last.Load()
+	ackedBefore := writes.Last()
 	f, err := fc.exec.Start(ctx, nemesis.Step{Kind: nemesis.KindLoseUnsynced, Rule: nemesis.AllMembers, Duration: 2 * time.Second, Pick: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -86,9 +69,8 @@ func TestLoseUnsyncedOnRealNodes(t *testing.T) {
 		t.Fatalf("healing: %v", err)
 	}
 	time.Sleep(2 * time.Second)
-	stopWrites()
-	writes.Wait()
-	want := last.Load()
+	writes.Stop()
+	want := writes.Last()
 	if want <= ackedBefore {
 		t.Logf("no write was acknowledged after the restart (last %d)", want)
 	}
@@ -97,24 +79,7 @@ func TestLoseUnsyncedOnRealNodes(t *testing.T) {
 		if err != nil || !st.Running {
 			t.Fatalf("%s after the heal: %+v %v", m.Name, st, err)
 		}
-		mcli, err := clientv3.New(clientv3.Config{Endpoints: etcd.DB{}.ClientEndpoints([]db.Member{m}), DialTimeout: 2 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got int64
-		var readErr error
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-			gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			resp, err := mcli.Get(gctx, "/eh/lose/k")
-			cancel()
-			if readErr = err; err == nil && len(resp.Kvs) == 1 {
-				if got, readErr = strconv.ParseInt(string(resp.Kvs[0].Value), 10, 64); readErr == nil && got >= want {
-					break
-				}
-			}
-		}
-		mcli.Close()
-		if got < want {
+		if got, readErr := readThrough(ctx, t, m, "/eh/lose/k", want, 20*time.Second); got < want {
 			t.Errorf("after the power loss %s reads %d (%v), want the last acknowledged write %d or later: an acknowledged write was lost", m.Name, got, readErr, want)
 		}
 	}

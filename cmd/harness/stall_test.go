@@ -2,11 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,22 +53,8 @@ func TestStallRaftLeaderOnRealNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	var last atomic.Int64 // the last value whose put succeeded
-	wctx, stopWrites := context.WithCancel(ctx)
-	var writes sync.WaitGroup
-	writes.Add(1)
-	go func() {
-		defer writes.Done()
-		for i := int64(1); wctx.Err() == nil; i++ {
-			pctx, cancel := context.WithTimeout(wctx, time.Second)
-			if _, err := cli.Put(pctx, "/eh/stall/k", fmt.Sprint(i)); err == nil {
-				last.Store(i)
-			}
-			cancel()
-			time.Sleep(50 * time.Millisecond)
-		}
-	}()
-	defer func() { stopWrites(); writes.Wait() }()
+	writes := startCounterWriter(ctx, cli, "/eh/stall/k", 50*time.Millisecond)
+	defer writes.Stop()
 	time.Sleep(500 * time.Millisecond)
 
 	const stall = 8 * time.Second
@@ -133,26 +115,9 @@ func TestStallRaftLeaderOnRealNodes(t *testing.T) {
 	// Caught up: a linearizable read through the old member alone sees
 	// the last acknowledged write, or a later one whose answer timed out
 	// (it applies up to the leader's commit index first).
-	stopWrites()
-	writes.Wait()
-	want := last.Load()
-	oldCli, err := clientv3.New(clientv3.Config{Endpoints: etcd.DB{}.ClientEndpoints([]db.Member{{Name: old, IP: fc.byName[old].IP()}}), DialTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer oldCli.Close()
-	var got int64
-	var readErr error
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		resp, err := oldCli.Get(gctx, "/eh/stall/k")
-		cancel()
-		if readErr = err; err == nil && len(resp.Kvs) == 1 {
-			if got, readErr = strconv.ParseInt(string(resp.Kvs[0].Value), 10, 64); readErr == nil && got >= want {
-				break
-			}
-		}
-	}
+	writes.Stop()
+	want := writes.Last()
+	got, readErr := readThrough(ctx, t, db.Member{Name: old, IP: fc.byName[old].IP()}, "/eh/stall/k", want, 15*time.Second)
 	if want == 0 || got < want {
 		t.Errorf("after the heal %s reads %d (%v), want the last acknowledged write %d or later: it did not catch up", old, got, readErr, want)
 	}

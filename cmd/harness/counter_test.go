@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/db/etcd"
+)
+
+// counterWriter puts 1, 2, 3... to one key, a put every pause, each
+// with a second's deadline, until stopped: the real-node tests' load.
+type counterWriter struct {
+	last atomic.Int64 // the last value whose put succeeded
+	stop context.CancelFunc
+	done sync.WaitGroup
+}
+
+func startCounterWriter(ctx context.Context, cli *clientv3.Client, key string, pause time.Duration) *counterWriter {
+	w := &counterWriter{}
+	wctx, stop := context.WithCancel(ctx)
+	w.stop = stop
+	w.done.Go(func() {
+		for i := int64(1); wctx.Err() == nil; i++ {
+			pctx, cancel := context.WithTimeout(wctx, time.Second)
+			if _, err := cli.Put(pctx, key, fmt.Sprint(i)); err == nil {
+				w.last.Store(i)
+			}
+			cancel()
+			time.Sleep(pause)
+		}
+	})
+	return w
+}
+
+// Stop stops the writes and waits for the last; it may be called twice.
+func (w *counterWriter) Stop() { w.stop(); w.done.Wait() }
+
+// Last is the last value acknowledged.
+func (w *counterWriter) Last() int64 { return w.last.Load() }
+
+// readThrough reads key's counter through member m alone, linearizably,
+// until it holds want or more or within stops; it returns what it read
+// last, and the error of the last read that failed.
+func readThrough(ctx context.Context, t *testing.T, m db.Member, key string, want int64, within time.Duration) (int64, error) {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.DB{}.ClientEndpoints([]db.Member{m}), DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	var got int64
+	var readErr error
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		resp, err := cli.Get(gctx, key)
+		cancel()
+		if readErr = err; err == nil && len(resp.Kvs) == 1 {
+			if got, readErr = strconv.ParseInt(string(resp.Kvs[0].Value), 10, 64); readErr == nil && got >= want {
+				break
+			}
+		}
+	}
+	return got, readErr
+}
