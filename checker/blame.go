@@ -73,7 +73,10 @@ func storeRegressions(h *history) []histories.Event {
 // before that fault keep their blame.
 func reblameAfterLoss(h *history, checks []CheckResult) {
 	regressed := storeRegressions(h)
-	if len(regressed) == 0 {
+	what := ""
+	if len(regressed) > 0 {
+		what = fmt.Sprintf(" (its revision fell from %s to %d after a member was stopped)", regressed[0].Value, regressed[0].Revision)
+	} else if !anyBlamed(checks, blameRegressed) {
 		return
 	}
 	from := int64(-1)
@@ -86,7 +89,7 @@ func reblameAfterLoss(h *history, checks []CheckResult) {
 	if from < 0 {
 		return
 	}
-	why := fmt.Sprintf("the store lost changes it had acknowledged (its revision fell from %s to %d after a member was stopped): what the campaigners did from then on rests on them, so this is the loss's doing", regressed[0].Value, regressed[0].Revision)
+	why := "the store lost changes it had acknowledged" + what + ": what the campaigners did from then on rests on them, so this is the loss's doing"
 	for i := range checks {
 		c := &checks[i]
 		if c.Informational {
@@ -100,6 +103,18 @@ func reblameAfterLoss(h *history, checks []CheckResult) {
 			ev.Blame = &Blame{Party: PartyDatabase, Why: why}
 		}
 	}
+}
+
+// anyBlamed says whether any anomaly of checks was blamed so.
+func anyBlamed(checks []CheckResult, b Blame) bool {
+	for _, c := range checks {
+		for _, ev := range c.Evidence {
+			if ev.Blame != nil && ev.Blame.Why == b.Why {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // failAs records one anomaly and whose it is, keeping at most

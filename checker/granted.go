@@ -64,6 +64,14 @@ func checkGranted(h *history, rec *record, bounds *revisionTimes) CheckResult {
 			why := "never led"
 			if _, existed := rec.keys[id]; !existed {
 				why = "never existed in the store"
+				// The store acknowledged the key at a revision its record
+				// holds other changes at: one revision, two writes. It
+				// went back in time and gave the revision out again.
+				if others := rec.changesAt(w.token.Seq); rec.everyChange && len(others) > 0 {
+					c.failAs(blameRegressed, fmt.Sprintf("the store went back in time: %s's campaign was granted term %s, created at revision %d, where the store's record holds %s instead: it gave that revision out twice",
+						w.process(), w.token, w.token.Seq, others[0].Key), append([]histories.Event{w.invoke, w.done}, others[0])...)
+					continue
+				}
 			}
 			c.failAs(blameGrant, fmt.Sprintf("phantom leadership: %s's campaign returned term %s, whose key %s", w.process(), w.token, why), w.invoke, w.done)
 			continue

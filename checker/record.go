@@ -179,3 +179,13 @@ func storeOrder(events []histories.Event) []histories.Event {
 // record does not hold: the record is incomplete, or t is past its
 // horizon. Only such events may name keys the record lacks.
 func (r *record) beyond(t int64) bool { return !r.complete || t > r.horizon }
+
+// changesAt are the record's changes at revision rev, in order.
+func (r *record) changesAt(rev int64) []histories.Event {
+	i := sort.Search(len(r.ordered), func(i int) bool { return r.ordered[i].Revision >= rev })
+	var out []histories.Event
+	for ; i < len(r.ordered) && r.ordered[i].Revision == rev; i++ {
+		out = append(out, r.ordered[i])
+	}
+	return out
+}

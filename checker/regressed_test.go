@@ -101,3 +101,34 @@ func TestUnlistedAnomalies(t *testing.T) {
 		t.Errorf("listed %d, unlisted %v, counted %d; want %d, %v, %d", len(c.Evidence), c.Unlisted, c.Counts["anomalies"], maxEvidence, want, maxEvidence+6)
 	}
 }
+
+// TestRevisionGivenTwice: a campaign granted a term at a revision where
+// the store's record holds another change, and no trace of the term's
+// key, is the store going back in time (P3, the database's), and what
+// the recipe did after the first kill is the loss's too.
+func TestRevisionGivenTwice(t *testing.T) {
+	b := healthyRun()
+	tok := token("c3", 13) // revision 13 is the delete of c1's key
+	op := b.nextOp + 1
+	b.nextOp++
+	extra := []histories.Event{
+		{Type: histories.Info, F: histories.FFaultStart, Process: histories.ProcessNemesis, Time: ms(650), Fault: &histories.Fault{ID: 1, Kind: histories.FaultLoseUnsynced, Targets: []string{"n1"}}},
+		{Type: histories.Invoke, Process: "c3", F: histories.FCampaign, Op: op, Value: "c3", Time: ms(700)},
+		{Type: histories.OK, Process: "c3", F: histories.FCampaign, Op: op, Value: "c3", Token: tok, Time: ms(710)},
+	}
+	res := mustCheck(t, withEvents(b, extra...), testOpts)
+	for _, c := range res.Checks {
+		if c.Property != "P3" {
+			continue
+		}
+		if c.Verdict != Invalid || len(c.Evidence) == 0 {
+			t.Fatalf("P3 = %s %+v, want invalid", c.Verdict, c.Evidence)
+		}
+		ev := c.Evidence[0]
+		if ev.Blame.Party != PartyDatabase || !strings.Contains(ev.Message, "gave that revision out twice") {
+			t.Errorf("P3 says %q, blamed on %s; want the revision given twice, the database's", ev.Message, ev.Blame.Party)
+		}
+		return
+	}
+	t.Fatal("no P3")
+}
