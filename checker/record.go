@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -188,4 +189,56 @@ func (r *record) changesAt(rev int64) []histories.Event {
 		out = append(out, r.ordered[i])
 	}
 	return out
+}
+
+// checkStoreState compares the state the store holds at the end of its
+// record (FStoreState) with the state the record's changes build up to
+// that revision: a record of every change that builds another state
+// means the store lost or invented changes without a trace in its
+// history (a store that went back in time and gave revisions out
+// again). A sampled record cannot say.
+func checkStoreState(c *CheckResult, rec *record, state histories.Event) {
+	if !rec.everyChange || !rec.complete {
+		return
+	}
+	built := map[string]histories.Event{}
+	for _, e := range rec.ordered {
+		if e.Revision > state.Revision {
+			break
+		}
+		switch e.F {
+		case histories.FStorePut:
+			built[e.Key] = e
+		case histories.FStoreDelete:
+			delete(built, e.Key)
+		}
+	}
+	c.Counts["state-keys-checked"] += int64(len(state.Changes))
+	var diffs []string
+	held := map[string]bool{}
+	for _, ch := range state.Changes {
+		held[ch.Key] = true
+		b, ok := built[ch.Key]
+		switch {
+		case !ok:
+			diffs = append(diffs, fmt.Sprintf("%s (revision %d) is in the store, not in what its record builds", ch.Key, ch.Revision))
+		case b.Revision != ch.Revision:
+			diffs = append(diffs, fmt.Sprintf("%s was last changed at revision %d in the store, at %d in its record", ch.Key, ch.Revision, b.Revision))
+		}
+	}
+	for key, b := range built {
+		if !held[key] {
+			diffs = append(diffs, fmt.Sprintf("%s (revision %d in its record) is not in the store", key, b.Revision))
+		}
+	}
+	if len(diffs) == 0 {
+		return
+	}
+	sort.Strings(diffs)
+	more := ""
+	if len(diffs) > 3 {
+		more = fmt.Sprintf(", and %d more", len(diffs)-3)
+		diffs = diffs[:3]
+	}
+	c.failAs(blameRegressed, fmt.Sprintf("the store went back in time: its state at revision %d is not what its record of changes builds: %s%s", state.Revision, strings.Join(diffs, "; "), more), state)
 }

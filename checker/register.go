@@ -190,6 +190,11 @@ func checkRegister(ctx context.Context, h *history, rec *record, rr *registerRec
 	for _, e := range storeRegressions(h) {
 		c.failAs(blameRegressed, fmt.Sprintf("the store went back in time: a linearizable read answered at revision %d, below revision %s its record had already seen: changes it acknowledged were lost", e.Revision, e.Value), e)
 	}
+	for _, e := range h.events {
+		if e.F == histories.FStoreState {
+			checkStoreState(&c, rec, e)
+		}
+	}
 	if rec.present {
 		checkFencing(&c, h, rec, rr)
 		if c.Counts["puts-in-their-reign"] == 0 && c.Verdict != Invalid {

@@ -132,3 +132,38 @@ func TestRevisionGivenTwice(t *testing.T) {
 	}
 	t.Fatal("no P3")
 }
+
+// TestStoreState: the state the store holds at the end of its record
+// must be what the record's changes build; a key the record says is
+// held but the store lost is the store going back in time.
+func TestStoreState(t *testing.T) {
+	stateAt := func(changes ...histories.Change) histories.Event {
+		return histories.Event{Type: histories.OK, F: histories.FStoreState, Process: histories.ProcessStore, Time: ms(1350), Revision: 15, Changes: changes}
+	}
+	// healthyRun ends with the register at 15 and c2's key from 12.
+	register := histories.Change{Key: testRegister, Value: "c2/12/2", Revision: 15, CreateRevision: 11}
+	c2 := histories.Change{Key: testElection + "c2", Value: "c2", Revision: 12, CreateRevision: 12}
+	for _, tc := range []struct {
+		name  string
+		state histories.Event
+		want  Verdict
+	}{
+		{"the state the record builds", stateAt(register, c2), Valid},
+		{"a key the store lost", stateAt(register), Invalid},
+		{"a key changed at another revision", stateAt(histories.Change{Key: testRegister, Value: "x", Revision: 14, CreateRevision: 11}, c2), Invalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := mustCheck(t, withEvents(healthyRun(), tc.state), testOpts)
+			for _, c := range res.Checks {
+				if c.Property == "P4" {
+					if c.Verdict != tc.want {
+						t.Errorf("P4 = %s %+v, want %s", c.Verdict, c.Evidence, tc.want)
+					}
+					if tc.want == Invalid && (c.Evidence[0].Blame.Party != PartyDatabase || !strings.Contains(c.Evidence[0].Message, "is not what its record of changes builds")) {
+						t.Errorf("P4 says %q (%s)", c.Evidence[0].Message, c.Evidence[0].Blame.Party)
+					}
+				}
+			}
+		})
+	}
+}

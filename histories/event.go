@@ -60,6 +60,11 @@ const (
 	// one its record had already seen (Value). It lost changes it had
 	// acknowledged.
 	FStoreRegressed = "store-regressed"
+	// FStoreState (Type ok, Process "store") is every key under the
+	// run's prefix as the store holds it at Revision, the end of its
+	// record (Changes: key, value, mod and create revision): the record's
+	// history of changes must build exactly this state.
+	FStoreState = "store-state"
 	// FStoreRecord (Type info, Process "store") says, before the record's
 	// first change, how the record was taken: Value RecordEveryChange (a
 	// watch from the first revision: every change, in order, so a write
@@ -198,6 +203,7 @@ var singles = map[string][]Type{
 	FStoreDelete:    {OK},
 	FStoreGap:       {Info},
 	FStoreRegressed: {Info},
+	FStoreState:     {OK},
 	FStoreRecord:    {Info},
 	FFaultStart:     {Info},
 	FFaultStop:      {Info},

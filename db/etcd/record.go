@@ -152,8 +152,24 @@ func (r *etcdRecord) Sync(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("writing the record's end mark: %w", err)
 	}
-	if r.checkRegression(seen, resp.Header.Revision-1) {
+	end := resp.Header.Revision
+	if r.checkRegression(seen, end-1) {
 		return nil
 	}
-	return r.WaitFor(ctx, resp.Header.Revision, nil)
+	if err := r.WaitFor(ctx, end, nil); err != nil {
+		return err
+	}
+	// The state the record's changes must build, read at its end.
+	state, err := r.cli.Get(ctx, r.prefix, clientv3.WithPrefix(), clientv3.WithRev(end))
+	if err != nil {
+		return nil // the record is whole; only the cross-check is lost
+	}
+	ev := histories.Event{Type: histories.OK, F: histories.FStoreState, Process: histories.ProcessStore, Revision: end}
+	for _, kv := range state.Kvs {
+		ev.Changes = append(ev.Changes, histories.Change{Key: string(kv.Key), Value: string(kv.Value), Revision: kv.ModRevision, CreateRevision: kv.CreateRevision})
+	}
+	if emit := r.emit.Load(); emit != nil {
+		(*emit)(ev)
+	}
+	return nil
 }
