@@ -242,3 +242,35 @@ func checkStoreState(c *CheckResult, rec *record, state histories.Event) {
 	}
 	c.failAs(blameRegressed, fmt.Sprintf("the store went back in time: its state at revision %d is not what its record of changes builds: %s%s", state.Revision, strings.Join(diffs, "; "), more), state)
 }
+
+// checkStoreHistory follows each key through a record of every change
+// whose events say the key's previous change (PrevRevision, etcd): a
+// change whose previous one is not the record's last change of the key
+// means the store's history of the key was rewritten under the record,
+// which happens when a store goes back in time and gives revisions out
+// again (its lost changes never had a delete). A sampled record, or one
+// without previous revisions, cannot say.
+func checkStoreHistory(c *CheckResult, rec *record) {
+	if !rec.everyChange {
+		return
+	}
+	last := map[string]histories.Event{}
+	for _, e := range rec.ordered {
+		if e.F != histories.FStorePut && e.F != histories.FStoreDelete {
+			continue
+		}
+		prev, seen := last[e.Key]
+		created := e.F == histories.FStorePut && e.CreateRevision == e.Revision
+		// PrevRevision 0 says nothing (an old record, or a previous
+		// value compacted away), but for a key created anew.
+		if seen && prev.F == histories.FStorePut && (e.PrevRevision != 0 && e.PrevRevision != prev.Revision || created) {
+			what := "did not exist"
+			if !created {
+				what = fmt.Sprintf("was last changed at revision %d", e.PrevRevision)
+			}
+			c.failAs(blameRegressed, fmt.Sprintf("the store went back in time: its change of %s at revision %d says the key %s before it, but the store's record last changed it at revision %d", e.Key, e.Revision, what, prev.Revision), prev, e)
+			return
+		}
+		last[e.Key] = e
+	}
+}

@@ -195,6 +195,7 @@ func checkRegister(ctx context.Context, h *history, rec *record, rr *registerRec
 			checkStoreState(&c, rec, e)
 		}
 	}
+	checkStoreHistory(&c, rec)
 	if rec.present {
 		checkFencing(&c, h, rec, rr)
 		if c.Counts["puts-in-their-reign"] == 0 && c.Verdict != Invalid {

@@ -167,3 +167,33 @@ func TestStoreState(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreHistoryRewritten: a change whose previous one (etcd's
+// previous key-value) is not the record's last change of the key is the
+// store's history rewritten under the record: a store gone back in time.
+func TestStoreHistoryRewritten(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		prev int64
+		want Verdict
+	}{
+		{"the previous change is the record's last", 14, Valid},
+		{"the previous change is one the record never saw last", 11, Invalid},
+		{"no previous revision: cannot say", 0, Valid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := healthyRun()
+			for i := range b.events {
+				if e := &b.events[i]; e.F == histories.FStorePut && e.Revision == 15 {
+					e.PrevRevision = tc.prev
+				}
+			}
+			res := mustCheck(t, b.events, testOpts)
+			for _, c := range res.Checks {
+				if c.Property == "P4" && c.Verdict != tc.want {
+					t.Errorf("P4 = %s %+v, want %s", c.Verdict, c.Evidence, tc.want)
+				}
+			}
+		})
+	}
+}

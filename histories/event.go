@@ -252,6 +252,10 @@ type Event struct {
 	// CreateRevision is the key's create revision for store events (etcd:
 	// create revision; Consul: CreateIndex).
 	CreateRevision int64 `json:"create_rev,omitempty"`
+	// PrevRevision is, for a store event of a store that says so (etcd's
+	// previous key-value), the revision of the key's change before this
+	// one; 0 if the key did not exist.
+	PrevRevision int64 `json:"prev_rev,omitempty"`
 	// Session is the lease or session that owned a stored key.
 	Session string `json:"session,omitempty"`
 

@@ -109,6 +109,9 @@ func storeEvent(ev *clientv3.Event) histories.Event {
 		e.Value = string(kv.Value)
 	}
 	e.CreateRevision = kv.CreateRevision
+	if ev.PrevKv != nil {
+		e.PrevRevision = ev.PrevKv.ModRevision
+	}
 	if kv.Lease != 0 {
 		e.Session = strconv.FormatInt(kv.Lease, 16)
 	}
