@@ -64,6 +64,9 @@ type fakeAgent struct {
 	// heldAfterHeal is how many syncs HealStall leaves held (a sync
 	// the filesystem never lets go).
 	heldAfterHeal int
+	// heldOnStall is how many syncs Stall catches at once (writes in
+	// flight when the gate closes).
+	heldOnStall int
 }
 
 var _ Agent = (*fakeAgent)(nil)
@@ -143,7 +146,7 @@ func (a *fakeAgent) Stall(ctx context.Context) error {
 		if !st.StallFS {
 			return errors.New("the data directory is not on the stalling filesystem")
 		}
-		st.DiskStalled = true
+		st.DiskStalled, st.SyncsHeld = true, a.heldOnStall
 		return nil
 	})
 }

@@ -23,16 +23,23 @@ const (
 	// AllMembers: every member at once, the power loss of a whole
 	// cluster.
 	AllMembers = "all-members"
-	// RaftLeaderStalled: the raft leader's syncs held for a moment
-	// first, so that what it writes meanwhile is unsynced for sure: a
+	// RaftLeaderStalled: the raft leader's syncs held until one is
+	// caught, so that a write is in flight and unsynced for sure: a
 	// store that acknowledges before its WAL is synced (#14370) loses
 	// what it acknowledged then.
 	RaftLeaderStalled = "raft-leader-stalled"
 )
 
-// stallBeforeLoss is how long RaftLeaderStalled holds the leader's syncs
-// before the loss: several of its raft loop's rounds.
-const stallBeforeLoss = time.Second
+// Timing of RaftLeaderStalled. The stall waits up to stallCatchLimit
+// for a held sync (a write in flight: a quiet leader writes nothing),
+// polling every stallCatchPoll, then holds stallAfterCatch more so that
+// what the write's entries acknowledge reaches the clients before the
+// loss. A stall that catches nothing still ends in the loss.
+const (
+	stallCatchLimit = 10 * time.Second
+	stallCatchPoll  = 20 * time.Millisecond
+	stallAfterCatch = 500 * time.Millisecond
+)
 
 var loseUnsyncedKind = faultKind{
 	name: KindLoseUnsynced,
@@ -41,7 +48,7 @@ var loseUnsyncedKind = faultKind{
 		{Kind: KindLoseUnsynced, Name: TargetRaftLeader, Weight: 2, Does: "the member leading raft, mid-write", MinMembers: 1},
 		{Kind: KindLoseUnsynced, Name: TargetRandomMember, Weight: 1, Does: "a random member", MinMembers: 1},
 		{Kind: KindLoseUnsynced, Name: AllMembers, Weight: 1, Does: "every member at once: what none of them synced is lost everywhere", MinMembers: 1},
-		{Kind: KindLoseUnsynced, Name: RaftLeaderStalled, Weight: 1, Does: "the raft leader's syncs held for 1 s, then its power lost: what it wrote meanwhile is gone (#14370 acknowledged such writes)", MinMembers: 1},
+		{Kind: KindLoseUnsynced, Name: RaftLeaderStalled, Weight: 1, Does: "the raft leader's syncs held until one is caught (up to 10 s) and 0.5 s more, then its power lost: the write in flight is gone (#14370 acknowledged such writes)", MinMembers: 1},
 	},
 	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
 		targets := x.Members
@@ -57,9 +64,8 @@ var loseUnsyncedKind = faultKind{
 					if err := a.Stall(ctx); err != nil {
 						return err
 					}
-					select {
-					case <-time.After(stallBeforeLoss):
-					case <-ctx.Done():
+					if catchSync(ctx, a) {
+						sleep(ctx, stallAfterCatch)
 					}
 					// The gate stays closed through the kill; opened
 					// after, the process restarts on a working disk.
@@ -91,4 +97,32 @@ var loseUnsyncedKind = faultKind{
 			heal:  each(func(ctx context.Context, n Node) error { return n.Agent().Start(ctx) })}, nil
 	},
 	// A member still down is what kill's status check reports.
+}
+
+// catchSync waits until a's gate holds a sync, up to stallCatchLimit,
+// and says whether one was caught. An unanswered status poll is not a
+// catch: the loss goes on regardless.
+func catchSync(ctx context.Context, a Agent) bool {
+	ctx, cancel := context.WithTimeout(ctx, stallCatchLimit)
+	defer cancel()
+	for {
+		if st, err := a.Status(ctx); err == nil && st.SyncsHeld > 0 {
+			return true
+		}
+		if !sleep(ctx, stallCatchPoll) {
+			return false
+		}
+	}
+}
+
+// sleep waits d or until ctx ends, and says whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
