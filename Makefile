@@ -191,7 +191,7 @@ repro-15220: build
 
 # etcd #14370 (a one-member cluster acknowledges writes its WAL has not
 # synced, and loses them on a crash; buggy <= v3.5.4, fixed v3.5.5):
-# one member, its syncs held for a second and then its power lost
+# one member, its syncs held until one is caught and then its power lost
 # (lose-unsynced:raft-leader-stalled: what it wrote meanwhile is undone);
 # P4 finds the store gone back in time. Suite known-14370.
 repro-14370: build

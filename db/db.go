@@ -214,6 +214,8 @@ var kindNeeds = []struct {
 	{"wipe", "member removal and re-adding", func(d DB) bool { _, ok := d.(Membership); return ok }},
 	{"failpoint", "a server built with failpoints", func(d DB) bool { _, ok := d.(Failpoints); return ok }},
 	{"upgrade", "members moved between versions on their data", func(d DB) bool { _, ok := d.(Upgrades); return ok }},
+	{"compact", "a store the harness can compact", func(d DB) bool { _, ok := d.(Maintenance); return ok }},
+	{"defrag", "members the harness can defragment", func(d DB) bool { _, ok := d.(Maintenance); return ok }},
 }
 
 // Needs says what d lacks for kind ("" when it supports it).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/internal/wait"
 )
 
 // KindLoseUnsynced: a power loss. A member is SIGKILLed and every write
@@ -64,8 +65,12 @@ var loseUnsyncedKind = faultKind{
 					if err := a.Stall(ctx); err != nil {
 						return err
 					}
+					began := time.Now()
 					if catchSync(ctx, a) {
-						sleep(ctx, stallAfterCatch)
+						x.Log.Info("lose-unsynced: the stall caught a sync", "node", n.Name(), "after", time.Since(began).Round(time.Millisecond))
+						wait.For(ctx, stallAfterCatch)
+					} else {
+						x.Log.Info("lose-unsynced: the stall caught no sync; losing regardless", "node", n.Name(), "after", time.Since(began).Round(time.Millisecond))
 					}
 					// The gate stays closed through the kill; opened
 					// after, the process restarts on a working disk.
@@ -109,20 +114,8 @@ func catchSync(ctx context.Context, a Agent) bool {
 		if st, err := a.Status(ctx); err == nil && st.SyncsHeld > 0 {
 			return true
 		}
-		if !sleep(ctx, stallCatchPoll) {
+		if !wait.For(ctx, stallCatchPoll) {
 			return false
 		}
-	}
-}
-
-// sleep waits d or until ctx ends, and says whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }

@@ -61,8 +61,30 @@ func startFaultClusterFor(t *testing.T, failpoints bool, kinds []string, leaders
 // snapshot every snapshotCount entries (0: etcd's default).
 func startFaultClusterSnapshotting(t *testing.T, failpoints bool, kinds []string, leaders nemesis.Leaders, snapshotCount int) *faultCluster {
 	t.Helper()
+	return startFaultClusterOf(t, faultClusterSpec{db: etcd.DB{}, recipe: "etcd-election", ttl: 3 * time.Second,
+		failpoints: failpoints, kinds: kinds, leaders: leaders, snapshotCount: snapshotCount})
+}
+
+// faultClusterSpec is what startFaultClusterOf starts: the database, the
+// recipe its campaigner nodes are made for, and the run's options that
+// change what the members' nodes get.
+type faultClusterSpec struct {
+	db            db.DB
+	recipe        string
+	ttl           time.Duration
+	failpoints    bool
+	kinds         []string
+	leaders       nemesis.Leaders
+	snapshotCount int
+}
+
+// startFaultClusterOf starts 3 members of spec.db and two campaigner
+// nodes, with a nemesis executor over them, and removes them when the
+// test ends.
+func startFaultClusterOf(t *testing.T, spec faultClusterSpec) *faultCluster {
+	t.Helper()
 	ctx := context.Background()
-	d := etcd.DB{}
+	d, failpoints := spec.db, spec.failpoints
 	docker, err := cluster.NewDocker(ctx, cluster.DockerOptions{})
 	if err != nil {
 		t.Fatalf("connecting to Docker: %v", err)
@@ -71,13 +93,13 @@ func startFaultClusterSnapshotting(t *testing.T, failpoints bool, kinds []string
 	if err != nil {
 		t.Fatalf("preparing the image: %v", err)
 	}
-	spec := run.ClusterSpec(run.Config{Image: prep.Name, Nodes: 3, Campaigners: 2, RunID: fmt.Sprintf("faults%d", time.Now().UnixNano()%1e6), Failpoints: failpoints, Nemesis: kinds,
-		Recipe: "etcd-election", TTL: run.Duration(3 * time.Second), ElectionPrefix: "/eh/f/election/", SnapshotCount: snapshotCount}, d)
-	cl, err := docker.Start(ctx, spec)
+	cspec := run.ClusterSpec(run.Config{Image: prep.Name, Nodes: 3, Campaigners: 2, RunID: fmt.Sprintf("faults%d", time.Now().UnixNano()%1e6), Failpoints: failpoints, Nemesis: spec.kinds,
+		Recipe: spec.recipe, TTL: run.Duration(spec.ttl), ElectionPrefix: "/eh/f/election/", SnapshotCount: spec.snapshotCount}, d)
+	cl, err := docker.Start(ctx, cspec)
 	if err != nil {
 		t.Fatalf("starting the cluster: %v", err)
 	}
-	fc := &faultCluster{cl: cl, byName: map[string]cluster.Node{}, runID: spec.RunID}
+	fc := &faultCluster{cl: cl, byName: map[string]cluster.Node{}, runID: cspec.RunID}
 	var campaigners []nemesis.Node
 	for _, n := range cl.Nodes() {
 		fc.byName[n.Name()] = n
@@ -92,10 +114,10 @@ func startFaultClusterSnapshotting(t *testing.T, failpoints bool, kinds []string
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc.exec = &nemesis.Executor{Members: fc.memberNodes, Campaigners: campaigners, Leaders: leaders, Recorder: rec,
+	fc.exec = &nemesis.Executor{Members: fc.memberNodes, Campaigners: campaigners, Leaders: spec.leaders, Recorder: rec,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Membership: run.Membership{DB: d, Members: fc.members, DataDir: "/data"}}
-	if failpoints {
-		fc.exec.Failpoints = run.Failpoints{DB: d, Members: fc.members}
+	if fp, ok := d.(db.Failpoints); ok && failpoints {
+		fc.exec.Failpoints = run.Failpoints{DB: fp, Members: fc.members}
 	}
 	t.Cleanup(func() {
 		hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -111,7 +133,7 @@ func startFaultClusterSnapshotting(t *testing.T, failpoints bool, kinds []string
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := d.WaitReady(wctx, fc.members); err != nil {
-		t.Fatalf("etcd not ready: %v", err)
+		t.Fatalf("%s not ready: %v", d.Name(), err)
 	}
 	return fc
 }

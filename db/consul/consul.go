@@ -17,8 +17,8 @@ import (
 )
 
 // DB is the driver of a Consul server cluster, built from
-// github.com/hashicorp/consul. It has read modes and campaigner options;
-// it has no Membership (wiping a server's data is not supported yet).
+// github.com/hashicorp/consul. It has read modes, campaigner options and
+// membership changes (a wiped server replaced by a new one).
 type DB struct{}
 
 // The capabilities Consul has.

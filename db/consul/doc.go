@@ -5,6 +5,7 @@
 // with gaps detected), its read modes (db.ReadModes: default,
 // consistent, stale), its campaigner options (consistency, lock-delay)
 // and the built-in recipes that elect through a session and a lock key:
-// consul-lock, consul-session and the unsafe consul-unfenced. It has no
-// db.Membership, so wipe is not supported.
+// consul-lock, consul-session and the unsafe consul-unfenced; and
+// db.Membership (membership.go): a wiped server is removed from raft and
+// gossip and rejoins empty as a new server, for wipe.
 package consul

@@ -113,7 +113,7 @@ func TestUnsupportedIsDerived(t *testing.T) {
 		want []string
 	}{
 		{"etcd", nil},
-		{"consul", []string{"wipe", "failpoint", "upgrade"}},
+		{"consul", []string{"failpoint", "upgrade", "compact", "defrag"}},
 	} {
 		d, _ := Lookup(tc.db)
 		if got := db.Unsupported(d); !slices.Equal(got, tc.want) {

@@ -1,0 +1,78 @@
+package consul
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/internal/wait"
+)
+
+var _ db.Membership = DB{}
+
+// removePatience bounds RemoveMember's retries: the others may be
+// electing a leader when the wipe comes (it can take the raft leader).
+const removePatience = 30 * time.Second
+
+// RemoveMember takes m, a server whose data is lost, out of the raft
+// configuration and the gossip pool, as an operator replacing a dead
+// server does (`consul operator raft remove-peer`, then `consul
+// force-leave -prune`). It asks each other server in turn until one
+// answers; a server already gone is done.
+func (DB) RemoveMember(ctx context.Context, all []db.Member, m db.Member) error {
+	raftAddr := netip.AddrPortFrom(m.IP, consulRaftPort).String()
+	deadline := time.Now().Add(removePatience)
+	var last error
+	for {
+		for _, o := range all {
+			if o.Name == m.Name {
+				continue
+			}
+			if last = removeThrough(ctx, o, m.Name, raftAddr); last == nil {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("removing server %s: %w", m.Name, last)
+		}
+		if !wait.For(ctx, 500*time.Millisecond) {
+			return fmt.Errorf("removing server %s: %w (last: %v)", m.Name, ctx.Err(), last)
+		}
+	}
+}
+
+// removeThrough removes the server named name, whose raft address is
+// raftAddr, through server o.
+func removeThrough(ctx context.Context, o db.Member, name, raftAddr string) error {
+	cli, err := client(consulAddr(o), 5*time.Second)
+	if err != nil {
+		return err
+	}
+	err = cli.Operator().RaftRemovePeerByAddress(raftAddr, (&api.WriteOptions{}).WithContext(ctx))
+	if err != nil && !strings.Contains(err.Error(), "not found in the Raft configuration") {
+		return fmt.Errorf("through %s: raft remove-peer %s: %w", o.Name, raftAddr, err)
+	}
+	if err := cli.Agent().ForceLeavePrune(name); err != nil && !strings.Contains(err.Error(), "No node found") {
+		return fmt.Errorf("through %s: force-leave -prune %s: %w", o.Name, name, err)
+	}
+	return nil
+}
+
+// AddMember returns the command line that starts m again on its empty
+// data directory: a new server (a new node ID) that joins the others
+// over gossip; the leader adds it to raft, and autopilot makes it a
+// voter once it is stable. A server cannot be added before it runs,
+// so nothing is asked of the others here.
+func (d DB) AddMember(ctx context.Context, all []db.Member, m db.Member, dataDir string) ([]string, error) {
+	if !slices.ContainsFunc(all, func(o db.Member) bool { return o.Name == m.Name }) {
+		return nil, errors.New("adding server " + m.Name + ": not one of the run's members")
+	}
+	return d.MemberCommand(m, all, dataDir), nil
+}
