@@ -179,7 +179,7 @@ func checkRegister(ctx context.Context, h *history, rec *record, rr *registerRec
 	c := newCheck("P4", "P4 fenced work is linearizable")
 	for _, f := range []string{histories.FWrite, histories.FRead} {
 		for _, o := range h.ops[f] {
-			c.Counts[f+"s-"+string(o.done.Type)]++
+			c.Counts[countRegisterOps(f, o.done.Type)]++
 		}
 	}
 	mode := opts.ReadConsistency
@@ -198,12 +198,12 @@ func checkRegister(ctx context.Context, h *history, rec *record, rr *registerRec
 	checkStoreHistory(&c, rec)
 	if rec.present {
 		checkFencing(&c, h, rec, rr)
-		if c.Counts["puts-in-their-reign"] == 0 && c.Verdict != Invalid {
+		if c.Counts[CountPutsInTheirReign] == 0 && c.Verdict != Invalid {
 			undecided = append(undecided, "no write's landing could be checked against its term's reign in the store's record")
 		}
 	} else {
 		checkTermOrderInRealTime(&c, h)
-		if c.Counts["writes-ordered-in-real-time"] < 2 {
+		if c.Counts[CountWritesOrderedInRealTime] < 2 {
 			undecided = append(undecided, "no store record, and fewer than two acknowledged writes to order by term")
 		}
 	}
@@ -214,7 +214,7 @@ func checkRegister(ctx context.Context, h *history, rec *record, rr *registerRec
 		}
 		checkLinearizable(ctx, &c, h, key, rec, rr, bounds, opts)
 	}
-	if c.Counts["reads-checked"] == 0 {
+	if c.Counts[CountReadsChecked] == 0 {
 		undecided = append(undecided, "no read completed against a write that took effect: linearizability had nothing to decide")
 	}
 	if len(undecided) > 0 && c.Verdict != Invalid {
@@ -224,7 +224,7 @@ func checkRegister(ctx context.Context, h *history, rec *record, rr *registerRec
 	}
 	// After any reason for unknown: the summary quotes the first note.
 	c.Notes = append(c.Notes, "reads were made in "+mode+" mode")
-	if n := c.Counts["stale-reads"]; n > 0 {
+	if n := c.Counts[CountStaleReads]; n > 0 {
 		c.Notes = append(c.Notes, fmt.Sprintf("%d stale reads, which %s mode allows", n, mode))
 	}
 	return c
@@ -240,16 +240,16 @@ func checkLinearizable(ctx context.Context, c *CheckResult, h *history, key stri
 	var decided storeOrderVerdict
 	if storeOrder {
 		decided = checkInStoreOrder(h, key, rr, bounds)
-		c.Counts["ops-checked"] += decided.reads + decided.writes
+		c.Counts[CountOpsChecked] += decided.reads + decided.writes
 		if decided.writes > 0 || decided.reads > 0 {
-			c.Counts["reads-checked"] += decided.reads
+			c.Counts[CountReadsChecked] += decided.reads
 		}
 		if !decided.ok {
 			c.failAs(blameRead, fmt.Sprintf("register %s is not linearizable: %s%s", key, decided.message, modeNote), decided.events...)
 		}
 	}
 	if n := decided.reads + decided.writes; storeOrder && n > crossCheckLimit {
-		c.Counts["ops-not-cross-checked"] += n
+		c.Counts[CountOpsNotCrossChecked] += n
 		return
 	}
 	ops, sources := registerOps(h, key, rec, rr, bounds)
@@ -261,8 +261,8 @@ func checkLinearizable(ctx context.Context, c *CheckResult, h *history, key stri
 		zones = checkZones(ops, func(i int) string { return describeRegisterOp(sources[i]) })
 	}
 	if zones.applicable {
-		c.Counts["ops-checked"] += int64(len(ops))
-		c.Counts["reads-checked"] += zones.reads
+		c.Counts[CountOpsChecked] += int64(len(ops))
+		c.Counts[CountReadsChecked] += zones.reads
 		if !zones.ok {
 			msg, events, simple := simpleWitness(h, key)
 			if !simple {
@@ -274,7 +274,7 @@ func checkLinearizable(ctx context.Context, c *CheckResult, h *history, key stri
 			c.failAs(blameRead, fmt.Sprintf("register %s is not linearizable: %s%s", key, msg, modeNote), events...)
 		}
 		if len(ops) > crossCheckLimit {
-			c.Counts["ops-not-cross-checked"] += int64(len(ops))
+			c.Counts[CountOpsNotCrossChecked] += int64(len(ops))
 			return
 		}
 	}
@@ -282,16 +282,16 @@ func checkLinearizable(ctx context.Context, c *CheckResult, h *history, key stri
 	res, info := porcupine.CheckOperationsVerbose(RegisterModel, ops, timeout)
 	switch {
 	case zones.applicable:
-		c.Counts["ops-cross-checked"] += int64(len(ops))
+		c.Counts[CountOpsCrossChecked] += int64(len(ops))
 	case !storeOrder:
-		c.Counts["ops-checked"] += int64(len(ops))
+		c.Counts[CountOpsChecked] += int64(len(ops))
 		for _, o := range ops {
 			if o.Input.(RegisterInput).Kind == "read" {
-				c.Counts["reads-checked"]++
+				c.Counts[CountReadsChecked]++
 			}
 		}
 	default:
-		c.Counts["ops-cross-checked"] += int64(len(ops))
+		c.Counts[CountOpsCrossChecked] += int64(len(ops))
 	}
 	switch {
 	case zones.applicable && res == porcupine.Illegal && zones.ok,
@@ -347,7 +347,7 @@ func checkStaleModeReads(c *CheckResult, h *history, key string) {
 		if r.invoke.Key != key || r.done.Type != histories.OK {
 			continue
 		}
-		c.Counts["reads-checked"]++
+		c.Counts[CountReadsChecked]++
 		v := r.done.Value
 		w := writeOf[v]
 		if v != "" && w == nil {
@@ -359,7 +359,7 @@ func checkStaleModeReads(c *CheckResult, h *history, key string) {
 			continue
 		}
 		if overwriter(h, key, v, w, r.invoke.Time) != nil {
-			c.Counts["stale-reads"]++
+			c.Counts[CountStaleReads]++
 		}
 	}
 }
