@@ -61,17 +61,15 @@ func (f *firewall) partition(req PartitionRequest) error {
 	if err != nil {
 		return err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	next := f.state
-	next.dropIn, next.dropOut = nil, nil
-	if in {
-		next.dropIn = peers
-	}
-	if out {
-		next.dropOut = peers
-	}
-	return f.install(next)
+	return f.change(func(next *rules) {
+		next.dropIn, next.dropOut = nil, nil
+		if in {
+			next.dropIn = peers
+		}
+		if out {
+			next.dropOut = peers
+		}
+	})
 }
 
 // loss replaces the lossy peers: each packet to them is dropped with the
@@ -84,23 +82,17 @@ func (f *firewall) loss(req LossRequest) error {
 	if err != nil {
 		return err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	next := f.state
-	next.lossy, next.lossPercent = peers, req.Percent
-	if req.Percent == 0 {
-		next.lossy = nil
-	}
-	return f.install(next)
+	return f.change(func(next *rules) {
+		next.lossy, next.lossPercent = peers, req.Percent
+		if req.Percent == 0 {
+			next.lossy = nil
+		}
+	})
 }
 
 // healPartition removes the cuts and keeps any loss.
 func (f *firewall) healPartition() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	next := f.state
-	next.dropIn, next.dropOut = nil, nil
-	return f.install(next)
+	return f.change(func(next *rules) { next.dropIn, next.dropOut = nil, nil })
 }
 
 // heal removes the agent's table, and with it every rule.
@@ -108,6 +100,16 @@ func (f *firewall) heal() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.install(rules{})
+}
+
+// change installs the current rules as edit changes them. The lock
+// makes each change start from the rules the last one installed.
+func (f *firewall) change(edit func(next *rules)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := f.state
+	edit(&next)
+	return f.install(next)
 }
 
 // install replaces the table with one holding exactly r. Called with mu.

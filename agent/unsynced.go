@@ -13,6 +13,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/election-harness/harness/internal/wait"
 )
 
 // Lost unsynced writes, as LazyFS plays them: the stalling filesystem
@@ -150,16 +152,9 @@ func (l *unsyncedLog) writeBack(cutoff time.Time) {
 
 // flush writes back every writebackAfter/5 until ctx is done.
 func (l *unsyncedLog) flush(ctx context.Context) {
-	t := time.NewTicker(writebackAfter / 5)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			l.writeBack(now.Add(-writebackAfter))
-		}
-	}
+	wait.Every(ctx, writebackAfter/5, func(now time.Time) {
+		l.writeBack(now.Add(-writebackAfter))
+	})
 }
 
 // loseUnsynced undoes every write not yet synced, in every file, and

@@ -31,7 +31,7 @@ func checkAgreement(h *history) *CheckResult {
 	byRev := map[int64][]histories.Event{}
 	var failed []string
 	for _, e := range hashes {
-		c.Counts["members"]++
+		c.Counts[CountMembers]++
 		if e.Type != histories.OK {
 			failed = append(failed, fmt.Sprintf("%s (%s)", e.Member.Name, e.Error))
 			continue
@@ -50,7 +50,7 @@ func checkAgreement(h *history) *CheckResult {
 			continue
 		}
 		compared = true
-		c.Counts["members-compared"] += int64(len(es))
+		c.Counts[CountMembersCompared] += int64(len(es))
 		groups := map[string][]string{}
 		for _, e := range es {
 			groups[e.Value] = append(groups[e.Value], e.Member.Name)

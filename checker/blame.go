@@ -121,7 +121,7 @@ func anyBlamed(checks []CheckResult, b Blame) bool {
 // maxEvidence of them (Counts keeps the total).
 func (c *CheckResult) failAs(b Blame, msg string, events ...histories.Event) {
 	c.Verdict = Invalid
-	c.Counts["anomalies"]++
+	c.Counts[CountAnomalies]++
 	if len(c.Evidence) < maxEvidence {
 		c.Evidence = append(c.Evidence, Evidence{Message: msg, Events: events, Blame: &b})
 		return

@@ -80,10 +80,11 @@ type CheckResult struct {
 	Property string  `json:"property"`
 	Verdict  Verdict `json:"verdict"`
 	// Informational checks are reported and never change Results.Valid.
-	Informational bool               `json:"informational,omitempty"`
-	Counts        map[string]int64   `json:"counts"`
-	Stats         map[string]float64 `json:"stats,omitempty"`
-	Evidence      []Evidence         `json:"evidence,omitempty"`
+	Informational bool `json:"informational,omitempty"`
+	// Counts are keyed by the Count constants in counts.go.
+	Counts   map[string]int64   `json:"counts"`
+	Stats    map[string]float64 `json:"stats,omitempty"`
+	Evidence []Evidence         `json:"evidence,omitempty"`
 	// Unlisted counts the anomalies past the listed Evidence by whose
 	// they are and what they are (Unlisted keys: the party, then the
 	// message up to its first ": "), so that a gate can still say

@@ -32,14 +32,14 @@ func checkCrashes(h *history) *CheckResult {
 	c := newCheck("P10", "P10 no member crashed unasked")
 	var unread []string
 	for _, e := range scans {
-		c.Counts["members"]++
+		c.Counts[CountMembers]++
 		name := e.Member.Name
 		switch {
 		case e.Type == histories.OK:
 		case e.Value == "":
 			unread = append(unread, fmt.Sprintf("%s (%s)", name, e.Error))
 		case intended[name]:
-			c.Counts["members-crashed-on-purpose"]++
+			c.Counts[CountMembersCrashedOnPurpose]++
 		default:
 			c.failAs(blameCrash, fmt.Sprintf("%s crashed unasked: its log says %q at %s", name, clip(e.Value, 300), e.Error), e)
 		}

@@ -85,7 +85,7 @@ func checkFencing(c *CheckResult, h *history, rec *record, rr *registerRecord) {
 	}
 	putCount := map[keyValue]int{}
 	for _, put := range rr.puts {
-		c.Counts["store-puts-checked"]++
+		c.Counts[CountStorePutsChecked]++
 		kv := keyValue{put.Key, put.Value}
 		putCount[kv]++
 		w := rr.writeOf[kv]
@@ -95,7 +95,7 @@ func checkFencing(c *CheckResult, h *history, rec *record, rr *registerRecord) {
 			flagged[put.Revision] = true
 			continue
 		case rr.ambiguous[kv]:
-			c.Counts["puts-unattributed"]++
+			c.Counts[CountPutsUnattributed]++
 			continue
 		case putCount[kv] > 1:
 			c.failAs(blameStore, fmt.Sprintf("register %s took %q twice (again at revision %d), which one write produced", put.Key, put.Value, put.Revision), w.invoke, w.done, put)
@@ -110,7 +110,7 @@ func checkFencing(c *CheckResult, h *history, rec *record, rr *registerRecord) {
 		}
 		tok := writeTerm(w)
 		if tok == nil {
-			c.Counts["puts-without-term"]++
+			c.Counts[CountPutsWithoutTerm]++
 			continue
 		}
 		if reason, events := outsideReign(rec, w, *tok, put); reason != "" {
@@ -131,7 +131,7 @@ func checkFencing(c *CheckResult, h *history, rec *record, rr *registerRecord) {
 			flagged[put.Revision] = true
 			continue
 		}
-		c.Counts["puts-in-their-reign"]++
+		c.Counts[CountPutsInTheirReign]++
 	}
 	checkTermOrder(c, rec, rr, flagged)
 	checkLostWrites(c, h, rec, rr)
@@ -248,7 +248,7 @@ func checkTermOrderInRealTime(c *CheckResult, h *history) {
 			done = append(done, o)
 		}
 	}
-	c.Counts["writes-ordered-in-real-time"] = int64(len(done))
+	c.Counts[CountWritesOrderedInRealTime] = int64(len(done))
 	byDone := append([]*op(nil), done...)
 	sort.Slice(byDone, func(i, j int) bool { return byDone[i].done.Time < byDone[j].done.Time })
 	var best *op

@@ -16,9 +16,9 @@ import (
 // ranges of revisions; revisionTimes places them in real time.
 func checkGranted(h *history, rec *record, bounds *revisionTimes) CheckResult {
 	c := newCheck("P3", "P3 granted leadership is real")
-	c.Counts["leader-changes"] = int64(len(rec.reigns))
+	c.Counts[CountLeaderChanges] = int64(len(rec.reigns))
 	if len(rec.gaps) > 0 {
-		c.Counts["record-gaps"] = int64(len(rec.gaps))
+		c.Counts[CountRecordGaps] = int64(len(rec.gaps))
 	}
 	wins := campaignsWon(h)
 	switch {
@@ -40,7 +40,7 @@ func checkGranted(h *history, rec *record, bounds *revisionTimes) CheckResult {
 		proclaimedBy[o.invoke.Value][o.process()] = true
 	}
 	for _, w := range wins {
-		c.Counts["terms-checked"]++
+		c.Counts[CountTermsChecked]++
 		id := keyID{w.token.Key, w.token.Seq}
 		if first, ok := rec.keys[id]; ok {
 			if why := notOwnKey(w, first, proclaimedBy); why != "" {
@@ -52,13 +52,13 @@ func checkGranted(h *history, rec *record, bounds *revisionTimes) CheckResult {
 		if !led {
 			switch {
 			case !rec.complete:
-				c.Counts["terms-unchecked"]++
+				c.Counts[CountTermsUnchecked]++
 				continue
 			case rec.beyond(w.done.Time):
-				c.Counts["terms-after-record"]++
+				c.Counts[CountTermsAfterRecord]++
 				continue
 			case rec.inGap(id):
-				c.Counts["terms-in-record-gaps"]++
+				c.Counts[CountTermsInRecordGaps]++
 				continue
 			}
 			why := "never led"
@@ -89,15 +89,15 @@ func checkGranted(h *history, rec *record, bounds *revisionTimes) CheckResult {
 				w.process(), w.token, float64(w.done.Time)/1e9, r.start.Revision, float64(t)/1e9, cause.Process, cause.F), w.invoke, w.done, cause, r.start)
 			continue
 		}
-		c.Counts["terms-led-in-call"]++
+		c.Counts[CountTermsLedInCall]++
 	}
 	if len(wins) == 0 {
 		c.unknown("no campaign succeeded")
 	}
-	if c.Counts["terms-unchecked"] > 0 {
-		c.unknown(fmt.Sprintf("%d terms not found in an incomplete store record", c.Counts["terms-unchecked"]))
+	if c.Counts[CountTermsUnchecked] > 0 {
+		c.unknown(fmt.Sprintf("%d terms not found in an incomplete store record", c.Counts[CountTermsUnchecked]))
 	}
-	if len(wins) > 0 && c.Counts["terms-led-in-call"] == 0 && c.Verdict == Valid {
+	if len(wins) > 0 && c.Counts[CountTermsLedInCall] == 0 && c.Verdict == Valid {
 		c.unknown("no granted term could be placed in the store's record")
 	}
 	return c

@@ -35,9 +35,9 @@ func checkLeases(h *history, rec *record) CheckResult {
 	}
 	answers := h.ops[histories.FLeaseTTL]
 	for _, o := range answers {
-		c.Counts["lease-ttl-"+string(o.done.Type)]++
+		c.Counts[countLeaseTTLBy(o.done.Type)]++
 	}
-	if c.Counts["lease-ttl-ok"] == 0 {
+	if c.Counts[CountLeaseTTLOK] == 0 {
 		c.Notes = append(c.Notes, "no lease-ttl answer (a campaigner that does not answer it, or a store that makes no promise)")
 		return c
 	}
@@ -59,16 +59,16 @@ func checkLeases(h *history, rec *record) CheckResult {
 		}
 		ttl, err := time.ParseDuration(o.done.Value)
 		if err != nil || ttl <= 0 {
-			c.Counts["lease-ttl-empty"]++
+			c.Counts[CountLeaseTTLEmpty]++
 			continue
 		}
 		tok := *o.done.Token
 		del, ok := rec.deleted[keyID{tok.Key, tok.Seq}]
 		if !ok || (end >= 0 && del.Time > end) || resignedBefore(h, tok, del.Time) || endedByHarness(h, tok.Key) {
-			c.Counts["lease-ttl-checked"]++
+			c.Counts[CountLeaseTTLChecked]++
 			continue
 		}
-		c.Counts["lease-ttl-checked"]++
+		c.Counts[CountLeaseTTLChecked]++
 		promised := o.invoke.Time + int64(ttl)
 		switch {
 		case del.Time < o.invoke.Time:
@@ -119,10 +119,10 @@ func countLeaseEnds(h *history, rec *record, counts map[string]int64) {
 		if resigned[id.key] {
 			continue
 		}
-		counts["lease-ends"]++
+		counts[CountLeaseEnds]++
 		for _, t := range resumed {
 			if del.Time >= t && del.Time <= t+int64(stuckResumeWindow) {
-				counts["lease-ends-as-stuck-leader-resumed"]++
+				counts[CountLeaseEndsAsStuckLeaderResumed]++
 				break
 			}
 		}

@@ -73,7 +73,7 @@ func beliefs(h *history) []belief {
 func checkLiveness(h *history, opts Options) CheckResult {
 	c := newCheck("P6", "P6 liveness")
 	bs := beliefs(h)
-	c.Counts["terms"] = int64(len(bs))
+	c.Counts[CountTerms] = int64(len(bs))
 	c.Stats = leaderlessStats(h, bs)
 	heal, ok := h.phases[histories.PhaseHeal]
 	if !ok {
@@ -95,7 +95,7 @@ func checkLiveness(h *history, opts Options) CheckResult {
 	bound := opts.LivenessBound.Nanoseconds()
 	switch {
 	case first >= 0 && first-heal.Time <= bound:
-		c.Counts["recovered"] = 1
+		c.Counts[CountRecovered] = 1
 		c.Stats["recovery-seconds"] = time.Duration(first - heal.Time).Seconds()
 	case h.end-heal.Time > bound:
 		why := "no leader at all"
@@ -159,7 +159,7 @@ func checkSplitBrain(h *history) CheckResult {
 	c.Informational = true
 	c.Stats = map[string]float64{"total-seconds": 0, "max-seconds": 0}
 	bs := beliefs(h)
-	c.Counts["beliefs"] = int64(len(bs))
+	c.Counts[CountBeliefs] = int64(len(bs))
 	for i := range bs {
 		for j := i + 1; j < len(bs) && bs[j].start < bs[i].end; j++ {
 			a, b := bs[i], bs[j]
@@ -167,7 +167,7 @@ func checkSplitBrain(h *history) CheckResult {
 				continue
 			}
 			overlap := time.Duration(min(a.end, b.end) - b.start).Seconds()
-			c.Counts["windows"]++
+			c.Counts[CountWindows]++
 			c.Stats["total-seconds"] += overlap
 			c.Stats["max-seconds"] = max(c.Stats["max-seconds"], overlap)
 			if len(c.Evidence) < maxEvidence {
@@ -244,7 +244,7 @@ func actedAfterSuperseded(h *history, c *CheckResult) {
 	for _, k := range order {
 		sp := spans[k]
 		lag := time.Duration(sp.last.invoke.Time - sp.by.done.Time).Seconds()
-		c.Counts["terms-acted-on-after-superseded"]++
+		c.Counts[CountTermsActedOnAfterSuperseded]++
 		c.Stats["acted-after-superseded-max-seconds"] = max(c.Stats["acted-after-superseded-max-seconds"], lag)
 		if len(c.Evidence) < maxEvidence {
 			c.Evidence = append(c.Evidence, Evidence{

@@ -22,25 +22,25 @@ func checkObservers(h *history, rec *record) CheckResult {
 		return c
 	}
 	if rec.present && rec.electionEvents == 0 {
-		c.Counts["observations"] = int64(len(h.observed))
+		c.Counts[CountObservations] = int64(len(h.observed))
 		c.unknown("the store's record holds no election key to compare observers with")
 		return c
 	}
 	for _, e := range h.observed {
-		c.Counts["observations"]++
+		c.Counts[CountObservations]++
 		if _, ok := last[e.Process]; !ok {
-			c.Counts["observers"]++
+			c.Counts[CountObservers]++
 		}
 		id := keyID{e.Key, e.CreateRevision}
 		i, ok := rec.reignOf[id]
 		if !ok {
 			switch {
 			case !rec.complete:
-				c.Counts["observations-unchecked"]++
+				c.Counts[CountObservationsUnchecked]++
 			case rec.beyond(e.Time):
-				c.Counts["observations-after-record"]++
+				c.Counts[CountObservationsAfterRecord]++
 			case rec.inGap(id):
-				c.Counts["observations-in-record-gaps"]++
+				c.Counts[CountObservationsInRecordGaps]++
 			default:
 				c.failAs(blameObservers, fmt.Sprintf("%s observed leader %s@%d, which never led in the store's record", e.Process, e.Key, e.CreateRevision), e)
 			}
@@ -55,10 +55,10 @@ func checkObservers(h *history, rec *record) CheckResult {
 	switch {
 	case !rec.present:
 		c.unknown("the history has no record of the store to compare observers with")
-	case c.Counts["observations"] == 0:
+	case c.Counts[CountObservations] == 0:
 		c.unknown("no observer saw a leader")
-	case c.Counts["observations-unchecked"] > 0:
-		c.unknown(fmt.Sprintf("%d observations not found in an incomplete store record", c.Counts["observations-unchecked"]))
+	case c.Counts[CountObservationsUnchecked] > 0:
+		c.unknown(fmt.Sprintf("%d observations not found in an incomplete store record", c.Counts[CountObservationsUnchecked]))
 	}
 	return c
 }

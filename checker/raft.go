@@ -14,10 +14,10 @@ func checkRaftSafety(h *history) CheckResult {
 	claims := map[uint64]map[string]histories.Event{} // term -> member -> first claim
 	for _, e := range h.probes {
 		if e.Type != histories.OK || e.Member == nil {
-			c.Counts["probes-failed"]++
+			c.Counts[CountProbesFailed]++
 			continue
 		}
-		c.Counts["probes"]++
+		c.Counts[CountProbes]++
 		m := e.Member
 		if !m.IsLeader {
 			if _, ok := claims[m.Term]; !ok {
@@ -40,18 +40,18 @@ func checkRaftSafety(h *history) CheckResult {
 		if _, seen := byMember[id]; seen {
 			continue
 		}
-		c.Counts["leader-claims"]++
+		c.Counts[CountLeaderClaims]++
 		for _, first := range byMember {
 			c.failAs(blameRaft, fmt.Sprintf("two leaders in raft term %d: %s and %s", m.Term, memberName(first), memberName(e)), first, e)
 			break // one pair proves it
 		}
 		byMember[id] = e
 	}
-	c.Counts["terms"] = int64(len(claims))
+	c.Counts[CountTerms] = int64(len(claims))
 	switch {
-	case c.Counts["probes"] == 0:
+	case c.Counts[CountProbes] == 0:
 		c.unknown("no member answered a probe")
-	case c.Counts["leader-claims"] == 0:
+	case c.Counts[CountLeaderClaims] == 0:
 		c.unknown("no member ever claimed to lead: nothing to decide")
 	}
 	return c

@@ -213,7 +213,7 @@ func checkStoreState(c *CheckResult, rec *record, state histories.Event) {
 			delete(built, e.Key)
 		}
 	}
-	c.Counts["state-keys-checked"] += int64(len(state.Changes))
+	c.Counts[CountStateKeysChecked] += int64(len(state.Changes))
 	var diffs []string
 	held := map[string]bool{}
 	for _, ch := range state.Changes {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"sort"
+	"time"
 
 	"github.com/anishathalye/porcupine"
 
@@ -179,7 +180,7 @@ func checkRegister(ctx context.Context, h *history, rec *record, rr *registerRec
 	c := newCheck("P4", "P4 fenced work is linearizable")
 	for _, f := range []string{histories.FWrite, histories.FRead} {
 		for _, o := range h.ops[f] {
-			c.Counts[f+"s-"+string(o.done.Type)]++
+			c.Counts[countRegisterOps(f, o.done.Type)]++
 		}
 	}
 	mode := opts.ReadConsistency
@@ -198,12 +199,12 @@ func checkRegister(ctx context.Context, h *history, rec *record, rr *registerRec
 	checkStoreHistory(&c, rec)
 	if rec.present {
 		checkFencing(&c, h, rec, rr)
-		if c.Counts["puts-in-their-reign"] == 0 && c.Verdict != Invalid {
+		if c.Counts[CountPutsInTheirReign] == 0 && c.Verdict != Invalid {
 			undecided = append(undecided, "no write's landing could be checked against its term's reign in the store's record")
 		}
 	} else {
 		checkTermOrderInRealTime(&c, h)
-		if c.Counts["writes-ordered-in-real-time"] < 2 {
+		if c.Counts[CountWritesOrderedInRealTime] < 2 {
 			undecided = append(undecided, "no store record, and fewer than two acknowledged writes to order by term")
 		}
 	}
@@ -214,7 +215,7 @@ func checkRegister(ctx context.Context, h *history, rec *record, rr *registerRec
 		}
 		checkLinearizable(ctx, &c, h, key, rec, rr, bounds, opts)
 	}
-	if c.Counts["reads-checked"] == 0 {
+	if c.Counts[CountReadsChecked] == 0 {
 		undecided = append(undecided, "no read completed against a write that took effect: linearizability had nothing to decide")
 	}
 	if len(undecided) > 0 && c.Verdict != Invalid {
@@ -224,94 +225,141 @@ func checkRegister(ctx context.Context, h *history, rec *record, rr *registerRec
 	}
 	// After any reason for unknown: the summary quotes the first note.
 	c.Notes = append(c.Notes, "reads were made in "+mode+" mode")
-	if n := c.Counts["stale-reads"]; n > 0 {
+	if n := c.Counts[CountStaleReads]; n > 0 {
 		c.Notes = append(c.Notes, fmt.Sprintf("%d stale reads, which %s mode allows", n, mode))
 	}
 	return c
 }
 
-// checkLinearizable checks one key's register.
+// checkLinearizable checks one key's register in steps. The store-order
+// check decides when the record holds every change; otherwise the zone
+// check decides when every write is distinct. Porcupine then decides
+// what neither could, and is a second opinion on what one did.
 func checkLinearizable(ctx context.Context, c *CheckResult, h *history, key string, rec *record, rr *registerRecord, bounds *revisionTimes, opts Options) {
 	modeNote := ""
 	if opts.ReadConsistency != "" {
 		modeNote = fmt.Sprintf(" (a read in %q consistency mode)", opts.ReadConsistency)
 	}
-	storeOrder := rec.complete && rec.everyChange && !ambiguousKey(rr, key)
-	var decided storeOrderVerdict
-	if storeOrder {
-		decided = checkInStoreOrder(h, key, rr, bounds)
-		c.Counts["ops-checked"] += decided.reads + decided.writes
-		if decided.writes > 0 || decided.reads > 0 {
-			c.Counts["reads-checked"] += decided.reads
-		}
-		if !decided.ok {
-			c.failAs(blameRead, fmt.Sprintf("register %s is not linearizable: %s%s", key, decided.message, modeNote), decided.events...)
-		}
-	}
-	if n := decided.reads + decided.writes; storeOrder && n > crossCheckLimit {
-		c.Counts["ops-not-cross-checked"] += n
-		return
-	}
-	ops, sources := registerOps(h, key, rec, rr, bounds)
-	// Without the store's order, the zone check decides a register whose
-	// writes are all distinct (exact, O(n log n)), and porcupine is its
-	// second opinion as it is the store-order check's.
-	var zones zoneVerdict
-	if !storeOrder {
-		zones = checkZones(ops, func(i int) string { return describeRegisterOp(sources[i]) })
-	}
-	if zones.applicable {
-		c.Counts["ops-checked"] += int64(len(ops))
-		c.Counts["reads-checked"] += zones.reads
-		if !zones.ok {
-			msg, events, simple := simpleWitness(h, key)
-			if !simple {
-				msg = zones.message
-				for _, i := range zones.ops {
-					events = append(events, sources[i].invoke, sources[i].done)
-				}
-			}
-			c.failAs(blameRead, fmt.Sprintf("register %s is not linearizable: %s%s", key, msg, modeNote), events...)
-		}
-		if len(ops) > crossCheckLimit {
-			c.Counts["ops-not-cross-checked"] += int64(len(ops))
+	first := registerDecision{by: decidedByPorcupine}
+	if rec.complete && rec.everyChange && !ambiguousKey(rr, key) {
+		decided := decideInStoreOrder(c, h, key, rr, bounds, modeNote)
+		if n := decided.reads + decided.writes; n > crossCheckLimit {
+			c.Counts[CountOpsNotCrossChecked] += n
 			return
 		}
+		first = registerDecision{by: decidedInStoreOrder, ok: decided.ok}
 	}
-	timeout := opts.LinearizabilityTimeout
-	res, info := porcupine.CheckOperationsVerbose(RegisterModel, ops, timeout)
-	switch {
-	case zones.applicable:
-		c.Counts["ops-cross-checked"] += int64(len(ops))
-	case !storeOrder:
-		c.Counts["ops-checked"] += int64(len(ops))
-		for _, o := range ops {
-			if o.Input.(RegisterInput).Kind == "read" {
-				c.Counts["reads-checked"]++
+	ops, sources := registerOps(h, key, rec, rr, bounds)
+	if first.by == decidedByPorcupine {
+		// Without the store's order, the zone check decides a register
+		// whose writes are all distinct (exact, O(n log n)).
+		zones := decideByZones(c, h, key, ops, sources, modeNote)
+		if zones.applicable {
+			if len(ops) > crossCheckLimit {
+				c.Counts[CountOpsNotCrossChecked] += int64(len(ops))
+				return
+			}
+			first = registerDecision{by: decidedByZones, ok: zones.ok}
+		}
+	}
+	crossCheckWithPorcupine(c, h, key, ops, sources, first, opts.LinearizabilityTimeout, modeNote)
+}
+
+// registerDecider names the check that decided a register's
+// linearizability before porcupine ran, as messages say it.
+type registerDecider string
+
+const (
+	// decidedByPorcupine: no check applied, so porcupine decides alone.
+	decidedByPorcupine  registerDecider = "porcupine"
+	decidedInStoreOrder registerDecider = "the store-order check"
+	decidedByZones      registerDecider = "the zone check"
+)
+
+// registerDecision is the check that decided a register and whether it
+// found the register linearizable, for porcupine to second.
+type registerDecision struct {
+	by registerDecider
+	ok bool
+}
+
+// decideInStoreOrder decides key's register in the store's own order
+// (exact, linear time), counting what it checked and failing c where
+// the order does not explain the reads.
+func decideInStoreOrder(c *CheckResult, h *history, key string, rr *registerRecord, bounds *revisionTimes, modeNote string) storeOrderVerdict {
+	decided := checkInStoreOrder(h, key, rr, bounds)
+	c.Counts[CountOpsChecked] += decided.reads + decided.writes
+	if decided.writes > 0 || decided.reads > 0 {
+		c.Counts[CountReadsChecked] += decided.reads
+	}
+	if !decided.ok {
+		failNotLinearizable(c, key, decided.message+modeNote, decided.events...)
+	}
+	return decided
+}
+
+// decideByZones decides key's register by its zones when its writes are
+// all distinct, counting what it checked and failing c with the simplest
+// witness it can find; otherwise it leaves c alone.
+func decideByZones(c *CheckResult, h *history, key string, ops []porcupine.Operation, sources []*op, modeNote string) zoneVerdict {
+	zones := checkZones(ops, func(i int) string { return describeRegisterOp(sources[i]) })
+	if !zones.applicable {
+		return zones
+	}
+	c.Counts[CountOpsChecked] += int64(len(ops))
+	c.Counts[CountReadsChecked] += zones.reads
+	if !zones.ok {
+		msg, events, simple := simpleWitness(h, key)
+		if !simple {
+			msg = zones.message
+			for _, i := range zones.ops {
+				events = append(events, sources[i].invoke, sources[i].done)
 			}
 		}
-	default:
-		c.Counts["ops-cross-checked"] += int64(len(ops))
+		failNotLinearizable(c, key, msg+modeNote, events...)
 	}
+	return zones
+}
+
+// failNotLinearizable fails c for key's register, saying why.
+func failNotLinearizable(c *CheckResult, key, why string, events ...histories.Event) {
+	c.failAs(blameRead, fmt.Sprintf("register %s is not linearizable: %s", key, why), events...)
+}
+
+// crossCheckWithPorcupine runs porcupine on key's operations. Where
+// first is porcupine itself, its answer is the verdict. Otherwise it is
+// a second opinion: a disagreement is noted, or made unknown where it
+// would put the checker itself in doubt.
+func crossCheckWithPorcupine(c *CheckResult, h *history, key string, ops []porcupine.Operation, sources []*op, first registerDecision, timeout time.Duration, modeNote string) {
+	res, info := porcupine.CheckOperationsVerbose(RegisterModel, ops, timeout)
+	if first.by == decidedByPorcupine {
+		c.Counts[CountOpsChecked] += int64(len(ops))
+		for _, o := range ops {
+			if o.Input.(RegisterInput).Kind == "read" {
+				c.Counts[CountReadsChecked]++
+			}
+		}
+		switch res {
+		case porcupine.Illegal:
+			msg, events := explainNonLinearizable(h, key, sources, info)
+			failNotLinearizable(c, key, msg+modeNote, events...)
+		case porcupine.Unknown:
+			c.unknown(fmt.Sprintf("porcupine ran out of time (%v) on register %s (%d operations)", timeout, key, len(ops)))
+		}
+		return
+	}
+	c.Counts[CountOpsCrossChecked] += int64(len(ops))
 	switch {
-	case zones.applicable && res == porcupine.Illegal && zones.ok,
-		zones.applicable && res == porcupine.Ok && !zones.ok:
-		c.unknown(fmt.Sprintf("register %s: porcupine and the zone check disagree (a checker disagreement: report it)", key))
-	case zones.applicable && res == porcupine.Unknown:
-		c.Notes = append(c.Notes, fmt.Sprintf("register %s: porcupine's second opinion ran out of time (%v); the zone check decided", key, timeout))
-	case zones.applicable:
-	case storeOrder && res == porcupine.Illegal && decided.ok:
-		c.unknown(fmt.Sprintf("register %s: porcupine finds no linearization where the store-order check found one (a checker disagreement: report it)", key))
-	case storeOrder && res == porcupine.Ok && !decided.ok:
-		c.Notes = append(c.Notes, fmt.Sprintf("register %s: porcupine finds an order of the writes that explains the reads, but not the store's own order", key))
-	case storeOrder && res == porcupine.Unknown:
-		c.Notes = append(c.Notes, fmt.Sprintf("register %s: porcupine's second opinion ran out of time (%v); the store-order check decided", key, timeout))
-	case storeOrder:
-	case res == porcupine.Illegal:
-		msg, events := explainNonLinearizable(h, key, sources, info)
-		c.failAs(blameRead, fmt.Sprintf("register %s is not linearizable: %s%s", key, msg, modeNote), events...)
 	case res == porcupine.Unknown:
-		c.unknown(fmt.Sprintf("porcupine ran out of time (%v) on register %s (%d operations)", timeout, key, len(ops)))
+		c.Notes = append(c.Notes, fmt.Sprintf("register %s: porcupine's second opinion ran out of time (%v); %s decided", key, timeout, first.by))
+	case first.by == decidedByZones && (res == porcupine.Ok) != first.ok:
+		c.unknown(fmt.Sprintf("register %s: porcupine and the zone check disagree (a checker disagreement: report it)", key))
+	case first.by == decidedInStoreOrder && res == porcupine.Illegal && first.ok:
+		c.unknown(fmt.Sprintf("register %s: porcupine finds no linearization where the store-order check found one (a checker disagreement: report it)", key))
+	case first.by == decidedInStoreOrder && res == porcupine.Ok && !first.ok:
+		// The store-order check is exact, so its verdict stands; porcupine
+		// only searched orders the store did not take.
+		c.Notes = append(c.Notes, fmt.Sprintf("register %s: porcupine finds an order of the writes that explains the reads, but not the store's own order", key))
 	}
 }
 
@@ -347,7 +395,7 @@ func checkStaleModeReads(c *CheckResult, h *history, key string) {
 		if r.invoke.Key != key || r.done.Type != histories.OK {
 			continue
 		}
-		c.Counts["reads-checked"]++
+		c.Counts[CountReadsChecked]++
 		v := r.done.Value
 		w := writeOf[v]
 		if v != "" && w == nil {
@@ -359,7 +407,7 @@ func checkStaleModeReads(c *CheckResult, h *history, key string) {
 			continue
 		}
 		if overwriter(h, key, v, w, r.invoke.Time) != nil {
-			c.Counts["stale-reads"]++
+			c.Counts[CountStaleReads]++
 		}
 	}
 }

@@ -72,7 +72,7 @@ func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult 
 		return nil
 	}
 	c := newCheck("P8", "P8 renewed leases outlive their renewal")
-	c.Counts["renewals"] = int64(len(renewals))
+	c.Counts[CountRenewals] = int64(len(renewals))
 	if !rec.present {
 		c.unknown("the history has no record of the store to find when leases ended")
 		return &c
@@ -100,7 +100,7 @@ func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult 
 		}
 		at, source, ok := bounds.notBefore(e.Revision)
 		if !ok {
-			c.Counts["renewals-unplaced"]++
+			c.Counts[CountRenewalsUnplaced]++
 			continue
 		}
 		bySession[e.Session] = append(bySession[e.Session], anchored{e, ttl, at, source})
@@ -132,7 +132,7 @@ func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult 
 			var sessions []string
 			session, sessions = leaseOfTerm(bySession, w, del)
 			if len(sessions) > 1 {
-				c.Counts["terms-lease-ambiguous"]++
+				c.Counts[CountTermsLeaseAmbiguous]++
 				c.Notes = append(c.Notes, fmt.Sprintf("%s's term %s names no lease, and %s renewed %d leases during it (%v): not judged", w.process(), tok, w.process(), len(sessions), sessions))
 				continue
 			}
@@ -140,26 +140,26 @@ func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult 
 		if session == "" || len(bySession[session]) == 0 {
 			continue
 		}
-		c.Counts["terms-renewed"]++
+		c.Counts[CountTermsRenewed]++
 		switch {
 		case !gone:
-			c.Counts["terms-alive"]++
+			c.Counts[CountTermsAlive]++
 			continue
 		case endBy >= stop.Time:
-			c.Counts["terms-ended-at-stop"]++
+			c.Counts[CountTermsEndedAtStop]++
 			continue
 		case holderResigned(h, w, del.Time):
-			c.Counts["terms-resigned"]++
+			c.Counts[CountTermsResigned]++
 			continue
 		case endedByHarness(h, tok.Key):
-			c.Counts["terms-ended-by-harness"]++
+			c.Counts[CountTermsEndedByHarness]++
 			continue
 		}
-		c.Counts["terms-ended-by-lease"]++
+		c.Counts[CountTermsEndedByLease]++
 		var best *anchored
 		for i, r := range bySession[session] {
 			if r.e.Revision >= del.Revision {
-				c.Counts["renewals-after-end"]++
+				c.Counts[CountRenewalsAfterEnd]++
 				continue
 			}
 			if best == nil || promisedEnd(r.at, r.ttl) > promisedEnd(best.at, best.ttl) {
@@ -181,10 +181,10 @@ func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult 
 				events...)
 		}
 	}
-	if c.Counts["terms-lease-ambiguous"] > 0 && c.Verdict != Invalid {
-		c.unknown(fmt.Sprintf("%d won terms name no lease and their holders renewed more than one during them", c.Counts["terms-lease-ambiguous"]))
+	if c.Counts[CountTermsLeaseAmbiguous] > 0 && c.Verdict != Invalid {
+		c.unknown(fmt.Sprintf("%d won terms name no lease and their holders renewed more than one during them", c.Counts[CountTermsLeaseAmbiguous]))
 	}
-	if c.Counts["terms-renewed"] == 0 {
+	if c.Counts[CountTermsRenewed] == 0 {
 		c.Notes = append(c.Notes, "no won term's lease was reported renewed")
 	}
 	return &c

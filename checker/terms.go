@@ -32,8 +32,8 @@ func campaignsWon(h *history) []won {
 func checkTerms(h *history) CheckResult {
 	c := newCheck("P2", "P2 one leader per election term")
 	for _, o := range h.ops[histories.FCampaign] {
-		c.Counts["campaigns"]++
-		c.Counts["campaigns-"+string(o.done.Type)]++
+		c.Counts[CountCampaigns]++
+		c.Counts[countCampaignsBy(o.done.Type)]++
 	}
 	wins := campaignsWon(h)
 	holders := map[int64]won{}
@@ -45,7 +45,7 @@ func checkTerms(h *history) CheckResult {
 		}
 		holders[w.token.Seq] = w
 	}
-	c.Counts["terms"] = int64(len(holders))
+	c.Counts[CountTerms] = int64(len(holders))
 
 	// Sweep invocations in time order, tracking the highest term among
 	// campaigns already completed.

@@ -32,11 +32,11 @@ func checkVersions(h *history) *CheckResult {
 		return nil
 	}
 	c := newCheck("V", "V members end on the final version")
-	c.Counts["members"] = int64(len(moves))
+	c.Counts[CountMembers] = int64(len(moves))
 	for _, name := range slices.Sorted(maps.Keys(moves)) {
 		vs := moves[name]
 		// The first is the version the member started on.
-		c.Counts["moves"] += int64(len(vs) - 1)
+		c.Counts[CountMoves] += int64(len(vs) - 1)
 		c.Notes = append(c.Notes, fmt.Sprintf("%s: %s", name, strings.Join(vs, " → ")))
 	}
 	switch {

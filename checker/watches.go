@@ -103,9 +103,9 @@ func checkWatches(h *history, rec *record) *CheckResult {
 // judgeWatcher judges one watcher's events, in the order recorded.
 func judgeWatcher(c *CheckResult, events []histories.Event, byRev map[int64][]histories.Event, revs []int64, lastRev int64) {
 	who := strings.TrimPrefix(events[0].Process, "watch:")
-	c.Counts["watchers"]++
+	c.Counts[CountWatchers]++
 	fail := func(guarantee, msg string, es ...histories.Event) {
-		c.Counts["broke-"+strings.ReplaceAll(guarantee, " ", "-")]++
+		c.Counts[countBroke(guarantee)]++
 		c.failAs(blameWatch, fmt.Sprintf("%s (%s): the watch of %s %s", guarantee, "P11", who, msg), es...)
 	}
 	delivered := map[watchKey]histories.Event{} // over the watcher's whole life
@@ -124,15 +124,15 @@ func judgeWatcher(c *CheckResult, events []histories.Event, byRev map[int64][]hi
 		switch e.F {
 		case histories.FWatchStart:
 			closeSegment()
-			c.Counts["watches"]++
+			c.Counts[CountWatches]++
 			seg = &watchSegment{start: e, resumed: starts > 0, reached: e.Revision - 1, got: map[watchKey]bool{}, shortAt: map[int64]histories.Event{}}
 			starts++
 			if starts > 1 {
-				c.Counts["watches-resumed"]++
+				c.Counts[CountWatchesResumed]++
 			}
 		case histories.FWatchEnd:
 			if e.Error != "" {
-				c.Counts["watches-ended-by-store"]++
+				c.Counts[CountWatchesEndedByStore]++
 			}
 			closeSegment()
 		case histories.FWatched:
@@ -141,7 +141,7 @@ func judgeWatcher(c *CheckResult, events []histories.Event, byRev map[int64][]hi
 				continue
 			}
 			if e.Value == histories.WatchProgress {
-				c.Counts["progress-notifications"]++
+				c.Counts[CountProgressNotifications]++
 				if e.Revision < last {
 					fail(watchBookmarkable, fmt.Sprintf("said progress up to revision %d after delivering a change at %d", e.Revision, last), e)
 				}
@@ -161,7 +161,7 @@ func judgeWatcher(c *CheckResult, events []histories.Event, byRev map[int64][]hi
 				seg.reached = max(seg.reached, e.Revision)
 				continue
 			}
-			c.Counts["responses"]++
+			c.Counts[CountResponses]++
 			judgeResponse(c, e, seg, delivered, byRev, &last, bookmark, lastRev, fail)
 		}
 	}
@@ -173,7 +173,7 @@ func judgeWatcher(c *CheckResult, events []histories.Event, byRev map[int64][]hi
 func judgeResponse(c *CheckResult, e histories.Event, seg *watchSegment, delivered map[watchKey]histories.Event, byRev map[int64][]histories.Event, last *int64, bookmark, lastRev int64, fail func(string, string, ...histories.Event)) {
 	inResponse := map[int64]int{}
 	for _, ch := range e.Changes {
-		c.Counts["changes"]++
+		c.Counts[CountChanges]++
 		k := watchKey{ch.Key, ch.Revision}
 		if prev, ok := delivered[k]; ok {
 			fail(watchUnique, fmt.Sprintf("delivered %s at revision %d twice", ch.Key, ch.Revision), prev, e)
@@ -254,7 +254,7 @@ func judgeSegmentGaps(c *CheckResult, seg *watchSegment, byRev map[int64][]histo
 			continue
 		}
 		for _, s := range byRev[r] {
-			c.Counts["changes-expected"]++
+			c.Counts[CountChangesExpected]++
 			if !seg.got[watchKey{s.Key, r}] {
 				// Past every change the watch delivered, only a progress
 				// notification said it had come: that promise is the one

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -178,13 +179,8 @@ func (d *Docker) Clean(ctx context.Context, opts CleanOptions) (CleanReport, err
 		r := get(n.Labels, n.Created)
 		r.nets = append(r.nets, n)
 	}
-	ids := make([]string, 0, len(runs))
-	for id := range runs {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
 	var errs []error
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(runs)) {
 		r := runs[id]
 		remove, why := decide(r, opts, time.Now())
 		rc := RunCleaned{Run: id, Created: r.created, Removed: remove, Why: why}

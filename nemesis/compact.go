@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/internal/wait"
 )
 
 // KindCompact: the store's history compacted while elections run, again
@@ -60,20 +61,13 @@ var compactKind = faultKind{
 				stop = cancel
 				go func() {
 					defer close(done)
-					t := time.NewTicker(compactEvery)
-					defer t.Stop()
-					for {
-						select {
-						case <-cctx.Done():
-							return
-						case <-t.C:
-							rctx, cancel := context.WithTimeout(cctx, time.Second)
-							if _, err := x.Maintenance.CompactBehind(rctx, compactKeep); err != nil && cctx.Err() == nil {
-								x.Log.Debug("compaction", "err", err)
-							}
-							cancel()
+					wait.Every(cctx, compactEvery, func(time.Time) {
+						rctx, cancel := context.WithTimeout(cctx, time.Second)
+						defer cancel()
+						if _, err := x.Maintenance.CompactBehind(rctx, compactKeep); err != nil && cctx.Err() == nil {
+							x.Log.Debug("compaction", "err", err)
 						}
-					}
+					})
 				}()
 				return nil
 			},

@@ -18,13 +18,9 @@ const KindDelay = histories.FaultDelay
 var delays = []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, time.Second}
 
 var delayKind = faultKind{
-	name: KindDelay,
-	does: "packets held 50 ms, 200 ms or 1 s (± a quarter) both ways between the target and every member",
-	rules: []Rule{
-		{Kind: KindDelay, Name: TargetRaftLeader, Weight: 2, Does: "the member leading raft, on its links to the other members", MinMembers: 2},
-		{Kind: KindDelay, Name: TargetElectionLeader, Weight: 2, Does: "the election leader, on its links to every member", MinMembers: 1},
-		{Kind: KindDelay, Name: TargetRandomMember, Weight: 1, Does: "a random member, on its links to the other members", MinMembers: 2},
-	},
+	name:  KindDelay,
+	does:  "packets held 50 ms, 200 ms or 1 s (± a quarter) both ways between the target and every member",
+	rules: badLinkRules(KindDelay),
 	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
 		cuts, err := x.badLink(rng, r, &ev)
 		if err != nil {

@@ -19,10 +19,14 @@ import (
 // Node is what the nemesis needs of a node: its name, address, agent,
 // and the backend's cgroup freezer and CPU quota (which hold the agent
 // too, so they are the backend's to do and undo, not the agent's).
-type Node interface {
+type Node = NodeOf[Agent]
+
+// NodeOf is a Node whose Agent method returns the agent type A. Adapt
+// turns one into a Node, as Go has no covariant method results.
+type NodeOf[A Agent] interface {
 	Name() string
 	IP() netip.Addr
-	Agent() Agent
+	Agent() A
 	Freeze(ctx context.Context) error
 	Thaw(ctx context.Context) error
 	// Throttle caps the node's CPU at cpus of one CPU; 0 lifts the cap.
@@ -68,26 +72,12 @@ var _ Agent = (*agent.Client)(nil)
 // agent type (the cluster's nodes return *agent.Client):
 // nemesis.Adapt[*agent.Client](n). Go has no covariant method results,
 // so such a node is not a Node by itself.
-func Adapt[A Agent](n interface {
-	Name() string
-	IP() netip.Addr
-	Agent() A
-	Freeze(ctx context.Context) error
-	Thaw(ctx context.Context) error
-	Throttle(ctx context.Context, cpus float64) error
-}) Node {
+func Adapt[A Agent](n NodeOf[A]) Node {
 	return adapted[A]{n}
 }
 
 type adapted[A Agent] struct {
-	n interface {
-		Name() string
-		IP() netip.Addr
-		Agent() A
-		Freeze(ctx context.Context) error
-		Thaw(ctx context.Context) error
-		Throttle(ctx context.Context, cpus float64) error
-	}
+	n NodeOf[A]
 }
 
 func (a adapted[A]) Name() string                     { return a.n.Name() }
@@ -368,6 +358,20 @@ func (x *Executor) stopTarget(rng *rand.Rand, r Rule, ev *histories.Fault) (Node
 	return n, nil
 }
 
+// resolveStop is the resolve of a stop kind (pause, freeze, kill): the
+// node stopTarget picks, stopped and started again by the actions that
+// actions gives for it.
+func resolveStop(actions func(n Node) (apply, heal func(context.Context) error)) func(*Executor, *rand.Rand, Rule, histories.Fault) (*fault, error) {
+	return func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
+		n, err := x.stopTarget(rng, r, &ev)
+		if err != nil {
+			return nil, err
+		}
+		apply, heal := actions(n)
+		return &fault{event: ev, apply: apply, heal: heal}, nil
+	}
+}
+
 // remaining says which faults a node's agent still reports, kind by
 // kind.
 func remaining(ctx context.Context, n Node) error {
@@ -428,30 +432,34 @@ func each[T any](items []T, name func(T) string, do func(T) error) error {
 func (x *Executor) target(rng *rand.Rand, rule string) (Node, error) {
 	switch rule {
 	case TargetRaftLeader, TargetRaftLeaderLong:
-		if name, _ := x.Leaders.RaftLeader(); name != "" {
-			if n := byName(x.Members, name); n != nil {
-				return n, nil
-			}
-		}
-		return pick(rng, x.Members)
+		name, _ := x.Leaders.RaftLeader()
+		return namedOrPick(rng, x.Members, name)
 	case TargetRandomMember:
 		return pick(rng, x.Members)
 	case TargetElectionLeader:
+		// A leader acting on its leadership right now is the better aim.
 		if name := x.Leaders.ElectionLeaderActing(); name != "" {
 			if n := byName(x.Campaigners, name); n != nil {
 				return n, nil
 			}
 		}
-		if name, _ := x.Leaders.ElectionLeader(); name != "" {
-			if n := byName(x.Campaigners, name); n != nil {
-				return n, nil
-			}
-		}
-		return pick(rng, x.Campaigners)
+		name, _ := x.Leaders.ElectionLeader()
+		return namedOrPick(rng, x.Campaigners, name)
 	case TargetRandomCampaigner:
 		return pick(rng, x.Campaigners)
 	}
 	return nil, fmt.Errorf("unknown target rule %q", rule)
+}
+
+// namedOrPick is the node of nodes named name or, when name is "" or
+// names none of them (a leader not known right now), a random one.
+func namedOrPick(rng *rand.Rand, nodes []Node, name string) (Node, error) {
+	if name != "" {
+		if n := byName(nodes, name); n != nil {
+			return n, nil
+		}
+	}
+	return pick(rng, nodes)
 }
 
 func pick(rng *rand.Rand, nodes []Node) (Node, error) {

@@ -1,7 +1,7 @@
 package nemesis
 
 import (
-	"math/rand/v2"
+	"context"
 
 	"github.com/election-harness/harness/histories"
 )
@@ -17,11 +17,7 @@ var freezeKind = faultKind{
 	rules:         stopRules(KindFreeze),
 	stopsANode:    true,
 	outlastsLease: true,
-	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
-		n, err := x.stopTarget(rng, r, &ev)
-		if err != nil {
-			return nil, err
-		}
-		return &fault{event: ev, apply: n.Freeze, heal: n.Thaw}, nil
-	},
+	resolve: resolveStop(func(n Node) (apply, heal func(context.Context) error) {
+		return n.Freeze, n.Thaw
+	}),
 }

@@ -2,7 +2,6 @@ package nemesis
 
 import (
 	"context"
-	"math/rand/v2"
 
 	"github.com/election-harness/harness/agent"
 	"github.com/election-harness/harness/histories"
@@ -21,16 +20,10 @@ var killKind = faultKind{
 		{Kind: KindKill, Name: TargetRandomCampaigner, Weight: 1, Does: "a random campaigner", MinMembers: 1},
 	},
 	stopsANode: true,
-	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
-		n, err := x.stopTarget(rng, r, &ev)
-		if err != nil {
-			return nil, err
-		}
+	resolve: resolveStop(func(n Node) (apply, heal func(context.Context) error) {
 		a := n.Agent()
-		return &fault{event: ev,
-			apply: func(ctx context.Context) error { return a.Kill(ctx, false) },
-			heal:  a.Start}, nil
-	},
+		return func(ctx context.Context) error { return a.Kill(ctx, false) }, a.Start
+	}),
 	// A wiped member is a stopped process too: this says so for both.
 	left: func(st agent.Status) string {
 		if !st.Running {

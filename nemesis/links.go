@@ -27,6 +27,16 @@ func (x *Executor) badLink(rng *rand.Rand, r Rule, ev *histories.Fault) ([]cut, 
 	return cuts, nil
 }
 
+// badLinkRules are the rules of a kind that degrades a target's links
+// with badLink: one per target it resolves, the same for every such kind.
+func badLinkRules(kind string) []Rule {
+	return []Rule{
+		{Kind: kind, Name: TargetRaftLeader, Weight: 2, Does: "the member leading raft, on its links to the other members", MinMembers: 2},
+		{Kind: kind, Name: TargetElectionLeader, Weight: 2, Does: "the election leader, on its links to every member", MinMembers: 1},
+		{Kind: kind, Name: TargetRandomMember, Weight: 1, Does: "a random member, on its links to the other members", MinMembers: 2},
+	}
+}
+
 // cutsFault is the fault that does set on every cut, and heal to undo it.
 func cutsFault(ev histories.Fault, cuts []cut, set, heal func(ctx context.Context, c cut) error) *fault {
 	return &fault{event: ev,

@@ -18,13 +18,9 @@ const KindLoss = histories.FaultLoss
 var lossPercents = []int{10, 30, 60}
 
 var lossKind = faultKind{
-	name: KindLoss,
-	does: "10, 30 or 60 % of packets lost both ways between the target and every member",
-	rules: []Rule{
-		{Kind: KindLoss, Name: TargetRaftLeader, Weight: 2, Does: "the member leading raft, on its links to the other members", MinMembers: 2},
-		{Kind: KindLoss, Name: TargetElectionLeader, Weight: 2, Does: "the election leader, on its links to every member", MinMembers: 1},
-		{Kind: KindLoss, Name: TargetRandomMember, Weight: 1, Does: "a random member, on its links to the other members", MinMembers: 2},
-	},
+	name:  KindLoss,
+	does:  "10, 30 or 60 % of packets lost both ways between the target and every member",
+	rules: badLinkRules(KindLoss),
 	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
 		cuts, err := x.badLink(rng, r, &ev)
 		if err != nil {

@@ -1,7 +1,7 @@
 package nemesis
 
 import (
-	"math/rand/v2"
+	"context"
 	"time"
 
 	"github.com/election-harness/harness/agent"
@@ -39,14 +39,10 @@ var pauseKind = faultKind{
 	},
 	stopsANode:    true,
 	outlastsLease: true,
-	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
-		n, err := x.stopTarget(rng, r, &ev)
-		if err != nil {
-			return nil, err
-		}
+	resolve: resolveStop(func(n Node) (apply, heal func(context.Context) error) {
 		a := n.Agent()
-		return &fault{event: ev, apply: a.Pause, heal: a.Resume}, nil
-	},
+		return a.Pause, a.Resume
+	}),
 	left: func(st agent.Status) string {
 		if st.Paused {
 			return "a paused process"

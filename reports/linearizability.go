@@ -3,6 +3,8 @@ package reports
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -41,13 +43,8 @@ func visualizeRegisters(events []histories.Event, opts checker.Options, focus in
 			Description: w.Title, BackgroundColor: "#f3d9a4"})
 	}
 	byKey := checker.RegisterOperations(events, opts)
-	keys := make([]string, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out []linearizability
-	for _, key := range keys {
+	for _, key := range slices.Sorted(maps.Keys(byKey)) {
 		out = append(out, visualizeRegister(key, byKey[key], events, annotations, focus))
 	}
 	return out

@@ -105,8 +105,8 @@ func gate(res checker.Results, policy string) *checker.Gate {
 				return g
 			}
 		}
-		if c.Counts["anomalies"] > int64(len(c.Evidence))+unlisted && policy != FailOnAll {
-			g.Passed, g.Failing = false, fmt.Sprintf("%s found %d anomalies and lists %d: the rest cannot be shown to be accepted", c.Property, c.Counts["anomalies"], len(c.Evidence))
+		if c.Counts[checker.CountAnomalies] > int64(len(c.Evidence))+unlisted && policy != FailOnAll {
+			g.Passed, g.Failing = false, fmt.Sprintf("%s found %d anomalies and lists %d: the rest cannot be shown to be accepted", c.Property, c.Counts[checker.CountAnomalies], len(c.Evidence))
 			return g
 		}
 		for _, e := range c.Evidence {

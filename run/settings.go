@@ -3,6 +3,7 @@ package run
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -134,13 +135,8 @@ func (c Config) Args() []string {
 
 // optionArgs is flag NAME=VALUE for each option, sorted by name.
 func optionArgs(flag string, opts map[string]string) []string {
-	names := make([]string, 0, len(opts))
-	for n := range opts {
-		names = append(names, n)
-	}
-	slices.Sort(names)
 	var args []string
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(opts)) {
 		args = append(args, flag, n+"="+opts[n])
 	}
 	return args

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/internal/wait"
 	"github.com/election-harness/harness/workloads"
 )
 
@@ -98,26 +99,23 @@ func (s *statusLine) run(ctx context.Context) {
 	if s.tty {
 		every = 500 * time.Millisecond
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	// Once finish has ended the line, the ticks stop with it.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	wait.Every(ctx, every, func(time.Time) {
+		s.mu.Lock()
+		done := s.done
+		s.mu.Unlock()
+		if done {
+			stop()
 			return
-		case <-t.C:
-			s.mu.Lock()
-			done := s.done
-			s.mu.Unlock()
-			if done {
-				return
-			}
-			if s.tty {
-				fmt.Fprintf(s.w, "\r\033[K%s", s.line())
-			} else {
-				fmt.Fprintln(s.w, s.line())
-			}
 		}
-	}
+		if s.tty {
+			fmt.Fprintf(s.w, "\r\033[K%s", s.line())
+		} else {
+			fmt.Fprintln(s.w, s.line())
+		}
+	})
 }
 
 // finish ends the live line so later output starts on a fresh line.

@@ -224,7 +224,7 @@ func Median(xs []float64) float64 {
 func informationalFindings(res checker.Results) []string {
 	var out []string
 	for _, c := range res.Checks {
-		if c.Informational && c.Counts["anomalies"] > 0 {
+		if c.Informational && c.Counts[checker.CountAnomalies] > 0 {
 			out = append(out, c.Property)
 		}
 	}

@@ -102,30 +102,13 @@ func RunCampaigner(ctx context.Context, cfg CampaignerConfig, r Recipe, in io.Re
 			log.Warn("writing reply", "err", err)
 		}
 	}
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case tok := <-r.Lost():
-				t := tok
-				send(Reply{Type: ReplyEvent, Event: EventLost, Token: &t})
-			}
-		}
-	}()
+	go forward(ctx, r.Lost(), func(tok histories.Token) {
+		send(Reply{Type: ReplyEvent, Event: EventLost, Token: &tok})
+	})
 	started := time.Now()
 	send(Reply{Type: ReplyEvent, Event: EventReady, Value: cfg.Recipe})
 	if rn, ok := r.(Renewer); ok {
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case rep := <-rn.Renewals():
-					send(rep)
-				}
-			}
-		}()
+		go forward(ctx, rn.Renewals(), send)
 	}
 
 	sc := bufio.NewScanner(in)
@@ -234,4 +217,17 @@ func execute(ctx context.Context, r Recipe, cmd Command, work time.Duration, sta
 		return Reply{ID: cmd.ID, Type: histories.Fail, Error: err.Error()}
 	}
 	return rep
+}
+
+// forward calls do with each value ch delivers, in order, until ctx
+// ends.
+func forward[T any](ctx context.Context, ch <-chan T, do func(T)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case v := <-ch:
+			do(v)
+		}
+	}
 }

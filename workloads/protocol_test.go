@@ -94,21 +94,25 @@ func TestProtocolRecordsOutcomes(t *testing.T) {
 	}
 	tok := *got.Token
 
-	cases := []struct {
+	// The subtests share the connection and run in order: the history
+	// checked at the end counts their operations.
+	writes := []struct {
 		name     string
 		writeErr error
 		want     histories.Type
 	}{
-		{"accepted", nil, histories.OK},
-		{"fenced out", ErrNotLeader, histories.Fail},
-		{"unknown outcome", errors.New("connection reset"), histories.Info},
+		{name: "accepted", want: histories.OK},
+		{name: "fenced out", writeErr: ErrNotLeader, want: histories.Fail},
+		{name: "unknown outcome", writeErr: errors.New("connection reset"), want: histories.Info},
 	}
-	for _, c := range cases {
-		recipe.writeErr = c.writeErr
-		got := conn.Invoke(ctx, "c1", Command{Op: OpWrite, Key: "k", Value: c.name, TimeoutMS: 1000}, &tok)
-		if got.Type != c.want || got.Value != c.name || got.Token == nil || *got.Token != tok {
-			t.Errorf("%s: write completion %+v, want %s carrying value and token", c.name, got, c.want)
-		}
+	for _, c := range writes {
+		t.Run("write "+c.name, func(t *testing.T) {
+			recipe.writeErr = c.writeErr
+			got := conn.Invoke(ctx, "c1", Command{Op: OpWrite, Key: "k", Value: c.name, TimeoutMS: 1000}, &tok)
+			if got.Type != c.want || got.Value != c.name || got.Token == nil || *got.Token != tok {
+				t.Errorf("write completion %+v, want %s carrying value and token", got, c.want)
+			}
+		})
 	}
 
 	// A read the campaigner never answers in time is indeterminate.
@@ -140,24 +144,26 @@ func TestProtocolRecordsOutcomes(t *testing.T) {
 		token      bool   // the completion carries the term
 		errPrefix  string // the completion's error starts so
 	}{
-		{"act", false, nil, histories.OK, true, ""},
-		{"act not leading", true, nil, histories.Fail, false, NotLeader},
-		{"act fenced out", false, fmt.Errorf("fence: gone: %w", ErrDefinite), histories.Fail, false, NotLeader},
-		{"act unknown outcome", false, errors.New("connection reset"), histories.Info, true, ""},
+		{name: "act", want: histories.OK, token: true},
+		{name: "act not leading", notLeading: true, want: histories.Fail, errPrefix: NotLeader},
+		{name: "act fenced out", writeErr: fmt.Errorf("fence: gone: %w", ErrDefinite), want: histories.Fail, errPrefix: NotLeader},
+		{name: "act unknown outcome", writeErr: errors.New("connection reset"), want: histories.Info, token: true},
 	}
 	for _, c := range acts {
-		recipe.notLeading.Store(c.notLeading)
-		recipe.writeErr = c.writeErr
-		got := conn.Invoke(ctx, "c1:a", Command{Op: OpAct, Key: "k", Value: c.name, TimeoutMS: 1000}, nil)
-		if got.Type != c.want || got.F != histories.FWrite || got.Value != c.name || got.Process != "c1:a" {
-			t.Errorf("%s: completion %+v, want %s of a write of the value by c1:a", c.name, got, c.want)
-		}
-		if c.token != (got.Token != nil) || (got.Token != nil && *got.Token != tok) {
-			t.Errorf("%s: completion token %v, want it: %v (the term %v)", c.name, got.Token, c.token, tok)
-		}
-		if !strings.HasPrefix(got.Error, c.errPrefix) {
-			t.Errorf("%s: error %q, want it to start %q", c.name, got.Error, c.errPrefix)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			recipe.notLeading.Store(c.notLeading)
+			recipe.writeErr = c.writeErr
+			got := conn.Invoke(ctx, "c1:a", Command{Op: OpAct, Key: "k", Value: c.name, TimeoutMS: 1000}, nil)
+			if got.Type != c.want || got.F != histories.FWrite || got.Value != c.name || got.Process != "c1:a" {
+				t.Errorf("completion %+v, want %s of a write of the value by c1:a", got, c.want)
+			}
+			if c.token != (got.Token != nil) || (got.Token != nil && *got.Token != tok) {
+				t.Errorf("completion token %v, want it: %v (the term %v)", got.Token, c.token, tok)
+			}
+			if !strings.HasPrefix(got.Error, c.errPrefix) {
+				t.Errorf("error %q, want it to start %q", got.Error, c.errPrefix)
+			}
+		})
 	}
 	recipe.notLeading.Store(false)
 	recipe.writeErr = nil

@@ -2,7 +2,9 @@ package workloads
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -80,13 +82,8 @@ const OptionFlag = "option"
 // OptionArgs is the campaigner command line that passes opts, in a
 // stable order.
 func OptionArgs(opts map[string]string) []string {
-	names := make([]string, 0, len(opts))
-	for n := range opts {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var args []string
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(opts)) {
 		args = append(args, "--"+OptionFlag, n+"="+opts[n])
 	}
 	return args

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -166,7 +164,7 @@ func runBisect(parent context.Context, cfg run.Config, good, bad bisect.Candidat
 			cfg, cfg.Patches = cc, base
 		}
 	}
-	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := untilStopSignal(parent)
 	defer stop()
 	var between []bisect.Candidate
 	if good.Version() != bad.Version() {

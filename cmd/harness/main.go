@@ -8,11 +8,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +34,16 @@ const (
 	// fatal runtime error such as running out of memory). Never a verdict.
 	exitCrash = 4
 )
+
+// stopSignals end a command gracefully: Ctrl-C, and the SIGTERM a
+// container runtime or CI runner sends before it kills.
+var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+
+// untilStopSignal is parent until a stop signal arrives, so that the
+// command winds down (heals, cleans up) as on any cancellation.
+func untilStopSignal(parent context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(parent, stopSignals...)
+}
 
 // exitError carries an exit code out of a command.
 type exitError struct {

@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,7 +29,7 @@ func serveCmd() *cobra.Command {
 				return setupError("listening on %s: %v (pass another --addr)", addr, err)
 			}
 			srv := &http.Server{Handler: reports.Handler(store), ReadHeaderTimeout: 10 * time.Second}
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			ctx, stop := untilStopSignal(context.Background())
 			defer stop()
 			go func() {
 				<-ctx.Done()

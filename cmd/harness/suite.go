@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -90,7 +88,7 @@ harness crashed. A run's own codes are:
 			}
 			// Ctrl-C stops launching runs and interrupts the running ones,
 			// which clean up; what finished is still written.
-			ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+			ctx, stop := untilStopSignal(ctx)
 			defer stop()
 			fmt.Fprintf(os.Stderr, "suite %s: %d runs, %d at a time\n", s.Name, len(entries), parallel)
 			res := s.Run(ctx, entries, suite.Options{Store: store, Parallel: parallel, Log: os.Stderr, Budget: budget,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/election-harness/harness/db"
@@ -39,20 +38,11 @@ func (DB) EndTerm(ctx context.Context, all []db.Member, tok histories.Token) err
 // CheckToken: a Consul term is the lock key, under the election prefix,
 // the key's modify index at acquisition (seq) and the holding session.
 func (DB) CheckToken(tok histories.Token, electionPrefix string) error {
-	var missing []string
-	if !strings.HasPrefix(tok.Key, electionPrefix) || len(tok.Key) == len(electionPrefix) {
-		missing = append(missing, fmt.Sprintf("key: the lock key, under the election prefix %s (here %q)", electionPrefix, tok.Key))
-	}
-	if tok.Seq <= 0 {
-		missing = append(missing, fmt.Sprintf("seq: the lock key's modify index at acquisition, above 0 (here %d)", tok.Seq))
-	}
+	missing := db.MissingKeyAndSeq(tok, electionPrefix, "the lock key", "the lock key's modify index at acquisition")
 	if tok.Session == "" {
 		missing = append(missing, "session: the session that holds the lock")
 	}
-	if len(missing) > 0 {
-		return errors.New(strings.Join(missing, "; "))
-	}
-	return nil
+	return db.MissingFieldsError(missing)
 }
 
 var _ db.Terms = DB{}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/internal/wait"
 )
 
 // NewRecord follows every change under prefix with a watch from
@@ -44,23 +45,14 @@ const regressionEvery = 100 * time.Millisecond
 func (r *etcdRecord) Run(ctx context.Context, emit func(histories.Event)) error {
 	r.emit.Store(&emit)
 	defer r.cli.Close()
-	go func() {
-		t := time.NewTicker(regressionEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				rctx, cancel := context.WithTimeout(ctx, regressionEvery)
-				seen := r.Seen()
-				if resp, err := r.cli.Get(rctx, r.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly()); err == nil {
-					r.checkRegression(seen, resp.Header.Revision)
-				}
-				cancel()
-			}
+	go wait.Every(ctx, regressionEvery, func(time.Time) {
+		rctx, cancel := context.WithTimeout(ctx, regressionEvery)
+		defer cancel()
+		seen := r.Seen()
+		if resp, err := r.cli.Get(rctx, r.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly()); err == nil {
+			r.checkRegression(seen, resp.Header.Revision)
 		}
-	}()
+	})
 	next := int64(1)
 	for ctx.Err() == nil {
 		// RequireLeader: a member cut off in a minority cancels the

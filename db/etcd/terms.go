@@ -2,9 +2,7 @@ package etcd
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -39,17 +37,7 @@ func (e DB) EndTerm(ctx context.Context, all []db.Member, tok histories.Token) e
 // CheckToken: an etcd term is its leader key, under the election prefix,
 // and the key's create revision (seq).
 func (DB) CheckToken(tok histories.Token, electionPrefix string) error {
-	var missing []string
-	if !strings.HasPrefix(tok.Key, electionPrefix) || len(tok.Key) == len(electionPrefix) {
-		missing = append(missing, fmt.Sprintf("key: the leader key, under the election prefix %s (here %q)", electionPrefix, tok.Key))
-	}
-	if tok.Seq <= 0 {
-		missing = append(missing, fmt.Sprintf("seq: the leader key's create revision, above 0 (here %d)", tok.Seq))
-	}
-	if len(missing) > 0 {
-		return errors.New(strings.Join(missing, "; "))
-	}
-	return nil
+	return db.MissingFieldsError(db.MissingKeyAndSeq(tok, electionPrefix, "the leader key", "the leader key's create revision"))
 }
 
 var _ db.Terms = DB{}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/internal/wait"
 )
 
 // progressEvery is how often a watcher asks its member for a progress
@@ -43,20 +44,11 @@ func (w *memberWatch) event(t histories.Type, f string) histories.Event {
 
 func (w *memberWatch) Run(ctx context.Context, emit func(histories.Event)) error {
 	defer w.cli.Close()
-	go func() {
-		t := time.NewTicker(progressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				rctx, cancel := context.WithTimeout(ctx, progressEvery)
-				_ = w.cli.RequestProgress(rctx)
-				cancel()
-			}
-		}
-	}()
+	go wait.Every(ctx, progressEvery, func(time.Time) {
+		rctx, cancel := context.WithTimeout(ctx, progressEvery)
+		defer cancel()
+		_ = w.cli.RequestProgress(rctx)
+	})
 	next := int64(0) // 0: from the member's revision when it first answers
 	for ctx.Err() == nil {
 		var err error

@@ -134,35 +134,40 @@ func ReadMode(d db.DB, mode string) (string, error) {
 // ReadModesHelp says which databases have read modes and what they are,
 // for help text: "consul: default, consistent, stale".
 func ReadModesHelp() string {
-	var parts []string
-	for _, d := range drivers() {
-		if rm, ok := d.(db.ReadModes); ok {
-			parts = append(parts, d.Name()+": "+strings.Join(rm.ReadModes(), ", "))
-		}
-	}
-	return strings.Join(parts, "; ")
+	return listPerDriver(db.ReadModes.ReadModes)
 }
 
 // OptionsHelp names the databases whose recipes take campaigner
 // options (--option).
 func OptionsHelp() string {
-	var out []string
-	for _, d := range drivers() {
-		if _, ok := d.(db.CampaignerOptions); ok {
-			out = append(out, d.Name())
-		}
-	}
-	return "for " + strings.Join(out, ", ") + " (see docs/running.md)"
+	return "for " + strings.Join(driversWith[db.CampaignerOptions](), ", ") + " (see docs/running.md)"
 }
 
 func withReadModes() []string {
+	return driversWith[db.ReadModes]()
+}
+
+// driversWith names the databases whose driver has the capability C.
+func driversWith[C any]() []string {
 	var out []string
 	for _, d := range drivers() {
-		if _, ok := d.(db.ReadModes); ok {
+		if _, ok := d.(C); ok {
 			out = append(out, d.Name())
 		}
 	}
 	return out
+}
+
+// listPerDriver says, for each database whose driver has the capability
+// C, what listOf lists of it, for help text: "consul: a, b; etcd: c".
+func listPerDriver[C any](listOf func(C) []string) string {
+	var parts []string
+	for _, d := range drivers() {
+		if c, ok := d.(C); ok {
+			parts = append(parts, d.Name()+": "+strings.Join(listOf(c), ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // CampaignerArgs are the command-line arguments the built-in campaigner
@@ -190,27 +195,17 @@ func CheckOptions(d db.DB, opts map[string]string) error {
 
 // PatchesHelp lists each database's source patches (--patch).
 func PatchesHelp() string {
-	var parts []string
-	for _, d := range drivers() {
-		if sp, ok := d.(db.SourcePatches); ok {
-			var names []string
-			for _, p := range sp.Patches() {
-				names = append(names, p.Name)
-			}
-			parts = append(parts, d.Name()+": "+strings.Join(names, ", "))
+	return listPerDriver(func(sp db.SourcePatches) []string {
+		var names []string
+		for _, p := range sp.Patches() {
+			names = append(names, p.Name)
 		}
-	}
-	return strings.Join(parts, "; ")
+		return names
+	})
 }
 
 // LogLevelsHelp lists the log levels of each database whose members'
 // level the harness can set (--server-log-level).
 func LogLevelsHelp() string {
-	var parts []string
-	for _, d := range drivers() {
-		if ll, ok := d.(db.ServerLogLevels); ok {
-			parts = append(parts, d.Name()+": "+strings.Join(ll.LogLevels(), ", "))
-		}
-	}
-	return strings.Join(parts, "; ")
+	return listPerDriver(db.ServerLogLevels.LogLevels)
 }
