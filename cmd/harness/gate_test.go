@@ -100,8 +100,8 @@ func TestRunRefusesUpFront(t *testing.T) {
 		{[]string{"--nodes", "2", "--nemesis", "partition:bridge"}, "partition:bridge needs 3 members, not 2"},
 		{[]string{"--nodes", "1", "--nemesis", "clock:others-slow"}, "clock:others-slow needs 2 members, not 1"},
 		{[]string{"--nodes", "2", "--nemesis", "wipe"}, "wipe: no rule of it can run with 2 members (it needs 3)"},
-		{[]string{"--db", "consul", "--nemesis", "wipe"}, "--nemesis wipe: not supported for consul"},
-		{[]string{"--db", "consul", "--nemesis", "wipe:raft-leader"}, "--nemesis wipe: not supported for consul"},
+		{[]string{"--db", "consul", "--nemesis", "compact"}, "--nemesis compact: not supported for consul"},
+		{[]string{"--db", "consul", "--nemesis", "defrag:raft-leader"}, "--nemesis defrag: not supported for consul"},
 		// Versions: the upgrade fault needs two; a pair etcd does not
 		// move between is refused with the reason, before any build.
 		{[]string{"--nemesis", "upgrade,partition"}, "give two, --version OLD,NEW"},
