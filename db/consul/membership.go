@@ -25,7 +25,8 @@ const removePatience = 30 * time.Second
 // configuration and the gossip pool, as an operator replacing a dead
 // server does (`consul operator raft remove-peer`, then `consul
 // force-leave -prune`). It asks each other server in turn until one
-// answers; a server already gone is done.
+// answers, then waits until no other server still lists m in gossip;
+// a server already gone is done.
 func (DB) RemoveMember(ctx context.Context, all []db.Member, m db.Member) error {
 	raftAddr := netip.AddrPortFrom(m.IP, consulRaftPort).String()
 	deadline := time.Now().Add(removePatience)
@@ -36,6 +37,14 @@ func (DB) RemoveMember(ctx context.Context, all []db.Member, m db.Member) error 
 				continue
 			}
 			if last = removeThrough(ctx, o, m.Name, raftAddr); last == nil {
+				break
+			}
+		}
+		if last == nil {
+			// A server that rejoins under its name before every other
+			// has reaped it can be taken for the one that left: gossip
+			// keeps the leave, and the leader never adds it to raft.
+			if last = stillListed(ctx, all, m.Name); last == nil {
 				return nil
 			}
 		}
@@ -61,6 +70,32 @@ func removeThrough(ctx context.Context, o db.Member, name, raftAddr string) erro
 	}
 	if err := cli.Agent().ForceLeavePrune(name); err != nil && !strings.Contains(err.Error(), "No node found") {
 		return fmt.Errorf("through %s: force-leave -prune %s: %w", o.Name, name, err)
+	}
+	return nil
+}
+
+// stillListed says which other servers that answer still list the
+// server named name among their gossip members (nil: none does).
+func stillListed(ctx context.Context, all []db.Member, name string) error {
+	var listed []string
+	for _, o := range all {
+		if o.Name == name {
+			continue
+		}
+		cli, err := client(consulAddr(o), 5*time.Second)
+		if err != nil {
+			return err
+		}
+		members, err := cli.Agent().Members(false)
+		if err != nil {
+			continue // a server cut off or down has no say
+		}
+		if slices.ContainsFunc(members, func(am *api.AgentMember) bool { return am.Name == name }) {
+			listed = append(listed, o.Name)
+		}
+	}
+	if len(listed) > 0 {
+		return fmt.Errorf("%s not yet reaped from gossip by %s", name, strings.Join(listed, ", "))
 	}
 	return nil
 }
