@@ -75,6 +75,10 @@ type Membership interface {
 	// AddMember adds m back as a new, empty member and returns the argv
 	// that starts it so.
 	AddMember(ctx context.Context, all []Member, m Member, dataDir string) ([]string, error)
+	// AwaitMember waits until m, started with AddMember's command line,
+	// is a full member that serves: until then one more loss can cost
+	// the cluster its quorum (a Consul server is a non-voter at first).
+	AwaitMember(ctx context.Context, all []Member, m Member) error
 }
 
 // Upgrades is a database whose members can move between server

@@ -111,6 +111,9 @@ type Membership interface {
 	// must not return with an empty log), adds it back as a new, empty
 	// member, and returns the argv that starts it.
 	Rejoin(ctx context.Context, member string) ([]string, error)
+	// Rejoined waits until the member, started again, is a full member:
+	// until then one more loss can cost the cluster its quorum.
+	Rejoined(ctx context.Context, member string) error
 }
 
 // Maintenance is what an operator does to a store while it serves:
@@ -277,12 +280,15 @@ func (x *Executor) HealAll(ctx context.Context) error {
 	nodes := append(append([]Node{}, x.Members...), x.Campaigners...)
 	errs := make([]error, len(nodes))
 	// A wiped member must rejoin as a new member before its agent heals
-	// it: restarted as it first was, it would not find its cluster.
+	// it: restarted as it first was, it would not find its cluster. It
+	// can take its full place only once no partition cuts it off.
+	var rejoined []string
 	for _, n := range x.Members {
 		if x.isWiped(n.Name()) {
 			if err := x.rejoin(ctx, n); err != nil {
 				return fmt.Errorf("rejoining %s: %w", n.Name(), err)
 			}
+			rejoined = append(rejoined, n.Name())
 		}
 	}
 	var wg sync.WaitGroup
@@ -315,6 +321,11 @@ func (x *Executor) HealAll(ctx context.Context) error {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
+	}
+	for _, name := range rejoined {
+		if err := x.Membership.Rejoined(ctx, name); err != nil {
+			return fmt.Errorf("rejoining %s: %w", name, err)
+		}
 	}
 	// Last, with every other fault gone: every member back on the final
 	// version, one at a time, as a rolling upgrade goes.

@@ -180,7 +180,7 @@ func TestEveryFaultIsRecordedBeforeItIsAppliedAndHealsWhenStopped(t *testing.T) 
 
 // A wiped member is killed with its data and removed; healed, it
 // rejoins through Membership before it is started again, with the argv
-// the rejoin gave.
+// the rejoin gave, and the heal waits until it is a full member.
 func TestWipedMemberRejoinsBeforeItRestarts(t *testing.T) {
 	fc := newFakeCluster(t, 3, 2)
 	ctx := context.Background()
@@ -192,7 +192,7 @@ func TestWipedMemberRejoinsBeforeItRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"history fault-start 1 wipe", "n2 kill wipe=true", "membership remove n2",
-		"membership rejoin n2", "n2 start-with rejoin n2", "history fault-stop 1 wipe"}
+		"membership rejoin n2", "n2 start-with rejoin n2", "membership rejoined n2", "history fault-stop 1 wipe"}
 	if got := fc.j.all(); !slices.Equal(got, want) {
 		t.Errorf("journal:\n%q\nwant\n%q", got, want)
 	}

@@ -294,6 +294,11 @@ func (m *fakeMembership) Rejoin(ctx context.Context, member string) ([]string, e
 	return []string{"rejoin", member}, nil
 }
 
+func (m *fakeMembership) Rejoined(ctx context.Context, member string) error {
+	m.j.add("membership rejoined %s", member)
+	return nil
+}
+
 // journalHistory journals every fault event the recorder records, as
 // "history F ID KIND".
 func journalHistory(j *journal, rec *histories.Recorder) {

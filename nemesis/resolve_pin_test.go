@@ -64,3 +64,4 @@ type nopMembership struct{}
 
 func (nopMembership) Remove(ctx context.Context, member string) error             { return nil }
 func (nopMembership) Rejoin(ctx context.Context, member string) ([]string, error) { return nil, nil }
+func (nopMembership) Rejoined(ctx context.Context, member string) error           { return nil }

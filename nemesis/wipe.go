@@ -10,7 +10,8 @@ import (
 
 // KindWipe: a member's data lost. It is killed, its data emptied and it
 // is removed from the cluster (Membership.Remove); healed, it rejoins
-// empty as a new member (Membership.Rejoin) and is started so. Its
+// empty as a new member (Membership.Rejoin), is started so, and the heal
+// ends once it is a full member again (Membership.Rejoined). Its
 // stopped process is what kill's status check reports.
 const KindWipe = histories.FaultWipe
 
@@ -39,7 +40,12 @@ var wipeKind = faultKind{
 				x.setWiped(n.Name(), true)
 				return x.Membership.Remove(ctx, n.Name())
 			},
-			heal: func(ctx context.Context) error { return x.rejoin(ctx, n) }}, nil
+			heal: func(ctx context.Context) error {
+				if err := x.rejoin(ctx, n); err != nil {
+					return err
+				}
+				return x.Membership.Rejoined(ctx, n.Name())
+			}}, nil
 	},
 }
 

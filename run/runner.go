@@ -243,6 +243,19 @@ func (m Membership) Rejoin(ctx context.Context, name string) ([]string, error) {
 	return m.versions.rejoined(name, argv), nil
 }
 
+// Rejoined waits until the rejoined member is a full member again.
+func (m Membership) Rejoined(ctx context.Context, name string) error {
+	mem, err := m.member(name)
+	if err != nil {
+		return err
+	}
+	op, err := m.operator()
+	if err != nil {
+		return err
+	}
+	return op.AwaitMember(ctx, m.Members, mem)
+}
+
 // Failpoints lets the nemesis set a member's failpoints, by name.
 type Failpoints struct {
 	DB      db.Failpoints

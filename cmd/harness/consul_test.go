@@ -148,7 +148,16 @@ func TestConsulWipeReplacesAServer(t *testing.T) {
 	if _, err := clientOf(other).KV().Put(&api.KVPair{Key: key, Value: []byte(last)}, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
 		t.Fatalf("writing through %s while %s is wiped: %v", other, m, err)
 	}
-	fc.stop(t, f)
+	if err := fc.exec.Stop(ctx, f.ID); err != nil {
+		for _, mem := range fc.members {
+			logs, _ := fc.byName[mem.Name].Logs(ctx)
+			lines := strings.Split(string(logs), "\n")
+			for _, l := range lines[max(0, len(lines)-40):] {
+				t.Logf("%s: %s", mem.Name, l[:min(len(l), 250)])
+			}
+		}
+		t.Fatalf("healing the wipe of %s: %v", m, err)
+	}
 	var after map[string]string
 	voter := func() bool {
 		after, err = servers(other)

@@ -42,8 +42,8 @@ func (DB) RemoveMember(ctx context.Context, all []db.Member, m db.Member) error 
 		}
 		if last == nil {
 			// A server that rejoins under its name before every other
-			// has reaped it can be taken for the one that left: gossip
-			// keeps the leave, and the leader never adds it to raft.
+			// has forgotten it can be taken for the one that left, and
+			// the leader does not add it to raft.
 			if last = stillListed(ctx, all, m.Name); last == nil {
 				return nil
 			}
@@ -75,7 +75,8 @@ func removeThrough(ctx context.Context, o db.Member, name, raftAddr string) erro
 }
 
 // stillListed says which other servers that answer still list the
-// server named name among their gossip members (nil: none does).
+// server named name among their gossip members or in the catalog (nil:
+// none does).
 func stillListed(ctx context.Context, all []db.Member, name string) error {
 	var listed []string
 	for _, o := range all {
@@ -91,7 +92,14 @@ func stillListed(ctx context.Context, all []db.Member, name string) error {
 			continue // a server cut off or down has no say
 		}
 		if slices.ContainsFunc(members, func(am *api.AgentMember) bool { return am.Name == name }) {
-			listed = append(listed, o.Name)
+			listed = append(listed, o.Name+" (gossip)")
+			continue
+		}
+		// The leader deregisters a reaped server from the catalog: a
+		// rejoin before that is taken for the old node, and is not
+		// added to raft until the leader's next full reconcile (60 s).
+		if node, _, err := cli.Catalog().Node(name, (&api.QueryOptions{}).WithContext(ctx)); err == nil && node != nil && node.Node != nil {
+			listed = append(listed, o.Name+" (catalog)")
 		}
 	}
 	if len(listed) > 0 {
@@ -110,4 +118,45 @@ func (d DB) AddMember(ctx context.Context, all []db.Member, m db.Member, dataDir
 		return nil, errors.New("adding server " + m.Name + ": not one of the run's members")
 	}
 	return d.MemberCommand(m, all, dataDir), nil
+}
+
+// awaitVoterPatience bounds AwaitMember: autopilot promotes a new
+// server once it has been healthy for its stabilization time (10 s),
+// and a join the leader missed waits for its full reconcile (60 s).
+const awaitVoterPatience = 90 * time.Second
+
+// AwaitMember waits until some other server's raft configuration lists
+// m's address as a voter: a replaced server counts toward quorum only
+// once autopilot has promoted it.
+func (DB) AwaitMember(ctx context.Context, all []db.Member, m db.Member) error {
+	raftAddr := netip.AddrPortFrom(m.IP, consulRaftPort).String()
+	deadline := time.Now().Add(awaitVoterPatience)
+	last := errors.New("no server answered")
+	for {
+		for _, o := range all {
+			if o.Name == m.Name {
+				continue
+			}
+			cli, err := client(consulAddr(o), 5*time.Second)
+			if err != nil {
+				return err
+			}
+			cfg, err := cli.Operator().RaftGetConfiguration((&api.QueryOptions{}).WithContext(ctx))
+			if err != nil {
+				last = fmt.Errorf("through %s: %w", o.Name, err)
+				continue
+			}
+			i := slices.IndexFunc(cfg.Servers, func(s *api.RaftServer) bool { return s.Address == raftAddr })
+			if i >= 0 && cfg.Servers[i].Voter {
+				return nil
+			}
+			last = fmt.Errorf("through %s: %s is not a voter yet", o.Name, raftAddr)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("waiting for server %s to be a voter: %w", m.Name, last)
+		}
+		if !wait.For(ctx, time.Second) {
+			return fmt.Errorf("waiting for server %s to be a voter: %w (last: %v)", m.Name, ctx.Err(), last)
+		}
+	}
 }

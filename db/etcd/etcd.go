@@ -189,6 +189,38 @@ func (e DB) AddMember(ctx context.Context, all []db.Member, m db.Member, dataDir
 	return etcdArgs(m, strings.Join(initial, ","), "existing", dataDir), nil
 }
 
+// awaitMemberPatience bounds AwaitMember: a new member fetches the
+// leader's snapshot before it serves.
+const awaitMemberPatience = time.Minute
+
+// AwaitMember waits until m answers a status request as a voting
+// member that has applied entries: it took its place in raft.
+func (e DB) AwaitMember(ctx context.Context, all []db.Member, m db.Member) error {
+	cli, err := etcdClient([]string{clientURL(m)})
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	deadline := time.Now().Add(awaitMemberPatience)
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		st, err := cli.Status(sctx, clientURL(m))
+		cancel()
+		if err == nil && !st.IsLearner && st.RaftAppliedIndex > 0 {
+			return nil
+		}
+		if err == nil {
+			err = fmt.Errorf("learner %v, applied index %d", st.IsLearner, st.RaftAppliedIndex)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("waiting for member %s to serve: %w", m.Name, err)
+		}
+		if !wait.For(ctx, 500*time.Millisecond) {
+			return fmt.Errorf("waiting for member %s to serve: %w", m.Name, ctx.Err())
+		}
+	}
+}
+
 // PinsReads: etcd's recipes read through a client of the reader's
 // member alone when pinned (etcd #20418 needs reads pinned to every
 // member, the paused one too).
