@@ -13,9 +13,9 @@ import (
 	"github.com/election-harness/harness/internal/wait"
 )
 
-// KindFailpoint: a failpoint of a server built with them (gofail) set on
-// a member: its raft loop stuck, a crash at its write-ahead log, slow
-// applies. The server's own code misbehaves in one place while the
+// KindFailpoint sets a failpoint on a member of a server built with them
+// (gofail), such as a stuck raft loop, a crash at its write-ahead log, or
+// slow applies. The server's own code misbehaves in one place while the
 // rest of the process runs, which no signal or firewall can do.
 const KindFailpoint = histories.FaultFailpoint
 

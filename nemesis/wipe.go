@@ -8,13 +8,14 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// KindWipe: a member's data lost. It is killed, its data emptied and it
+// KindWipe loses a member's data. The member is killed, its data emptied and it
 // is removed from the cluster (Membership.Remove); healed, it rejoins
 // empty as a new member (Membership.Rejoin) and is started so. Its
 // stopped process is what kill's status check reports.
 const KindWipe = histories.FaultWipe
 
-// Removing a killed member takes a majority of the others.
+// wipeKind is the wipe fault. Its rules need three members, since removing
+// a killed member takes a majority of the others.
 var wipeKind = faultKind{
 	name: KindWipe,
 	does: "a member killed, its data emptied and removed from the cluster; it rejoins empty as a new member",

@@ -18,8 +18,8 @@ import (
 	"github.com/election-harness/harness/internal/wait"
 )
 
-// etcd's members move between versions on their data: rolling upgrades
-// and downgrades.
+// DB implements db.Upgrades. etcd's members move between versions on
+// their data, by rolling upgrades and downgrades.
 var _ db.Upgrades = DB{}
 
 // semver is the part of a module version ("v3.6.16") that etcd's
