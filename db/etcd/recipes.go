@@ -99,12 +99,13 @@ type etcdElection struct {
 // The campaigner options of etcd's recipes (--option NAME=VALUE).
 const (
 	// OptionRenew is how the sessions' leases are renewed besides the
-	// session's own keepalive stream: RenewKeepAlive (the default) adds
-	// nothing; RenewOnce adds a KeepAliveOnce whenever the stream has
-	// not answered for half the TTL, each answer reported (EventRenewed). The stream's client drops an
-	// answer that comes later than the lease's TTL (client/v3/lease.go);
-	// KeepAliveOnce waits for it, so a renewal the server stalled past
-	// the lease's revocation (etcd #20590) reaches the checker.
+	// session's own keepalive stream. RenewKeepAlive (the default) adds
+	// nothing. RenewOnce adds a KeepAliveOnce whenever the stream has not
+	// answered for half the TTL, and reports each answer (EventRenewed).
+	// The stream's client drops an answer that comes later than the
+	// lease's TTL (client/v3/lease.go), but KeepAliveOnce waits for it. So
+	// a renewal the server stalled past the lease's revocation (etcd
+	// #20590) reaches the checker.
 	OptionRenew    = "renew"
 	RenewKeepAlive = "keepalive"
 	RenewOnce      = "once"
