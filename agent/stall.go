@@ -166,13 +166,12 @@ func mountStallFS(dataDir string) (*stallFS, error) {
 	return sfs, nil
 }
 
-// fuseCloseOnExec marks this process's /dev/fuse descriptors
-// close-on-exec. go-fuse opens /dev/fuse without O_CLOEXEC when it
-// mounts by itself, so the supervised process would inherit the
-// connection: when the agent dies, the connection then outlives it,
-// and a process exiting inside a request on the mount (a flush at
-// close) waits forever for an answer, keeping the container from
-// stopping (seen: `docker rm -f` refused).
+// fuseCloseOnExec marks this process's /dev/fuse descriptors close-on-exec.
+// go-fuse opens /dev/fuse without O_CLOEXEC when it mounts by itself, so
+// the supervised process would inherit the connection. The connection would
+// then outlive the agent when it dies. A process exiting inside a request
+// on the mount (a flush at close) would wait forever for an answer, and
+// keep the container from stopping (`docker rm -f` is refused).
 func fuseCloseOnExec() error {
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {

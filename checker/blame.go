@@ -65,12 +65,12 @@ func storeRegressions(h *history) []histories.Event {
 	return out
 }
 
-// reblameAfterLoss gives the database the anomalies a recipe or no one
-// was blamed for once the store has lost acknowledged changes: from the
-// first fault that stopped a member on, what campaigners did rests on
-// writes the store acknowledged and then lost (a term's key, a fenced
-// value), so the recipe cannot be told apart from the loss. Anomalies
-// before that fault keep their blame.
+// reblameAfterLoss gives the database the anomalies a recipe or no one was
+// blamed for once the store has lost acknowledged changes. From the first
+// fault that stopped a member on, what campaigners did rests on writes the
+// store acknowledged and then lost (a term's key, a fenced value). So the
+// recipe cannot be told apart from the loss. Anomalies before that fault
+// keep their blame.
 func reblameAfterLoss(h *history, checks []CheckResult) {
 	regressed := storeRegressions(h)
 	what := ""

@@ -8,13 +8,13 @@ import (
 )
 
 // revisionTimes places the store's revisions in real time. A revision
-// happened after the invocation of any write whose put landed at or
-// before it (the put was caused by that call), and before the receipt
-// of any store event at or after it, and before the completion of any
-// acknowledged write that landed at or after it. Revisions are the
-// store's commit order, so these bounds are facts of the run, not
-// guesses: they are what lets a reign (a range of revisions) be compared
-// with a call (a range of real time).
+// happened after the invocation of any write whose put landed at or before
+// it, since that call caused the put. It happened before the receipt of any
+// store event at or after it. It also happened before the completion of any
+// acknowledged write that landed at or after it. Revisions are the store's
+// commit order, so these bounds are facts of the run, not guesses. They are
+// what lets a reign (a range of revisions) be compared with a call (a range
+// of real time).
 type revisionTimes struct {
 	// after and before are sorted by revision; after holds the running
 	// maximum of lower bounds, before the running minimum (from the end)

@@ -30,12 +30,13 @@ type Options struct {
 	// 2*TTL + 10s.
 	LivenessBound time.Duration
 	TTL           time.Duration
-	// ReadConsistency is the mode register reads were made in: "" or
-	// "consistent" (linearizable: checked as such), "default" (Consul's
-	// default: checked as linearizable, anomalies named as reads of
-	// that mode) or "stale" (reads may lag: they are not checked for
-	// linearizability; stale reads are counted, reads of values no
-	// write produced are still anomalies).
+	// ReadConsistency is the mode register reads were made in. With ""
+	// or "consistent" reads are linearizable and checked as such. With
+	// "default" (Consul's default) they are checked as linearizable,
+	// and anomalies are named as reads of that mode. With "stale" reads
+	// may lag, so they are not checked for linearizability. Stale reads
+	// are counted, and reads of values no write produced are still
+	// anomalies.
 	ReadConsistency string
 	// LinearizabilityTimeout is porcupine's deadline per key (0 = 30s);
 	// running out gives unknown.
@@ -86,9 +87,9 @@ type CheckResult struct {
 	Stats    map[string]float64 `json:"stats,omitempty"`
 	Evidence []Evidence         `json:"evidence,omitempty"`
 	// Unlisted counts the anomalies past the listed Evidence by whose
-	// they are and what they are (Unlisted keys: the party, then the
-	// message up to its first ": "), so that a gate can still say
-	// whether it accepts every one.
+	// they are and what they are, so that a gate can still say whether
+	// it accepts every one. Its keys are the party, then the message up
+	// to its first ": ".
 	Unlisted map[string]int64 `json:"unlisted,omitempty"`
 	// UnlistedKnown names the known database bug each Unlisted key
 	// matches, where one does (set with the known bugs, outside the

@@ -26,15 +26,16 @@ type Coverage struct {
 	// was in effect.
 	LeaderChangesUnderFault int64 `json:"leader_changes_under_fault"`
 	// TermsHeldUntilLost counts the beliefs in a term that no resign
-	// ended (the leader held until it lost the term, or the run ended),
-	// and HeldTermsOutlivedStop those of them whose holder a fault
-	// stopped or cut off and that went on after it.
+	// ended, because the leader held until it lost the term or the run
+	// ended. HeldTermsOutlivedStop counts those of them whose holder a
+	// fault stopped or cut off and that went on after it.
 	TermsHeldUntilLost    int64 `json:"terms_held_until_lost"`
 	HeldTermsOutlivedStop int64 `json:"held_terms_outlived_stop"`
-	// StoppedPastLeaseThenAsked counts leaders stopped (not killed: a
-	// killed one restarts without its term) or cut off for longer than
-	// the TTL and then asked to act before any resign: how often what a
-	// campaigner believes after losing its session was tested at all.
+	// StoppedPastLeaseThenAsked counts leaders stopped or cut off for
+	// longer than the TTL and then asked to act before any resign.
+	// Killed leaders do not count, since a killed one restarts without
+	// its term. It says how often what a campaigner believes after
+	// losing its session was tested at all.
 	StoppedPastLeaseThenAsked int64 `json:"stopped_past_lease_then_asked_to_act"`
 	// NotChecked names the properties left unjudged because the
 	// campaigners declined an optional command ("P5: ... do not observe").

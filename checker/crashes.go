@@ -7,12 +7,12 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// checkCrashes is P10: no member crashed unasked. Every member's log was
-// scanned at the end of the run for the lines its database writes when
-// it crashes (FMemberLog); one that wrote one is a database anomaly,
-// quoting the line, unless a fault made it panic on purpose (a failpoint
-// whose terms panic, on that member). A log that could not be read
-// leaves it unknown. A history without scans has no P10 (nil).
+// checkCrashes is P10, no member crashed unasked. At the end of the run
+// every member's log was scanned for the lines its database writes when it
+// crashes (FMemberLog). A member that wrote one is a database anomaly,
+// quoting the line. The exception is a fault that made it panic on purpose,
+// such as a failpoint whose terms panic, on that member. A log that could
+// not be read leaves P10 unknown. A history without scans has no P10 (nil).
 func checkCrashes(h *history) *CheckResult {
 	intended := map[string]bool{} // members made to panic by a failpoint
 	var scans []histories.Event

@@ -69,11 +69,11 @@ func attributePuts(h *history, rec *record) *registerRecord {
 	return rr
 }
 
-// checkFencing is P4's judgement of the leaders' writes against the
-// store's own record: every register put must land, by revision, inside
-// the reign of the term its writer wrote under; a write reported failed
-// must not be in the record; an acknowledged write must be in a record
-// that holds every change; a write's term must be one its writer won.
+// checkFencing is P4's judgement of the leaders' writes against the store's
+// own record. Every register put must land, by revision, inside the reign
+// of the term its writer wrote under. A write reported failed must not be
+// in the record. An acknowledged write must be in a record that holds every
+// change. A write's term must be one its writer won.
 func checkFencing(c *CheckResult, h *history, rec *record, rr *registerRecord) {
 	flagged := map[int64]bool{} // puts already shown as anomalies, by revision
 	wonBy := map[keyID]string{}

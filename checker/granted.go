@@ -6,14 +6,14 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// checkGranted is P3: every campaign that returned a term was granted
-// it for real: the term's key is the campaigner's own (its session, and
-// not a key another campaigner proclaimed through), and the key led in
-// the store's own record at some instant inside the call. A key that
-// never led (its session expired while it waited: etcd #19597) is
-// phantom leadership; a reign that ended before the call began, or
-// began only after it returned, was not granted by it. Reigns are
-// ranges of revisions; revisionTimes places them in real time.
+// checkGranted is P3. Every campaign that returned a term must have been
+// granted it for real. The term's key is the campaigner's own (its session,
+// and not a key another campaigner proclaimed through). The key led in the
+// store's own record at some instant inside the call. A key that never led
+// is phantom leadership, as when its session expired while it waited (etcd
+// #19597). A reign that ended before the call began, or began only after it
+// returned, was not granted by it. Reigns are ranges of revisions, and
+// revisionTimes places them in real time.
 func checkGranted(h *history, rec *record, bounds *revisionTimes) CheckResult {
 	c := newCheck("P3", "P3 granted leadership is real")
 	c.Counts[CountLeaderChanges] = int64(len(rec.reigns))

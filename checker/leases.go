@@ -88,17 +88,18 @@ func checkLeases(h *history, rec *record) CheckResult {
 // lease's end is counted as coming with the resumption.
 const stuckResumeWindow = time.Second
 
-// countLeaseEnds counts the election keys that ended other than by
-// their holder resigning (a lease expired or revoked) in a run with
-// stuck raft loops, and of those the
-// ones the record received within stuckResumeWindow after a raft
-// leader's stuck raft loop resumed (failpoint raft-leader-stuck, or
-// stall raft-leader: its WAL's syncs held): an
-// old leader that resumes and revokes leases kept alive elsewhere
-// (etcd #15247) makes many; a store that expires only leases left
-// unrenewed, few. Counted, not judged: a lease renewed only through
-// the stuck leader also ends there, and the keepalives the holders saw
-// answered are not in the history to tell them apart.
+// countLeaseEnds counts, in a run with stuck raft loops, the election keys
+// that ended other than by their holder resigning (a lease expired or
+// revoked). Of those it also counts the ones the record received within
+// stuckResumeWindow after a raft leader's stuck raft loop resumed. A raft
+// loop is stuck by failpoint raft-leader-stuck, or by stall raft-leader
+// holding its WAL's syncs.
+//
+// An old leader that resumes and revokes leases kept alive elsewhere (etcd
+// #15247) makes many such ends. A store that expires only leases left
+// unrenewed makes few. They are counted, not judged. A lease renewed only
+// through the stuck leader also ends there, and the history lacks the
+// keepalives the holders saw answered, which would tell them apart.
 func countLeaseEnds(h *history, rec *record, counts map[string]int64) {
 	resigned := map[string]bool{}
 	for _, o := range h.ops[histories.FResign] {

@@ -182,14 +182,14 @@ func checkSplitBrain(h *history) CheckResult {
 	return c
 }
 
-// actedAfterSuperseded measures how long a campaigner went on acting
-// under a term after another campaigner was granted a later one: a
-// write or act that was not refused (ok or info) names the term the
-// recipe's own check (Leading) said it led, after its invocation. The
-// grant's time is when the harness heard of it, so each span is a lower
-// bound. This is the exposure of a client that learns of its loss late
-// (Consul #18271), which the belief spans above end at a resign or a
-// lost event and do not see.
+// actedAfterSuperseded measures how long a campaigner went on acting under
+// a term after another campaigner was granted a later one. A write or act
+// that was not refused (ok or info) names the term that the recipe's own
+// check (Leading) said it led, after its invocation. The grant's time is
+// when the harness heard of it, so each span is a lower bound. This is the
+// exposure of a client that learns of its loss late (Consul #18271). The
+// belief spans above end at a resign or a lost event, so they do not see
+// it.
 func actedAfterSuperseded(h *history, c *CheckResult) {
 	var grants []*op
 	for _, o := range h.ops[histories.FCampaign] {

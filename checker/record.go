@@ -147,10 +147,10 @@ func replayRecord(h *history, opts Options) *record {
 }
 
 // storeOrder puts the record's events in the store's own order, by
-// revision, whatever order they were received in, and drops an event
-// received twice (a watch that resumed from an older revision): the
-// order of store changes comes from revisions, never from the file.
-// Events of one revision keep their file order.
+// revision, whatever order they were received in. It drops an event
+// received twice, as from a watch that resumed from an older revision. The
+// order of store changes comes from revisions, never from the file. Events
+// of one revision keep their file order.
 func storeOrder(events []histories.Event) []histories.Event {
 	out := append([]histories.Event(nil), events...)
 	if !sort.SliceIsSorted(out, func(i, j int) bool { return out[i].Revision < out[j].Revision }) {
@@ -192,11 +192,11 @@ func (r *record) changesAt(rev int64) []histories.Event {
 }
 
 // checkStoreState compares the state the store holds at the end of its
-// record (FStoreState) with the state the record's changes build up to
-// that revision: a record of every change that builds another state
-// means the store lost or invented changes without a trace in its
-// history (a store that went back in time and gave revisions out
-// again). A sampled record cannot say.
+// record (FStoreState) with the state the record's changes build up to that
+// revision. A record of every change that builds another state means the
+// store lost or invented changes without a trace in its history. That is a
+// store that went back in time and gave revisions out again. A sampled
+// record cannot say.
 func checkStoreState(c *CheckResult, rec *record, state histories.Event) {
 	if !rec.everyChange || !rec.complete {
 		return
@@ -243,13 +243,13 @@ func checkStoreState(c *CheckResult, rec *record, state histories.Event) {
 	c.failAs(blameRegressed, fmt.Sprintf("the store went back in time: its state at revision %d is not what its record of changes builds: %s%s", state.Revision, strings.Join(diffs, "; "), more), state)
 }
 
-// checkStoreHistory follows each key through a record of every change
-// whose events say the key's previous change (PrevRevision, etcd): a
-// change whose previous one is not the record's last change of the key
-// means the store's history of the key was rewritten under the record,
-// which happens when a store goes back in time and gives revisions out
-// again (its lost changes never had a delete). A sampled record, or one
-// without previous revisions, cannot say.
+// checkStoreHistory follows each key through a record of every change whose
+// events name the key's previous change (PrevRevision, etcd). A change
+// whose previous one is not the record's last change of the key means the
+// store's history of the key was rewritten under the record. That happens
+// when a store goes back in time and gives revisions out again, since its
+// lost changes never had a delete. A sampled record, or one without
+// previous revisions, cannot say.
 func checkStoreHistory(c *CheckResult, rec *record) {
 	if !rec.everyChange {
 		return

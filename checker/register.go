@@ -385,10 +385,10 @@ func ambiguousKey(rr *registerRecord, key string) bool {
 	return false
 }
 
-// checkStaleModeReads checks the reads of key made in stale mode, which
-// may return any value the register once held: each must be a value
-// some write produced (or the initial absence); reads of a value already
-// overwritten when the read began are counted, as the mode allows them.
+// checkStaleModeReads checks the reads of key made in stale mode, which may
+// return any value the register once held. Each must be a value some write
+// produced, or the initial absence. Reads of a value already overwritten
+// when the read began are counted, as the mode allows them.
 func checkStaleModeReads(c *CheckResult, h *history, key string) {
 	writeOf := writesOf(h, key)
 	for _, r := range h.ops[histories.FRead] {

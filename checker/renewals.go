@@ -9,12 +9,12 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// renewalSlack is how much earlier than a renewal promised a lease may
-// end before P8 calls it an anomaly. Both of P8's bounds are one-sided
-// facts of the harness's clock (the renewal began no earlier than its
-// anchor; the key was gone no later than its receipt), so the slack
-// only absorbs the store's own timekeeping, which runs on the same
-// host's monotonic clock (runs with clock faults are not judged).
+// renewalSlack is how much earlier than a renewal promised a lease may end
+// before P8 calls it an anomaly. Both of P8's bounds are one-sided facts of
+// the harness's clock. The renewal began no earlier than its anchor, and
+// the key was gone no later than its receipt. So the slack only absorbs the
+// store's own timekeeping, which runs on the same host's monotonic clock.
+// Runs with clock faults are not judged.
 const renewalSlack = 500 * time.Millisecond
 
 // anchored is a renewal placed in time: it began no earlier than at,
@@ -27,40 +27,39 @@ type anchored struct {
 	source histories.Event
 }
 
-// checkRenewals is P8: a lease the store renewed for TTL lives at least
-// TTL from the renewal, so the key of a term held under it is not
-// deleted, other than by its holder, before then. It judges the
-// renewals a campaigner reported (FRenewed) and is omitted (nil) from a
-// history without any.
+// checkRenewals is P8. A lease the store renewed for TTL lives at least TTL
+// from the renewal, so the key of a term held under it is not deleted,
+// other than by its holder, before then. It judges the renewals a
+// campaigner reported (FRenewed) and is omitted (nil) from a history
+// without any.
 //
-// A renewal is placed in time by its revision R, which the answering
-// member had applied before it renewed: R's commit, and so the renewal,
-// came after the latest harness invocation of a write that landed at or
-// before R (revisionTimes.notBefore). The event's own time is not used:
-// it is when the harness read it, and a campaigner paused while the
-// answer sat in its socket would make the renewal look later than it
-// was, and promise a lease longer than the store granted. The key's end
-// is bounded from above by the record's receipt of its deletion, or
-// sooner by anything known to follow its revision
-// (revisionTimes.notAfter). So a deletion known to precede
-// anchor + TTL - renewalSlack ended the lease
-// early, whatever the run's scheduling: a stuck old leader revoking
-// leases kept alive through the new one (etcd #15247).
+// A renewal is placed in time by its revision R, which the answering member
+// had applied before it renewed. R's commit, and so the renewal, came after
+// the latest harness invocation of a write that landed at or before R
+// (revisionTimes.notBefore). The event's own time is not used, because it
+// is when the harness read it. A campaigner paused while the answer sat in
+// its socket would make the renewal look later than it was, and promise a
+// lease longer than the store granted. The key's end is bounded from above
+// by the record's receipt of its deletion, or sooner by anything known to
+// follow its revision (revisionTimes.notAfter). So a deletion known to
+// precede anchor + TTL - renewalSlack ended the lease early, whatever the
+// run's scheduling. A stuck old leader revoking leases kept alive through
+// the new one does that (etcd #15247).
 //
-// Renewals answered at or after the deletion's revision are counted,
-// not judged (renewed after the end). etcd #20590's answers (a lease
-// refreshed after it was revoked) are not among them: etcd fills the
-// header before it looks the lease up, so they carry a revision below
-// the deletion's and are judged here. Deletions that ended once the final
-// reads began are not judged either: from then on the campaigners are
-// stopped, and a stopping campaigner revokes its own lease. A deletion
-// is placed by what follows it, as above, not by its receipt.
+// Renewals answered at or after the deletion's revision are counted, not
+// judged, as renewed after the end. etcd #20590's answers, a lease
+// refreshed after it was revoked, are not among them. etcd fills the header
+// before it looks the lease up, so they carry a revision below the
+// deletion's and are judged here. Deletions that ended once the final reads
+// began are not judged either. From then on the campaigners are stopped,
+// and a stopping campaigner revokes its own lease. A deletion is placed by
+// what follows it, as above, not by its receipt.
 //
 // A term's lease is the session its token names. A token naming none
 // (etcd's needs none) is held under the lease its holder reported renewed
-// during the term; a holder that renewed more than one leaves the term
-// unjudged, and P8 unknown. A resign excuses a term's end only if it
-// names that term, or none.
+// during the term. A holder that renewed more than one leaves the term
+// unjudged, and P8 unknown. A resign excuses a term's end only if it names
+// that term, or none.
 func checkRenewals(h *history, rec *record, bounds *revisionTimes) *CheckResult {
 	var renewals []histories.Event
 	for _, e := range h.events {
@@ -202,11 +201,11 @@ func endedByHarness(h *history, key string) bool {
 	return false
 }
 
-// holderResigned reports whether the holder of won term w asked to end
-// it before del: a resign by w's process naming w's token (or none: a
-// recipe resigns whatever it holds) that began at or before del and was
-// still open when w's campaign began. A resign naming another term
-// ended that term, not w's.
+// holderResigned reports whether the holder of won term w asked to end it
+// before del. That takes a resign by w's process that began at or before
+// del and was still open when w's campaign began. The resign must name w's
+// token, or none, since a recipe resigns whatever it holds. A resign naming
+// another term ended that term, not w's.
 func holderResigned(h *history, w won, del int64) bool {
 	for _, o := range h.ops[histories.FResign] {
 		if o.process() != w.process() || o.invoke.Time > del || o.done.Time < w.invoke.Time {
@@ -219,10 +218,10 @@ func holderResigned(h *history, w won, del int64) bool {
 	return false
 }
 
-// leaseOfTerm is the lease of won term w whose token names none: the one
-// its holder reported renewed during the term, answered below the
-// deletion del's revision and read after the campaign began. sessions
-// lists every such lease; more than one leaves the lease unknown ("").
+// leaseOfTerm is the lease of won term w whose token names none. That is
+// the lease its holder reported renewed during the term, answered below the
+// revision of the deletion del, and read after the campaign began. sessions
+// lists every such lease, and more than one leaves the lease unknown ("").
 func leaseOfTerm(bySession map[string][]anchored, w won, del histories.Event) (string, []string) {
 	var sessions []string
 	for session, rs := range bySession {

@@ -17,9 +17,9 @@ import (
 // no budget to run out of.
 
 // orderedWrite is one write in the store's order, with the interval in
-// which it took effect: its call, closed by its completion or, for a
-// write whose outcome the client never learnt, by the first event known
-// to follow its revision.
+// which it took effect. The interval is its call, closed by its completion.
+// A write whose outcome the client never learnt is closed instead by the
+// first event known to follow its revision.
 type orderedWrite struct {
 	w        *op
 	put      histories.Event

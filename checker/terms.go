@@ -25,10 +25,10 @@ func campaignsWon(h *history) []won {
 	return out
 }
 
-// checkTerms is P2: no two campaigners hold the same term, and terms
-// rise in real-time order: a campaign that completed before another was
-// invoked holds a lower term, unless it is the same campaigner given the
-// same term again (same key, sequence, session and lock index).
+// checkTerms is P2. No two campaigners hold the same term, and terms rise
+// in real-time order. A campaign that completed before another was invoked
+// holds a lower term. The exception is the same campaigner given the same
+// term again (same key, sequence, session and lock index).
 func checkTerms(h *history) CheckResult {
 	c := newCheck("P2", "P2 one leader per election term")
 	for _, o := range h.ops[histories.FCampaign] {
@@ -60,10 +60,10 @@ func checkTerms(h *history) CheckResult {
 			}
 			next++
 		}
-		// A campaign that hands its holder back the term it already holds
-		// (an idempotent campaign after a resign or a reply that was lost
-		// in a pause) wins nothing new: no later term came in between, or
-		// best would be that one.
+		// A campaign that hands its holder back the term it already
+		// holds wins nothing new. That is an idempotent campaign
+		// after a resign, or after a reply lost in a pause. No
+		// later term came in between, or best would be that one.
 		reconfirmed := best != nil && best.token == w.token && best.process() == w.process()
 		if best != nil && best.token.Seq >= w.token.Seq && !reconfirmed {
 			c.failAs(blameTerms, fmt.Sprintf("term went back: %s won term %d after %s had already won term %d", w.process(), w.token.Seq, best.process(), best.token.Seq),

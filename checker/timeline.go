@@ -14,10 +14,11 @@ type Span struct {
 	Open bool `json:"open,omitempty"`
 }
 
-// Leadership derives who led when, for people to look at: believed are
-// the campaigners' own spans (campaign ok to resign, lost, a rejected
-// write or the next campaign), recorded the store's reigns (the oldest
-// live election key leads), named by the value the key holds.
+// Leadership derives who led when, for people to look at. believed holds
+// the campaigners' own spans, from a campaign's ok to a resign, a loss, a
+// rejected write or the next campaign. recorded holds the store's reigns,
+// in which the oldest live election key leads, named by the value the key
+// holds.
 func Leadership(events []histories.Event, opts Options) (believed, recorded []Span) {
 	h, err := index(events)
 	if err != nil {

@@ -242,12 +242,12 @@ func changeDiffers(ch histories.Change, want histories.Event) string {
 	return ""
 }
 
-// judgeSegmentGaps finds the record's changes from the segment's start
-// to the revision it reached that it never delivered (reliable, or
-// resumable when a resumed watch missed them before everything it
-// delivered), and
-// those it delivered only after a progress notification said it had
-// (bookmarkable).
+// judgeSegmentGaps finds two kinds of the record's changes, from the
+// segment's start to the revision it reached. The first are those it never
+// delivered. They break reliable, or resumable when a resumed watch missed
+// them before everything it delivered. The second are those it delivered
+// only after a progress notification said it had, which breaks
+// bookmarkable.
 func judgeSegmentGaps(c *CheckResult, seg *watchSegment, byRev map[int64][]histories.Event, revs []int64, upTo int64, fail func(string, string, ...histories.Event)) {
 	for _, r := range revs {
 		if r < seg.start.Revision || r > upTo {

@@ -9,21 +9,23 @@ import (
 )
 
 // A register whose writes all carry distinct values can be checked for
-// linearizability without a record and without search (Gibbons and
-// Korach, "Testing shared memories", 1997; Golab, Li and Shah, PODC
-// 2011). Group each write with the reads that returned its value: a
-// cluster. A cluster's value must be the register's at some moment
-// after its last operation began and before its first one returned, if
-// that comes first (a backward zone, from the latest call to the
-// earliest return); if an operation of the cluster returned before
-// another began, the value must be the register's throughout that
-// stretch (a forward zone, from the earliest return to the latest
-// call). The register is linearizable exactly when every read's value
-// was written by a write that began before the read returned, no two
-// forward zones overlap, and no backward zone lies inside a forward
-// one. Sorting the zones decides it in O(n log n): nothing to run out
-// of time on, whatever the machine's load. It needs no store record, so
-// it decides where the record misses changes (Consul's).
+// linearizability without a record and without search (Gibbons and Korach,
+// "Testing shared memories", 1997; Golab, Li and Shah, PODC 2011). Group
+// each write with the reads that returned its value, which makes a cluster.
+//
+// A cluster's value must be the register's at some moment after its last
+// operation began and before its first one returned, if that comes first.
+// That is a backward zone, from the latest call to the earliest return. If
+// an operation of the cluster returned before another began, the value must
+// be the register's throughout that stretch. That is a forward zone, from
+// the earliest return to the latest call.
+//
+// The register is linearizable exactly when three things hold. Every read's
+// value was written by a write that began before the read returned. No two
+// forward zones overlap. No backward zone lies inside a forward one.
+// Sorting the zones decides it in O(n log n), with nothing to run out of
+// time on, whatever the machine's load. It needs no store record, so it
+// decides where the record misses changes (Consul's).
 
 // zoneVerdict is what the zone check found on one register.
 type zoneVerdict struct {

@@ -12,11 +12,11 @@ import (
 )
 
 // ImageFrom builds (or finds) a node image from base, an image already on
-// the daemon that holds the database binary (an official release image,
-// or a team's own build): the harness is copied in as the agent, and the
-// database binary is copied to spec.DBPath from wherever base keeps it
-// (spec.DBPath, a directory of its PATH, /usr/local/bin, /usr/bin or
-// /bin). spec.DBBinary is not used. base is never pulled.
+// the daemon that holds the database binary. base may be an official
+// release image or a team's own build, and is never pulled. The harness is
+// copied in as the agent. The database binary is copied to spec.DBPath from
+// wherever base keeps it: spec.DBPath, a directory of its PATH,
+// /usr/local/bin, /usr/bin or /bin. spec.DBBinary is not used.
 func (d *Docker) ImageFrom(ctx context.Context, spec ImageSpec, base string) (string, error) {
 	info, err := d.cli.ImageInspect(ctx, base)
 	if err != nil {

@@ -207,9 +207,10 @@ type RunSettings struct {
 	Options map[string]string
 }
 
-// Capabilities needed by nemesis kinds: a database lacking one does not
-// support the kind. A kind that needs another capability (failpoints, a
-// database's own fault injection) adds its interface above and a row here.
+// kindNeeds lists the capabilities nemesis kinds need. A database lacking
+// one does not support the kind. A kind that needs another capability
+// (failpoints, a database's own fault injection) adds its interface above
+// and a row here.
 var kindNeeds = []struct {
 	kind  string
 	needs string // what the kind needs, for the refusal

@@ -59,11 +59,11 @@ func GofailEnable(src, tool string, dirs []string, goCmd func(args ...string) (s
 	return abs, nil
 }
 
-// FailpointPatch adds one failpoint marker (a `// gofail: var ...`
-// comment) to a copy of a module's sources before `gofail enable`: the
-// place a later release added it to, for the releases that lack it, so
-// that a bug fixed together with its failpoint can be reproduced on the
-// versions that have the bug (as etcd's tests/robustness/patches do).
+// FailpointPatch adds one failpoint marker (a `// gofail: var ...` comment)
+// to a copy of a module's sources before `gofail enable`. It goes where a
+// later release added it, for the releases that lack it. So a bug fixed
+// together with its failpoint can be reproduced on the versions that have
+// the bug, as etcd's tests/robustness/patches do.
 type FailpointPatch struct {
 	// File is the source file, relative to the module's root.
 	File string

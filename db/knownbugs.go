@@ -6,11 +6,11 @@ import (
 	"golang.org/x/mod/semver"
 )
 
-// KnownBug is a database bug the harness knows (the README's track
-// record, docs/findings): an anomaly on an affected version, of the
-// bug's property and kind, in a run that had one of the bug's faults, is
-// named as it wherever the anomaly appears, so that a gate can tell a
-// known database bug from the team's own.
+// KnownBug is a database bug the harness knows (the README's track record,
+// docs/findings). An anomaly matches it when it is on an affected version,
+// of the bug's property and kind, in a run that had one of the bug's
+// faults. Such an anomaly is named as the bug wherever it appears, so that
+// a gate can tell a known database bug from the team's own.
 type KnownBug struct {
 	ID    string
 	Title string

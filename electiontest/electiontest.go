@@ -1,9 +1,9 @@
 // Package electiontest gates a Go project's own election code from `go
-// test`: Run starts a real cluster in Docker, runs the project's
-// campaigner (a main package speaking the campaigner protocol, see
-// docs/campaigner-protocol.md) under the nemesis, checks the history and
-// fails the test unless it is VALID, naming the first anomaly and the
-// report to read.
+// test`. Run starts a real cluster in Docker and runs the project's
+// campaigner under the nemesis. The campaigner is a main package that
+// speaks the campaigner protocol (docs/campaigner-protocol.md). Run then
+// checks the history and fails the test unless it is VALID, naming the
+// first anomaly and the report to read.
 //
 //	func TestElection(t *testing.T) {
 //		electiontest.Run(t, electiontest.Options{
@@ -14,7 +14,7 @@
 //	}
 //
 // Without Docker the test is skipped with a message saying so, except
-// under CI=true, where it fails: a gate that cannot run is not green.
+// under CI=true, where it fails, since a gate that cannot run is not green.
 package electiontest
 
 import (

@@ -59,12 +59,12 @@ func ReadFile(path string) (ReadResult, error) {
 //     may stay open (the run ended first);
 //   - a single event (every other f) has no op id and the types its f
 //     allows;
-//   - each kind carries what it means: an invoke of write its key and
-//     value; an invoke of read its key; an ok campaign a token with a key
-//     and seq > 0; an ok status a member with a name; store-put,
-//     store-delete and store-gap a key and rev > 0; observed a key;
-//     fault-start, fault-stop and fault-plan a fault with a kind; phase
-//     a known phase;
+//   - each kind carries what it means. An invoke of write carries its key
+//     and value, and an invoke of read its key. An ok campaign carries a
+//     token with a key and seq > 0, and an ok status a member with a name.
+//     store-put, store-delete and store-gap carry a key and rev > 0, and
+//     observed a key. fault-start, fault-stop and fault-plan carry a fault
+//     with a kind, and phase a known phase;
 //   - no string is longer than MaxStringBytes;
 //   - there is at least one event.
 //

@@ -83,11 +83,11 @@ func (r *Recorder) Record(e Event) Event {
 	return e
 }
 
-// Fit returns e with every string made valid UTF-8, as JSON records it
-// (each invalid byte becomes U+FFFD), and cut to at most max bytes, the
-// cut marked with the length it had: what a campaigner or a store says
-// is recorded within the history's limits, and reads back as recorded.
-// e itself, and what it points to, are not changed.
+// Fit returns e with every string made valid UTF-8, as JSON records it,
+// each invalid byte becoming U+FFFD. Each string is cut to at most max
+// bytes, the cut marked with the length it had. So what a campaigner or a
+// store says is recorded within the history's limits, and reads back as
+// recorded. e itself, and what it points to, are not changed.
 func Fit(e Event, max int) Event {
 	fits := true
 	eachString(&e, func(_ string, s *string) {

@@ -11,8 +11,8 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// KindClock: the process's own clocks skewed (per-process offset, rate
-// or strobe of its vDSO clock_gettime/gettimeofday); nobody else's move.
+// KindClock skews the process's own clocks (per-process offset, rate
+// or strobe of its vDSO clock_gettime/gettimeofday). Nobody else's move.
 const KindClock = histories.FaultClock
 
 // Clock rules. Fast monotonic clocks are modelled as everyone else

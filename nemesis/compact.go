@@ -12,9 +12,9 @@ import (
 	"github.com/election-harness/harness/internal/wait"
 )
 
-// KindCompact: the store's history compacted while elections run, again
-// and again, as an operator's compactor (Kubernetes' every five
-// minutes) does, faster: watches opened or resumed at a compacted
+// KindCompact compacts the store's history while elections run, again
+// and again, as an operator's compactor does (Kubernetes' every five
+// minutes), only faster. Watches opened or resumed at a compacted
 // revision must fail with a compaction error, and none may lose an
 // event (etcd #18089, #19179). Compaction never passes what the
 // harness's record of the store has read, which must stay complete.
@@ -83,8 +83,8 @@ var compactKind = faultKind{
 	},
 }
 
-// KindDefrag: a member's backend defragmented: rewritten to reclaim the
-// space compaction freed, its reads and writes blocked meanwhile, as an
+// KindDefrag defragments a member's backend, rewriting it to reclaim the
+// space compaction freed and blocking its reads and writes meanwhile, as an
 // operator does (etcd #14685 lost revisions when a crash met one).
 const KindDefrag = histories.FaultDefrag
 

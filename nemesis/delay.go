@@ -10,7 +10,7 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// KindDelay: packets held both ways between the target and every member
+// KindDelay holds packets both ways between the target and every member
 // (the agent's TUN device, not netem).
 const KindDelay = histories.FaultDelay
 

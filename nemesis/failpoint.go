@@ -13,9 +13,9 @@ import (
 	"github.com/election-harness/harness/internal/wait"
 )
 
-// KindFailpoint: a failpoint of a server built with them (gofail) set on
-// a member: its raft loop stuck, a crash at its write-ahead log, slow
-// applies. The server's own code misbehaves in one place while the
+// KindFailpoint sets a failpoint on a member of a server built with them
+// (gofail), such as a stuck raft loop, a crash at its write-ahead log, or
+// slow applies. The server's own code misbehaves in one place while the
 // rest of the process runs, which no signal or firewall can do.
 const KindFailpoint = histories.FaultFailpoint
 
@@ -35,13 +35,14 @@ const (
 	// FailpointSlowApply: the raft leader applies each entry slowly, so
 	// it lags behind what it commits.
 	FailpointSlowApply = "slow-apply"
-	// FailpointRenewPastRevoke: the raft leader's lessor (the primary,
-	// which every renewal reaches, through a follower or not) stalls
-	// each lease renewal after it found the lease alive and before it
-	// refreshes it, until the lease has expired and its revocation was
-	// applied: a version that does not look the lease up again answers
-	// the renewal with the full TTL of a lease already gone, the key of
-	// a term held under it deleted (etcd #20590, issue #20547).
+	// FailpointRenewPastRevoke stalls each lease renewal in the raft
+	// leader's lessor, after it found the lease alive and before it
+	// refreshes it. Every renewal reaches that lessor, the primary,
+	// through a follower or not. The stall lasts until the lease has
+	// expired and its revocation was applied. A version that does not
+	// look the lease up again then answers the renewal with the full
+	// TTL of a lease already gone, while the key of a term held under
+	// it is deleted (etcd #20590, issue #20547).
 	FailpointRenewPastRevoke = "renew-past-revoke"
 )
 
@@ -67,19 +68,22 @@ var failpointActions = map[string]failpointAction{
 	// Every renewal reaching the failpoint while the fault lasts sleeps
 	// a second longer than the store takes to end a lease. It found its
 	// lease alive, so the lease expires within a TTL of the stall's
-	// start and is revoked within leaseExpiry (etcd: the TTL, plus the
-	// expiry loop's 500 ms tick and the revoke's proposal); a renewal
-	// waking later finds the revocation applied, which a fixed version
-	// sees and answers "not found". A shorter stall could wake after
-	// the expiry but before the revoke is applied, where a fixed
-	// version too refreshes the doomed lease and answers it renewed:
-	// P8 would flag a correct store. gofail runs one sleep of a
-	// failpoint at a time, so stalled renewals queue and wake later
-	// still, never sooner. Only the sleep is the fault: the failpoint
-	// stays on for the fault's duration so that every campaigner's
-	// next renewal (within a third of the TTL) is caught. Sized so, the
-	// stalled answer reaches etcd's Go client after its own keepalive
-	// deadline (receipt + TTL), which drops it: see detection-notes.
+	// start. It is revoked within leaseExpiry, which for etcd is the
+	// TTL plus the expiry loop's 500 ms tick and the revoke's proposal.
+	// A renewal waking later finds the revocation applied, which a
+	// fixed version sees and answers "not found".
+	//
+	// A shorter stall could wake after the expiry but before the revoke
+	// is applied. There a fixed version too refreshes the doomed lease
+	// and answers it renewed, and P8 would flag a correct store. gofail
+	// runs one sleep of a failpoint at a time, so stalled renewals
+	// queue and wake later still, never sooner.
+	//
+	// Only the sleep is the fault. The failpoint stays on for the
+	// fault's duration so that every campaigner's next renewal (within
+	// a third of the TTL) is caught. Sized so, the stalled answer
+	// reaches etcd's Go client after its own keepalive deadline
+	// (receipt + TTL), which drops it. See docs/detection-notes.md.
 	FailpointRenewPastRevoke: {points: []string{"beforeCheckpointInLeaseRenew"}, terms: func(_, leaseExpiry time.Duration) string {
 		return fmt.Sprintf("sleep(%d)", (leaseExpiry + time.Second).Milliseconds())
 	}},

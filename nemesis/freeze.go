@@ -6,7 +6,7 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// KindFreeze: the cgroup freezer on the whole node (docker pause). It
+// KindFreeze uses the cgroup freezer on the whole node (docker pause). It
 // stops the agent too, so it is the backend's to do and undo (Node's
 // Freeze and Thaw), and no agent can report it.
 const KindFreeze = histories.FaultFreeze

@@ -7,7 +7,8 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// KindKill: SIGKILL, restarted with its data when the fault ends.
+// KindKill sends SIGKILL, and restarts the member with its data when the
+// fault ends.
 const KindKill = histories.FaultKill
 
 var killKind = faultKind{

@@ -9,10 +9,10 @@ import (
 )
 
 // faultKind is one kind of fault as a unit, defined in a file of its own
-// (partition.go, pause.go, ...): what it does, its rules in deck order,
-// how a step of it is resolved against live state into a fault that
-// knows how to apply and heal itself, and what an agent still reports
-// of it once healed.
+// (partition.go, pause.go, ...). It holds what the kind does and its rules
+// in deck order. It says how a step of it is resolved against live state
+// into a fault that knows how to apply and heal itself. It also says what
+// an agent still reports of it once healed.
 type faultKind struct {
 	name  string
 	does  string

@@ -10,7 +10,7 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// KindLoss: random packet loss both ways between the target and every
+// KindLoss drops random packets both ways between the target and every
 // member (nftables numgen).
 const KindLoss = histories.FaultLoss
 

@@ -11,7 +11,8 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// KindPartition: nftables drops (never rejects) between nodes, by grudge.
+// KindPartition drops (never rejects) packets between nodes with
+// nftables, by grudge.
 const KindPartition = histories.FaultPartition
 
 // Partition grudges: the partition's rules.

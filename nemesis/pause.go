@@ -8,7 +8,8 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// KindPause: SIGSTOP of the node's process group, SIGCONT when it ends.
+// KindPause sends SIGSTOP to the node's process group, and SIGCONT when
+// the fault ends.
 const KindPause = histories.FaultPause
 
 // stopRules are the rules of a kind that stops a node whole (pause,

@@ -10,9 +10,9 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// KindStall: a member's disk stalled: the fsyncs and fdatasyncs of its
-// data directory held by its agent's FUSE passthrough while the rest of
-// its process runs, then let through. A raft leader whose raft loop
+// KindStall stalls a member's disk. Its agent's FUSE passthrough holds
+// the fsyncs and fdatasyncs of its data directory while the rest of its
+// process runs, then lets them through. A raft leader whose raft loop
 // waits in its WAL's fdatasync, its lessor and servers going on, is
 // what etcd's raftBeforeSave sleep failpoint models (#15247), here on a
 // stock build and on Consul too.

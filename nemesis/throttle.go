@@ -8,7 +8,7 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// KindThrottle: a node's CPU capped at a few percent of one CPU (the
+// KindThrottle caps a node's CPU at a few percent of one CPU (the
 // cgroup's quota), as a noisy neighbour or a throttled container starves
 // it. Unlike a pause, time passes and the process runs, slowly: its
 // heartbeats, lease renewals and applies fall behind. The cap holds the

@@ -11,10 +11,10 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// KindUpgrade: a member stopped, switched to the run's other server
-// version on its data, and restarted, as an operator rolls an upgrade or
-// a downgrade (--version OLD,NEW; the database's Upgrades readies the
-// cluster first, as its guide says). Healed, the member is back on the
+// KindUpgrade stops a member, switches it to the run's other server
+// version on its data, and restarts it, as an operator rolls an upgrade
+// or a downgrade (--version OLD,NEW). The database's Upgrades readies the
+// cluster first, as its guide says. Healed, the member is back on the
 // run's final version (the last of --version); HealAll puts every member
 // there, so a run ends with every member on it.
 const KindUpgrade = histories.FaultUpgrade
@@ -27,8 +27,8 @@ const (
 	UpgradeNextMember = "next-member"
 )
 
-// A stopped member is no stop of the election leader: the kind aims at
-// members only.
+// upgradeKind is the upgrade fault. It aims at members only, since a
+// stopped member is no stop of the election leader.
 var upgradeKind = faultKind{
 	name: KindUpgrade,
 	does: "a member stopped and restarted on its data with the run's other version (--version OLD,NEW), as a rolling upgrade or downgrade; healed, back on the final version",

@@ -8,14 +8,15 @@ import (
 	"github.com/election-harness/harness/histories"
 )
 
-// KindWipe: a member's data lost. It is killed, its data emptied and it
+// KindWipe loses a member's data. The member is killed, its data emptied and it
 // is removed from the cluster (Membership.Remove); healed, it rejoins
 // empty as a new member (Membership.Rejoin), is started so, and the heal
 // ends once it is a full member again (Membership.Rejoined). Its
 // stopped process is what kill's status check reports.
 const KindWipe = histories.FaultWipe
 
-// Removing a killed member takes a majority of the others.
+// wipeKind is the wipe fault. Its rules need three members, since removing
+// a killed member takes a majority of the others.
 var wipeKind = faultKind{
 	name: KindWipe,
 	does: "a member killed, its data emptied and removed from the cluster; it rejoins empty as a new member",

@@ -52,6 +52,8 @@ func eventLineFrom(e histories.Event, origin int64) string {
 	return b.String()
 }
 
+// countsLine renders a check's counts and stats as sorted name=value
+// pairs.
 func countsLine(c checker.CheckResult) string {
 	var parts []string
 	for k, v := range c.Counts {

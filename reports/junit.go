@@ -11,15 +11,16 @@ import (
 	"github.com/election-harness/harness/checker"
 )
 
-// junit.xml follows the Apache Ant JUnit schema (reports/testdata/junit.xsd
-// is an equivalent written by hand; a test validates against it), which
-// is what Jenkins, GitLab and the GitHub test reporters read: a bare
-// <testsuites> of <testsuite>s, each with name, package, id, timestamp,
-// hostname, tests, failures, errors and time, then <properties>, the
-// <testcase>s and <system-out>, <system-err>; a test case has name,
-// classname and time, and at most one of <failure>, <error> or
-// <skipped>. Ant's schema gives a test case no <system-out> of its own,
-// so what a run prints goes in its suite's.
+// junit.xml follows the Apache Ant JUnit schema, which is what Jenkins,
+// GitLab and the GitHub test reporters read. reports/testdata/junit.xsd is
+// an equivalent written by hand, and a test validates against it.
+//
+// The file is a bare <testsuites> of <testsuite>s. Each has name, package,
+// id, timestamp, hostname, tests, failures, errors and time, then
+// <properties>, the <testcase>s, <system-out> and <system-err>. A test case
+// has name, classname and time, and at most one of <failure>, <error> or
+// <skipped>. Ant's schema gives a test case no <system-out> of its own, so
+// what a run prints goes in its suite's.
 
 type junitSuites struct {
 	XMLName xml.Name     `xml:"testsuites"`

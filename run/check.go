@@ -25,10 +25,11 @@ import (
 // CheckOptions are how a history is checked.
 type CheckOptions struct {
 	// Command is the argv of `harness check-child` without its
-	// arguments: the check runs in that child process, so that a crash
-	// of the checker (a panic, or a fatal runtime error such as running
-	// out of memory, which the Go runtime reports with exit status 2)
-	// can never pass for a verdict. Empty: in this process.
+	// arguments. The check runs in that child process, so that a crash
+	// of the checker can never pass for a verdict. Such a crash is a
+	// panic, or a fatal runtime error such as running out of memory,
+	// which the Go runtime reports with exit status 2. Empty means in
+	// this process.
 	Command []string
 	// Stdout gets the summary, Stderr the checker's notes.
 	Stdout, Stderr io.Writer
@@ -324,11 +325,11 @@ func Report(dir histories.RunDir) error {
 }
 
 // testCrash makes the checker crash where tests ask it to, with
-// HARNESS_TEST_CRASH: "check" panics (the child catches it), "check-fatal"
-// panics in another goroutine (the runtime's own exit 2, as running out
-// of memory does), "check-kill" is killed (SIGKILL, as by the kernel's
-// OOM killer); "report", "report-fatal" and "report-kill" do the same
-// while the reports are written.
+// HARNESS_TEST_CRASH. "check" panics, and the child catches it.
+// "check-fatal" panics in another goroutine, which ends in the runtime's
+// own exit 2, as running out of memory does. "check-kill" is killed with
+// SIGKILL, as by the kernel's OOM killer. "report", "report-fatal" and
+// "report-kill" do the same while the reports are written.
 func testCrash(at string) {
 	switch os.Getenv("HARNESS_TEST_CRASH") {
 	case at:

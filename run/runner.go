@@ -389,10 +389,10 @@ func saveLogs(ctx context.Context, dir histories.RunDir, nodes []cluster.Node, l
 }
 
 // scanCrashes scans every member's saved log for the lines its database
-// writes when it crashes (db.CrashMarkers) and for the agent's line
-// saying the process exited with no kill asked for (a crash that wrote
-// nothing, the kernel's OOM killer), and records what it found, one
-// member-log event a member, for P10.
+// writes when it crashes (db.CrashMarkers). It also looks for the agent's
+// line saying the process exited with no kill asked for, which is a crash
+// that wrote nothing, such as the kernel's OOM killer. It records what it
+// found as one member-log event a member, for P10.
 func (r *runner) scanCrashes(nodes []cluster.Node) {
 	markers := crashMarkers(r.db)
 	for _, n := range nodes {

@@ -20,13 +20,12 @@ import (
 
 // DefaultNemesis is the nemesis of a run that names none. Besides
 // partitions, pauses (mostly of the election leader) and kills, one
-// fault in four stops a random campaigner: most campaigners are waiting
+// fault in four stops a random campaigner. Most campaigners are waiting
 // in their campaign, and a waiter that outlives its session while it
 // waits is how a campaign comes to return a grant that was never real
-// (etcd #19597). Dealt only as a sixth of the pauses, it came up about
-// once in two runs, and P3's first anomaly took a median 28.5 s to
-// come (docs/detection-notes.md). Runs record their --nemesis, so a
-// run made under the earlier default reproduces with its command.
+// (etcd #19597). docs/detection-notes.md measures why it is dealt so
+// often. Runs record their --nemesis, so a run made under another
+// default reproduces with its command.
 const DefaultNemesis = "partition,pause,kill,pause:random-campaigner"
 
 // NewConfig is a run's settings before any are given: what `harness

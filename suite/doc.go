@@ -1,13 +1,21 @@
-// Package suite is a matrix of runs and what each should find: a suite
-// file (YAML) crossed into entries (database × version × recipe ×
-// nemesis × read mode × seed), each run through the engine (package
-// run), and the outcomes kept in suite.json, junit.xml and a Markdown
-// table of detection rates and times (docs/detection.md is made of
-// them). Shards of one suite run on several machines and Merge joins
-// them; a time budget (Options.Budget) runs as many entries as fit, the
-// presubmit tier, and Tiers reads what shorter budgets would have caught
-// from one budgeted run (docs/results/tiers.md is made of them).
+// Package suite is a matrix of runs and what each should find. A suite
+// file (YAML) is crossed into entries: database × version × recipe ×
+// nemesis × read mode × seed. Each entry runs through the engine (package
+// run). The outcomes are kept in suite.json, junit.xml and a Markdown
+// table of detection rates and times, of which docs/detection.md is made.
 //
-// It imports run and what run's Result is made of; nothing imports it
-// but the CLI.
+// Shards of one suite run on several machines, and Merge joins them. A
+// time budget (Options.Budget) runs as many entries as fit, which is the
+// presubmit tier. Tiers reads what shorter budgets would have caught from
+// one budgeted run, and docs/results/tiers.md is made of them.
+//
+// The files hold one part each:
+//
+//   - suite.go: the suite file, its matrices and entries
+//   - run.go: running the entries, within a budget
+//   - results.go: suite.json, junit.xml and the Markdown table
+//   - tiers.go: what each presubmit tier would have caught
+//
+// It imports run and what run's Result is made of. Nothing imports it but
+// the CLI.
 package suite

@@ -83,7 +83,6 @@ func (res Results) Write(out string, w io.Writer) (allMet bool, err error) {
 	return met == len(res.Outcomes), nil
 }
 
-// Merge joins the suite.json of shards (the files at paths) into one.
 // ReadResults reads one suite.json.
 func ReadResults(path string) (Results, error) {
 	var r Results
@@ -172,13 +171,11 @@ func writeSuiteJUnit(path string, res Results) error {
 }
 
 // DetectSeconds is when a run's first anomaly happened, in seconds since
-// the workload began (results from before the workload's start was
-// recorded count from the history's first event): when the first
-// failing check's first anomaly took effect, as its story says (a stale
-// write's landing, a grant's return, a lease's end), or, without a
-// story, the earliest event it cites. Suites measured before 2026-12-06
-// kept the earliest cited event, which for a lease that ended early is
-// the win of its term, maybe minutes before.
+// the workload began. That is when the first failing check's first
+// anomaly took effect, as its story says (a stale write's landing, a
+// grant's return, a lease's end). Without a story it is the earliest
+// event the anomaly cites. Results that lack the workload's start count
+// from the history's first event.
 func DetectSeconds(res checker.Results) (float64, bool) {
 	for _, c := range res.Checks {
 		if c.Informational || c.Verdict != checker.Invalid || len(c.Evidence) == 0 {
@@ -205,7 +202,7 @@ func DetectSeconds(res checker.Results) (float64, bool) {
 }
 
 // Median is the middle of xs, or the mean of the two middle values of
-// an even number of them (tables before 2026-12-01 took the upper one).
+// an even number of them.
 func Median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	sort.Float64s(s)

@@ -31,10 +31,11 @@ type ClientConfig struct {
 	// ends, as a production leader holds. 0 draws nothing, so runs
 	// without it keep their workload.
 	HoldUntilLost float64
-	// Stops, if set, holds a leader's resign while a fault stops or cuts
-	// it off and for ResignQuiet after it runs again (2×TTL in a run): a
-	// stopped leader is not told to resign, as a production leader is
-	// not, so what it believes after its session was lost is seen.
+	// Stops, if set, holds a leader's resign while a fault stops or
+	// cuts it off, and for ResignQuiet after it runs again (2×TTL in a
+	// run). A stopped leader is not told to resign, as a production
+	// leader is not, so what it believes after its session was lost is
+	// seen.
 	Stops         *Stops
 	ResignQuiet   time.Duration
 	WriteInterval time.Duration
@@ -76,13 +77,13 @@ func DefaultClientConfig(registerKey string, seed uint64) ClientConfig {
 	}
 }
 
-// Client drives one campaigner: an election loop (process NAME) that
-// campaigns, writes as leader, and resigns after a random hold; a
-// reader loop (process NAME:r) that reads the register throughout; and
-// an act loop (process NAME:a) that asks it to act as leader every
-// ActMin to ActMax, whatever the harness believes of it. Each loop
-// waits for one operation's completion before it invokes the next, so
-// every process is single-threaded in the history.
+// Client drives one campaigner with three loops. The election loop (process
+// NAME) campaigns, writes as leader, and resigns after a random hold. The
+// reader loop (process NAME:r) reads the register throughout. The act loop
+// (process NAME:a) asks it to act as leader every ActMin to ActMax,
+// whatever the harness believes of it. Each loop waits for one operation's
+// completion before it invokes the next, so every process is
+// single-threaded in the history.
 type Client struct {
 	Name string
 	Conn *Conn
@@ -155,11 +156,11 @@ func (c *Client) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// writeValue is the next value this client writes: NAME/TERM/N, TERM
-// the term's seq for a leader's write and "a" for an act (whose term the
-// campaigner names when it answers), N counting every write and act of
-// the client, so no value is written twice in a run, even by a leader
-// given the same term again.
+// writeValue is the next value this client writes, NAME/TERM/N. TERM is the
+// term's seq for a leader's write, and "a" for an act, whose term the
+// campaigner names when it answers. N counts every write and act of the
+// client. So no value is written twice in a run, even by a leader given the
+// same term again.
 func (c *Client) writeValue(term string) string {
 	return fmt.Sprintf("%s/%s/%d", c.Name, term, c.writes.Add(1))
 }

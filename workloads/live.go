@@ -99,11 +99,11 @@ func (l *Live) ElectionLeader() (string, *histories.Token) {
 	return "", nil
 }
 
-// actingWindow is how soon after a leader's write is invoked it counts
-// as acting: within it, a built-in campaigner is still working, between
-// its leadership check and its store call (workloads.DefaultWork), so a
-// leader stopped then writes when it wakes; later, its write may be on
-// the wire already, and the stop changes nothing.
+// actingWindow is how soon after a leader's write is invoked it counts as
+// acting. Within it, a built-in campaigner is still working between its
+// leadership check and its store call (workloads.DefaultWork). So a leader
+// stopped then writes when it wakes. Later, its write may be on the wire
+// already, and the stop changes nothing.
 const actingWindow = 50 * time.Millisecond
 
 // ElectionLeaderActing is a campaigner that believes it leads and whose

@@ -12,11 +12,11 @@ import (
 	"github.com/election-harness/harness/db"
 )
 
-// MemberHashes reads the run's keys (prefix) from every server's own
-// state (stale reads: each server answers from its own copy) and hashes
-// them with their modify indexes, retrying until every server that
-// answers reports the same index for the prefix (Consul's X-Consul-Index
-// of a list), so that the digests cover the same writes.
+// MemberHashes reads the run's keys (prefix) from every server's own state,
+// with stale reads so that each server answers from its own copy. It hashes
+// them with their modify indexes. It retries until every server that
+// answers reports the same index for the prefix (Consul's X-Consul-Index of
+// a list), so that the digests cover the same writes.
 func (DB) MemberHashes(ctx context.Context, all []db.Member, prefix string) []db.MemberHash {
 	var out []db.MemberHash
 	for attempt := 0; ; attempt++ {

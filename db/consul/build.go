@@ -62,12 +62,12 @@ func main() {
 `
 
 // consulBuild is the wrapper build of Consul at version. Consul's go.mod
-// replaces its own submodules with local directories, which a module
-// requiring Consul does not inherit, and its excludes; so the wrapper
-// copies the excludes and pins every dependency that minimal version
-// selection would lift above the version Consul's go.mod names (a lifted
-// armon/go-metrics, for one, no longer compiles with Consul's agent).
-// Some of Consul's dependencies are not in the checksum database.
+// replaces its own submodules with local directories, and has excludes,
+// which a module requiring Consul does not inherit. So the wrapper copies
+// the excludes. It also pins every dependency that minimal version
+// selection would lift above the version Consul's go.mod names. A lifted
+// armon/go-metrics, for one, does not compile with Consul's agent. Some of
+// Consul's dependencies are not in the checksum database.
 func consulBuild(version string) db.GoModuleBuild {
 	return db.GoModuleBuild{
 		Name: "consul", Module: consulModule, MainGo: consulMain, Version: version,

@@ -50,22 +50,24 @@ const (
 	// every TTL/2, KV acquire, losers poll the key, the leader re-reads
 	// the key before acting; writes fenced like consulLock.
 	consulSession
-	// consulLockStock: api.Lock as its documentation shows users
-	// writing it: a client from api.DefaultConfig (pooled transport, no
-	// request timeout), the lock creating and renewing its own session,
-	// leadership trusted while the lost channel is open (a step-down
-	// ends it when Unlock returns: a leader whose work stops on the
-	// lost channel), plain KV puts.
-	// The session's TTL is --ttl and its lock-delay the harness's
-	// (SessionOpts, as a user setting them writes), so that the nemesis's
-	// lease expiry holds for it as for the others. api.Lock ignores its
-	// renewal's failure and its monitor's blocking query has no
-	// deadline, so a holder whose packets are dropped keeps believing it
-	// leads after its session ended (Consul #18271). consulLock is the
-	// same lock made safe: a 10 s HTTP timeout on every request (which
-	// also ends the monitor's blocking query, so a cut-off holder's lost
-	// channel closes within seconds), its own session's renewal watched,
-	// and writes fenced on the session.
+	// consulLockStock is api.Lock as its documentation shows users
+	// writing it. It uses a client from api.DefaultConfig (pooled
+	// transport, no request timeout), and the lock creates and renews
+	// its own session. Leadership is trusted while the lost channel is
+	// open, and writes are plain KV puts. A step-down ends leadership
+	// when Unlock returns, as for a leader whose work stops on the lost
+	// channel. The session's TTL is --ttl and its lock-delay the
+	// harness's, set through SessionOpts as a user would. So the
+	// nemesis's lease expiry holds for it as for the others.
+	//
+	// api.Lock ignores its renewal's failure, and its monitor's
+	// blocking query has no deadline. So a holder whose packets are
+	// dropped keeps believing it leads after its session ended (Consul
+	// #18271). consulLock is the same lock made safe. It puts a 10 s
+	// HTTP timeout on every request, which also ends the monitor's
+	// blocking query, so a cut-off holder's lost channel closes within
+	// seconds. It watches its own session's renewal, and fences writes
+	// on the session.
 	consulLockStock
 )
 

@@ -18,19 +18,19 @@ import (
 const consulRecordWait = 3 * time.Second
 
 // consulRecord is Consul's own record of the keys under a prefix. Consul
-// keeps no history, so the record is assembled from blocking queries:
-// one loop per server, reading stale so that every server reports the
-// states it applies, merged by modify index. A state that lasted less
-// than a query's round trip on every server can be missed; for lock keys
-// a miss is detected (LockIndex rises by exactly one per acquisition)
-// and recorded as a gap.
+// keeps no history, so the record is assembled from blocking queries. One
+// loop per server reads stale, so that every server reports the states it
+// applies, and the loops are merged by modify index. A state that lasted
+// less than a query's round trip on every server can be missed. For lock
+// keys a miss is detected, since LockIndex rises by exactly one per
+// acquisition, and recorded as a gap.
 //
-// A lock key (one with a LockIndex) is written to the history in the
-// form the checker reads for every store: each acquisition is a
-// store-put whose CreateRevision is the key's ModifyIndex at acquisition
-// (the term's Seq) and whose Session is the holder; its release, or the
-// next acquisition, is a store-delete of that incarnation. Other keys'
-// states are plain store-puts.
+// A lock key (one with a LockIndex) is written to the history in the form
+// the checker reads for every store. Each acquisition is a store-put whose
+// Session is the holder. Its CreateRevision is the key's ModifyIndex at
+// acquisition, which is the term's Seq. Its release, or the next
+// acquisition, is a store-delete of that incarnation. Other keys' states
+// are plain store-puts.
 type consulRecord struct {
 	prefix  string
 	servers []*api.Client

@@ -221,9 +221,9 @@ func (e DB) AwaitMember(ctx context.Context, all []db.Member, m db.Member) error
 	}
 }
 
-// PinsReads: etcd's recipes read through a client of the reader's
-// member alone when pinned (etcd #20418 needs reads pinned to every
-// member, the paused one too).
+// PinsReads marks that etcd's recipes read through a client of the
+// reader's member alone when pinned. etcd #20418 needs reads pinned to
+// every member, the paused one too.
 func (DB) PinsReads() {}
 
 func (DB) ClientEndpoints(all []db.Member) []string {

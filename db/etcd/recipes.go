@@ -99,12 +99,13 @@ type etcdElection struct {
 // The campaigner options of etcd's recipes (--option NAME=VALUE).
 const (
 	// OptionRenew is how the sessions' leases are renewed besides the
-	// session's own keepalive stream: RenewKeepAlive (the default) adds
-	// nothing; RenewOnce adds a KeepAliveOnce whenever the stream has
-	// not answered for half the TTL, each answer reported (EventRenewed). The stream's client drops an
-	// answer that comes later than the lease's TTL (client/v3/lease.go);
-	// KeepAliveOnce waits for it, so a renewal the server stalled past
-	// the lease's revocation (etcd #20590) reaches the checker.
+	// session's own keepalive stream. RenewKeepAlive (the default) adds
+	// nothing. RenewOnce adds a KeepAliveOnce whenever the stream has not
+	// answered for half the TTL, and reports each answer (EventRenewed).
+	// The stream's client drops an answer that comes later than the
+	// lease's TTL (client/v3/lease.go), but KeepAliveOnce waits for it. So
+	// a renewal the server stalled past the lease's revocation (etcd
+	// #20590) reaches the checker.
 	OptionRenew    = "renew"
 	RenewKeepAlive = "keepalive"
 	RenewOnce      = "once"
@@ -228,13 +229,14 @@ func (e *etcdElection) Campaign(ctx context.Context, value string) (histories.To
 }
 
 // newSession is concurrency.NewSession(WithTTL(ttl)) whose lease's
-// keepalive answers are also reported (Renewals): the lease is granted
-// here and handed to the session, and a second KeepAlive on it shares
-// the session's keepalive loop (the client sends one request per lease
-// however many listen, and answers every listener), so the lease is
-// renewed exactly as before. The report stops when the session ends, so
-// it never keeps the lease alive on its own; so does renewWhenSilent
-// (OptionRenew=once), but for the one renewal it may have under way.
+// keepalive answers are also reported (Renewals). The lease is granted here
+// and handed to the session. A second KeepAlive on it shares the session's
+// keepalive loop, since the client sends one request per lease however many
+// listen, and answers every listener. So the lease is renewed exactly as it
+// would be without the report. The report stops when the session ends, so
+// it never keeps the lease alive on its own. renewWhenSilent
+// (OptionRenew=once) stops too, but for the one renewal it may have under
+// way.
 func (e *etcdElection) newSession() (*concurrency.Session, error) {
 	grant, err := e.cli.Grant(context.Background(), int64(e.ttl))
 	if err != nil {
@@ -281,16 +283,16 @@ func (e *etcdElection) reportRenewal(id clientv3.LeaseID, ttl, rev int64) {
 	}
 }
 
-// renewWhenSilent renews the session's lease with KeepAliveOnce when
-// no keepalive answer has come for half the TTL (OptionRenew=once), one
-// renewal at a time, until the session ends, and reports each answer
-// that renewed it. The stream answers every third of the TTL, so this
-// renews only while renewals stall, and then late in the lease's life:
-// P8 places a renewal no earlier than its header's revision, so only a
-// renewal received late enough that the lease's expiry falls within
-// its TTL can show an answer for a lease revoked meanwhile (#20590).
-// A renewal under way when the session ends is still awaited and
-// reported. ErrLeaseNotFound (the lease is gone) is no renewal.
+// renewWhenSilent renews the session's lease with KeepAliveOnce when no
+// keepalive answer has come for half the TTL (OptionRenew=once). It renews
+// one at a time until the session ends, and reports each answer that
+// renewed it. The stream answers every third of the TTL, so this renews
+// only while renewals stall, and then late in the lease's life. P8 places a
+// renewal no earlier than its header's revision. So only a renewal received
+// late enough that the lease's expiry falls within its TTL can show an
+// answer for a lease revoked meanwhile (#20590). A renewal under way when
+// the session ends is still awaited and reported. ErrLeaseNotFound (the
+// lease is gone) is no renewal.
 func (e *etcdElection) renewWhenSilent(sess *concurrency.Session, id clientv3.LeaseID, last *atomic.Int64) {
 	ttl := time.Duration(e.ttl) * time.Second
 	tick := time.NewTicker(ttl / 12)

@@ -18,8 +18,8 @@ import (
 	"github.com/election-harness/harness/internal/wait"
 )
 
-// etcd's members move between versions on their data: rolling upgrades
-// and downgrades.
+// DB implements db.Upgrades. etcd's members move between versions on
+// their data, by rolling upgrades and downgrades.
 var _ db.Upgrades = DB{}
 
 // semver is the part of a module version ("v3.6.16") that etcd's
@@ -50,11 +50,12 @@ func (s semver) minorLess(o semver) bool {
 // cluster is the cluster version etcd reports for servers of s: "3.6.0".
 func (s semver) cluster() string { return fmt.Sprintf("%d.%d.0", s.major, s.minor) }
 
-// CheckMove follows etcd's upgrade and downgrade guides: one minor
-// version at a time, within v3 and from v3.5 on (this driver's range;
-// the downgrade API, which a move below the cluster version needs,
-// arrived in v3.5); between v3.5 and v3.6, v3.5.20 or later, which fixed
-// the membership data that made upgrades to v3.6 fail (etcd issue 19557).
+// CheckMove follows etcd's upgrade and downgrade guides. A move goes one
+// minor version at a time, within v3 and from v3.5 on. That is this
+// driver's range, and the downgrade API, which a move below the cluster
+// version needs, arrived in v3.5. A move between v3.5 and v3.6 needs
+// v3.5.20 or later, which fixed the membership data that made upgrades to
+// v3.6 fail (etcd issue 19557).
 func (DB) CheckMove(from, to string) error {
 	f, err := parseVersion(from)
 	if err != nil {

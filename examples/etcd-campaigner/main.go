@@ -10,16 +10,20 @@
 //	CGO_ENABLED=0 go build -o campaigner ./examples/etcd-campaigner
 //
 // Building with -ldflags "-X main.fencing=off" makes it deliberately
-// broken: the leader writes without a fence, which the harness catches
-// under pauses. Building with -ldflags "-X main.recreate=on" breaks it
-// another way: a leader whose session ends "recovers" by creating a new
-// session and putting its leader key back under it, reports nothing,
-// and goes on believing it leads and acting, its writes fenced by the
-// re-created key, which exists but does not lead. Building with
-// -ldflags "-X main.recreate=keep-term" is the same bug as teams write it:
-// the key is put back, the belief keeps the old term (acts name it), the
-// fence compares the re-created key, and a campaign checks its key as
-// the correct build does, so only what it does as leader shows the bug.
+// broken. The leader writes without a fence, which the harness catches
+// under pauses.
+//
+// Building with -ldflags "-X main.recreate=on" breaks it another way. A
+// leader whose session ends "recovers" by creating a new session and
+// putting its leader key back under it, and reports nothing. It goes on
+// believing it leads and acting, its writes fenced by the re-created
+// key, which exists but does not lead.
+//
+// Building with -ldflags "-X main.recreate=keep-term" is the same bug as
+// teams write it. The key is put back, and the belief keeps the old term,
+// which acts name. The fence compares the re-created key, and a campaign
+// checks its key as the correct build does. So only what it does as
+// leader shows the bug.
 package main
 
 import (

@@ -16,11 +16,11 @@ const (
 	RegisterKey    = RegisterPrefix + "r"
 )
 
-// Run returns a valid history of about n events: five campaigners take
-// turns to lead, each leader writes the register while another reads it,
-// every member is probed, observers follow each new leader, the store's
-// record holds every put and delete, and a fault is injected and healed
-// every 25 terms. Reads run across writes, and some writes time out
+// Run returns a valid history of about n events. Five campaigners take
+// turns to lead, and each leader writes the register while another reads
+// it. Every member is probed, and observers follow each new leader. The
+// store's record holds every put and delete, and a fault is injected and
+// healed every 25 terms. Reads run across writes, and some writes time out
 // (some of those never landing), as they do under faults.
 func Run(n int) []histories.Event {
 	var events []histories.Event
