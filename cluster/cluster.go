@@ -13,6 +13,8 @@ import (
 const (
 	RoleMember     = "member"
 	RoleCampaigner = "campaigner"
+	// RoleAPIServer is a kube-apiserver in front of the members.
+	RoleAPIServer = "apiserver"
 )
 
 // NodeSpec describes one node to start.

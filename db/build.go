@@ -47,6 +47,10 @@ type GoModuleBuild struct {
 	ExtraGoMod string
 	// Env is added to every go command's environment.
 	Env []string
+	// BeforeGet, if set, changes the wrapper's go.mod before `go get`:
+	// for a module that cannot be required at all without replace
+	// directives of its own (k8s.io/kubernetes and its staging modules).
+	BeforeGet func(ctx context.Context, src string, goCmd func(args ...string) (string, error)) error
 	// Pin, if set, rewrites the wrapper's go.mod after `go get`, before
 	// `go mod tidy`: for a module whose own go.mod relies on replace
 	// directives that a dependent module does not inherit.
@@ -104,6 +108,11 @@ func (b GoModuleBuild) Build(ctx context.Context, cacheDir string, log io.Writer
 	}
 	fmt.Fprintf(log, "building %s %s from %s (cached in %s; this takes minutes the first time)\n", b.Name, b.Version, b.Module, cacheDir)
 	goCmd := func(args ...string) (string, error) { return runGo(ctx, src, b.Env, args) }
+	if b.BeforeGet != nil {
+		if err := b.BeforeGet(ctx, src, goCmd); err != nil {
+			return "", fmt.Errorf("preparing to require %s: %w", b.Module, err)
+		}
+	}
 	if _, err := goCmd("get", b.Module+"@"+b.Version); err != nil {
 		return "", fmt.Errorf("%w\n(is %s published at %s? the Go module proxy must serve it)", err, b.Module, b.Version)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/kube"
 )
 
 // Source is where a run's database comes from: a version built from its
@@ -21,6 +22,9 @@ type Source struct {
 	Version, Binary, Image string
 	Failpoints             bool
 	Patches                []string
+	// KubeAPIServer is the host path of a kube-apiserver binary to put
+	// in the image too, for apiserver nodes ("" for none).
+	KubeAPIServer string
 }
 
 // Image is a prepared node image.
@@ -88,6 +92,9 @@ func PrepareImage(ctx context.Context, b cluster.Backend, d db.DB, src Source, c
 			return Image{}, fmt.Errorf("building %s %s: %w", d.Name(), src.Version, err)
 		}
 		spec.DBBinary, spec.DBPath = srv.Binary, srv.PathInImage
+	}
+	if src.KubeAPIServer != "" {
+		spec.Servers = append(spec.Servers, cluster.ServerFile{Binary: src.KubeAPIServer, Path: kube.BinaryPath})
 	}
 	image, err := b.BuildImage(ctx, spec)
 	if err != nil {

@@ -8,11 +8,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/election-harness/harness/db/registry"
+	"github.com/election-harness/harness/kube"
 	"github.com/election-harness/harness/run"
 )
 
 func buildCmd() *cobra.Command {
 	cfg := run.NewConfig()
+	var kubeVersion string
 	c := &cobra.Command{
 		Use:   "build --db D --version V",
 		Short: "Prebuild the database binary and the node image (cached by version)",
@@ -35,6 +37,15 @@ func buildCmd() *cobra.Command {
 			}
 			start := time.Now()
 			src := run.Source{Version: cfg.Version, Binary: cfg.Binary, Image: cfg.FromImage, Failpoints: cfg.Failpoints, Patches: cfg.Patches}
+			if kubeVersion != "" {
+				if d.Name() != "etcd" {
+					return setupError("--kube-apiserver: kube-apiserver stores in etcd, not %s", d.Name())
+				}
+				if src.KubeAPIServer, err = kube.Build(cmd.Context(), kubeVersion, cfg.CacheDir, os.Stderr); err != nil {
+					return setupError("building kube-apiserver %s: %v", kubeVersion, err)
+				}
+				fmt.Printf("kube-apiserver %s: binary %s\n", kubeVersion, src.KubeAPIServer)
+			}
 			image, err := run.PrepareImage(cmd.Context(), backend, d, src, cfg.CacheDir, self, os.Stderr)
 			if err != nil {
 				return setupError("%v", err)
@@ -55,5 +66,6 @@ func buildCmd() *cobra.Command {
 	for _, name := range []string{"db", "version", "binary", "image", "failpoints", "patch", "cache"} {
 		fl.AddFlag(tmp.Flags().Lookup(name))
 	}
+	fl.StringVar(&kubeVersion, "kube-apiserver", "", "also build kube-apiserver at this Kubernetes release (e.g. "+kube.DefaultVersion+") and put it in the image")
 	return c
 }

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/election-harness/harness/cluster"
+	"github.com/election-harness/harness/db"
+	"github.com/election-harness/harness/db/etcd"
+	"github.com/election-harness/harness/kube"
+	"github.com/election-harness/harness/run"
+)
+
+// TestKubeAPIServerOverEtcd starts kube-apiserver, built from the
+// published modules, as a node in front of a real 3-member etcd
+// cluster: it becomes ready, and a coordination.k8s.io Lease written
+// through it is stored in the run's etcd under /registry/leases/.
+func TestKubeAPIServerOverEtcd(t *testing.T) {
+	needDocker(t)
+	ctx := context.Background()
+	certs, err := kube.NewCerts(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := kube.Build(ctx, kube.DefaultVersion, db.DefaultCacheDir(), io.Discard)
+	if err != nil {
+		t.Fatalf("building kube-apiserver %s: %v", kube.DefaultVersion, err)
+	}
+	docker, err := cluster.NewDocker(ctx, cluster.DockerOptions{})
+	if err != nil {
+		t.Fatalf("connecting to Docker: %v", err)
+	}
+	d := etcd.DB{}
+	prep, err := run.PrepareImage(ctx, docker, d, run.Source{Version: d.DefaultVersion(), KubeAPIServer: bin}, db.DefaultCacheDir(), harnessBin, io.Discard)
+	if err != nil {
+		t.Fatalf("preparing the image: %v", err)
+	}
+	spec := run.ClusterSpec(run.Config{Image: prep.Name, Nodes: 3, RunID: fmt.Sprintf("kube%d", time.Now().UnixNano()%1e6),
+		Recipe: "etcd-election", TTL: run.Duration(3 * time.Second), ElectionPrefix: "/eh/k/election/"}, d)
+	members := func(addrs map[string]netip.Addr) []db.Member {
+		var ms []db.Member
+		for _, n := range []string{"n1", "n2", "n3"} {
+			ms = append(ms, db.Member{Name: n, IP: addrs[n]})
+		}
+		return ms
+	}
+	spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: "a1", Role: cluster.RoleAPIServer, DataDir: "/data", Files: certs.Files(),
+		Command: func(addrs map[string]netip.Addr) []string {
+			return kube.Command(addrs["a1"], d.ClientEndpoints(members(addrs)))
+		}})
+	cl, err := docker.Start(ctx, spec)
+	if err != nil {
+		t.Fatalf("starting the cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := cl.Close(ctx); err != nil {
+			t.Errorf("removing the cluster: %v", err)
+		}
+	})
+	addrs := map[string]netip.Addr{}
+	nodes := map[string]cluster.Node{}
+	for _, n := range cl.Nodes() {
+		addrs[n.Name()], nodes[n.Name()] = n.IP(), n
+	}
+	tlsConfig, err := certs.ClientTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
+	base := fmt.Sprintf("https://%s", netip.AddrPortFrom(addrs["a1"], kube.Port))
+	// do sends one request and returns its status and body.
+	do := func(method, path, body string) (int, string, error) {
+		req, err := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
+		if err != nil {
+			return 0, "", err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), nil
+	}
+	var last string
+	ready := false
+	for deadline := time.Now().Add(2 * time.Minute); !ready && time.Now().Before(deadline); time.Sleep(time.Second) {
+		code, body, err := do(http.MethodGet, "/readyz", "")
+		ready = err == nil && code == http.StatusOK
+		last = fmt.Sprintf("%d %s %v", code, body, err)
+	}
+	if !ready {
+		if logs, err := nodes["a1"].Logs(ctx); err == nil {
+			lines := strings.Split(string(logs), "\n")
+			for _, l := range lines[max(0, len(lines)-30):] {
+				t.Log(l[:min(len(l), 300)])
+			}
+		}
+		t.Fatalf("kube-apiserver not ready: %s", last)
+	}
+	lease := `{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"eh-probe"},"spec":{"holderIdentity":"c1","leaseDurationSeconds":15}}`
+	created := false
+	for deadline := time.Now().Add(30 * time.Second); !created && time.Now().Before(deadline); time.Sleep(time.Second) {
+		code, body, err := do(http.MethodPost, "/apis/coordination.k8s.io/v1/namespaces/default/leases", lease)
+		created = err == nil && code == http.StatusCreated
+		last = fmt.Sprintf("%d %s %v", code, body, err)
+	}
+	if !created {
+		t.Fatalf("creating a Lease through the apiserver: %s", last)
+	}
+	code, body, err := do(http.MethodGet, "/apis/coordination.k8s.io/v1/namespaces/default/leases/eh-probe", "")
+	if err != nil || code != http.StatusOK || !strings.Contains(body, `"holderIdentity":"c1"`) {
+		t.Fatalf("reading the Lease back: %d %s %v", code, body, err)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: d.ClientEndpoints(members(addrs)), DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := cli.Get(gctx, "/registry/leases/default/eh-probe")
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("the Lease in etcd: %v, %v", resp, err)
+	}
+	// The apiserver stores objects as protobuf behind its "k8s" magic.
+	if v := resp.Kvs[0].Value; !bytes.HasPrefix(v, []byte("k8s\x00")) || !bytes.Contains(v, []byte("c1")) {
+		t.Errorf("the Lease's value in etcd is %q, want the apiserver's protobuf naming holder c1", v[:min(len(v), 80)])
+	}
+}

@@ -1,0 +1,54 @@
+package kube
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/election-harness/harness/cluster"
+)
+
+// Paths and port of an apiserver node.
+const (
+	// BinaryPath is kube-apiserver's path in the node image.
+	BinaryPath = "/kube-apiserver"
+	// certDir holds the run's certificates in an apiserver node.
+	certDir = "/kube"
+	// Port is the apiserver's secure port.
+	Port = 6443
+)
+
+// Files are the certificates an apiserver node needs, from the host.
+func (c Certs) Files() []cluster.File {
+	var files []cluster.File
+	for _, name := range []string{CAFile, ServingCertFile, ServingKeyFile, ServiceAccountKey, ServiceAccountPub} {
+		files = append(files, cluster.File{HostPath: c.Path(name), NodePath: certDir + "/" + name, Mode: 0o644})
+	}
+	return files
+}
+
+// Command starts kube-apiserver on self, storing in the etcd members at
+// etcdEndpoints under /registry, as a cluster's control plane does.
+// Authorization allows every authenticated request: the harness tests
+// leader election, not RBAC. Priority and fairness are off so that a
+// slowed apiserver queues nothing of its own.
+func Command(self netip.Addr, etcdEndpoints []string) []string {
+	cert := func(name string) string { return certDir + "/" + name }
+	return []string{BinaryPath,
+		"--etcd-servers=" + strings.Join(etcdEndpoints, ","),
+		"--bind-address=" + self.String(),
+		"--advertise-address=" + self.String(),
+		fmt.Sprintf("--secure-port=%d", Port),
+		"--tls-cert-file=" + cert(ServingCertFile),
+		"--tls-private-key-file=" + cert(ServingKeyFile),
+		"--client-ca-file=" + cert(CAFile),
+		"--service-account-key-file=" + cert(ServiceAccountPub),
+		"--service-account-signing-key-file=" + cert(ServiceAccountKey),
+		"--service-account-issuer=https://kubernetes.default.svc",
+		"--service-cluster-ip-range=10.96.0.0/16",
+		"--authorization-mode=AlwaysAllow",
+		"--enable-priority-and-fairness=false",
+		"--cert-dir=/tmp/kube-apiserver",
+		"--profiling=false",
+	}
+}
