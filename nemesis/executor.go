@@ -205,12 +205,34 @@ func (x *Executor) Run(ctx context.Context, start time.Time, steps []Step) {
 		wait.For(ctx, s.Duration)
 		// Heal even when the run is ending: a fresh context, so a cancelled
 		// run still undoes its fault.
-		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), healBound(s.Kind))
 		if err := x.Stop(hctx, f.ID); err != nil {
 			x.Log.Warn("fault not healed; HealAll will retry", "id", f.ID, "err", err)
 		}
 		cancel()
 	}
+}
+
+// defaultHealWithin bounds a fault's heal unless its kind says otherwise.
+const defaultHealWithin = 15 * time.Second
+
+// healBound is how long the heal of a fault of kind may take.
+func healBound(kind string) time.Duration {
+	if k := kindNamed(kind); k != nil && k.healWithin > 0 {
+		return k.healWithin
+	}
+	return defaultHealWithin
+}
+
+// HealWithin is the longest heal of any kind in a --nemesis list
+// (entries KIND or KIND:RULE): what healing everything may take.
+func HealWithin(entries []string) time.Duration {
+	longest := defaultHealWithin
+	for _, e := range entries {
+		kind, _, _ := strings.Cut(e, ":")
+		longest = max(longest, healBound(kind))
+	}
+	return longest
 }
 
 // Start resolves and applies one step, recording its start. It returns

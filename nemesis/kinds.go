@@ -26,6 +26,10 @@ type faultKind struct {
 	// minDuration, if set, is the shortest a step of rule may last at
 	// pace p (a raft loop stuck for longer than a lease).
 	minDuration func(rule string, p Pace) time.Duration
+	// healWithin, if set, bounds the heal instead of defaultHealWithin:
+	// a heal that waits for the database (a replaced member's promotion)
+	// takes longer than one that lifts a rule.
+	healWithin time.Duration
 	// resolve picks the targets and parameters of a step of rule r (one
 	// of rules) and returns the fault, its event ev filled in; rng is
 	// seeded by the step's Pick, so the same seed picks the same targets.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"time"
 
 	"github.com/election-harness/harness/histories"
 )
@@ -20,6 +21,9 @@ const KindWipe = histories.FaultWipe
 var wipeKind = faultKind{
 	name: KindWipe,
 	does: "a member killed, its data emptied and removed from the cluster; it rejoins empty as a new member",
+	// The heal waits for the new member to count toward quorum: Consul
+	// promotes it after a reconcile (up to 60 s) and 10 s of health.
+	healWithin: 2 * time.Minute,
 	rules: []Rule{
 		{Kind: KindWipe, Name: TargetRaftLeader, Weight: 1, Does: "the member leading raft", MinMembers: 3},
 		{Kind: KindWipe, Name: TargetRandomMember, Weight: 1, Does: "a random member", MinMembers: 3},

@@ -213,7 +213,9 @@ func (w *workload) faults(ctx context.Context) error {
 
 // heal heals every fault: phase heal.
 func (w *workload) heal(ctx context.Context) error {
-	healFor := 30 * time.Second
+	// Long enough for the slowest heal the run's faults have (a wiped
+	// Consul server's promotion).
+	healFor := max(30*time.Second, nemesis.HealWithin(w.r.cfg.Nemesis))
 	if w.versions != nil {
 		// Members move back to the final version one at a time.
 		healFor += time.Duration(len(w.members)) * 30 * time.Second
