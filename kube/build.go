@@ -72,11 +72,12 @@ func requireStaging(ctx context.Context, version, src string, goCmd func(args ..
 	if err != nil {
 		return fmt.Errorf("reading %s's go.mod: %w", kubernetesModule, err)
 	}
-	kmod, err := modfile.ParseLax(dl.GoMod, data, nil)
+	kmod, err := modfile.Parse(dl.GoMod, data, nil)
 	if err != nil {
 		return fmt.Errorf("parsing %s's go.mod: %w", kubernetesModule, err)
 	}
 	staging := "v0" + strings.TrimPrefix(dl.Version, "v1")
+	// Parse, not ParseLax: ParseLax skips replace directives.
 	var replaces strings.Builder
 	replaces.WriteString("\nreplace (\n")
 	for _, r := range kmod.Replace {
@@ -85,6 +86,9 @@ func requireStaging(ctx context.Context, version, src string, goCmd func(args ..
 		}
 	}
 	replaces.WriteString(")\n")
+	if !strings.Contains(replaces.String(), "k8s.io/client-go") {
+		return fmt.Errorf("%s %s's go.mod replaces no staging module with its own directory", kubernetesModule, version)
+	}
 	f, err := os.OpenFile(filepath.Join(src, "go.mod"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return err
