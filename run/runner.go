@@ -202,34 +202,34 @@ func (m Membership) member(name string) (db.Member, error) {
 	return db.Member{}, fmt.Errorf("no member %q", name)
 }
 
-// operator is the database's Membership: Validate refuses wipe for a
-// database without one, so this error is a guard.
-func (m Membership) operator() (db.Membership, error) {
-	op, ok := m.DB.(db.Membership)
-	if !ok {
-		return nil, fmt.Errorf("%s: wipe is not supported: %w", m.DB.Name(), errors.ErrUnsupported)
-	}
-	return op, nil
-}
-
-func (m Membership) Remove(ctx context.Context, name string) error {
+// operator is the database's Membership and the member named name.
+// Validate refuses wipe for a database without one, so that error is a
+// guard.
+func (m Membership) operator(name string) (db.Membership, db.Member, error) {
 	mem, err := m.member(name)
 	if err != nil {
-		return err
+		return nil, db.Member{}, err
 	}
-	op, err := m.operator()
+	op, ok := m.DB.(db.Membership)
+	if !ok {
+		return nil, db.Member{}, fmt.Errorf("%s: wipe is not supported: %w", m.DB.Name(), errors.ErrUnsupported)
+	}
+	return op, mem, nil
+}
+
+// Remove takes the member named name out of the cluster.
+func (m Membership) Remove(ctx context.Context, name string) error {
+	op, mem, err := m.operator(name)
 	if err != nil {
 		return err
 	}
 	return op.RemoveMember(ctx, m.Members, mem)
 }
 
+// Rejoin removes the member if it is still one, adds it back empty, and
+// returns the argv that starts it on its version's server.
 func (m Membership) Rejoin(ctx context.Context, name string) ([]string, error) {
-	mem, err := m.member(name)
-	if err != nil {
-		return nil, err
-	}
-	op, err := m.operator()
+	op, mem, err := m.operator(name)
 	if err != nil {
 		return nil, err
 	}
@@ -245,11 +245,7 @@ func (m Membership) Rejoin(ctx context.Context, name string) ([]string, error) {
 
 // Rejoined waits until the rejoined member is a full member again.
 func (m Membership) Rejoined(ctx context.Context, name string) error {
-	mem, err := m.member(name)
-	if err != nil {
-		return err
-	}
-	op, err := m.operator()
+	op, mem, err := m.operator(name)
 	if err != nil {
 		return err
 	}
