@@ -128,6 +128,17 @@ func (fc *fakeCluster) healed() string {
 // membership (not the history).
 func isAct(l string) bool { return !strings.HasPrefix(l, "history ") }
 
+// acts is the journal without its history lines: what nodes were asked.
+func (j *journal) acts() []string {
+	var acts []string
+	for _, l := range j.all() {
+		if isAct(l) {
+			acts = append(acts, l)
+		}
+	}
+	return acts
+}
+
 // Every rule of every kind: the fault's start is in the history before
 // any node is touched, its stop after it was healed, and once stopped
 // nothing of it remains on any node.

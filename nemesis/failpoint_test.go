@@ -39,12 +39,7 @@ func TestFailpointRulesSetTheirPointOnTheRaftLeader(t *testing.T) {
 			if err := fc.x.Stop(ctx, f.ID); err != nil {
 				t.Fatal(err)
 			}
-			var acts []string
-			for _, l := range fc.j.all() {
-				if isAct(l) {
-					acts = append(acts, l)
-				}
-			}
+			acts := fc.j.acts()
 			if !slices.Equal(acts, c.want) {
 				t.Errorf("acts %q, want %q", acts, c.want)
 			}

@@ -29,12 +29,7 @@ func TestRaftLeaderStalledLosesAWriteInFlight(t *testing.T) {
 	if err := fc.x.Stop(ctx, f.ID); err != nil {
 		t.Fatal(err)
 	}
-	var acts []string
-	for _, l := range fc.j.all() {
-		if isAct(l) {
-			acts = append(acts, l)
-		}
-	}
+	acts := fc.j.acts()
 	want := []string{"n2 stall", "n2 kill lose-unsynced", "n2 heal-stall", "n2 start"}
 	if !slices.Equal(acts, want) {
 		t.Errorf("acts %q, want %q", acts, want)

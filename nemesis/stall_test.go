@@ -36,12 +36,7 @@ func TestStallRulesHoldTheirTargetsSyncs(t *testing.T) {
 			if err := fc.x.Stop(ctx, f.ID); err != nil {
 				t.Fatal(err)
 			}
-			var acts []string
-			for _, l := range fc.j.all() {
-				if isAct(l) {
-					acts = append(acts, l)
-				}
-			}
+			acts := fc.j.acts()
 			if want := []string{c.target + " stall", c.target + " heal-stall"}; !slices.Equal(acts, want) {
 				t.Errorf("acts %q, want %q", acts, want)
 			}

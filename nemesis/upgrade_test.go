@@ -38,12 +38,7 @@ func TestUpgrade(t *testing.T) {
 				t.Fatal(err)
 			}
 			fc.x.Stop(ctx, f.ID)
-			var acts []string
-			for _, l := range fc.j.all() {
-				if isAct(l) {
-					acts = append(acts, l)
-				}
-			}
+			acts := fc.j.acts()
 			if !slices.Equal(acts, tc.want) {
 				t.Errorf("acts %q\nwant %q", acts, tc.want)
 			}
