@@ -29,6 +29,11 @@ import (
 // its lock would block every create, rename and unlink in the
 // directory, which a hung disk's fsync does not do.
 
+// StallFSName is the stalling filesystem's subtype: its mounts are of
+// type "fuse.stall", which is how cleanup tells them from others (the
+// engine's own fuse-overlayfs roots).
+const StallFSName = "stall"
+
 // errNoStallFS: the agent was started without the stalling filesystem.
 var errNoStallFS = errors.New("the data directory is not on the stalling filesystem: the node was started without --stall-disk (a run whose --nemesis includes stall)")
 
@@ -145,7 +150,7 @@ func mountStallFS(dataDir string) (*stallFS, error) {
 	server, err := fs.Mount(dataDir, rootNode, &fs.Options{MountOptions: fuse.MountOptions{
 		DirectMountStrict: true,
 		FsName:            real,
-		Name:              "stall",
+		Name:              StallFSName,
 		// The kernel asks for security.capability before every write
 		// unless told there are no xattrs: a round trip a write.
 		DisableXAttrs: true,

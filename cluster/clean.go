@@ -264,8 +264,10 @@ func (d *Docker) removeRun(ctx context.Context, r *runObjects) ([]string, error)
 		if c.State == "paused" {
 			_ = d.cli.ContainerUnpause(ctx, c.ID) // a frozen container does not stop
 		}
+		// A stuck stalling filesystem would keep it from dying.
+		abortErr := abortContainerFUSE(ctx, d.cli, c.ID)
 		if err := d.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
-			errs = append(errs, fmt.Errorf("removing container %s: %w", c.ID[:12], err))
+			errs = append(errs, fmt.Errorf("removing container %s: %w", c.ID[:12], errors.Join(err, abortErr)))
 		}
 	}
 	for _, n := range r.nets {

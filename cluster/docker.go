@@ -395,9 +395,11 @@ func (c *dockerCluster) Close(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				_ = n.Thaw(ctx) // a frozen container does not stop
+				// A stuck stalling filesystem would keep it from dying.
+				abortErr := abortContainerFUSE(ctx, n.cli, n.ctr.GetContainerID())
 				if err := n.ctr.Terminate(ctx, testcontainers.StopTimeout(2*time.Second)); err != nil && !isNotFound(err) {
 					mu.Lock()
-					errs = append(errs, fmt.Errorf("removing %s: %w", n.name, err))
+					errs = append(errs, fmt.Errorf("removing %s: %w", n.name, errors.Join(err, abortErr)))
 					mu.Unlock()
 				}
 			}()
