@@ -282,6 +282,14 @@ type StoreRecord interface {
 	Kind() string
 }
 
+// KubeStore is a database kube-apiserver can store in: Kubernetes
+// recipes put apiserver nodes in front of its members.
+type KubeStore interface {
+	// KubeStorageFlags are kube-apiserver's flags that make it store in
+	// members.
+	KubeStorageFlags(members []Member) []string
+}
+
 // Maintenance is a database whose store an operator compacts and
 // defragments (etcd): the compact and defrag faults.
 type Maintenance interface {

@@ -3,7 +3,6 @@ package kube
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/election-harness/harness/cluster"
 )
@@ -27,28 +26,28 @@ func (c Certs) Files() []cluster.File {
 	return files
 }
 
-// Command starts kube-apiserver on self, storing in the etcd members at
-// etcdEndpoints under /registry, as a cluster's control plane does.
+// Command starts kube-apiserver on self, storing where storage (the
+// database's db.KubeStore flags) points, as a cluster's control plane
+// does.
 // Authorization allows every authenticated request: the harness tests
 // leader election, not RBAC. Priority and fairness are off so that a
 // slowed apiserver queues nothing of its own.
-func Command(self netip.Addr, etcdEndpoints []string) []string {
+func Command(self netip.Addr, storage []string) []string {
 	cert := func(name string) string { return certDir + "/" + name }
-	return []string{BinaryPath,
-		"--etcd-servers=" + strings.Join(etcdEndpoints, ","),
-		"--bind-address=" + self.String(),
-		"--advertise-address=" + self.String(),
+	return append(append([]string{BinaryPath}, storage...),
+		"--bind-address="+self.String(),
+		"--advertise-address="+self.String(),
 		fmt.Sprintf("--secure-port=%d", Port),
-		"--tls-cert-file=" + cert(ServingCertFile),
-		"--tls-private-key-file=" + cert(ServingKeyFile),
-		"--client-ca-file=" + cert(CAFile),
-		"--service-account-key-file=" + cert(ServiceAccountPub),
-		"--service-account-signing-key-file=" + cert(ServiceAccountKey),
+		"--tls-cert-file="+cert(ServingCertFile),
+		"--tls-private-key-file="+cert(ServingKeyFile),
+		"--client-ca-file="+cert(CAFile),
+		"--service-account-key-file="+cert(ServiceAccountPub),
+		"--service-account-signing-key-file="+cert(ServiceAccountKey),
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--authorization-mode=AlwaysAllow",
 		"--enable-priority-and-fairness=false",
 		"--cert-dir=/tmp/kube-apiserver",
 		"--profiling=false",
-	}
+	)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/kube"
 	"github.com/election-harness/harness/run"
@@ -38,8 +39,8 @@ func buildCmd() *cobra.Command {
 			start := time.Now()
 			src := run.Source{Version: cfg.Version, Binary: cfg.Binary, Image: cfg.FromImage, Failpoints: cfg.Failpoints, Patches: cfg.Patches}
 			if kubeVersion != "" {
-				if d.Name() != "etcd" {
-					return setupError("--kube-apiserver: kube-apiserver stores in etcd, not %s", d.Name())
+				if _, ok := d.(db.KubeStore); !ok {
+					return setupError("--kube-apiserver: kube-apiserver cannot store in %s", d.Name())
 				}
 				if src.KubeAPIServer, err = kube.Build(cmd.Context(), kubeVersion, cfg.CacheDir, os.Stderr); err != nil {
 					return setupError("building kube-apiserver %s: %v", kubeVersion, err)

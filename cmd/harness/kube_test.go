@@ -55,7 +55,7 @@ func TestKubeAPIServerOverEtcd(t *testing.T) {
 	}
 	spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: "a1", Role: cluster.RoleAPIServer, DataDir: "/data", Files: certs.Files(),
 		Command: func(addrs map[string]netip.Addr) []string {
-			return kube.Command(addrs["a1"], d.ClientEndpoints(members(addrs)))
+			return kube.Command(addrs["a1"], d.KubeStorageFlags(members(addrs)))
 		}})
 	cl, err := docker.Start(ctx, spec)
 	if err != nil {

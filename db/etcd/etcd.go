@@ -189,6 +189,14 @@ func (e DB) AddMember(ctx context.Context, all []db.Member, m db.Member, dataDir
 	return etcdArgs(m, strings.Join(initial, ","), "existing", dataDir), nil
 }
 
+var _ db.KubeStore = DB{}
+
+// KubeStorageFlags point kube-apiserver at the members' client URLs;
+// it keeps its objects under /registry, its default prefix.
+func (e DB) KubeStorageFlags(members []db.Member) []string {
+	return []string{"--etcd-servers=" + strings.Join(e.ClientEndpoints(members), ",")}
+}
+
 // awaitMemberPatience bounds AwaitMember: a new member fetches the
 // leader's snapshot before it serves.
 const awaitMemberPatience = time.Minute
