@@ -37,9 +37,14 @@ type RunConfig struct {
 	// snapshot instead of the log.
 	SnapshotCount int `json:"snapshot_count,omitempty"`
 	// FailOn is the gate policy (--fail-on): all (""), recipe or new.
-	FailOn      string   `json:"fail_on,omitempty"`
-	Nodes       int      `json:"nodes"`
-	Campaigners int      `json:"campaigners"`
+	FailOn      string `json:"fail_on,omitempty"`
+	Nodes       int    `json:"nodes"`
+	Campaigners int    `json:"campaigners"`
+	// APIServers is how many kube-apiserver nodes stand in front of the
+	// members, for a recipe that elects through the Kubernetes API
+	// (--apiservers); KubeVersion is their release (--kube-version).
+	APIServers  int      `json:"apiservers,omitempty"`
+	KubeVersion string   `json:"kube_version,omitempty"`
 	Recipe      string   `json:"recipe"`
 	TTL         Duration `json:"ttl"`
 	// Consistency is the read consistency mode, for a database with

@@ -1,8 +1,13 @@
 package kube
 
 import (
+	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
+	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/election-harness/harness/cluster"
 )
@@ -50,4 +55,39 @@ func Command(self netip.Addr, storage []string) []string {
 		"--cert-dir=/tmp/kube-apiserver",
 		"--profiling=false",
 	)
+}
+
+// URL is the address clients reach an apiserver on addr at.
+func URL(addr netip.Addr) string {
+	return "https://" + netip.AddrPortFrom(addr, Port).String()
+}
+
+// WaitReady polls url's /readyz until the apiserver says it is ready, or
+// ctx ends; the error then says what it last answered.
+func WaitReady(ctx context.Context, url string, tlsConfig *tls.Config) error {
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
+	defer hc.CloseIdleConnections()
+	last := "no answer"
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/readyz", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := hc.Do(req)
+		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = fmt.Sprintf("%s: %s", resp.Status, body)
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not ready (%s): %w", last, ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
 }

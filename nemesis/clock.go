@@ -29,6 +29,10 @@ const (
 	// lease slowly goes on believing it leads (and serving lease-based
 	// reads) after the majority has moved on.
 	ClockIsolateSlowRaftLeader = "isolate-slow-raft-leader"
+	// ClockSlowAPIServer slows a kube-apiserver node's clocks: its
+	// timeouts and watch bookkeeping stretch, not the Lease's times,
+	// which the candidates' clocks write.
+	ClockSlowAPIServer = "slow-apiserver"
 )
 
 var clockKind = faultKind{
@@ -42,6 +46,8 @@ var clockKind = faultKind{
 		{Kind: KindClock, Name: ClockBumpElectionLeader, Weight: 1, Does: "the election leader's wall clock jumps by ±5 s or ±60 s", MinMembers: 1},
 		{Kind: KindClock, Name: ClockStrobeRaftLeader, Weight: 1, Does: "the raft leader's wall clock flips by ±5 s or ±60 s every 200 ms", MinMembers: 1},
 		{Kind: KindClock, Name: ClockIsolateSlowRaftLeader, Weight: 1, Does: "the raft leader slowed to 0.05 and cut from the other members at once", MinMembers: 2},
+		// Weight 0, last: the deck, and so every seeded plan, is as before.
+		{Kind: KindClock, Name: ClockSlowAPIServer, Weight: 0, Does: "a random kube-apiserver node's clocks run at 0.05-0.2 (Kubernetes recipes)", MinMembers: 1, OnAPIServers: true},
 	},
 	resolve: func(x *Executor, rng *rand.Rand, r Rule, ev histories.Fault) (*fault, error) {
 		return x.clockFault(rng, r.Name, ev)
@@ -105,6 +111,13 @@ func (x *Executor) clockFault(rng *rand.Rand, rule string, ev histories.Fault) (
 		targets = []Node{byName(x.Members, g.targets[0])}
 		req.Rate = campaignerSlowRates[0]
 		ev.Params["cut-from"] = g.params["cut-from"]
+	case ClockSlowAPIServer:
+		n, err := x.target(rng, TargetRandomAPIServer)
+		if err != nil {
+			return nil, err
+		}
+		targets = []Node{n}
+		req.Rate = campaignerSlowRates[rng.IntN(len(campaignerSlowRates))]
 	case ClockSlowCampaigners:
 		targets = x.Campaigners
 		req.Rate = campaignerSlowRates[rng.IntN(len(campaignerSlowRates))]

@@ -144,7 +144,10 @@ type Failpoints interface {
 type Executor struct {
 	Members     []Node
 	Campaigners []Node
-	Leaders     Leaders
+	// APIServers are the kube-apiserver nodes in front of the members,
+	// in a run whose recipe elects through them; nil otherwise.
+	APIServers []Node
+	Leaders    Leaders
 	Membership  Membership // nil: wipe faults are refused
 	Failpoints  Failpoints // nil: failpoint faults are refused
 	// Maintenance compacts the store and defragments members; nil:
@@ -299,7 +302,7 @@ func (x *Executor) HealAll(ctx context.Context) error {
 		delete(x.active, id)
 	}
 	x.mu.Unlock()
-	nodes := append(append([]Node{}, x.Members...), x.Campaigners...)
+	nodes := append(append(append([]Node{}, x.Members...), x.Campaigners...), x.APIServers...)
 	errs := make([]error, len(nodes))
 	// A wiped member must rejoin as a new member before its agent heals
 	// it: restarted as it first was, it would not find its cluster. It
@@ -480,6 +483,11 @@ func (x *Executor) target(rng *rand.Rand, rule string) (Node, error) {
 		return namedOrPick(rng, x.Campaigners, name)
 	case TargetRandomCampaigner:
 		return pick(rng, x.Campaigners)
+	case TargetRandomAPIServer:
+		if len(x.APIServers) == 0 {
+			return nil, errors.New("no apiserver in this run")
+		}
+		return pick(rng, x.APIServers)
 	}
 	return nil, fmt.Errorf("unknown target rule %q", rule)
 }
@@ -509,6 +517,12 @@ func byName(nodes []Node, name string) Node {
 		}
 	}
 	return nil
+}
+
+// front is what a campaigner talks to: the members, and the apiservers
+// in front of them in a run that has them.
+func (x *Executor) front() []Node {
+	return append(append([]Node{}, x.Members...), x.APIServers...)
 }
 
 func without(nodes []Node, x Node) []Node {

@@ -19,6 +19,8 @@ var killKind = faultKind{
 		{Kind: KindKill, Name: TargetRaftLeader, Weight: 2, Does: "the member leading raft", MinMembers: 1},
 		{Kind: KindKill, Name: TargetRandomMember, Weight: 1, Does: "a random member", MinMembers: 1},
 		{Kind: KindKill, Name: TargetRandomCampaigner, Weight: 1, Does: "a random campaigner", MinMembers: 1},
+		// Weight 0, last: the deck, and so every seeded plan, is as before.
+		{Kind: KindKill, Name: TargetRandomAPIServer, Weight: 0, Does: "a random kube-apiserver node, restarted when the fault ends (Kubernetes recipes)", MinMembers: 1, OnAPIServers: true},
 	},
 	stopsANode: true,
 	resolve: resolveStop(func(n Node) (apply, heal func(context.Context) error) {

@@ -18,6 +18,9 @@ func (x *Executor) badLink(rng *rand.Rand, r Rule, ev *histories.Fault) ([]cut, 
 		return nil, err
 	}
 	peers := without(x.Members, n)
+	if byName(x.Campaigners, n.Name()) != nil {
+		peers = x.front()
+	}
 	ev.Targets = []string{n.Name()}
 	ev.Params["peers"] = strings.Join(names(peers), ",")
 	cuts := []cut{{node: n, peers: peers}}
@@ -34,6 +37,8 @@ func badLinkRules(kind string) []Rule {
 		{Kind: kind, Name: TargetRaftLeader, Weight: 2, Does: "the member leading raft, on its links to the other members", MinMembers: 2},
 		{Kind: kind, Name: TargetElectionLeader, Weight: 2, Does: "the election leader, on its links to every member", MinMembers: 1},
 		{Kind: kind, Name: TargetRandomMember, Weight: 1, Does: "a random member, on its links to the other members", MinMembers: 2},
+		// Weight 0, last: the deck, and so every seeded plan, is as before.
+		{Kind: kind, Name: TargetRandomAPIServer, Weight: 0, Does: "a random kube-apiserver node, on its links to every member (Kubernetes recipes)", MinMembers: 1, OnAPIServers: true},
 	}
 }
 

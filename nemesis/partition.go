@@ -30,6 +30,13 @@ const (
 	GrudgeRing                      = "majorities-ring"  // each member sees a different majority
 	GrudgeLeaderDeaf                = "raft-leader-deaf" // one-way: the raft leader hears no member
 	GrudgeLeaderMute                = "raft-leader-mute" // one-way: no member hears the raft leader
+	// GrudgeIsolateAPIServer cuts a kube-apiserver node from its storage:
+	// its clients still reach it, and it answers from what it last knew
+	// or not at all.
+	GrudgeIsolateAPIServer = "isolate-apiserver"
+	// GrudgeAPIServerFromCampaigners cuts a kube-apiserver node from
+	// every campaigner, so its clients' requests time out.
+	GrudgeAPIServerFromCampaigners = "apiserver-from-campaigners"
 )
 
 var partitionKind = faultKind{
@@ -46,6 +53,8 @@ var partitionKind = faultKind{
 		{Kind: KindPartition, Name: GrudgeLeaderMute, Weight: 1, Does: "one-way: no member hears the raft leader", MinMembers: 2},
 		// Weight 0, last: the deck, and so every seeded plan, is as before.
 		{Kind: KindPartition, Name: GrudgeIsolateElectionLeaderLong, Weight: 0, Does: "the election leader cut from every member for longer than the store takes to end its lease and let another lead (lease expiry + 5 s)", MinMembers: 1},
+		{Kind: KindPartition, Name: GrudgeIsolateAPIServer, Weight: 0, Does: "a random kube-apiserver node cut from every member, its storage (Kubernetes recipes)", MinMembers: 1, OnAPIServers: true},
+		{Kind: KindPartition, Name: GrudgeAPIServerFromCampaigners, Weight: 0, Does: "a random kube-apiserver node cut from every campaigner, its clients (Kubernetes recipes)", MinMembers: 1, OnAPIServers: true},
 	},
 	// A holder cut off for less than the lease expiry never sees another
 	// lead; the long rule exists to outlast it.
@@ -150,8 +159,19 @@ func (x *Executor) grudge(rng *rand.Rand, r Rule) (grudge, error) {
 		if err != nil {
 			return g, err
 		}
-		g.cuts, g.targets = apart([]Node{n}, x.Members), []string{n.Name()}
-		g.params["cut-from"] = strings.Join(names(x.Members), ",")
+		g.cuts, g.targets = apart([]Node{n}, x.front()), []string{n.Name()}
+		g.params["cut-from"] = strings.Join(names(x.front()), ",")
+	case GrudgeIsolateAPIServer, GrudgeAPIServerFromCampaigners:
+		n, err := x.target(rng, TargetRandomAPIServer)
+		if err != nil {
+			return g, err
+		}
+		from := x.Members
+		if rule == GrudgeAPIServerFromCampaigners {
+			from = x.Campaigners
+		}
+		g.cuts, g.targets = apart([]Node{n}, from), []string{n.Name()}
+		g.params["cut-from"] = strings.Join(names(from), ",")
 	case GrudgeBridge:
 		return x.bridge(rng, g)
 	case GrudgeRing:

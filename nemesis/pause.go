@@ -23,6 +23,7 @@ func stopRules(kind string) []Rule {
 		{Kind: kind, Name: TargetRaftLeader, Weight: 1, Does: "the member leading raft", MinMembers: 1},
 		{Kind: kind, Name: TargetRandomCampaigner, Weight: 1, Does: "a random campaigner", MinMembers: 1},
 		{Kind: kind, Name: TargetRandomMember, Weight: 0, Does: "a random member", MinMembers: 1},
+		{Kind: kind, Name: TargetRandomAPIServer, Weight: 0, Does: "a random kube-apiserver node (Kubernetes recipes)", MinMembers: 1, OnAPIServers: true},
 	}
 }
 

@@ -19,6 +19,9 @@ type Rule struct {
 	// MinMembers is the fewest members the rule needs to do what Does
 	// says.
 	MinMembers int
+	// OnAPIServers: the rule acts on kube-apiserver nodes, which only
+	// runs of the Kubernetes recipes have.
+	OnAPIServers bool
 	// Fallback is the rule it is carried out as with fewer members
 	// (dealt at random it degrades; named, it is refused). Empty: with
 	// fewer members it is not applied at all.

@@ -14,6 +14,7 @@ const (
 	TargetRandomMember     = "random-member"     // any member
 	TargetElectionLeader   = "election-leader"   // the campaigner that believes it leads
 	TargetRandomCampaigner = "random-campaigner" // any campaigner
+	TargetRandomAPIServer  = "random-apiserver"  // any kube-apiserver node
 	// TargetRaftLeaderLong is the raft leader stopped for longer than a
 	// lease takes to end and another campaigner to lead through the new
 	// raft leader (lease expiry + LongStopMargin): when it resumes, its

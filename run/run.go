@@ -18,6 +18,7 @@ import (
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/kube"
 	"github.com/election-harness/harness/reports"
 	"github.com/election-harness/harness/workloads"
 )
@@ -147,7 +148,13 @@ func Run(ctx context.Context, cfg Config, opts Options) (res Result, err error) 
 			return res, &SetupError{Err: err}
 		}
 	}
-	image, err := PrepareImage(runCtx, backend, d, Source{Version: cfg.Version, Binary: cfg.Binary, Image: cfg.FromImage, Failpoints: cfg.Failpoints, Patches: cfg.Patches}, cfg.CacheDir, harness, opts.Stderr)
+	src := Source{Version: cfg.Version, Binary: cfg.Binary, Image: cfg.FromImage, Failpoints: cfg.Failpoints, Patches: cfg.Patches}
+	if cfg.APIServers > 0 {
+		if src.KubeAPIServer, err = kube.Build(runCtx, cfg.KubeVersion, cfg.CacheDir, opts.Stderr); err != nil {
+			return res, setupErrorf("building kube-apiserver %s: %v", cfg.KubeVersion, err)
+		}
+	}
+	image, err := PrepareImage(runCtx, backend, d, src, cfg.CacheDir, harness, opts.Stderr)
 	if err != nil {
 		return res, &SetupError{Err: err}
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/db/registry"
 	"github.com/election-harness/harness/histories"
+	"github.com/election-harness/harness/kube"
 	"github.com/election-harness/harness/nemesis"
 	"github.com/election-harness/harness/workloads"
 )
@@ -45,6 +46,38 @@ type runner struct {
 	// scriptErr is what the script said, kept apart from the run's
 	// own errors: the run still heals, records and checks.
 	scriptErr error
+	// kubeCerts and apiServers are the run's Kubernetes certificates and
+	// apiserver nodes, for a recipe that elects through them.
+	kubeCerts  *kube.Certs
+	apiServers []apiServer
+}
+
+// apiServer is one apiserver node, as clients reach it.
+type apiServer struct {
+	name, url string
+}
+
+// apiServerPatience bounds the wait for every apiserver to be ready: it
+// starts its informers and writes its bootstrap objects first.
+const apiServerPatience = 2 * time.Minute
+
+// waitAPIServers waits until every apiserver says it is ready.
+func (r *runner) waitAPIServers(ctx context.Context) error {
+	if len(r.apiServers) == 0 {
+		return nil
+	}
+	tlsConfig, err := r.kubeCerts.ClientTLS()
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, apiServerPatience)
+	defer cancel()
+	for _, a := range r.apiServers {
+		if err := kube.WaitReady(wctx, a.url, tlsConfig); err != nil {
+			return fmt.Errorf("waiting for apiserver %s: %w", a.name, err)
+		}
+	}
+	return nil
 }
 
 // watchInterval is how often a run checks that its containers are there.
@@ -99,7 +132,11 @@ func (r *runner) lostVerdict(l cluster.Lost, runErr error, opts CheckOptions, re
 }
 
 func (r *runner) run(ctx context.Context, backend cluster.Backend) (err error) {
-	cl, err := backend.Start(ctx, r.clusterSpec())
+	spec, err := r.clusterSpec()
+	if err != nil {
+		return err
+	}
+	cl, err := backend.Start(ctx, spec)
 	if err != nil {
 		return fmt.Errorf("starting the cluster: %w", err)
 	}
@@ -107,17 +144,21 @@ func (r *runner) run(ctx context.Context, backend cluster.Backend) (err error) {
 	// Every exit path: heal, save logs, remove the cluster, even if ctx
 	// is cancelled (Ctrl-C).
 	cleanup := context.WithoutCancel(ctx)
-	var memberNodes, campaignerNodes []nemesis.Node
+	var memberNodes, campaignerNodes, apiServerNodes []nemesis.Node
 	for _, n := range cl.Nodes() {
-		if n.Role() == cluster.RoleMember {
+		switch n.Role() {
+		case cluster.RoleMember:
 			memberNodes = append(memberNodes, nemesis.Adapt[*agent.Client](n))
 			members = append(members, db.Member{Name: n.Name(), IP: n.IP()})
-		} else {
+		case cluster.RoleAPIServer:
+			apiServerNodes = append(apiServerNodes, nemesis.Adapt[*agent.Client](n))
+			r.apiServers = append(r.apiServers, apiServer{name: n.Name(), url: kube.URL(n.IP())})
+		default:
 			campaignerNodes = append(campaignerNodes, nemesis.Adapt[*agent.Client](n))
 		}
 	}
 	versions := newMemberVersions(r.cfg, r.db, members)
-	exec := &nemesis.Executor{Members: memberNodes, Campaigners: campaignerNodes, Leaders: r.live, Recorder: r.rec, Log: r.log,
+	exec := &nemesis.Executor{Members: memberNodes, Campaigners: campaignerNodes, APIServers: apiServerNodes, Leaders: r.live, Recorder: r.rec, Log: r.log,
 		AimWait:     time.Duration(r.cfg.LeaseExpiry),
 		LeaseExpiry: time.Duration(r.cfg.LeaseExpiry),
 		Membership:  Membership{DB: r.db, Members: members, DataDir: memberDataDir, versions: versions}}
@@ -164,6 +205,9 @@ func (r *runner) run(ctx context.Context, backend cluster.Backend) (err error) {
 	cancel()
 	if err != nil {
 		return fmt.Errorf("waiting for %s to serve: %w", r.db.Name(), err)
+	}
+	if err := r.waitAPIServers(ctx); err != nil {
+		return err
 	}
 	if fp, ok := exec.Failpoints.(Failpoints); ok {
 		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -303,12 +347,33 @@ func (f Failpoints) checkFailpoints(ctx context.Context) error {
 	return nil
 }
 
-// clusterSpec names members n1..nN and campaigners c1..cM.
-func (r *runner) clusterSpec() cluster.Spec { return ClusterSpec(r.cfg, r.db) }
+// clusterSpec names members n1..nN, apiservers a1..aK and campaigners
+// c1..cM. The apiservers' certificates are made in the run directory.
+func (r *runner) clusterSpec() (cluster.Spec, error) {
+	if r.cfg.APIServers == 0 {
+		return ClusterSpec(r.cfg, r.db), nil
+	}
+	certs, err := kube.NewCerts(r.dir.Path(kubeCertsDir))
+	if err != nil {
+		return cluster.Spec{}, fmt.Errorf("making the apiservers' certificates: %w", err)
+	}
+	r.kubeCerts = &certs
+	return clusterSpecWith(r.cfg, r.db, &certs), nil
+}
+
+// kubeCertsDir holds a run's Kubernetes certificates in its directory.
+const kubeCertsDir = "kube"
 
 // ClusterSpec is the cluster of run cfg on database d: members n1..nN
 // and campaigners c1..cM. (Tests of the nemesis start it too.)
-func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
+func ClusterSpec(cfg Config, d db.DB) cluster.Spec { return clusterSpecWith(cfg, d, nil) }
+
+// apiServerName names apiserver i (from 1).
+func apiServerName(i int) string { return fmt.Sprintf("a%d", i) }
+
+// clusterSpecWith is ClusterSpec with, for a run through apiservers,
+// apiservers a1..aK made with certs.
+func clusterSpecWith(cfg Config, d db.DB, certs *kube.Certs) cluster.Spec {
 	spec := cluster.Spec{RunID: cfg.RunID, Image: cfg.Image}
 	var names []string
 	for i := 1; i <= cfg.Nodes; i++ {
@@ -342,6 +407,15 @@ func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
 		node.StallDisk = cfg.stallsDisks()
 		spec.Nodes = append(spec.Nodes, node)
 	}
+	if ks, ok := d.(db.KubeStore); ok && certs != nil {
+		for i := 1; i <= cfg.APIServers; i++ {
+			name := apiServerName(i)
+			spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: name, Role: cluster.RoleAPIServer, DataDir: "/data", Files: certs.Files(),
+				Command: func(addrs map[string]netip.Addr) []string {
+					return kube.Command(addrs[name], ks.KubeStorageFlags(membersOf(addrs)))
+				}})
+		}
+	}
 	// A user's campaigner (exec:PATH) is copied into each campaigner
 	// node and started with the flags the built-in one takes.
 	program := append([]string{"/harness", "campaigner", "--recipe", cfg.Recipe}, registry.CampaignerArgs(d, db.RunSettings{ReadMode: cfg.Consistency, Options: cfg.Options})...)
@@ -351,12 +425,21 @@ func ClusterSpec(cfg Config, d db.DB) cluster.Spec {
 		files = []cluster.File{{HostPath: path, NodePath: userCampaigner, Mode: 0o755}}
 	}
 	readers := cfg.ReaderMembers()
+	if certs != nil {
+		files = append(slices.Clone(files), certs.ClientFiles()...)
+	}
 	for i := 1; i <= cfg.Campaigners; i++ {
 		name := fmt.Sprintf("c%d", i)
 		spec.Nodes = append(spec.Nodes, cluster.NodeSpec{Name: name, Role: cluster.RoleCampaigner, DataDir: "/data", Files: files,
 			Command: func(addrs map[string]netip.Addr) []string {
+				endpoints := d.ClientEndpoints(membersOf(addrs))
+				if certs != nil {
+					// Each campaigner talks to one apiserver, in turn, as
+					// a controller talks to its node's.
+					endpoints = []string{kube.URL(addrs[apiServerName((i-1)%cfg.APIServers+1)])}
+				}
 				argv := append(slices.Clone(program), "--name", name,
-					"--endpoints", strings.Join(d.ClientEndpoints(membersOf(addrs)), ","),
+					"--endpoints", strings.Join(endpoints, ","),
 					"--ttl", time.Duration(cfg.TTL).String(),
 					// concurrency.Election adds the "/" itself.
 					"--prefix", strings.TrimSuffix(cfg.ElectionPrefix, "/"))

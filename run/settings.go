@@ -14,6 +14,7 @@ import (
 
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/db/registry"
+	"github.com/election-harness/harness/kube"
 	"github.com/election-harness/harness/nemesis"
 	"github.com/election-harness/harness/workloads"
 )
@@ -50,6 +51,8 @@ func (c *Config) Flags(fl *pflag.FlagSet) {
 	fl.StringVar(&c.FailOn, "fail-on", c.FailOn, "which anomalies fail the run's exit code: all; recipe (the recipe's and undecided ones; the database's and the client library's are printed as warnings, exit 0); new (all but known database bugs) (default all)")
 	fl.IntVar(&c.Nodes, "nodes", c.Nodes, "database members (3 or 5)")
 	fl.IntVar(&c.Campaigners, "campaigners", c.Campaigners, "competing campaigners")
+	fl.IntVar(&c.APIServers, "apiservers", c.APIServers, "kube-apiserver nodes in front of the members, for the Kubernetes recipes ("+strings.Join(apiServerRecipes(), ", ")+"); each campaigner talks to one (default 1 for them)")
+	fl.StringVar(&c.KubeVersion, "kube-version", c.KubeVersion, "kube-apiserver release built for the Kubernetes recipes (default "+kube.DefaultVersion+")")
 	fl.StringVar(&c.Recipe, "recipe", c.Recipe, "election recipe: "+strings.Join(registry.Recipes().Names(), ", ")+", or exec:PATH (your own campaigner) (default "+registry.DefaultRecipes()+")")
 	fl.DurationVar((*time.Duration)(&c.TTL), "ttl", time.Duration(c.TTL), "session (lease) TTL (default "+perDB(func(d db.Defaults) time.Duration { return d.TTL })+")")
 	fl.StringVar(&c.Consistency, "consistency", c.Consistency, "read consistency, for "+registry.ReadModesHelp()+" (default: the first)")
@@ -285,6 +288,9 @@ func (c *Config) validate(d db.DB) (notes []string, err error) {
 	if err := checkRecipe(d, c.Recipe); err != nil {
 		return nil, fmt.Errorf("--recipe: %w", err)
 	}
+	if err := c.checkAPIServers(); err != nil {
+		return nil, err
+	}
 	if time.Duration(c.TTL) < def.MinTTL {
 		return nil, fmt.Errorf("--ttl %v: want at least %v for %s", time.Duration(c.TTL), def.MinTTL, d.Name())
 	}
@@ -411,6 +417,60 @@ func checkRecipe(d db.DB, recipe string) error {
 		if err := CheckStatic(info.Exec); err != nil {
 			return fmt.Errorf("%w; node images are FROM scratch: build it with CGO_ENABLED=0", err)
 		}
+	}
+	return nil
+}
+
+// apiServerRecipes names the recipes that elect through apiserver nodes.
+func apiServerRecipes() []string {
+	var out []string
+	for _, n := range registry.Recipes().Names() {
+		if registry.Recipes()[n].APIServer {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// ElectsThroughAPIServers says whether the run's recipe elects through
+// kube-apiserver nodes in front of the members.
+func (c Config) ElectsThroughAPIServers() bool {
+	info, err := registry.Recipes().Lookup(c.Recipe)
+	return err == nil && info.APIServer
+}
+
+// MaxAPIServers bounds --apiservers: each is a full kube-apiserver, and
+// two cores run the whole cluster.
+const MaxAPIServers = 3
+
+// checkAPIServers fills in and checks the apiserver nodes: one by default
+// for a recipe that elects through them, none for any other.
+func (c *Config) checkAPIServers() error {
+	if !c.ElectsThroughAPIServers() {
+		if c.APIServers != 0 || c.KubeVersion != "" {
+			return fmt.Errorf("--apiservers and --kube-version are for the Kubernetes recipes (%s), not %s", strings.Join(apiServerRecipes(), ", "), c.Recipe)
+		}
+		for _, k := range c.Nemesis {
+			kind, rule, _ := strings.Cut(strings.TrimSpace(k), ":")
+			if r, ok := nemesis.LookupRule(kind, rule); ok && r.OnAPIServers {
+				return fmt.Errorf("--nemesis %s: it acts on kube-apiserver nodes, which only the Kubernetes recipes (%s) have", k, strings.Join(apiServerRecipes(), ", "))
+			}
+		}
+		return nil
+	}
+	if c.APIServers == 0 {
+		c.APIServers = 1
+	}
+	if c.KubeVersion == "" {
+		c.KubeVersion = kube.DefaultVersion
+	}
+	switch {
+	case c.APIServers < 1 || c.APIServers > MaxAPIServers:
+		return fmt.Errorf("--apiservers %d: want 1 to %d", c.APIServers, MaxAPIServers)
+	case c.Readers == ReadersPinned:
+		return fmt.Errorf("--readers %s: an apiserver reads through whichever member its storage client picks; %s cannot pin its reads", ReadersPinned, c.Recipe)
+	case c.mixed():
+		return fmt.Errorf("--version %s: runs of several versions are not built for %s yet", c.Version, c.Recipe)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/internal/wait"
+	"github.com/election-harness/harness/kube"
 	"github.com/election-harness/harness/nemesis"
 	"github.com/election-harness/harness/workloads"
 )
@@ -99,7 +100,7 @@ func (r *runner) workload(ctx context.Context, members []db.Member, cl cluster.C
 // then starts the campaigners: phase start.
 func (w *workload) start(ctx, bgCtx context.Context) error {
 	r := w.r
-	record, err := r.db.NewRecord(w.members, "eh/"+r.cfg.RunID+"/")
+	record, err := w.newRecord()
 	if err != nil {
 		return fmt.Errorf("opening the store record: %w", err)
 	}
@@ -231,12 +232,36 @@ func (w *workload) heal(ctx context.Context) error {
 	return nil
 }
 
+// newRecord opens the store's record of the run's keys. Through
+// apiservers, those are the Kubernetes objects the apiservers store,
+// read back as the election's terms and register.
+func (w *workload) newRecord() (db.StoreRecord, error) {
+	if w.r.cfg.APIServers == 0 {
+		return w.r.db.NewRecord(w.members, w.dataPrefix())
+	}
+	inner, err := w.r.db.NewRecord(w.members, kube.StoragePrefix)
+	if err != nil {
+		return nil, err
+	}
+	return kube.NewRecord(inner, kube.ObjectsOf(w.r.cfg.ElectionPrefix)), nil
+}
+
+// dataPrefix is where the run's data lives in the store: its own prefix,
+// or the apiservers' whole storage in a run through them.
+func (w *workload) dataPrefix() string {
+	if w.r.cfg.APIServers > 0 {
+		return kube.StoragePrefix
+	}
+	return "eh/" + w.r.cfg.RunID + "/"
+}
+
 // startWatches opens a watcher pinned to each member, where the database
 // serves watches (db.Watches), each following the run's keys until
-// syncWatches stops it.
+// syncWatches stops it. A run through apiservers watches nothing: its
+// record is of objects, which P11 does not compare watches with.
 func (w *workload) startWatches(bgCtx context.Context) error {
 	ws, ok := w.r.db.(db.Watches)
-	if !ok {
+	if !ok || w.r.cfg.APIServers > 0 {
 		return nil
 	}
 	wctx, stop := context.WithCancel(bgCtx)
@@ -300,7 +325,7 @@ func (w *workload) memberHashes(ctx context.Context) {
 	}
 	w.status.setPhase("comparing members")
 	hctx, cancel := context.WithTimeout(ctx, memberHashPatience)
-	hashes := a.MemberHashes(hctx, w.members, "eh/"+w.r.cfg.RunID+"/")
+	hashes := a.MemberHashes(hctx, w.members, w.dataPrefix())
 	cancel()
 	for _, h := range hashes {
 		e := histories.Event{Type: histories.OK, Process: histories.ProcessHarness, F: histories.FMemberHash,

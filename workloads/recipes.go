@@ -22,7 +22,10 @@ type RecipeInfo struct {
 	// Exec is the host path of a user's campaigner (exec:PATH); it runs
 	// in the campaigner nodes instead of a built-in recipe, against any
 	// database.
-	Exec        string
+	Exec string
+	// APIServer marks a recipe that elects through kube-apiserver nodes
+	// the run puts in front of the database's members.
+	APIServer   bool
 	Description string
 	// Open starts the recipe inside a campaigner node.
 	Open func(CampaignerConfig) (Recipe, error)

@@ -9,6 +9,7 @@ import (
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/db/consul"
 	"github.com/election-harness/harness/db/etcd"
+	"github.com/election-harness/harness/kube"
 	"github.com/election-harness/harness/workloads"
 )
 
@@ -72,6 +73,17 @@ var recipes = sync.OnceValue(func() workloads.Recipes {
 			}
 			r.DB = d.Name()
 			t[r.Name] = r
+		}
+		// Recipes of the Kubernetes API elect through apiserver nodes
+		// in front of a database that can store Kubernetes.
+		if _, ok := d.(db.KubeStore); ok {
+			for _, r := range kube.Recipes() {
+				if prev, dup := t[r.Name]; dup {
+					panic(fmt.Sprintf("recipe %s is listed by %s and %s", r.Name, prev.DB, d.Name()))
+				}
+				r.DB = d.Name()
+				t[r.Name] = r
+			}
 		}
 	}
 	return t
