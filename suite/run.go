@@ -54,6 +54,9 @@ func (s Suite) Config(e Entry, store string) (run.Config, error) {
 		c.HoldThroughStops = *d.HoldThroughStops
 	}
 	c.ServerLogLevel, c.FailOn = d.ServerLogLevel, d.FailOn
+	if d.APIServers > 0 && c.ElectsThroughAPIServers() {
+		c.APIServers = d.APIServers
+	}
 	if d.SnapshotCount > 0 {
 		c.SnapshotCount = d.SnapshotCount
 	}

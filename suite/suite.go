@@ -62,6 +62,8 @@ type Defaults struct {
 	ServerLogLevel string `yaml:"server_log_level"`
 	// SnapshotCount is --snapshot-count.
 	SnapshotCount int `yaml:"snapshot_count"`
+	// APIServers is --apiservers, for the Kubernetes recipes.
+	APIServers int `yaml:"apiservers"`
 	// FailOn is --fail-on: the gate policy every run is judged by.
 	FailOn string `yaml:"fail_on"`
 }
