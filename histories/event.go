@@ -46,6 +46,9 @@ const (
 
 	// Probes of every member's own raft view (Type ok or fail).
 	FStatus = "status"
+	// FServing is a probe of a kube-apiserver node's readiness (Type ok:
+	// it said ready; fail: Error says what it answered instead).
+	FServing = "serving"
 
 	// The store's own record, read back from the database (Type ok).
 	FStorePut    = "store-put"
@@ -199,6 +202,7 @@ var singles = map[string][]Type{
 	FObserved:       {Info},
 	FRenewed:        {Info},
 	FStatus:         {OK, Fail},
+	FServing:        {OK, Fail},
 	FStorePut:       {OK},
 	FStoreDelete:    {OK},
 	FStoreGap:       {Info},

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -62,31 +63,43 @@ func URL(addr netip.Addr) string {
 	return "https://" + netip.AddrPortFrom(addr, Port).String()
 }
 
+// Ready asks url's /readyz once: nil if the apiserver says it is ready,
+// else what it answered.
+func Ready(ctx context.Context, hc *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(body))
+	}
+	return nil
+}
+
+// NewClient is an HTTP client of the apiservers with tlsConfig.
+func NewClient(tlsConfig *tls.Config, timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
+}
+
 // WaitReady polls url's /readyz until the apiserver says it is ready, or
 // ctx ends; the error then says what it last answered.
 func WaitReady(ctx context.Context, url string, tlsConfig *tls.Config) error {
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
+	hc := NewClient(tlsConfig, 5*time.Second)
 	defer hc.CloseIdleConnections()
-	last := "no answer"
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/readyz", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := hc.Do(req)
+		err := Ready(ctx, hc, url)
 		if err == nil {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = fmt.Sprintf("%s: %s", resp.Status, body)
-		} else {
-			last = err.Error()
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("not ready (%s): %w", last, ctx.Err())
+			return fmt.Errorf("not ready (%v): %w", err, ctx.Err())
 		case <-time.After(time.Second):
 		}
 	}

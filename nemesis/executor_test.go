@@ -102,6 +102,16 @@ func newFakeCluster(t *testing.T, members, campaigners int) *fakeCluster {
 	return fc
 }
 
+// addAPIServers puts n kube-apiserver nodes, a1..aN, in front of the
+// members.
+func (fc *fakeCluster) addAPIServers(n int) {
+	as := journaledNodes(fc.j, "a", n)
+	for _, a := range as {
+		fc.nodes[a.Name()] = a.(*fakeNode)
+	}
+	fc.x.APIServers = as
+}
+
 // healed says what is left of any fault on any node: "" when nothing.
 func (fc *fakeCluster) healed() string {
 	var left []string
@@ -146,6 +156,9 @@ func TestEveryFaultIsRecordedBeforeItIsAppliedAndHealsWhenStopped(t *testing.T) 
 	for _, r := range RuleTable {
 		t.Run(r.Kind+":"+r.Name, func(t *testing.T) {
 			fc := newFakeCluster(t, 5, 4)
+			if r.OnAPIServers {
+				fc.addAPIServers(2)
+			}
 			ctx := context.Background()
 			f, err := fc.x.Start(ctx, Step{Kind: r.Kind, Rule: r.Name, Duration: time.Second, Pick: 3})
 			if err != nil {

@@ -180,3 +180,60 @@ func TestIsolateElectionLeaderLongResolves(t *testing.T) {
 		t.Fatalf("c1, not the leader, was cut too: %v", got["c1"])
 	}
 }
+
+// In a run through kube-apiserver nodes, the campaigners reach the store
+// through the apiservers: isolating the election leader cuts it from
+// them too, and the apiserver rules cut one apiserver from its storage
+// or its clients, never the rest. Every apiserver rule is dealt only when
+// named, so no plan of a run without apiservers changes.
+func TestAPIServerGrudges(t *testing.T) {
+	x := &Executor{Members: nodes("n", 3), Campaigners: nodes("c", 2), APIServers: nodes("a", 2), Leaders: fixedLeaders{raft: "n2", election: "c1"}}
+	all := append(append(nodes("n", 3), nodes("c", 2)...), nodes("a", 2)...)
+	for _, tc := range []struct {
+		rule            string
+		cut, stillReach [][2]string
+	}{
+		{GrudgeIsolateElectionLeader, [][2]string{{"c1", "n1"}, {"c1", "a1"}, {"c1", "a2"}}, [][2]string{{"c2", "a1"}, {"a1", "n1"}}},
+		{GrudgeIsolateAPIServer, nil, [][2]string{{"c1", "a1"}, {"c1", "a2"}, {"n1", "n2"}}},
+		{GrudgeAPIServerFromCampaigners, nil, [][2]string{{"a1", "n1"}, {"a2", "n1"}, {"c1", "n1"}}},
+	} {
+		r, ok := LookupRule(KindPartition, tc.rule)
+		if !ok {
+			t.Fatal("no rule", tc.rule)
+		}
+		if r.OnAPIServers && r.Weight != 0 {
+			t.Errorf("%s: weight %d, want 0", tc.rule, r.Weight)
+		}
+		g, err := x.grudge(rand.New(rand.NewPCG(1, 1)), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := reach(g, all)
+		if r.OnAPIServers {
+			target := g.targets[0]
+			from := []string{"n1", "n2", "n3"}
+			if tc.rule == GrudgeAPIServerFromCampaigners {
+				from = []string{"c1", "c2"}
+			}
+			if !strings.HasPrefix(target, "a") {
+				t.Fatalf("%s hit %s, not an apiserver", tc.rule, target)
+			}
+			for _, peer := range from {
+				tc.cut = append(tc.cut, [2]string{target, peer})
+			}
+		}
+		for _, c := range tc.cut {
+			if slices.Contains(got[c[0]], c[1]) {
+				t.Errorf("%s: %s still reaches %s", tc.rule, c[0], c[1])
+			}
+		}
+		for _, c := range tc.stillReach {
+			if tc.rule != GrudgeIsolateElectionLeader && slices.Contains(g.targets, c[0]) {
+				continue
+			}
+			if !slices.Contains(got[c[0]], c[1]) {
+				t.Errorf("%s: %s cut from %s too (targets %v)", tc.rule, c[0], c[1], g.targets)
+			}
+		}
+	}
+}

@@ -35,7 +35,7 @@ type timeline struct {
 // campaigner.
 type row struct {
 	Label string `json:"label"`
-	Group string `json:"group"` // "member", "store", "campaigner"
+	Group string `json:"group"` // "member", "apiserver", "store", "campaigner"
 	Bars  []bar  `json:"bars"`
 }
 
@@ -107,6 +107,7 @@ func buildTimeline(events []histories.Event, opts checker.Options, anomalies []a
 		tl.End = seconds(events[len(events)-1].Time - origin)
 	}
 	tl.Rows = append(tl.Rows, memberRows(events, origin)...)
+	tl.Rows = append(tl.Rows, apiServerRows(events, origin)...)
 	believed, recorded := checker.Leadership(events, opts)
 	tl.Rows = append(tl.Rows, storeRow(recorded, origin))
 	tl.Rows = append(tl.Rows, campaignerRows(events, believed, recorded, origin)...)
@@ -180,6 +181,44 @@ func memberRows(events []histories.Event, origin int64) []row {
 	out := make([]row, 0, len(names))
 	for _, n := range names {
 		out = append(out, *byMember[n])
+	}
+	return out
+}
+
+// apiServerRows turn each kube-apiserver node's readiness probes into
+// spans: ready (drawn as a member that follows) or not answering ready.
+func apiServerRows(events []histories.Event, origin int64) []row {
+	byNode := map[string]*row{}
+	var names []string
+	for _, e := range events {
+		if e.F != histories.FServing {
+			continue
+		}
+		name := strings.TrimPrefix(e.Process, "probe:")
+		r, ok := byNode[name]
+		if !ok {
+			r = &row{Label: name, Group: "apiserver"}
+			byNode[name] = r
+			names = append(names, name)
+		}
+		class, title := "follower", "apiserver ready"
+		if e.Type != histories.OK {
+			class, title = "down", "apiserver not ready: "+e.Error
+		}
+		t := seconds(e.Time - origin)
+		if n := len(r.Bars); n > 0 {
+			b := &r.Bars[n-1]
+			b.End = t
+			if b.Class == class {
+				continue
+			}
+		}
+		r.Bars = append(r.Bars, bar{Start: t, End: t, Class: class, Title: title})
+	}
+	sort.Strings(names)
+	out := make([]row, 0, len(names))
+	for _, n := range names {
+		out = append(out, *byNode[n])
 	}
 	return out
 }

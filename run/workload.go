@@ -139,8 +139,12 @@ func (w *workload) start(ctx, bgCtx context.Context) error {
 				p.Close()
 			}
 		}()
-		workloads.RunProbes(bgCtx, r.rec, probes, 250*time.Millisecond, 500*time.Millisecond)
+		workloads.RunProbes(bgCtx, r.rec, probes, probeInterval, probeDeadline)
 	}()
+
+	if err := w.probeAPIServers(bgCtx); err != nil {
+		return err
+	}
 
 	w.stops = workloads.NewStops()
 	r.rec.OnRecord(w.stops.Observe)
@@ -231,6 +235,46 @@ func (w *workload) heal(ctx context.Context) error {
 	w.checkVersions(ctx)
 	return nil
 }
+
+// probeAPIServers asks every apiserver node whether it is ready, as often
+// as members are probed, and records each answer (FServing): the report
+// draws their rows from them.
+func (w *workload) probeAPIServers(bgCtx context.Context) error {
+	if len(w.r.apiServers) == 0 {
+		return nil
+	}
+	tlsConfig, err := w.r.kubeCerts.ClientTLS()
+	if err != nil {
+		return err
+	}
+	for _, a := range w.r.apiServers {
+		w.bg.Add(1)
+		go func() {
+			defer w.bg.Done()
+			hc := kube.NewClient(tlsConfig, probeDeadline)
+			defer hc.CloseIdleConnections()
+			wait.Every(bgCtx, probeInterval, func(time.Time) {
+				err := kube.Ready(bgCtx, hc, a.url)
+				if bgCtx.Err() != nil {
+					return
+				}
+				e := histories.Event{Type: histories.OK, Process: workloads.ProbeProcess(a.name), F: histories.FServing, Value: "ready"}
+				if err != nil {
+					e.Type, e.Value, e.Error = histories.Fail, "", err.Error()
+				}
+				w.r.rec.Record(e)
+			})
+		}()
+	}
+	return nil
+}
+
+// probeInterval and probeDeadline pace every probe of a node: members'
+// raft views and apiservers' readiness.
+const (
+	probeInterval = 250 * time.Millisecond
+	probeDeadline = 500 * time.Millisecond
+)
 
 // newRecord opens the store's record of the run's keys. Through
 // apiservers, those are the Kubernetes objects the apiservers store,

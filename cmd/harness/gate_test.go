@@ -107,6 +107,12 @@ func TestRunRefusesUpFront(t *testing.T) {
 		{[]string{"--nemesis", "upgrade,partition"}, "give two, --version OLD,NEW"},
 		{[]string{"--version", "v3.5.35,v3.7.3", "--nemesis", "upgrade"}, "etcd moves one minor version at a time"},
 		{[]string{"--db", "consul", "--nemesis", "upgrade"}, "--nemesis upgrade: not supported for consul"},
+		// Apiserver nodes are the Kubernetes recipes' alone.
+		{[]string{"--apiservers", "2"}, "--apiservers and --kube-version are for the Kubernetes recipes (k8s-leaderelection, k8s-leaderelection-fenced), not etcd-election"},
+		{[]string{"--nemesis", "pause:random-apiserver"}, "--nemesis pause:random-apiserver: it acts on kube-apiserver nodes, which only the Kubernetes recipes"},
+		{[]string{"--recipe", "k8s-leaderelection", "--apiservers", "4"}, "--apiservers 4: want 1 to 3"},
+		{[]string{"--recipe", "k8s-leaderelection", "--readers", "pinned"}, "k8s-leaderelection cannot pin its reads"},
+		{[]string{"--db", "consul", "--recipe", "k8s-leaderelection"}, "recipe k8s-leaderelection elects through etcd, not db consul"},
 		// The store, before the build.
 		{[]string{"--store", "/proc/x"}, "--store /proc/x: cannot create it"},
 		{[]string{"--nemesis", "none", "--time-limit", "5s", "--store", "/proc/x/y"}, "--store /proc/x/y: cannot create it"},

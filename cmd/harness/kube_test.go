@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +18,9 @@ import (
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db"
 	"github.com/election-harness/harness/db/etcd"
+	"github.com/election-harness/harness/histories"
 	"github.com/election-harness/harness/kube"
+	"github.com/election-harness/harness/nemesis"
 	"github.com/election-harness/harness/run"
 )
 
@@ -136,5 +140,60 @@ func TestKubeAPIServerOverEtcd(t *testing.T) {
 	// The apiserver stores objects as protobuf behind its "k8s" magic.
 	if v := resp.Kvs[0].Value; !bytes.HasPrefix(v, []byte("k8s\x00")) || !bytes.Contains(v, []byte("c1")) {
 		t.Errorf("the Lease's value in etcd is %q, want the apiserver's protobuf naming holder c1", v[:min(len(v), 80)])
+	}
+}
+
+// TestKubeLeaderElectionRun runs client-go's leader election, fenced,
+// through two apiserver nodes under faults of the apiservers and of the
+// election leader: the run is VALID, every apiserver fault was applied
+// to an apiserver node, the apiservers were probed and their logs kept,
+// and the report draws their rows.
+func TestKubeLeaderElectionRun(t *testing.T) {
+	needDocker(t)
+	store := t.TempDir()
+	r := harness(t, "run", "--db", "etcd", "--recipe", "k8s-leaderelection-fenced", "--apiservers", "2",
+		"--nemesis", "pause,partition:isolate-apiserver,kill:random-apiserver", "--time-limit", "40s", "--seed", "1", "--store", store)
+	t.Logf("stdout:\n%s\nstderr tail:\n%s", r.stdout, tail(r.stderr, 2000))
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0 (VALID)", r.code)
+	}
+	dir := latestRun(t, store)
+	checkCounts(t, readResults(t, dir))
+	history, err := histories.ReadFile(filepath.Join(dir, histories.HistoryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[string]bool{}
+	onAPIServers := 0
+	for _, e := range history.Events {
+		if e.F == histories.FServing && e.Type == histories.OK {
+			served[strings.TrimPrefix(e.Process, "probe:")] = true
+		}
+		if e.F == histories.FFaultStart && e.Fault != nil && e.Fault.Params["rule"] != nemesis.TargetElectionLeader && e.Fault.Kind != nemesis.KindPause {
+			for _, target := range e.Fault.Targets {
+				if !strings.HasPrefix(target, "a") {
+					t.Errorf("fault %s:%s hit %s, not an apiserver node", e.Fault.Kind, e.Fault.Params["rule"], target)
+				}
+			}
+			onAPIServers++
+		}
+	}
+	if !served["a1"] || !served["a2"] {
+		t.Errorf("apiservers probed ready: %v, want a1 and a2", served)
+	}
+	if onAPIServers == 0 {
+		t.Error("no fault of an apiserver node was applied")
+	}
+	for _, a := range []string{"a1", "a2"} {
+		if b, err := os.ReadFile(filepath.Join(dir, histories.NodesDir, a+".log")); err != nil || len(b) == 0 {
+			t.Errorf("apiserver %s's log was not kept: %v", a, err)
+		}
+	}
+	report, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil || !strings.Contains(string(report), `"group":"apiserver"`) {
+		t.Errorf("the report draws no apiserver row (%v)", err)
+	}
+	if l := leftovers(t, dir); l != "" {
+		t.Errorf("left behind: %s", l)
 	}
 }
