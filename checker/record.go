@@ -191,6 +191,18 @@ func (r *record) changesAt(rev int64) []histories.Event {
 	return out
 }
 
+// takenOverAt says whether the deletion del of an election key came in
+// the same revision as the put of another: one write that changed the
+// lock's holder.
+func (r *record) takenOverAt(del histories.Event) bool {
+	for _, e := range r.changesAt(del.Revision) {
+		if e.F == histories.FStorePut && e.Key != del.Key && r.keys[keyID{e.Key, e.CreateRevision}].Revision == del.Revision {
+			return true
+		}
+	}
+	return false
+}
+
 // checkStoreState compares the state the store holds at the end of its
 // record (FStoreState) with the state the record's changes build up to that
 // revision. A record of every change that builds another state means the

@@ -330,8 +330,13 @@ func (st *storyteller) act(s *Story, o *op) string {
 		}
 		if del, gone := st.rec.deleted[id]; gone && del.Time <= s.At {
 			how := "its lease ended"
-			if resignedBefore(st.h, *tok, del.Time) {
+			switch {
+			case resignedBefore(st.h, *tok, del.Time):
 				how = "it had resigned"
+			case st.rec.takenOverAt(del):
+				// A store whose one lock object changes holder in one
+				// write (a Kubernetes Lease) ends a term by the next.
+				how = "another campaigner took the lock over in the same write"
 			}
 			fmt.Fprintf(&b, ", after its term's key was deleted at %s (%s)", st.at(del.Time), how)
 		}

@@ -26,6 +26,10 @@ func TestStoriesOfGoldenRuns(t *testing.T) {
 			[]string{"at 22.24 s c3 won term 87", "c4 (term 101)", "n2 was partitioned 13.73–23.54 s", "partition:raft-leader-mute"}, RoleCause},
 		{"consul-unfenced-p4", "eh/dd19538c/", 10 * time.Second,
 			[]string{"at 2.38 s c5 wrote", "term 29", "no fault had started"}, ""},
+		// A Lease changes holder in one write: the term ended because
+		// another took the lock over, not because a lease expired.
+		{"k8s-leaderelection-p4", "eh/864f1514/", 3 * time.Second,
+			[]string{"at 8.48 s c1 wrote", "as leader of term 3", "another campaigner took the lock over in the same write", "c2 (term 4)", "clock:slow-election-leader on c1, rate 0.1"}, RoleCause},
 	} {
 		t.Run(c.dir, func(t *testing.T) {
 			rr, err := histories.ReadFile(filepath.Join("..", "testdata", "golden", c.dir, histories.HistoryFile))
