@@ -216,8 +216,9 @@ func (l *leaderElection) watchLoss(c *campaign) {
 func (l *leaderElection) stopCampaign(ctx context.Context, release bool) {
 	l.mu.Lock()
 	c := l.term
+	led := false
 	if c != nil {
-		c.resigned = true
+		c.resigned, led = true, c.leading != nil
 	}
 	l.mu.Unlock()
 	if c == nil {
@@ -229,7 +230,7 @@ func (l *leaderElection) stopCampaign(ctx context.Context, release bool) {
 	case <-ctx.Done():
 		return
 	}
-	if release && c.leading != nil {
+	if release && led {
 		_ = l.release(ctx, c.identity)
 	}
 }

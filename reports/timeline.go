@@ -128,8 +128,7 @@ func buildTimeline(events []histories.Event, opts checker.Options, anomalies []a
 
 // memberRows turn each member's probes into spans of one raft state.
 func memberRows(events []histories.Event, origin int64) []row {
-	byMember := map[string]*row{}
-	var names []string
+	rows := probedRows{group: "member"}
 	last := map[string]*bar{}
 	// versions are the server versions each member reported, in order:
 	// the first bar on each says which (the row's label names the
@@ -139,13 +138,7 @@ func memberRows(events []histories.Event, origin int64) []row {
 		if e.F != histories.FStatus {
 			continue
 		}
-		name := strings.TrimPrefix(e.Process, "probe:")
-		r, ok := byMember[name]
-		if !ok {
-			r = &row{Label: name, Group: "member"}
-			byMember[name] = r
-			names = append(names, name)
-		}
+		name, r := rows.of(e)
 		class, label, title := "down", "", "no answer: "+e.Error
 		if e.Type == histories.OK && e.Member != nil {
 			switch {
@@ -177,10 +170,37 @@ func memberRows(events []histories.Event, origin int64) []row {
 		r.Bars = append(r.Bars, bar{Start: t, End: t, Class: class, Label: label, Title: title})
 		last[name] = &r.Bars[len(r.Bars)-1]
 	}
-	sort.Strings(names)
-	out := make([]row, 0, len(names))
-	for _, n := range names {
-		out = append(out, *byMember[n])
+	return rows.sorted()
+}
+
+// probedRows are one row per probed node of a group, by name.
+type probedRows struct {
+	group  string
+	byName map[string]*row
+	names  []string
+}
+
+// of is the node a probe event is of, and its row.
+func (p *probedRows) of(e histories.Event) (string, *row) {
+	name := strings.TrimPrefix(e.Process, "probe:")
+	if p.byName == nil {
+		p.byName = map[string]*row{}
+	}
+	r, ok := p.byName[name]
+	if !ok {
+		r = &row{Label: name, Group: p.group}
+		p.byName[name] = r
+		p.names = append(p.names, name)
+	}
+	return name, r
+}
+
+// sorted are the rows in name order.
+func (p *probedRows) sorted() []row {
+	sort.Strings(p.names)
+	out := make([]row, 0, len(p.names))
+	for _, n := range p.names {
+		out = append(out, *p.byName[n])
 	}
 	return out
 }
@@ -188,19 +208,12 @@ func memberRows(events []histories.Event, origin int64) []row {
 // apiServerRows turn each kube-apiserver node's readiness probes into
 // spans: ready (drawn as a member that follows) or not answering ready.
 func apiServerRows(events []histories.Event, origin int64) []row {
-	byNode := map[string]*row{}
-	var names []string
+	rows := probedRows{group: "apiserver"}
 	for _, e := range events {
 		if e.F != histories.FServing {
 			continue
 		}
-		name := strings.TrimPrefix(e.Process, "probe:")
-		r, ok := byNode[name]
-		if !ok {
-			r = &row{Label: name, Group: "apiserver"}
-			byNode[name] = r
-			names = append(names, name)
-		}
+		_, r := rows.of(e)
 		class, title := "follower", "apiserver ready"
 		if e.Type != histories.OK {
 			class, title = "down", "apiserver not ready: "+e.Error
@@ -215,12 +228,7 @@ func apiServerRows(events []histories.Event, origin int64) []row {
 		}
 		r.Bars = append(r.Bars, bar{Start: t, End: t, Class: class, Title: title})
 	}
-	sort.Strings(names)
-	out := make([]row, 0, len(names))
-	for _, n := range names {
-		out = append(out, *byNode[n])
-	}
-	return out
+	return rows.sorted()
 }
 
 func storeRow(recorded []checker.Span, origin int64) row {
