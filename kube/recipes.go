@@ -102,6 +102,10 @@ type campaign struct {
 	tok     histories.Token
 	// resigned: the campaigner stopped it; its end is no loss.
 	resigned bool
+	// writes are the leader's writes in flight: a resignation waits for
+	// them before it gives the Lease up, as client-go asks of code that
+	// releases on cancel.
+	writes sync.WaitGroup
 }
 
 func newLeaderElection(c workloads.CampaignerConfig, fenced bool) (*leaderElection, error) {
@@ -230,7 +234,17 @@ func (l *leaderElection) stopCampaign(ctx context.Context, release bool) {
 	case <-ctx.Done():
 		return
 	}
-	if release && led {
+	if !led {
+		return
+	}
+	written := make(chan struct{})
+	go func() { c.writes.Wait(); close(written) }()
+	select {
+	case <-written:
+	case <-ctx.Done():
+		return
+	}
+	if release {
 		_ = l.release(ctx, c.identity)
 	}
 }
@@ -275,7 +289,22 @@ func (l *leaderElection) Leading(context.Context) (histories.Token, bool) {
 // Write writes the register as the leader of tok: unfenced, a ConfigMap
 // updated unconditionally; fenced, an annotation of the Lease, updated
 // only at the resourceVersion at which the Lease named tok's holder.
+// Like a controller's work, the write runs under the context leadership
+// gave it: once the elector stops leading, a write not yet sent is not
+// sent, and one in flight is cancelled (it may still land).
 func (l *leaderElection) Write(ctx context.Context, tok histories.Token, key, value string) error {
+	l.mu.Lock()
+	c := l.term
+	if c == nil || c.leading == nil || c.leading.Err() != nil || c.resigned || c.tok != tok {
+		l.mu.Unlock()
+		return fmt.Errorf("%w: leadership of %s has ended", workloads.ErrNotLeader, tok)
+	}
+	c.writes.Add(1)
+	l.mu.Unlock()
+	defer c.writes.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(c.leading, cancel)()
 	if l.fenced {
 		return l.writeFenced(ctx, tok, key, value)
 	}
