@@ -148,8 +148,8 @@ type Executor struct {
 	// in a run whose recipe elects through them; nil otherwise.
 	APIServers []Node
 	Leaders    Leaders
-	Membership  Membership // nil: wipe faults are refused
-	Failpoints  Failpoints // nil: failpoint faults are refused
+	Membership Membership // nil: wipe faults are refused
+	Failpoints Failpoints // nil: failpoint faults are refused
 	// Maintenance compacts the store and defragments members; nil:
 	// compact and defrag faults are refused.
 	Maintenance Maintenance
