@@ -2,6 +2,7 @@ package checker
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -407,19 +408,25 @@ func (st *storyteller) causes(s *Story, actors map[string]bool, evidenceFrom int
 	var cause *faultWindow
 	causeActor := ""
 	for _, f := range st.faults {
-		if f.start.Time > s.At {
+		if f.start.Time > s.At || !f.overlaps(evidenceFrom, s.At) {
 			continue
 		}
-		for _, t := range f.fault.Targets {
-			if actors[t] && f.overlaps(evidenceFrom, s.At) {
-				role := RoleInEffect
-				if cause == nil && t == s.Process && f.overlaps(s.From, s.At) {
-					cause, causeActor, role = f, t, RoleCause
-				}
-				s.Faults = append(s.Faults, st.causal(f, t, role))
-				break
-			}
+		// The one who did the bad act first, when the fault hit several
+		// actors (every campaigner's clock slowed at once).
+		t := ""
+		if actors[s.Process] && slices.Contains(f.fault.Targets, s.Process) {
+			t = s.Process
+		} else if i := slices.IndexFunc(f.fault.Targets, func(x string) bool { return actors[x] }); i >= 0 {
+			t = f.fault.Targets[i]
 		}
+		if t == "" {
+			continue
+		}
+		role := RoleInEffect
+		if cause == nil && t == s.Process && f.overlaps(s.From, s.At) {
+			cause, causeActor, role = f, t, RoleCause
+		}
+		s.Faults = append(s.Faults, st.causal(f, t, role))
 	}
 	if cause == nil {
 		// A fault on a member during the act hits every campaigner.

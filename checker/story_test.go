@@ -69,3 +69,41 @@ func TestStoriesOfGoldenRuns(t *testing.T) {
 		})
 	}
 }
+
+// A fault on several actors at once (every campaigner's clock slowed)
+// is the cause of the bad act of whichever of them did it, not only of
+// the first target that is an actor.
+func TestStoryNamesTheFaultOnTheActorAmongSeveral(t *testing.T) {
+	b := &builder{}
+	b.recordKind(0, histories.RecordEveryChange)
+	b.phase(0, histories.PhaseStart)
+	b.elect(100, "c2", 10)
+	t2 := b.campaign(50, 110, "c2", 10)
+	slow := &histories.Fault{ID: 1, Kind: "clock", Targets: []string{"c1", "c2"}, Params: map[string]string{"rule": "slow-campaigners", "rate": "0.1"}}
+	b.add(150, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStart, Fault: slow})
+	b.storeDelete(300, testElection+"c2", 11, 10)
+	b.elect(300, "c1", 12)
+	t1 := b.campaign(200, 310, "c1", 12)
+	b.write(320, 400, histories.Info, t2, "c2/10/1") // c2 still believes it leads
+	b.storePut(390, testRegister, "c2/10/1", 13, 13)
+	b.write(500, 510, histories.OK, t1, "c1/12/1")
+	b.storePut(505, testRegister, "c1/12/1", 14, 13)
+	b.add(600, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStop, Fault: slow})
+	b.phase(1000, histories.PhaseHeal)
+	b.phase(1200, histories.PhaseEnd)
+	b.phase(1300, histories.PhaseRecord)
+	res := mustCheck(t, b.events, testOpts)
+	var s *Story
+	for _, ch := range res.Checks {
+		if ch.Verdict == Invalid && !ch.Informational && len(ch.Evidence) > 0 {
+			s = ch.Evidence[0].Story
+			break
+		}
+	}
+	if s == nil {
+		t.Fatalf("no story; verdict %s", res.Valid)
+	}
+	if !strings.Contains(s.Sentence, "c2 was clock-skewed") || len(s.Faults) == 0 || s.Faults[0].Role != RoleCause || s.Faults[0].Actor != "c2" {
+		t.Errorf("sentence %q, faults %+v: want c2's clock skew as the cause", s.Sentence, s.Faults)
+	}
+}
