@@ -189,7 +189,7 @@ func TestSnapshotStaleReadDiag(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, l := range strings.Split(string(logs), "\n") {
-			for _, s := range []string{"snapshot", "restor", "became", "elected leader", "lost leader", "dropping", "request stats"} {
+			for _, s := range []string{"snapshot", "restor", "became", "elected leader", "lost leader", "dropping", "request stats", "lost TCP"} {
 				if strings.Contains(l, s) {
 					t.Logf("DIAG log %s: %s", m.Name, l[:min(len(l), 400)])
 					break
