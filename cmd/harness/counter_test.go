@@ -70,3 +70,35 @@ func readThrough(ctx context.Context, t *testing.T, m db.Member, key string, wan
 	}
 	return got, readErr
 }
+
+// readSince reads key through member m alone, linearizably, until the
+// key's mod revision is fromRev or later or within passes; it returns
+// the last answer that held the key (nil if none did) and the error of
+// the last read that failed. Unlike readThrough it goes by revision,
+// not by value: a put whose deadline passed may still take effect, later
+// than puts acknowledged after it, and leave a smaller value last.
+func readSince(ctx context.Context, t *testing.T, m db.Member, key string, fromRev int64, within time.Duration) (*clientv3.GetResponse, error) {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.DB{}.ClientEndpoints([]db.Member{m}), DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	var got *clientv3.GetResponse
+	var readErr error
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		resp, err := cli.Get(gctx, key)
+		cancel()
+		if err != nil {
+			readErr = err
+			continue
+		}
+		if len(resp.Kvs) == 1 {
+			if got = resp; resp.Kvs[0].ModRevision >= fromRev {
+				break
+			}
+		}
+	}
+	return got, readErr
+}
