@@ -77,6 +77,24 @@ func (a *agent) start() error {
 	return a.sup.start()
 }
 
+// useStallFS mounts the stalling filesystem over dataDir for the
+// process to come.
+func (a *agent) useStallFS(dataDir string) error {
+	sfs, err := mountStallFS(dataDir)
+	if err != nil {
+		return err
+	}
+	a.stall = sfs
+	a.sup.release = sfs.releaseHeld
+	// Not the mount: a child chdirs to its directory between clone and
+	// exec, and a chdir into this process's own FUSE mount waits for a
+	// server the Go runtime may not schedule while the cloning thread
+	// is stuck; the whole agent then hangs (go-fuse#261). The databases
+	// take their data directory by flag.
+	a.sup.workDir = "/"
+	return nil
+}
+
 // Run starts the process and serves the control API until ctx is done;
 // then it removes its rules and kills the process.
 func Run(ctx context.Context, cfg Config) error {
@@ -101,18 +119,15 @@ func Run(ctx context.Context, cfg Config) error {
 		go a.sup.relay.serve(ln)
 	}
 	if cfg.StallDisk {
-		sfs, err := mountStallFS(cfg.DataDir)
-		if err != nil {
+		if err := a.useStallFS(cfg.DataDir); err != nil {
 			return err
 		}
-		a.stall = sfs
 		// After the process is killed (deferred before, run after).
 		defer func() {
 			if err := a.stall.unmount(); err != nil {
 				log.Warn("unmounting the stalling filesystem", "err", err)
 			}
 		}()
-		a.sup.release = a.stall.releaseHeld
 		log.Info("data directory on the stalling filesystem", "dir", cfg.DataDir, "files", realDir(cfg.DataDir))
 	}
 	ln, err := net.Listen("tcp", cfg.ControlAddr)

@@ -1,6 +1,9 @@
 package agent
 
 import (
+	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,5 +204,46 @@ func TestStallFS(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(realDir(data), "other")); err != nil || string(b) != "x" {
 		t.Fatalf("the file written through the mount is not in the real directory: %q, %v", b, err)
+	}
+}
+
+// TestProcessStartsOutsideTheStallingMount: the agent starts its process
+// with a working directory off the mount, again and again. A child that
+// chdirs into the agent's own FUSE mount between clone and exec can hang
+// the whole agent (the runtime cannot schedule the FUSE server); a
+// restart after a loss did, now and then, and so once did a first start.
+func TestProcessStartsOutsideTheStallingMount(t *testing.T) {
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skipf("no /dev/fuse here (%v): the stalling filesystem cannot be mounted", err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("mounting FUSE with mount(2) needs root (CAP_SYS_ADMIN)")
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a := &agent{name: "n1", log: log, sup: &supervisor{argv: []string{"sleep", "30"}, dataDir: data, log: log}}
+	if err := a.useStallFS(data); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := a.stall.unmount(); err != nil {
+			t.Error(err)
+		}
+	})
+	for i := range 20 {
+		if err := a.start(); err != nil {
+			t.Fatal(err)
+		}
+		pid := a.sup.status().PID
+		cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cwd == data || strings.HasPrefix(cwd, data+"/") {
+			t.Fatalf("start %d: the process works in %s, on the stalling filesystem's mount", i, cwd)
+		}
+		if err := a.kill(KillRequest{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -26,6 +26,9 @@ type supervisor struct {
 	// process killed inside a FUSE request cannot exit until it is
 	// answered.
 	release func()
+	// workDir is the process's working directory: dataDir, or "/" when
+	// dataDir is the stalling filesystem's mount (see startWith).
+	workDir string
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -69,7 +72,10 @@ func (s *supervisor) startWith(argv []string) error {
 	}
 	cmd := exec.Command(s.argv[0], s.argv[1:]...)
 	cmd.Env = append(os.Environ(), s.env...)
-	cmd.Dir = s.dataDir
+	cmd.Dir = s.workDir
+	if cmd.Dir == "" {
+		cmd.Dir = s.dataDir
+	}
 	// Its own group, so pause and kill reach every process it starts.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Stderr = os.Stderr
