@@ -44,6 +44,11 @@ type Options struct {
 	// ExpectFaults: the run asked for a nemesis, so a history in which
 	// no fault started tested nothing it meant to: unknown, never valid.
 	ExpectFaults bool
+	// Fronts maps a campaigner to the node it reaches the store through
+	// when that is not a member (its kube-apiserver): a fault on that
+	// node during its act is a cause of the act, and one on another
+	// front is not.
+	Fronts map[string]string
 }
 
 // Results is results.json.
@@ -162,7 +167,7 @@ func Check(ctx context.Context, h []histories.Event, opts Options) (Results, err
 	if v := checkVersions(hist); v != nil {
 		checks = append(checks, *v)
 	}
-	tell(hist, rec, rr, checks)
+	tell(hist, rec, rr, checks, opts.Fronts)
 	res := combine(checks)
 	res.Coverage = coverage(hist, rec, opts.TTL)
 	if res.Coverage.Faults == 0 && res.Valid == Valid {

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -57,6 +58,9 @@ type CausalFault struct {
 	// Actor is whom of the anomaly it hit ("" for the last fault
 	// before the act when it hit none of them).
 	Actor string `json:"actor,omitempty"`
+	// Via is the node the fault struck to reach Actor: the apiserver the
+	// actor reaches the store through ("" when it struck Actor itself).
+	Via string `json:"via,omitempty"`
 	// Role is "cause" (the fault the sentence names: on the actor during
 	// its act), "in-effect" (on an actor during the anomaly) or
 	// "last-before" (the most recent fault started before the act).
@@ -111,15 +115,22 @@ func (f *faultWindow) overlaps(from, to int64) bool {
 }
 
 // tell writes a story into every anomaly of every invalid check.
-func tell(h *history, rec *record, rr *registerRecord, checks []CheckResult) {
-	st := storyteller{h: h, rec: rec, rr: rr, faults: faultWindows(h), ops: map[int64]*op{}, members: map[string]bool{}}
+func tell(h *history, rec *record, rr *registerRecord, checks []CheckResult, fronts map[string]string) {
+	st := storyteller{h: h, rec: rec, rr: rr, faults: faultWindows(h), ops: map[int64]*op{}, members: map[string]bool{}, fronts: fronts}
 	for _, list := range h.ops {
 		for _, o := range list {
 			st.ops[o.invoke.Op] = o
 		}
 	}
+	isFront := map[string]bool{}
+	for _, f := range fronts {
+		isFront[f] = true
+	}
 	for _, e := range h.probes {
-		st.members[strings.TrimPrefix(e.Process, "probe:")] = true
+		// A front is probed too, but reaches only its own campaigners.
+		if n := strings.TrimPrefix(e.Process, "probe:"); !isFront[n] {
+			st.members[n] = true
+		}
 	}
 	if p, ok := h.phases[histories.PhaseStart]; ok {
 		st.origin = p.Time
@@ -142,6 +153,7 @@ type storyteller struct {
 	faults  []*faultWindow
 	ops     map[int64]*op
 	members map[string]bool
+	fronts  map[string]string
 	origin  int64
 }
 
@@ -396,37 +408,64 @@ func describe(f histories.Fault) string {
 	return s
 }
 
-func (st *storyteller) causal(f *faultWindow, actor, role string) CausalFault {
+func (st *storyteller) causal(f *faultWindow, actor, via, role string) CausalFault {
 	return CausalFault{ID: f.fault.ID, Kind: f.fault.Kind, Rule: f.fault.Params["rule"], Targets: f.fault.Targets,
-		Start: f.start.Time, End: f.end.Time, Open: f.open, Actor: actor, Role: role, Describe: describe(f.fault)}
+		Start: f.start.Time, End: f.end.Time, Open: f.open, Actor: actor, Via: via, Role: role, Describe: describe(f.fault)}
 }
 
-// causes finds the faults in effect on the anomaly's actors and the
-// cause the sentence names: a fault on the actor during its act, else
-// one on a member during it, else the last fault before it.
+// struck is whom of the actors a fault hit, and through which front:
+// the one who did the bad act first, when it hit several (every
+// campaigner's clock slowed at once), and an actor itself before an
+// actor's front.
+func (st *storyteller) struck(f *faultWindow, process string, actors map[string]bool) (actor, via string) {
+	hits := func(a string) bool { return actors[a] && slices.Contains(f.fault.Targets, a) }
+	viaFront := func(a string) bool {
+		front := st.fronts[a]
+		return actors[a] && front != "" && slices.Contains(f.fault.Targets, front)
+	}
+	if hits(process) {
+		return process, ""
+	}
+	for _, t := range f.fault.Targets {
+		if actors[t] {
+			return t, ""
+		}
+	}
+	if viaFront(process) {
+		return process, st.fronts[process]
+	}
+	for _, a := range slices.Sorted(maps.Keys(actors)) {
+		if viaFront(a) {
+			return a, st.fronts[a]
+		}
+	}
+	return "", ""
+}
+
+// causes finds the faults in effect on the anomaly's actors (on them or
+// on the apiservers they reach the store through) and the cause the
+// sentence names: a fault on the actor during its act, else one on its
+// apiserver, else one on a member during it, else the last fault
+// before it.
 func (st *storyteller) causes(s *Story, actors map[string]bool, evidenceFrom int64) string {
 	var cause *faultWindow
-	causeActor := ""
+	causeActor, causeVia, causeAt := "", "", -1
 	for _, f := range st.faults {
 		if f.start.Time > s.At || !f.overlaps(evidenceFrom, s.At) {
 			continue
 		}
-		// The one who did the bad act first, when the fault hit several
-		// actors (every campaigner's clock slowed at once).
-		t := ""
-		if actors[s.Process] && slices.Contains(f.fault.Targets, s.Process) {
-			t = s.Process
-		} else if i := slices.IndexFunc(f.fault.Targets, func(x string) bool { return actors[x] }); i >= 0 {
-			t = f.fault.Targets[i]
-		}
+		t, via := st.struck(f, s.Process, actors)
 		if t == "" {
 			continue
 		}
 		role := RoleInEffect
-		if cause == nil && t == s.Process && f.overlaps(s.From, s.At) {
-			cause, causeActor, role = f, t, RoleCause
+		if t == s.Process && f.overlaps(s.From, s.At) && (cause == nil || (causeVia != "" && via == "")) {
+			if causeAt >= 0 {
+				s.Faults[causeAt].Role = RoleInEffect
+			}
+			cause, causeActor, causeVia, causeAt, role = f, t, via, len(s.Faults), RoleCause
 		}
-		s.Faults = append(s.Faults, st.causal(f, t, role))
+		s.Faults = append(s.Faults, st.causal(f, t, via, role))
 	}
 	if cause == nil {
 		// A fault on a member during the act hits every campaigner.
@@ -437,7 +476,7 @@ func (st *storyteller) causes(s *Story, actors map[string]bool, evidenceFrom int
 			for _, t := range f.fault.Targets {
 				if st.members[t] && !actors[t] {
 					cause, causeActor = f, t
-					s.Faults = append(s.Faults, st.causal(f, t, RoleCause))
+					s.Faults = append(s.Faults, st.causal(f, t, "", RoleCause))
 					break
 				}
 			}
@@ -458,7 +497,7 @@ func (st *storyteller) causes(s *Story, actors map[string]bool, evidenceFrom int
 			cited = cited || c.ID == lastBefore.fault.ID
 		}
 		if !cited {
-			s.Faults = append(s.Faults, st.causal(lastBefore, "", RoleLastBefore))
+			s.Faults = append(s.Faults, st.causal(lastBefore, "", "", RoleLastBefore))
 		}
 	}
 	who := s.Process
@@ -466,6 +505,8 @@ func (st *storyteller) causes(s *Story, actors map[string]bool, evidenceFrom int
 		who = "its actors"
 	}
 	switch {
+	case cause != nil && causeVia != "":
+		return fmt.Sprintf("%s reaches the store through %s, which was %s %s (%s)", causeActor, causeVia, verbs[cause.fault.Kind], st.span(cause.start.Time, cause.end.Time), describe(cause.fault))
 	case cause != nil:
 		return fmt.Sprintf("%s was %s %s (%s)", causeActor, verbs[cause.fault.Kind], st.span(cause.start.Time, cause.end.Time), describe(cause.fault))
 	case lastBefore != nil:

@@ -107,3 +107,68 @@ func TestStoryNamesTheFaultOnTheActorAmongSeveral(t *testing.T) {
 		t.Errorf("sentence %q, faults %+v: want c2's clock skew as the cause", s.Sentence, s.Faults)
 	}
 }
+
+// A campaigner that reaches the store through an apiserver is struck by
+// a fault on that apiserver: the story names it when nothing struck the
+// campaigner itself, and never a fault on another campaigner's apiserver.
+func TestStoryNamesTheActorsAPIServer(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		struck    string // the paused apiserver
+		wantCause string // "" = no fault on the actors is the cause
+	}{
+		{"its own apiserver", "a2", "c2 reaches the store through a2, which was paused"},
+		{"another's apiserver", "a1", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &builder{}
+			b.recordKind(0, histories.RecordEveryChange)
+			b.phase(0, histories.PhaseStart)
+			b.add(10, histories.Event{Type: histories.OK, Process: "probe:a1", F: histories.FServing})
+			b.add(10, histories.Event{Type: histories.OK, Process: "probe:a2", F: histories.FServing})
+			b.elect(100, "c2", 10)
+			t2 := b.campaign(50, 110, "c2", 10)
+			pause := &histories.Fault{ID: 1, Kind: "pause", Targets: []string{tc.struck}, Params: map[string]string{"rule": "random-apiserver"}}
+			b.add(150, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStart, Fault: pause})
+			b.storeDelete(300, testElection+"c2", 11, 10)
+			b.elect(300, "c1", 12)
+			t1 := b.campaign(200, 310, "c1", 12)
+			b.write(320, 400, histories.Info, t2, "c2/10/1") // c2 still believes it leads
+			b.storePut(390, testRegister, "c2/10/1", 13, 13)
+			b.write(500, 510, histories.OK, t1, "c1/12/1")
+			b.storePut(505, testRegister, "c1/12/1", 14, 13)
+			b.add(600, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStop, Fault: pause})
+			b.phase(1000, histories.PhaseHeal)
+			b.phase(1200, histories.PhaseEnd)
+			b.phase(1300, histories.PhaseRecord)
+			opts := testOpts
+			opts.Fronts = map[string]string{"c1": "a1", "c2": "a2"}
+			res := mustCheck(t, b.events, opts)
+			var s *Story
+			for _, ch := range res.Checks {
+				if ch.Verdict == Invalid && !ch.Informational && len(ch.Evidence) > 0 {
+					s = ch.Evidence[0].Story
+					break
+				}
+			}
+			if s == nil {
+				t.Fatalf("no story; verdict %s", res.Valid)
+			}
+			causes := 0
+			for _, f := range s.Faults {
+				if f.Role == RoleCause {
+					causes++
+				}
+			}
+			if tc.wantCause != "" {
+				if !strings.Contains(s.Sentence, tc.wantCause) || causes != 1 || s.Faults[0].Actor != "c2" || s.Faults[0].Via != "a2" {
+					t.Errorf("sentence %q, faults %+v: want a2's pause as c2's cause", s.Sentence, s.Faults)
+				}
+				return
+			}
+			if causes != 0 || strings.Contains(s.Sentence, "which was paused") || strings.Contains(s.Sentence, "a1 was paused") {
+				t.Errorf("sentence %q, faults %+v: a pause of c1's apiserver named as the cause of c2's act", s.Sentence, s.Faults)
+			}
+		})
+	}
+}

@@ -32,6 +32,7 @@ func (c Config) CheckerOptions() checker.Options {
 		LivenessBound:   time.Duration(c.LivenessBound),
 		ReadConsistency: c.Consistency,
 		ExpectFaults:    len(c.Nemesis) > 0,
+		Fronts:          c.APIServerFronts(),
 	}
 }
 
@@ -83,6 +84,14 @@ func (c Config) Facts() []reports.Fact {
 	if r := c.readersFact(); r != "" {
 		// Only when pinned: the reports of runs without it stay as they were.
 		facts = append(facts[:7], append([]reports.Fact{{Name: "readers", Value: r}}, facts[7:]...)...)
+	}
+	if fronts := c.APIServerFronts(); fronts != nil {
+		var parts []string
+		for i := range c.Campaigners {
+			name := fmt.Sprintf("c%d", i+1)
+			parts = append(parts, name+"→"+fronts[name])
+		}
+		facts = append(facts[:2], append([]reports.Fact{{Name: "apiservers", Value: fmt.Sprintf("%d kube-apiserver %s (%s)", c.APIServers, c.KubeVersion, strings.Join(parts, ", "))}}, facts[2:]...)...)
 	}
 	return facts
 }

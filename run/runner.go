@@ -434,9 +434,7 @@ func clusterSpecWith(cfg Config, d db.DB, certs *kube.Certs) cluster.Spec {
 			Command: func(addrs map[string]netip.Addr) []string {
 				endpoints := d.ClientEndpoints(membersOf(addrs))
 				if certs != nil {
-					// Each campaigner talks to one apiserver, in turn, as
-					// a controller talks to its node's.
-					endpoints = []string{kube.URL(addrs[apiServerName((i-1)%cfg.APIServers+1)])}
+					endpoints = []string{kube.URL(addrs[cfg.APIServerFronts()[name]])}
 				}
 				argv := append(slices.Clone(program), "--name", name,
 					"--endpoints", strings.Join(endpoints, ","),

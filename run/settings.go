@@ -387,6 +387,20 @@ func (c Config) ReaderMembers() map[string]string {
 	return out
 }
 
+// APIServerFronts maps each campaigner (c1..cM) to the apiserver
+// (a1..aK) it reaches the store through, apiservers in turn, as a
+// controller talks to its own node's. Nil in runs without apiservers.
+func (c Config) APIServerFronts() map[string]string {
+	if c.APIServers < 1 {
+		return nil
+	}
+	out := map[string]string{}
+	for i := range c.Campaigners {
+		out[fmt.Sprintf("c%d", i+1)] = apiServerName(i%c.APIServers + 1)
+	}
+	return out
+}
+
 // pinnedReadMargin is how much longer than the run's longest fault a
 // pinned reader waits for its read: a read sent to a paused member is
 // answered once it resumes (etcd #20418 is a read so answered).
