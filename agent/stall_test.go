@@ -27,6 +27,17 @@ func returnsWithin[T any](d time.Duration, fn func() T) (chan T, bool) {
 	}
 }
 
+// needFUSE skips a test where the stalling filesystem cannot be mounted.
+func needFUSE(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skipf("no /dev/fuse here (%v): the stalling filesystem cannot be mounted", err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("mounting FUSE with mount(2) needs root (CAP_SYS_ADMIN)")
+	}
+}
+
 func TestSyncGate(t *testing.T) {
 	g := newSyncGate()
 	if _, ok := returnsWithin(time.Second, g.wait); !ok {
@@ -91,12 +102,7 @@ func waitHeld(t *testing.T, g *syncGate, want int) {
 // gate is closed, that writes, reads and a directory's fsync do not,
 // and that opening the gate lets them through.
 func TestStallFS(t *testing.T) {
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skipf("no /dev/fuse here (%v): the stalling filesystem cannot be mounted", err)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("mounting FUSE with mount(2) needs root (CAP_SYS_ADMIN)")
-	}
+	needFUSE(t)
 	data := filepath.Join(t.TempDir(), "data")
 	s, err := mountStallFS(data)
 	if err != nil {
@@ -213,12 +219,7 @@ func TestStallFS(t *testing.T) {
 // the whole agent (the runtime cannot schedule the FUSE server); a
 // restart after a loss did, now and then, and so once did a first start.
 func TestProcessStartsOutsideTheStallingMount(t *testing.T) {
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skipf("no /dev/fuse here (%v): the stalling filesystem cannot be mounted", err)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("mounting FUSE with mount(2) needs root (CAP_SYS_ADMIN)")
-	}
+	needFUSE(t)
 	data := filepath.Join(t.TempDir(), "data")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := &agent{name: "n1", log: log, sup: &supervisor{argv: []string{"sleep", "30"}, dataDir: data, log: log}}

@@ -15,12 +15,7 @@ import (
 // never synced, and a file renamed after its writes; synced bytes stay,
 // and the mount shows the restored state at once.
 func TestLoseUnsynced(t *testing.T) {
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skipf("no /dev/fuse here (%v): the filesystem cannot be mounted", err)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("mounting FUSE with mount(2) needs root (CAP_SYS_ADMIN)")
-	}
+	needFUSE(t)
 	data := filepath.Join(t.TempDir(), "data")
 	s, err := mountStallFS(data)
 	if err != nil {

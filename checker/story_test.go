@@ -70,17 +70,19 @@ func TestStoriesOfGoldenRuns(t *testing.T) {
 	}
 }
 
-// A fault on several actors at once (every campaigner's clock slowed)
-// is the cause of the bad act of whichever of them did it, not only of
-// the first target that is an actor.
-func TestStoryNamesTheFaultOnTheActorAmongSeveral(t *testing.T) {
+// staleWriteUnder is a history in which c2, its lease ended at 0.30 s,
+// still writes at 0.32–0.40 s while c1 leads, with fault in effect from
+// 0.15 s to 0.60 s; probes are the events before anything else.
+func staleWriteUnder(fault *histories.Fault, probes ...histories.Event) []histories.Event {
 	b := &builder{}
 	b.recordKind(0, histories.RecordEveryChange)
 	b.phase(0, histories.PhaseStart)
+	for _, p := range probes {
+		b.add(10, p)
+	}
 	b.elect(100, "c2", 10)
 	t2 := b.campaign(50, 110, "c2", 10)
-	slow := &histories.Fault{ID: 1, Kind: "clock", Targets: []string{"c1", "c2"}, Params: map[string]string{"rule": "slow-campaigners", "rate": "0.1"}}
-	b.add(150, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStart, Fault: slow})
+	b.add(150, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStart, Fault: fault})
 	b.storeDelete(300, testElection+"c2", 11, 10)
 	b.elect(300, "c1", 12)
 	t1 := b.campaign(200, 310, "c1", 12)
@@ -88,21 +90,32 @@ func TestStoryNamesTheFaultOnTheActorAmongSeveral(t *testing.T) {
 	b.storePut(390, testRegister, "c2/10/1", 13, 13)
 	b.write(500, 510, histories.OK, t1, "c1/12/1")
 	b.storePut(505, testRegister, "c1/12/1", 14, 13)
-	b.add(600, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStop, Fault: slow})
+	b.add(600, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStop, Fault: fault})
 	b.phase(1000, histories.PhaseHeal)
 	b.phase(1200, histories.PhaseEnd)
 	b.phase(1300, histories.PhaseRecord)
-	res := mustCheck(t, b.events, testOpts)
-	var s *Story
+	return b.events
+}
+
+// firstStory is the story of the first anomaly of the first judged
+// check that failed.
+func firstStory(t *testing.T, res Results) *Story {
+	t.Helper()
 	for _, ch := range res.Checks {
 		if ch.Verdict == Invalid && !ch.Informational && len(ch.Evidence) > 0 {
-			s = ch.Evidence[0].Story
-			break
+			return ch.Evidence[0].Story
 		}
 	}
-	if s == nil {
-		t.Fatalf("no story; verdict %s", res.Valid)
-	}
+	t.Fatalf("no story; verdict %s", res.Valid)
+	return nil
+}
+
+// A fault on several actors at once (every campaigner's clock slowed)
+// is the cause of the bad act of whichever of them did it, not only of
+// the first target that is an actor.
+func TestStoryNamesTheFaultOnTheActorAmongSeveral(t *testing.T) {
+	slow := &histories.Fault{ID: 1, Kind: "clock", Targets: []string{"c1", "c2"}, Params: map[string]string{"rule": "slow-campaigners", "rate": "0.1"}}
+	s := firstStory(t, mustCheck(t, staleWriteUnder(slow), testOpts))
 	if !strings.Contains(s.Sentence, "c2 was clock-skewed") || len(s.Faults) == 0 || s.Faults[0].Role != RoleCause || s.Faults[0].Actor != "c2" {
 		t.Errorf("sentence %q, faults %+v: want c2's clock skew as the cause", s.Sentence, s.Faults)
 	}
@@ -121,39 +134,14 @@ func TestStoryNamesTheActorsAPIServer(t *testing.T) {
 		{"another's apiserver", "a1", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := &builder{}
-			b.recordKind(0, histories.RecordEveryChange)
-			b.phase(0, histories.PhaseStart)
-			b.add(10, histories.Event{Type: histories.OK, Process: "probe:a1", F: histories.FServing})
-			b.add(10, histories.Event{Type: histories.OK, Process: "probe:a2", F: histories.FServing})
-			b.elect(100, "c2", 10)
-			t2 := b.campaign(50, 110, "c2", 10)
 			pause := &histories.Fault{ID: 1, Kind: "pause", Targets: []string{tc.struck}, Params: map[string]string{"rule": "random-apiserver"}}
-			b.add(150, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStart, Fault: pause})
-			b.storeDelete(300, testElection+"c2", 11, 10)
-			b.elect(300, "c1", 12)
-			t1 := b.campaign(200, 310, "c1", 12)
-			b.write(320, 400, histories.Info, t2, "c2/10/1") // c2 still believes it leads
-			b.storePut(390, testRegister, "c2/10/1", 13, 13)
-			b.write(500, 510, histories.OK, t1, "c1/12/1")
-			b.storePut(505, testRegister, "c1/12/1", 14, 13)
-			b.add(600, histories.Event{Type: histories.Info, Process: histories.ProcessNemesis, F: histories.FFaultStop, Fault: pause})
-			b.phase(1000, histories.PhaseHeal)
-			b.phase(1200, histories.PhaseEnd)
-			b.phase(1300, histories.PhaseRecord)
+			probes := []histories.Event{
+				{Type: histories.OK, Process: "probe:a1", F: histories.FServing},
+				{Type: histories.OK, Process: "probe:a2", F: histories.FServing},
+			}
 			opts := testOpts
 			opts.Fronts = map[string]string{"c1": "a1", "c2": "a2"}
-			res := mustCheck(t, b.events, opts)
-			var s *Story
-			for _, ch := range res.Checks {
-				if ch.Verdict == Invalid && !ch.Informational && len(ch.Evidence) > 0 {
-					s = ch.Evidence[0].Story
-					break
-				}
-			}
-			if s == nil {
-				t.Fatalf("no story; verdict %s", res.Valid)
-			}
+			s := firstStory(t, mustCheck(t, staleWriteUnder(pause, probes...), opts))
 			causes := 0
 			for _, f := range s.Faults {
 				if f.Role == RoleCause {
