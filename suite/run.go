@@ -54,8 +54,11 @@ func (s Suite) Config(e Entry, store string) (run.Config, error) {
 		c.HoldThroughStops = *d.HoldThroughStops
 	}
 	c.ServerLogLevel, c.FailOn = d.ServerLogLevel, d.FailOn
-	if d.APIServers > 0 && c.ElectsThroughAPIServers() {
-		c.APIServers = d.APIServers
+	if c.ElectsThroughAPIServers() {
+		if d.APIServers > 0 {
+			c.APIServers = d.APIServers
+		}
+		c.KubeVersion = d.KubeVersion
 	}
 	if d.SnapshotCount > 0 {
 		c.SnapshotCount = d.SnapshotCount

@@ -64,6 +64,9 @@ type Defaults struct {
 	SnapshotCount int `yaml:"snapshot_count"`
 	// APIServers is --apiservers, for the Kubernetes recipes.
 	APIServers int `yaml:"apiservers"`
+	// KubeVersion is --kube-version, the kube-apiserver release of the
+	// Kubernetes recipes' runs.
+	KubeVersion string `yaml:"kube_version"`
 	// FailOn is --fail-on: the gate policy every run is judged by.
 	FailOn string `yaml:"fail_on"`
 }

@@ -236,6 +236,29 @@ func TestSuiteOptions(t *testing.T) {
 	}
 }
 
+// defaults.apiservers and kube_version reach the Kubernetes recipes'
+// runs and no other's: a suite that mixes recipes runs the others as
+// they were.
+func TestSuiteAPIServers(t *testing.T) {
+	s, entries := suiteEntries(t, "defaults: {apiservers: 2, kube_version: v1.37.2}\nmatrix:\n  recipe: [k8s-leaderelection, etcd-election]\n")
+	for _, e := range entries {
+		c, err := s.Config(e, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Validate(); err != nil {
+			t.Fatalf("%s: validating: %v", e.Recipe, err)
+		}
+		want := [2]any{0, ""}
+		if e.Recipe == "k8s-leaderelection" {
+			want = [2]any{2, "v1.37.2"}
+		}
+		if got := [2]any{c.APIServers, c.KubeVersion}; got != want {
+			t.Errorf("%s: apiservers and kube version %v, want %v", e.Recipe, got, want)
+		}
+	}
+}
+
 // A matrix's expect overrides the recipe's verdict (a safe recipe on a
 // buggy version); anything but valid or invalid is refused.
 func TestSuiteMatrixExpect(t *testing.T) {
