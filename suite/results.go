@@ -295,6 +295,9 @@ func Markdown(res Results) string {
 		if v == "" {
 			v = "default"
 		}
+		if o.KubeVersion != "" {
+			v += ", kube-apiserver " + o.KubeVersion
+		}
 		key := fmt.Sprintf("| %s %s | %s | %s |", o.DB, v, o.recipeLabel(), o.Nemesis)
 		g := groups[key]
 		if g == nil {

@@ -232,6 +232,7 @@ func (s Suite) runEntry(ctx context.Context, e Entry, opts Options, log io.Write
 		o.Verdict, o.Summary = "error", err.Error()
 		return o
 	}
+	o.KubeVersion = cfg.KubeVersion
 	var stderr bytes.Buffer
 	ro := opts.Run
 	ro.Stdout, ro.Stderr, ro.Log = io.Discard, &stderr, nil

@@ -173,6 +173,9 @@ type Outcome struct {
 	// within it (Tiers).
 	StartedAfter float64 `json:"started_after_seconds,omitempty"`
 	BudgetNeed   float64 `json:"budget_need_seconds,omitempty"`
+	// KubeVersion is the kube-apiserver release of a Kubernetes recipe's
+	// run ("" for any other).
+	KubeVersion string `json:"kube_version,omitempty"`
 }
 
 // Met reports whether the outcome is what the entry expected; an

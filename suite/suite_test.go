@@ -172,6 +172,7 @@ func TestSuiteMarkdown(t *testing.T) {
 		{Entry: Entry{DB: "etcd", Recipe: "etcd-unfenced", Nemesis: "pause", Seed: 2, Expect: "invalid"}, Verdict: "valid"},
 		{Entry: Entry{DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 1, Expect: "valid"}, Verdict: "valid", RunDir: filepath.Join(dir, "gone")},
 		{Entry: Entry{DB: "etcd", Recipe: "etcd-election", Nemesis: "pause", Seed: 2, Expect: "valid"}, Verdict: "valid", RunDir: leases},
+		{Entry: Entry{DB: "etcd", Recipe: "k8s-leaderelection-fenced", Nemesis: "pause", Seed: 1, Expect: "valid"}, Verdict: "valid", KubeVersion: "v1.37.2"},
 	}
 	for i := range outcomes {
 		if err := outcomes[i].readFindings(); err != nil {
@@ -181,6 +182,7 @@ func TestSuiteMarkdown(t *testing.T) {
 	want := []string{
 		"| etcd default | etcd-unfenced | pause | invalid | 2 | 1 of 2 | P4 1 | 1 of 2 | 0 | 5.0 s | – |",
 		"| etcd default | etcd-election | pause | valid | 2 | 0 of 2 | – | 2 of 2 | 0 | – | P7 in 1 of 2 |",
+		"| etcd default, kube-apiserver v1.37.2 | k8s-leaderelection-fenced | pause | valid | 1 | 0 of 1 | – | 1 of 1 | 0 | – | – |",
 	}
 	md := Markdown(Results{Name: "controls", Outcomes: outcomes})
 	for _, w := range want {
