@@ -415,8 +415,7 @@ func (st *storyteller) causal(f *faultWindow, actor, via, role string) CausalFau
 
 // struck is whom of the actors a fault hit, and through which front:
 // the one who did the bad act first, when it hit several (every
-// campaigner's clock slowed at once), and an actor itself before an
-// actor's front.
+// campaigner's clock slowed at once), itself before through its front.
 func (st *storyteller) struck(f *faultWindow, process string, actors map[string]bool) (actor, via string) {
 	hits := func(a string) bool { return actors[a] && slices.Contains(f.fault.Targets, a) }
 	viaFront := func(a string) bool {
@@ -426,13 +425,13 @@ func (st *storyteller) struck(f *faultWindow, process string, actors map[string]
 	if hits(process) {
 		return process, ""
 	}
+	if viaFront(process) {
+		return process, st.fronts[process]
+	}
 	for _, t := range f.fault.Targets {
 		if actors[t] {
 			return t, ""
 		}
-	}
-	if viaFront(process) {
-		return process, st.fronts[process]
 	}
 	for _, a := range slices.Sorted(maps.Keys(actors)) {
 		if viaFront(a) {
