@@ -2,6 +2,7 @@ package run
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/election-harness/harness/cluster"
 	"github.com/election-harness/harness/db/etcd"
 	"github.com/election-harness/harness/nemesis"
+	"github.com/election-harness/harness/reports"
 )
 
 // parse parses `harness run` arguments into a Config, as the CLI does.
@@ -195,5 +197,34 @@ func TestReadersPinned(t *testing.T) {
 		if _, err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v; want a refusal saying %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// TestAPIServerFronts: each campaigner of a Kubernetes recipe's run
+// reaches the store through one apiserver, in turn; the checker and the
+// report's facts are told which, and no other run has any.
+func TestAPIServerFronts(t *testing.T) {
+	c := parse(t, "--recipe", "k8s-leaderelection", "--apiservers", "2", "--campaigners", "3")
+	if _, err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"c1": "a1", "c2": "a2", "c3": "a1"}
+	if got := c.APIServerFronts(); !maps.Equal(got, want) {
+		t.Errorf("fronts %v, want %v", got, want)
+	}
+	if got := c.CheckerOptions().Fronts; !maps.Equal(got, want) {
+		t.Errorf("the checker's fronts %v, want %v", got, want)
+	}
+	i := slices.IndexFunc(c.Facts(), func(f reports.Fact) bool { return f.Name == "apiservers" })
+	if i < 0 || !strings.Contains(c.Facts()[i].Value, "c1→a1, c2→a2, c3→a1") {
+		t.Errorf("facts %v: want an apiservers fact naming each campaigner's", c.Facts())
+	}
+
+	e := parse(t)
+	if _, err := e.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if e.APIServerFronts() != nil || e.CheckerOptions().Fronts != nil || slices.ContainsFunc(e.Facts(), func(f reports.Fact) bool { return f.Name == "apiservers" }) {
+		t.Errorf("a run without apiservers: fronts %v, facts %v", e.APIServerFronts(), e.Facts())
 	}
 }
