@@ -13,7 +13,9 @@ var knownBugs = []db.KnownBug{
 		Title:    "Consul #2644: a newly elected leader answers default-mode reads before it has applied its predecessor's commits (fixed for consistent reads only)",
 		Link:     "https://github.com/hashicorp/consul/issues/2644",
 		Affected: []db.VersionRange{{}},
-		Faults:   []string{"kill", "pause", "freeze", "partition", "wipe"},
+		// A power loss (lose-unsynced) restarts members as kill does:
+		// the start-up the issue is about.
+		Faults:   []string{"kill", "pause", "freeze", "partition", "wipe", "lose-unsynced"},
 		ReadMode: "default",
 	},
 }
