@@ -109,7 +109,7 @@ clean: build
 # suite.json in docs/results, and remakes docs/detection.md. That file is
 # made from docs/results alone (`make detection-doc`): docs/detection-head.md,
 # each suite's table, then docs/detection-notes.md.
-DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 soundness-aimed known-15247 known-20590 failpoint-safe stall-safe pause-leases readers known-20418 known-consul-18271 stall-safe-consul known-consul-2644 consul-default paused-leader-v36 paused-leader-v35 paused-leader-versions flake-etcd flake-consul user-campaigner-keep-term hold-safe controls-holding controls-old-workload new-checks throttle-safe known-15220 known-14370 lose-safe lose-controls compact-safe wipe-safe kube kube-apiserver-faults kube-new-release lose-safe-consul
+DETECTION_SUITES = detection known-etcd consul-reads soundness soundness-consul user-campaigner upgrade upgrade-3.7 soundness-aimed known-15247 known-20590 failpoint-safe stall-safe pause-leases readers known-20418 known-consul-18271 stall-safe-consul known-consul-2644 consul-default paused-leader-v36 paused-leader-v35 paused-leader-versions flake-etcd flake-consul user-campaigner-keep-term hold-safe controls-holding controls-old-workload new-checks throttle-safe known-15220 known-14370 lose-safe lose-controls compact-safe wipe-safe kube kube-apiserver-faults kube-new-release lose-safe-consul known-consul-2644-restart
 SUITES ?= $(DETECTION_SUITES)
 detection: build
 	mkdir -p /tmp/soundness
